@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+
+/** What a handler gets besides its payload: the run's identity and a way to write output. */
+export interface JobContext {
+  jobId: string;
+  jobName: string;
+  runId: string;
+  /** The occurrence this run belongs to: the time it was due. */
+  scheduledFor: Date;
+  attempt: number;
+  instanceId: string;
+  /** Aborted when the run times out or the instance shuts down past its grace period. */
+  signal: AbortSignal;
+  /** Appends a line to the run's output (kept as a bounded excerpt). */
+  log(line: string): void;
+}
+
+/** A job type: a name, a zod payload schema, a handler. Throwing fails the run. */
+export interface JobType<S extends z.ZodType = z.ZodType> {
+  name: string;
+  title: string;
+  description: string;
+  payloadSchema: S;
+  /** A payload the create form starts from. */
+  examplePayload: z.input<S>;
+  run(payload: z.output<S>, ctx: JobContext): Promise<void>;
+}
+
+export function defineJobType<S extends z.ZodType>(type: JobType<S>): JobType<S> {
+  return type;
+}

@@ -1,0 +1,130 @@
+import 'server-only';
+import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
+import { firstOccurrence } from '../schedule';
+import { enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
+import { getStore } from '../store';
+import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
+import { IdSchema, JobCreateSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
+import type { z } from 'zod';
+
+/** Parses with a zod schema, throwing a ValidationError with field-level issues. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+function parseId(id: string): string {
+  const parsed = IdSchema.safeParse(id);
+  if (!parsed.success) throw new NotFoundError('job');
+  return parsed.data;
+}
+
+function nameTaken(err: unknown): never {
+  if (err instanceof NameTakenError) throw new ConflictError(err.message);
+  throw err;
+}
+
+export async function listJobs(query: { limit: number; cursor?: string; search?: string; tag?: string }): Promise<Page<JobWithLastRun>> {
+  const store = await getStore();
+  return store.listJobs(query);
+}
+
+export async function getJob(id: string): Promise<Job> {
+  const store = await getStore();
+  const job = await store.getJob(parseId(id));
+  if (!job) throw new NotFoundError('job');
+  return job;
+}
+
+export async function createJob(input: unknown): Promise<Job> {
+  const spec: JobSpec = parseInput(JobCreateSchema, input);
+  const store = await getStore();
+  const now = await store.now();
+  const job = await store
+    .createJob({
+      ...spec,
+      anchorAt: now,
+      nextRunAt: spec.paused ? null : firstOccurrence(spec.schedule, now, now),
+    })
+    .catch(nameTaken);
+  await enqueueOccurrence(job);
+  return job;
+}
+
+export async function updateJob(id: string, input: unknown): Promise<Job> {
+  const patch = parseInput(JobUpdateSchema, input);
+  const current = await getJob(id);
+  // The merged job must be valid as a whole: a new type needs a payload of that type.
+  const merged = parseInput(JobCreateSchema, {
+    name: patch.name ?? current.name,
+    description: patch.description ?? current.description,
+    type: patch.type ?? current.type,
+    payload: patch.payload ?? (patch.type && patch.type !== current.type ? {} : current.payload),
+    schedule: patch.schedule ?? current.schedule,
+    paused: current.paused,
+    timeoutSeconds: patch.timeoutSeconds ?? current.timeoutSeconds,
+    overlapPolicy: patch.overlapPolicy ?? current.overlapPolicy,
+    missedPolicy: patch.missedPolicy ?? current.missedPolicy,
+    tags: patch.tags ?? current.tags,
+  });
+  const store = await getStore();
+  const storePatch: JobPatch = { ...merged };
+  if (patch.schedule) {
+    // A new schedule starts counting from now; the pending occurrence is replaced.
+    const now = await store.now();
+    storePatch.anchorAt = now;
+    storePatch.nextRunAt = current.paused ? null : firstOccurrence(merged.schedule, now, now);
+  }
+  const job = await store.updateJob(current.id, storePatch).catch(nameTaken);
+  if (!job) throw new NotFoundError('job');
+  if (patch.schedule) await enqueueOccurrence(job);
+  return job;
+}
+
+export async function deleteJob(id: string): Promise<void> {
+  const store = await getStore();
+  const deleted = await store.deleteJob(parseId(id));
+  if (!deleted) throw new NotFoundError('job');
+}
+
+export async function pauseJob(id: string): Promise<Job> {
+  const current = await getJob(id);
+  if (current.paused) return current;
+  const store = await getStore();
+  const job = await store.updateJob(current.id, { paused: true, nextRunAt: null });
+  if (!job) throw new NotFoundError('job');
+  return job;
+}
+
+export async function resumeJob(id: string): Promise<Job> {
+  const current = await getJob(id);
+  if (!current.paused) return current;
+  const store = await getStore();
+  const now = await store.now();
+  // Occurrences that fell due while paused are not owed: the next one is counted from now.
+  const anchorAt = current.schedule.kind === 'interval' ? now : current.anchorAt;
+  const next =
+    current.schedule.kind === 'once'
+      ? current.nextRunAt ?? (new Date(current.schedule.at) > now ? new Date(current.schedule.at) : null)
+      : firstOccurrence(current.schedule, now, anchorAt);
+  const job = await store.updateJob(current.id, { paused: false, anchorAt, nextRunAt: next });
+  if (!job) throw new NotFoundError('job');
+  await enqueueOccurrence(job);
+  return job;
+}
+
+/** Queues an extra run of the job right now, outside its schedule. Works while paused, too. */
+export async function runJobNow(id: string): Promise<{ job: Job; scheduledFor: Date }> {
+  const job = await getJob(id);
+  const store = await getStore();
+  const scheduledFor = await store.now();
+  await enqueueManualRun(job, scheduledFor);
+  return { job, scheduledFor };
+}
+
+export async function listJobRuns(id: string, query: { limit: number; cursor?: string }): Promise<Page<Run>> {
+  const job = await getJob(id);
+  const store = await getStore();
+  return store.listRuns({ ...query, jobId: job.id });
+}

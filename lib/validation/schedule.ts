@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { Cron } from 'croner';
+
+/** True when `tz` is an IANA time zone this runtime knows (Intl throws a RangeError otherwise). */
+export function isValidTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Returns an error message for a bad cron expression, or null when it parses. 5 or 6 fields. */
+export function cronExpressionError(expression: string): string | null {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length < 5 || fields.length > 6) {
+    return `expected 5 fields (minute hour day month weekday) or 6 with seconds first, got ${fields.length}`;
+  }
+  try {
+    new Cron(expression, { paused: true });
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message.replace(/^CronPattern:\s*/, '') : 'invalid cron expression';
+  }
+}
+
+export const TimezoneSchema = z
+  .string()
+  .trim()
+  .min(1, 'timezone is required')
+  .max(64)
+  .refine(isValidTimezone, { message: 'unknown IANA time zone (for example Europe/Berlin or UTC)' });
+
+export const CronScheduleSchema = z.object({
+  kind: z.literal('cron'),
+  expression: z
+    .string()
+    .trim()
+    .min(1, 'cron expression is required')
+    .max(200)
+    .superRefine((value, ctx) => {
+      const error = cronExpressionError(value);
+      if (error) ctx.addIssue({ code: 'custom', message: `invalid cron expression: ${error}` });
+    }),
+  timezone: TimezoneSchema.default('UTC'),
+});
+
+export const MAX_INTERVAL_SECONDS = 366 * 24 * 3600;
+
+export const IntervalScheduleSchema = z.object({
+  kind: z.literal('interval'),
+  seconds: z
+    .number({ error: 'seconds must be a number' })
+    .int('seconds must be a whole number')
+    .min(1, 'the shortest interval is 1 second')
+    .max(MAX_INTERVAL_SECONDS, 'the longest interval is 366 days'),
+});
+
+export const OnceScheduleSchema = z.object({
+  kind: z.literal('once'),
+  at: z.iso.datetime({ offset: true, message: 'at must be an ISO-8601 date-time, e.g. 2030-01-01T09:00:00Z' }),
+});
+
+export const ScheduleSchema = z.discriminatedUnion('kind', [CronScheduleSchema, IntervalScheduleSchema, OnceScheduleSchema], {
+  error: 'schedule.kind must be one of cron, interval, once',
+});
+
+export type CronSchedule = z.infer<typeof CronScheduleSchema>;
+export type IntervalSchedule = z.infer<typeof IntervalScheduleSchema>;
+export type OnceSchedule = z.infer<typeof OnceScheduleSchema>;
+export type Schedule = z.infer<typeof ScheduleSchema>;
