@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# README's first command (`npm run demo`): from a fresh clone to a running dashboard on the
+# embedded default (a private PostgreSQL cluster under .data/), with a few example jobs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NEXT_TELEMETRY_DISABLED=1
+PORT="${PORT:-3000}"
+bash scripts/prereqs.sh postgres node
+npx prisma generate >/dev/null
+if [ ! -f .next/BUILD_ID ] || [ -n "$(find app lib instrumentation.ts proxy.ts next.config.mjs -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]; then
+  echo "cronplane: building"
+  npx next build >/dev/null
+fi
+echo "cronplane: starting on http://127.0.0.1:${PORT} (Ctrl-C to stop)"
+export CRONPLANE_EXAMPLE_JOBS="${CRONPLANE_EXAMPLE_JOBS:-1}"
+exec node_modules/.bin/next start -H 127.0.0.1 -p "$PORT"

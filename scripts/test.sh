@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `npm test`: everything, in order: prerequisites, typecheck, build, unit + integration (real
+# PostgreSQL and the MongoDB-wire test server, started here when none is given), then Playwright.
+# Prints one closing line "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NEXT_TELEMETRY_DISABLED=1
+export CRONPLANE_LOG_LEVEL="${CRONPLANE_LOG_LEVEL:-warn}"
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "prerequisites"
+bash scripts/prereqs.sh postgres chromium java node
+if [ -d tools/mongo-test-server ] && [ -z "${MONGODB_URL:-}" ]; then
+  step "MongoDB-wire test server (build)"
+  bash tools/mongo-test-server/build.sh
+fi
+
+step "prisma generate"
+npx prisma generate >/dev/null
+
+step "typecheck"
+npx tsc --noEmit -p .
+
+step "build"
+npx next build >/dev/null
+echo "built .next"
+
+results=.test-results
+rm -rf "$results" && mkdir -p "$results"
+status=0
+
+step "unit and integration tests (node:test)"
+mapfile -t files < <(find tests -name '*.test.ts' | sort)
+node --conditions=react-server --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$results/node.tap" \
+  "${files[@]}" || status=1
+
+step "end-to-end tests (Playwright, Chromium)"
+PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" npx playwright test --reporter=list,json || status=1
+
+node scripts/test-summary.mjs "$results" || status=1
+exit "$status"
