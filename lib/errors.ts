@@ -6,17 +6,45 @@ export interface FieldIssue {
   message: string;
 }
 
+const BRANDS = Symbol.for('cronplane.errorBrands');
+type Branded = { [BRANDS]?: readonly string[] };
+
+/** The `brand` of each class in the chain from `ctor` up to AppError. */
+function brandsOf(ctor: unknown): string[] {
+  const brands: string[] = [];
+  for (let c = ctor; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) {
+    if (Object.prototype.hasOwnProperty.call(c, 'brand')) brands.push(String((c as unknown as { brand: unknown }).brand));
+  }
+  return brands;
+}
+
+/**
+ * Next bundles a module once per entry (instrumentation, each route) inside one process: the store is
+ * opened by the instrumentation bundle, so its errors are instances of another copy of these classes
+ * than the one a route handler imports. `instanceof` therefore checks a brand, not class identity.
+ * Subclasses declare their own `static readonly brand`; one without keeps plain identity checks.
+ */
 export class AppError extends Error {
+  static readonly brand: string = 'AppError';
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (!Object.prototype.hasOwnProperty.call(this, 'brand')) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return value instanceof Error && ((value as Branded)[BRANDS]?.includes(this.brand) ?? false);
+  }
+
   constructor(
     message: string,
     readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503,
   ) {
     super(message);
     this.name = new.target.name;
+    (this as Branded)[BRANDS] = brandsOf(new.target);
   }
 }
 
 export class ValidationError extends AppError {
+  static readonly brand: string = 'ValidationError';
+
   constructor(
     readonly issues: FieldIssue[],
     message = 'invalid input',
@@ -26,18 +54,24 @@ export class ValidationError extends AppError {
 }
 
 export class NotFoundError extends AppError {
+  static readonly brand: string = 'NotFoundError';
+
   constructor(what: string) {
     super(`${what} not found`, 404);
   }
 }
 
 export class ConflictError extends AppError {
+  static readonly brand: string = 'ConflictError';
+
   constructor(message: string) {
     super(message, 409);
   }
 }
 
 export class UnavailableError extends AppError {
+  static readonly brand: string = 'UnavailableError';
+
   constructor(message: string) {
     super(message, 503);
   }

@@ -108,8 +108,18 @@ export interface RunListQuery {
   to?: Date;
 }
 
+const NAME_TAKEN: unique symbol = Symbol.for('cronplane.NameTakenError');
+
 /** Thrown by createJob/updateJob when another job has the name. */
 export class NameTakenError extends Error {
+  // Recognised by a brand, not class identity: the store may come from another bundle's copy of this
+  // module (see AppError in lib/errors.ts).
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [NAME_TAKEN]?: unknown })[NAME_TAKEN] === true;
+  }
+
+  readonly [NAME_TAKEN] = true;
+
   constructor(readonly jobName: string) {
     super(`a job named "${jobName}" already exists`);
     this.name = 'NameTakenError';

@@ -1,0 +1,552 @@
+/**
+ * Store conformance suite: every Store implementation (PostgreSQL, MongoDB) must pass it unchanged.
+ * Nothing here may depend on the database behind the store.
+ *
+ * `open()` must return a store on a FRESH, EMPTY database that has NOT been migrated yet (the suite calls
+ * migrate() itself, and races it). `another()`, when given, opens one more store on the same database (a second
+ * process, as far as the database can tell); `cleanup()` closes everything and drops the database.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import {
+  NameTakenError,
+  type Instance,
+  type Job,
+  type NewJob,
+  type NewRun,
+  type Run,
+  type RunListQuery,
+  type RunStatus,
+  type Store,
+} from '../../lib/store/types';
+
+export interface ConformanceTarget {
+  store: Store;
+  cleanup(): Promise<void>;
+  another?: () => Promise<Store>;
+}
+
+const T = { timeout: 60_000 };
+
+const BASE = Date.parse('2030-01-01T00:00:00.000Z');
+const at = (seconds: number, ms = 0): Date => new Date(BASE + seconds * 1000 + ms);
+
+function newJob(overrides: Partial<NewJob> = {}): NewJob {
+  return {
+    name: `job-${randomUUID().slice(0, 8)}`,
+    description: 'a test job',
+    type: 'log',
+    payload: { message: 'hello', nested: { list: [1, 'two', null, true], n: 1.5 } },
+    schedule: { kind: 'interval', seconds: 60 },
+    paused: false,
+    timeoutSeconds: 300,
+    overlapPolicy: 'skip',
+    missedPolicy: 'run-once',
+    tags: ['alpha', 'beta'],
+    nextRunAt: at(60, 123),
+    anchorAt: at(0, 123),
+    ...overrides,
+  };
+}
+
+function newRun(job: Pick<Job, 'id' | 'name'>, overrides: Partial<NewRun> = {}): NewRun {
+  return {
+    jobId: job.id,
+    jobName: job.name,
+    scheduledFor: at(60),
+    startedAt: null,
+    finishedAt: null,
+    status: 'running',
+    trigger: 'schedule',
+    instanceId: 'instance-a',
+    attempt: 1,
+    error: null,
+    output: null,
+    leaseExpiresAt: null,
+    ...overrides,
+  };
+}
+
+function time(d: Date | null): number | null {
+  return d === null ? null : d.getTime();
+}
+
+/** Newest first by scheduledFor, then id (descending), as the Store contract documents. */
+function runOrder(a: Run, b: Run): number {
+  const d = b.scheduledFor.getTime() - a.scheduledFor.getTime();
+  if (d !== 0) return d;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Code point order of names, then id. */
+function jobOrder(a: Pick<Job, 'name' | 'id'>, b: Pick<Job, 'name' | 'id'>): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+async function allRunPages(store: Store, query: Omit<RunListQuery, 'cursor'>): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  for (;;) {
+    const page = await store.listRuns({ ...query, cursor });
+    pages++;
+    assert.ok(page.items.length <= query.limit, 'a page never holds more than limit items');
+    ids.push(...page.items.map((r) => r.id));
+    if (page.nextCursor === null) break;
+    assert.equal(page.items.length, query.limit, 'only the last page may be short');
+    cursor = page.nextCursor;
+    assert.ok(pages < 1000, 'pagination terminates');
+  }
+  return { ids, pages };
+}
+
+export function storeConformance(label: string, open: () => Promise<ConformanceTarget>): void {
+  describe(`Store conformance: ${label}`, () => {
+    describe('migrate', () => {
+      let target: ConformanceTarget;
+      beforeEach(async () => {
+        target = await open();
+      });
+      afterEach(async () => {
+        await target.cleanup();
+      });
+
+      it('brings an empty database up to date when several connections migrate at once, and is idempotent', T, async () => {
+        const stores = [target.store];
+        if (target.another) for (let i = 0; i < 3; i++) stores.push(await target.another());
+        // Several calls per store as well: the same process may race itself (instrumentation and a route).
+        await Promise.all(stores.flatMap((s) => [s.migrate(), s.migrate()]));
+        const job = await stores[1 % stores.length]!.createJob(newJob({ name: 'after-concurrent-migrate' }));
+        await target.store.migrate();
+        const again = await target.store.getJob(job.id);
+        assert.equal(again?.name, 'after-concurrent-migrate', 'a later migrate keeps existing data');
+        assert.equal(await target.store.insertRun(newRun(job)) !== null, true);
+        assert.equal(await target.store.insertRun(newRun(job)), null, 'uniqueness holds after concurrent migrations');
+      });
+    });
+
+    describe('operations', () => {
+      let target: ConformanceTarget;
+      let store: Store;
+      beforeEach(async () => {
+        target = await open();
+        store = target.store;
+        await store.migrate();
+      });
+      afterEach(async () => {
+        await target.cleanup();
+      });
+
+      it('identifies itself without secrets', T, () => {
+        assert.ok(store.kind === 'postgres' || store.kind === 'mongodb');
+        assert.ok(store.description.length > 0);
+        assert.doesNotMatch(store.description, /:\/\/[^/\s]*:[^@/\s]+@/, 'no password in the description');
+      });
+
+      it('now() is the database clock, close to the local clock; ping() resolves', T, async () => {
+        const before = Date.now();
+        const now = await store.now();
+        const after = Date.now();
+        assert.ok(now instanceof Date);
+        // Same machine in tests: allow scheduling noise, not a different clock.
+        assert.ok(now.getTime() >= before - 2000 && now.getTime() <= after + 2000, `now() ${now.toISOString()} vs local ${new Date(before).toISOString()}`);
+        const later = await store.now();
+        assert.ok(later.getTime() >= now.getTime(), 'clock moves forward');
+        await store.ping();
+      });
+
+      it('createJob stores every field and getJob reads it back', T, async () => {
+        const spec = newJob({ schedule: { kind: 'cron', expression: '*/5 * * * *', timezone: 'Europe/Berlin' }, tags: [] });
+        const created = await store.createJob(spec);
+        assert.match(created.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'ids are uuids');
+        assert.equal(typeof created.version, 'number');
+        assert.ok(created.createdAt instanceof Date && created.updatedAt instanceof Date);
+        const read = await store.getJob(created.id);
+        assert.ok(read);
+        assert.deepEqual(read, created);
+        for (const job of [created, read]) {
+          assert.equal(job.name, spec.name);
+          assert.equal(job.description, spec.description);
+          assert.equal(job.type, spec.type);
+          assert.deepEqual(job.payload, spec.payload);
+          assert.deepEqual(job.schedule, spec.schedule);
+          assert.equal(job.paused, false);
+          assert.equal(job.timeoutSeconds, 300);
+          assert.equal(job.overlapPolicy, 'skip');
+          assert.equal(job.missedPolicy, 'run-once');
+          assert.deepEqual(job.tags, []);
+          assert.equal(time(job.nextRunAt), time(spec.nextRunAt), 'millisecond precision');
+          assert.equal(time(job.anchorAt), time(spec.anchorAt));
+        }
+        const paused = await store.createJob(newJob({ paused: true, nextRunAt: null, schedule: { kind: 'once', at: '2031-05-06T07:08:09.010Z' } }));
+        assert.equal(paused.nextRunAt, null);
+        assert.equal(paused.paused, true);
+        assert.deepEqual((await store.getJob(paused.id))?.schedule, { kind: 'once', at: '2031-05-06T07:08:09.010Z' });
+      });
+
+      it('getJob / updateJob / deleteJob of an unknown id: null / null / false', T, async () => {
+        const id = randomUUID();
+        assert.equal(await store.getJob(id), null);
+        assert.equal(await store.updateJob(id, { description: 'x' }), null);
+        assert.equal(await store.deleteJob(id), false);
+        assert.equal(await store.getJob('not-an-id'), null, 'a malformed id is just unknown');
+      });
+
+      it('createJob with a taken name throws NameTakenError; concurrent creates of one name: exactly one wins', T, async () => {
+        await store.createJob(newJob({ name: 'nightly backup' }));
+        await assert.rejects(store.createJob(newJob({ name: 'nightly backup' })), (err: unknown) => {
+          assert.ok(err instanceof NameTakenError);
+          assert.equal(err.jobName, 'nightly backup');
+          return true;
+        });
+        const results = await Promise.allSettled(Array.from({ length: 6 }, () => store.createJob(newJob({ name: 'race' }))));
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof NameTakenError);
+        const page = await store.listJobs({ limit: 50, search: 'race' });
+        assert.equal(page.items.length, 1);
+      });
+
+      it('updateJob applies the patch, bumps version by one, keeps the rest; rename onto a taken name throws', T, async () => {
+        const job = await store.createJob(newJob({ name: 'original' }));
+        await store.createJob(newJob({ name: 'other' }));
+        const updated = await store.updateJob(job.id, {
+          description: 'changed',
+          payload: { message: 'bye' },
+          schedule: { kind: 'interval', seconds: 5 },
+          tags: ['gamma'],
+          nextRunAt: null,
+          paused: true,
+          overlapPolicy: 'queue-one',
+          missedPolicy: 'run-all',
+          timeoutSeconds: 9,
+          anchorAt: at(1000),
+        });
+        assert.ok(updated);
+        assert.equal(updated.version, job.version + 1);
+        assert.equal(updated.name, 'original', 'fields outside the patch are kept');
+        assert.equal(updated.type, job.type);
+        assert.equal(updated.description, 'changed');
+        assert.deepEqual(updated.payload, { message: 'bye' });
+        assert.deepEqual(updated.schedule, { kind: 'interval', seconds: 5 });
+        assert.deepEqual(updated.tags, ['gamma']);
+        assert.equal(updated.nextRunAt, null);
+        assert.equal(updated.paused, true);
+        assert.equal(updated.overlapPolicy, 'queue-one');
+        assert.equal(updated.missedPolicy, 'run-all');
+        assert.equal(updated.timeoutSeconds, 9);
+        assert.equal(time(updated.anchorAt), time(at(1000)));
+        assert.equal(time(updated.createdAt), time(job.createdAt));
+        assert.ok(updated.updatedAt.getTime() >= job.updatedAt.getTime());
+        assert.deepEqual(await store.getJob(job.id), updated);
+
+        const renamed = await store.updateJob(job.id, { name: 'renamed' });
+        assert.equal(renamed?.name, 'renamed');
+        assert.equal(renamed?.version, job.version + 2);
+        await assert.rejects(store.updateJob(job.id, { name: 'other' }), NameTakenError);
+        assert.equal((await store.getJob(job.id))?.name, 'renamed', 'a failed rename changes nothing');
+        const same = await store.updateJob(job.id, { name: 'renamed' });
+        assert.equal(same?.name, 'renamed', 'keeping its own name is not a conflict');
+      });
+
+      it('deleteJob removes the job but keeps its runs (with the job name)', T, async () => {
+        const job = await store.createJob(newJob({ name: 'short-lived' }));
+        const run = await store.insertRun(newRun(job, { status: 'succeeded' }));
+        assert.ok(run);
+        assert.equal(await store.deleteJob(job.id), true);
+        assert.equal(await store.getJob(job.id), null);
+        assert.equal(await store.deleteJob(job.id), false);
+        const kept = await store.getRun(run.id);
+        assert.equal(kept?.jobName, 'short-lived');
+        assert.equal(kept?.jobId, job.id);
+        const page = await store.listRuns({ limit: 10, jobId: job.id });
+        assert.deepEqual(page.items.map((r) => r.id), [run.id]);
+        const reused = await store.createJob(newJob({ name: 'short-lived' }));
+        assert.notEqual(reused.id, job.id, 'the name is free again');
+      });
+
+      it('advanceJob is a compare-and-set on (version, nextRunAt) and does not bump version', T, async () => {
+        const job = await store.createJob(newJob({ nextRunAt: at(60) }));
+        const expected = { version: job.version, nextRunAt: at(60) };
+        assert.equal(await store.advanceJob(job.id, expected, at(120)), true);
+        let now = await store.getJob(job.id);
+        assert.equal(time(now!.nextRunAt), time(at(120)));
+        assert.equal(now!.version, job.version, 'version unchanged');
+        assert.equal(await store.advanceJob(job.id, expected, at(180)), false, 'stale nextRunAt');
+        assert.equal(await store.advanceJob(job.id, { version: job.version, nextRunAt: at(120, 1) }, at(180)), false, 'differs by 1 ms');
+        assert.equal(time((await store.getJob(job.id))!.nextRunAt), time(at(120)));
+
+        const bumped = await store.updateJob(job.id, { description: 'edit' });
+        assert.equal(await store.advanceJob(job.id, { version: job.version, nextRunAt: at(120) }, at(180)), false, 'stale version');
+        assert.equal(await store.advanceJob(job.id, { version: bumped!.version, nextRunAt: at(120) }, null), true, 'to null (one-off done)');
+        now = await store.getJob(job.id);
+        assert.equal(now!.nextRunAt, null);
+        assert.equal(await store.advanceJob(randomUUID(), { version: 1, nextRunAt: at(0) }, at(1)), false, 'unknown job');
+
+        const racer = await store.createJob(newJob({ nextRunAt: at(10) }));
+        const outcomes = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.advanceJob(racer.id, { version: racer.version, nextRunAt: at(10) }, at(20 + i))),
+        );
+        assert.equal(outcomes.filter(Boolean).length, 1, 'exactly one concurrent advance wins');
+        const winner = outcomes.indexOf(true);
+        assert.equal(time((await store.getJob(racer.id))!.nextRunAt), time(at(20 + winner)));
+      });
+
+      it('listDueJobs returns active jobs due before the cut-off, up to limit', T, async () => {
+        const due1 = await store.createJob(newJob({ nextRunAt: at(10) }));
+        const due2 = await store.createJob(newJob({ nextRunAt: at(20) }));
+        const due3 = await store.createJob(newJob({ nextRunAt: at(29, 999) }));
+        await store.createJob(newJob({ nextRunAt: at(30) })); // exactly at the cut-off: not before it
+        await store.createJob(newJob({ nextRunAt: at(40) }));
+        await store.createJob(newJob({ nextRunAt: at(5), paused: true }));
+        await store.createJob(newJob({ nextRunAt: null }));
+        const due = await store.listDueJobs(at(30), 100);
+        assert.deepEqual(due.map((j) => j.id).sort(), [due1.id, due2.id, due3.id].sort());
+        for (const j of due) assert.ok(j.nextRunAt instanceof Date);
+        const limited = await store.listDueJobs(at(30), 2);
+        assert.equal(limited.length, 2);
+        for (const j of limited) assert.ok([due1.id, due2.id, due3.id].includes(j.id));
+        await store.updateJob(due1.id, { paused: true, nextRunAt: null });
+        assert.deepEqual((await store.listDueJobs(at(30), 100)).map((j) => j.id).sort(), [due2.id, due3.id].sort());
+      });
+
+      it('insertRun stores every field; a second run for the same occurrence is refused with null', T, async () => {
+        const job = await store.createJob(newJob());
+        const other = await store.createJob(newJob());
+        const spec = newRun(job, {
+          scheduledFor: at(60, 7),
+          startedAt: at(60, 9),
+          leaseExpiresAt: at(90),
+          attempt: 2,
+          trigger: 'catch-up',
+          error: 'e',
+          output: 'o',
+        });
+        const run = await store.insertRun(spec);
+        assert.ok(run);
+        assert.equal(typeof run.id, 'string');
+        const { id, ...rest } = run;
+        void id;
+        assert.deepEqual(rest, spec);
+        assert.deepEqual(await store.getRun(run.id), run);
+        assert.deepEqual(await store.getRunByOccurrence(job.id, at(60, 7)), run);
+        assert.equal(await store.getRunByOccurrence(job.id, at(60, 8)), null, 'occurrences are exact to the millisecond');
+        assert.equal(await store.getRunByOccurrence(other.id, at(60, 7)), null);
+
+        assert.equal(await store.insertRun(newRun(job, { scheduledFor: at(60, 7), trigger: 'manual' })), null, 'occurrence taken');
+        assert.equal((await store.getRun(run.id))?.trigger, 'catch-up', 'the refused insert changed nothing');
+        assert.ok(await store.insertRun(newRun(other, { scheduledFor: at(60, 7) })), 'same time, other job: fine');
+        assert.ok(await store.insertRun(newRun(job, { scheduledFor: at(60, 8) })), 'next millisecond: another occurrence');
+        assert.equal(await store.getRun(randomUUID()), null);
+      });
+
+      it('concurrent inserts of one occurrence: exactly one run is created', T, async () => {
+        const job = await store.createJob(newJob());
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.insertRun(newRun(job, { scheduledFor: at(300), instanceId: `instance-${i}` }))),
+        );
+        const created = results.filter((r): r is Run => r !== null);
+        assert.equal(created.length, 1);
+        const page = await store.listRuns({ limit: 50, jobId: job.id });
+        assert.equal(page.items.length, 1);
+        assert.equal(page.items[0]!.instanceId, created[0]!.instanceId);
+      });
+
+      it('updateRun applies the patch and returns the run; unknown id gives null', T, async () => {
+        const job = await store.createJob(newJob());
+        const run = await store.insertRun(newRun(job, { startedAt: at(60), leaseExpiresAt: at(90) }));
+        assert.ok(run);
+        const done = await store.updateRun(run.id, {
+          status: 'failed',
+          finishedAt: at(61, 500),
+          error: 'boom',
+          output: 'partial output',
+          leaseExpiresAt: null,
+          attempt: 3,
+        });
+        assert.ok(done);
+        assert.equal(done.status, 'failed');
+        assert.equal(time(done.finishedAt), time(at(61, 500)));
+        assert.equal(done.error, 'boom');
+        assert.equal(done.output, 'partial output');
+        assert.equal(done.leaseExpiresAt, null);
+        assert.equal(done.attempt, 3);
+        assert.equal(time(done.startedAt), time(at(60)), 'fields outside the patch are kept');
+        assert.equal(done.instanceId, 'instance-a');
+        assert.deepEqual(await store.getRun(run.id), done);
+        assert.equal(await store.updateRun(randomUUID(), { status: 'succeeded' }), null);
+      });
+
+      it('listRuns pages newest first (scheduledFor, then id), every run exactly once, with each filter', T, async () => {
+        const jobA = await store.createJob(newJob({ name: 'A' }));
+        const jobB = await store.createJob(newJob({ name: 'B' }));
+        const statuses: RunStatus[] = ['succeeded', 'failed', 'running', 'skipped'];
+        const specs: NewRun[] = [];
+        for (let i = 0; i < 23; i++) {
+          // Shared due times between the two jobs exercise the id tie-break.
+          specs.push(newRun(jobA, { scheduledFor: at(10 * Math.floor(i / 2)), status: statuses[i % 4]!, instanceId: i % 3 === 0 ? 'i-1' : 'i-2' }));
+          if (i % 2 === 0) specs.push(newRun(jobB, { scheduledFor: at(10 * Math.floor(i / 2)), status: statuses[(i + 1) % 4]!, instanceId: null }));
+        }
+        const runs: Run[] = [];
+        for (const spec of specs) {
+          const run = await store.insertRun(spec);
+          if (run) runs.push(run);
+        }
+        assert.equal(runs.length, specs.length - 11, 'odd i of job A repeats the previous occurrence and is refused');
+
+        const cases: Array<[string, Omit<RunListQuery, 'cursor' | 'limit'>, (r: Run) => boolean]> = [
+          ['all', {}, () => true],
+          ['jobId', { jobId: jobA.id }, (r) => r.jobId === jobA.id],
+          ['status', { status: 'succeeded' }, (r) => r.status === 'succeeded'],
+          ['instanceId', { instanceId: 'i-1' }, (r) => r.instanceId === 'i-1'],
+          ['from (inclusive)', { from: at(30) }, (r) => r.scheduledFor.getTime() >= at(30).getTime()],
+          ['to (exclusive)', { to: at(30) }, (r) => r.scheduledFor.getTime() < at(30).getTime()],
+          [
+            'combined',
+            { jobId: jobB.id, from: at(10), to: at(90) },
+            (r) => r.jobId === jobB.id && r.scheduledFor >= at(10) && r.scheduledFor < at(90),
+          ],
+          ['nothing matches', { status: 'abandoned' }, () => false],
+        ];
+        for (const [name, filter, predicate] of cases) {
+          const expected = runs.filter(predicate).sort(runOrder).map((r) => r.id);
+          for (const limit of [1, 4, 7, 200]) {
+            const { ids, pages } = await allRunPages(store, { ...filter, limit });
+            assert.deepEqual(ids, expected, `${name}, limit ${limit}`);
+            // A full last page already says "no more" (no trailing empty page).
+            assert.equal(pages, Math.max(1, Math.ceil(expected.length / limit)), `${name}: page count`);
+          }
+        }
+        const first = await store.listRuns({ limit: 3 });
+        assert.deepEqual(first.items, runs.slice().sort(runOrder).slice(0, 3), 'items carry every field');
+        assert.equal((await store.listRuns({ limit: 10, jobId: randomUUID() })).items.length, 0);
+      });
+
+      it('listRuns keyset pages stay exact when newer runs arrive while paging', T, async () => {
+        const job = await store.createJob(newJob());
+        const runs: Run[] = [];
+        for (let i = 0; i < 10; i++) runs.push((await store.insertRun(newRun(job, { scheduledFor: at(i) })))!);
+        const page1 = await store.listRuns({ limit: 4, jobId: job.id });
+        await store.insertRun(newRun(job, { scheduledFor: at(100) }));
+        await store.insertRun(newRun(job, { scheduledFor: at(101) }));
+        const rest: string[] = [];
+        let cursor = page1.nextCursor;
+        while (cursor) {
+          const page = await store.listRuns({ limit: 4, jobId: job.id, cursor });
+          rest.push(...page.items.map((r) => r.id));
+          cursor = page.nextCursor;
+        }
+        const expected = runs.sort(runOrder).map((r) => r.id);
+        assert.deepEqual([...page1.items.map((r) => r.id), ...rest], expected);
+      });
+
+      it('listRuns rejects a malformed cursor', T, async () => {
+        await assert.rejects(store.listRuns({ limit: 5, cursor: 'garbage!' }));
+        await assert.rejects(store.listJobs({ limit: 5, cursor: 'garbage!' }));
+      });
+
+      it('listJobs: name order (code points, then id), exact-once pages, search, tag, lastRun', T, async () => {
+        const names = ['beta', 'Alpha', 'alpha', 'gamma 100%', 'delta_1', 'deltaX1', 'Zulu', 'épée', 'b', 'a-b'];
+        const jobs: Job[] = [];
+        for (const [i, name] of names.entries()) {
+          jobs.push(await store.createJob(newJob({ name, tags: i % 2 === 0 ? ['even', 'all'] : ['odd', 'all'] })));
+        }
+        const sorted = jobs.slice().sort(jobOrder);
+        for (const limit of [1, 3, 10, 50]) {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          for (let pages = 0; ; pages++) {
+            assert.ok(pages < 100);
+            const page = await store.listJobs({ limit, cursor });
+            assert.ok(page.items.length <= limit);
+            seen.push(...page.items.map((j) => j.id));
+            if (!page.nextCursor) break;
+            cursor = page.nextCursor;
+          }
+          assert.deepEqual(seen, sorted.map((j) => j.id), `limit ${limit}`);
+        }
+
+        const search = async (text: string): Promise<string[]> => (await store.listJobs({ limit: 50, search: text })).items.map((j) => j.name);
+        assert.deepEqual(await search('ALPHA'), ['Alpha', 'alpha'], 'case-insensitive');
+        assert.deepEqual(await search('lt'), ['deltaX1', 'delta_1'], 'in name order: X (U+0058) sorts before _ (U+005F)');
+        assert.deepEqual(await search('_'), ['delta_1'], '_ is literal, not a wildcard');
+        assert.deepEqual(await search('%'), ['gamma 100%'], '% is literal, not a wildcard');
+        assert.deepEqual(await search('.*'), [], 'no regular expressions either');
+        assert.deepEqual(await search('nothing'), []);
+
+        const byTag = (await store.listJobs({ limit: 50, tag: 'even' })).items.map((j) => j.name);
+        assert.deepEqual(byTag, jobs.filter((_, i) => i % 2 === 0).sort(jobOrder).map((j) => j.name));
+        assert.deepEqual((await store.listJobs({ limit: 50, tag: 'even', search: 'a' })).items.map((j) => j.name), byTag.filter((n) => n.toLowerCase().includes('a')));
+        assert.equal((await store.listJobs({ limit: 50, tag: 'ev' })).items.length, 0, 'tags match whole');
+        const paged = await store.listJobs({ limit: 2, tag: 'all' });
+        const next = await store.listJobs({ limit: 2, tag: 'all', cursor: paged.nextCursor! });
+        assert.deepEqual([...paged.items, ...next.items].map((j) => j.id), sorted.slice(0, 4).map((j) => j.id), 'filters and cursor together');
+
+        // lastRun: the newest occurrence by scheduledFor (not insertion order), or null.
+        const withRuns = jobs[0]!;
+        await store.insertRun(newRun(withRuns, { scheduledFor: at(50), status: 'succeeded', instanceId: 'i-x' }));
+        const newest = (await store.insertRun(
+          newRun(withRuns, { scheduledFor: at(70), status: 'running', startedAt: at(70, 5), instanceId: 'i-y' }),
+        ))!;
+        await store.insertRun(newRun(withRuns, { scheduledFor: at(60), status: 'failed' }));
+        const all = (await store.listJobs({ limit: 50 })).items;
+        for (const j of all) {
+          if (j.id !== withRuns.id) {
+            assert.equal(j.lastRun, null);
+            continue;
+          }
+          assert.deepEqual(j.lastRun, {
+            id: newest.id,
+            status: 'running',
+            scheduledFor: at(70),
+            startedAt: at(70, 5),
+            finishedAt: null,
+            instanceId: 'i-y',
+          });
+          const { lastRun, ...job } = j;
+          void lastRun;
+          assert.deepEqual(job, await store.getJob(j.id), 'job fields as getJob');
+        }
+      });
+
+      it('listExpiredRuns: running runs whose lease expired before the cut-off', T, async () => {
+        const job = await store.createJob(newJob());
+        const expired1 = await store.insertRun(newRun(job, { scheduledFor: at(1), status: 'running', leaseExpiresAt: at(100) }));
+        const expired2 = await store.insertRun(newRun(job, { scheduledFor: at(2), status: 'running', leaseExpiresAt: at(199, 999) }));
+        await store.insertRun(newRun(job, { scheduledFor: at(3), status: 'running', leaseExpiresAt: at(200) }));
+        await store.insertRun(newRun(job, { scheduledFor: at(4), status: 'running', leaseExpiresAt: at(300) }));
+        await store.insertRun(newRun(job, { scheduledFor: at(5), status: 'succeeded', leaseExpiresAt: at(50) }));
+        await store.insertRun(newRun(job, { scheduledFor: at(6), status: 'failed', leaseExpiresAt: at(50) }));
+        const ids = (await store.listExpiredRuns(at(200), 50)).map((r) => r.id).sort();
+        assert.deepEqual(ids, [expired1!.id, expired2!.id].sort());
+        assert.equal((await store.listExpiredRuns(at(200), 1)).length, 1);
+        await store.updateRun(expired1!.id, { status: 'abandoned', leaseExpiresAt: null });
+        assert.deepEqual((await store.listExpiredRuns(at(200), 50)).map((r) => r.id), [expired2!.id]);
+      });
+
+      it('upsertInstance inserts, then updates in place; listInstances returns them all', T, async () => {
+        const a: Instance = {
+          id: `host-1:${randomUUID()}`,
+          host: 'host-1',
+          pid: 4242,
+          version: '0.1.0',
+          startedAt: at(0, 1),
+          lastSeenAt: at(5, 2),
+          clockSkewMs: -37,
+          stoppedAt: null,
+        };
+        const b: Instance = { ...a, id: `host-2:${randomUUID()}`, host: 'host-2', pid: 7, clockSkewMs: 12 };
+        await store.upsertInstance(a);
+        await store.upsertInstance(b);
+        const a2: Instance = { ...a, lastSeenAt: at(15, 3), clockSkewMs: 5, stoppedAt: at(16) };
+        await store.upsertInstance(a2);
+        const list = await store.listInstances();
+        assert.equal(list.length, 2);
+        const byId = new Map(list.map((i) => [i.id, i]));
+        assert.deepEqual(byId.get(a.id), a2);
+        assert.deepEqual(byId.get(b.id), b);
+      });
+    });
+  });
+}
