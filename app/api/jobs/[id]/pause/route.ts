@@ -1,0 +1,10 @@
+import { apiRoute, json, methodNotAllowed } from '@/lib/api/http';
+import { jobJson } from '@/lib/api/serialize';
+import { pauseJob } from '@/lib/services/jobs';
+
+export const dynamic = 'force-dynamic';
+
+export const POST = apiRoute<{ id: string }>(async ({ params }) => json(jobJson(await pauseJob(params.id))));
+
+const notAllowed = methodNotAllowed(['POST']);
+export { notAllowed as GET, notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

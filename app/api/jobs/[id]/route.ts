@@ -1,0 +1,23 @@
+import { apiRoute, json, methodNotAllowed, noContent, readJsonObject } from '@/lib/api/http';
+import { jobJson } from '@/lib/api/serialize';
+import { deleteJob, getJob, updateJob } from '@/lib/services/jobs';
+
+export const dynamic = 'force-dynamic';
+
+type Params = { id: string };
+
+export const GET = apiRoute<Params>(async ({ params }) => json(jobJson(await getJob(params.id))));
+
+export const PATCH = apiRoute<Params>(async ({ request, params }) => {
+  // Unknown id first: a PATCH to a job that does not exist is 404 whatever the body says.
+  await getJob(params.id);
+  return json(jobJson(await updateJob(params.id, await readJsonObject(request))));
+});
+
+export const DELETE = apiRoute<Params>(async ({ params }) => {
+  await deleteJob(params.id);
+  return noContent();
+});
+
+const notAllowed = methodNotAllowed(['GET', 'PATCH', 'DELETE']);
+export { notAllowed as POST, notAllowed as PUT };

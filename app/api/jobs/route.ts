@@ -1,0 +1,20 @@
+import { apiRoute, json, methodNotAllowed, parseQuery, readJsonObject } from '@/lib/api/http';
+import { JobListQuerySchema } from '@/lib/api/schemas';
+import { jobJson, jobListItemJson } from '@/lib/api/serialize';
+import { createJob, listJobs } from '@/lib/services/jobs';
+
+export const dynamic = 'force-dynamic';
+
+export const GET = apiRoute(async ({ request }) => {
+  const query = parseQuery(JobListQuerySchema, request);
+  const page = await listJobs(query);
+  return json({ jobs: page.items.map(jobListItemJson), nextCursor: page.nextCursor });
+});
+
+export const POST = apiRoute(async ({ request }) => {
+  const job = await createJob(await readJsonObject(request));
+  return json(jobJson(job), 201, { location: `/api/jobs/${job.id}` });
+});
+
+const notAllowed = methodNotAllowed(['GET', 'POST']);
+export { notAllowed as PUT, notAllowed as PATCH, notAllowed as DELETE };

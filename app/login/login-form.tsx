@@ -1,0 +1,38 @@
+'use client';
+
+import { useActionState } from 'react';
+import { login, type LoginState } from '@/lib/auth/actions';
+import styles from './login.module.css';
+
+const initialState: LoginState = { error: null };
+
+export function LoginForm({ next }: { next: string }) {
+  const [state, formAction, pending] = useActionState(login, initialState);
+  return (
+    <form action={formAction} className={styles.form}>
+      <input type="hidden" name="next" value={next} />
+      <label htmlFor="password" className={styles.label}>
+        Password
+      </label>
+      <input
+        id="password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        required
+        autoFocus
+        className={styles.input}
+        aria-invalid={state.error ? true : undefined}
+        aria-describedby={state.error ? 'login-error' : undefined}
+      />
+      {state.error ? (
+        <p id="login-error" role="alert" className={styles.error}>
+          {state.error}
+        </p>
+      ) : null}
+      <button type="submit" disabled={pending} className={styles.button}>
+        {pending ? 'Signing in…' : 'Sign in'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,41 @@
+import 'server-only';
+import { getSchedulerInfo } from '../scheduler';
+import { getStore } from '../store';
+
+const PING_TIMEOUT_MS = 3_000;
+
+/** Resolves or rejects within `ms`, so a hung database cannot hang the load balancer's probe. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  instanceId: string | null;
+  store: string | null;
+  /** This instance's scheduler state: running, disabled (web-only), failed, ... */
+  scheduler: string;
+  error?: string;
+}
+
+/** Never throws: an unreachable database is "degraded" (the route answers 503), not a crash. */
+export async function checkHealth(): Promise<Health> {
+  const info = getSchedulerInfo();
+  const instanceId = info.instanceId;
+  const scheduler = info.state;
+  let description: string | null = null;
+  try {
+    const store = await within(getStore(), PING_TIMEOUT_MS * 3, 'opening the database');
+    description = store.description;
+    await within(store.ping(), PING_TIMEOUT_MS, 'database ping');
+    return { status: 'ok', instanceId, store: description, scheduler };
+  } catch (err) {
+    // Logged for operators; the public answer says only that the database is the problem.
+    console.error('[health] database check failed:', err instanceof Error ? err.message : err);
+    return { status: 'degraded', instanceId, store: description, scheduler, error: 'database unreachable' };
+  }
+}

@@ -1,0 +1,140 @@
+import 'server-only';
+import type { z } from 'zod';
+import { AppError, ValidationError, toFieldIssues } from '../errors';
+import { requireApiAuth, type ApiPrincipal } from '../auth/api';
+import { NameTakenError } from '../store/types';
+
+/** Request bodies above this are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+export function noContent(): Response {
+  return new Response(null, { status: 204, headers: { 'cache-control': 'no-store' } });
+}
+
+/** Database connection failures are an outage (503), not a bug in this app (500). */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const codes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '53300']);
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && codes.has(code)) return true;
+    if ((e as { name?: unknown }).name === 'MongoServerSelectionError' || (e as { name?: unknown }).name === 'MongoNetworkError') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The one place errors become HTTP answers. Bad input is never a 500; internals never leak. */
+export function errorResponse(err: unknown, request?: Request): Response {
+  if (err instanceof ValidationError) return json({ error: err.message, issues: err.issues }, 400);
+  if (err instanceof AppError) {
+    if (err.status === 401) return json({ error: 'unauthorized' }, 401, { 'www-authenticate': 'Bearer realm="cronplane"' });
+    return json({ error: err.message }, err.status);
+  }
+  if (err instanceof NameTakenError) return json({ error: err.message }, 409);
+  const where = request ? `${request.method} ${new URL(request.url).pathname}` : 'request';
+  if (isDatabaseUnavailable(err)) {
+    console.error(`[api] ${where}: database unavailable:`, err);
+    return json({ error: 'database unavailable' }, 503, { 'retry-after': '5' });
+  }
+  console.error(`[api] ${where} failed:`, err);
+  return json({ error: 'internal error' }, 500);
+}
+
+export interface ApiContext<P> {
+  request: Request;
+  params: P;
+  principal: ApiPrincipal | null;
+}
+
+type RouteContext<P> = { params: Promise<P> };
+
+/**
+ * Wraps every route handler: authenticates (unless public), awaits the params, maps errors.
+ * Handlers stay thin: parse, call lib/services, serialize.
+ */
+export function apiRoute<P extends Record<string, string | string[]> = Record<string, never>>(
+  handler: (ctx: ApiContext<P>) => Promise<Response>,
+  options: { public?: boolean } = {},
+): (request: Request, context: RouteContext<P>) => Promise<Response> {
+  return async (request, context) => {
+    try {
+      const principal = options.public ? null : requireApiAuth(request);
+      const params = context?.params ? await context.params : ({} as P);
+      return await handler({ request, params, principal });
+    } catch (err) {
+      return errorResponse(err, request);
+    }
+  };
+}
+
+/** A handler for the methods a route does not support: 405 with an Allow header. */
+export function methodNotAllowed(allowed: readonly string[]): (request: Request) => Promise<Response> {
+  return async (request) =>
+    json({ error: `method ${request.method} not allowed; use ${allowed.join(', ')}` }, 405, { allow: allowed.join(', ') });
+}
+
+/** Reads the body as a JSON object: 400 for wrong content type, malformed JSON or a non-object; 413 above 1 MB. */
+export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  const contentType = request.headers.get('content-type') ?? '';
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (mediaType !== 'application/json' && !/^application\/[\w.-]+\+json$/.test(mediaType)) {
+    throw new AppError(`Content-Type must be application/json${mediaType ? `, got ${mediaType}` : ''}`, 400);
+  }
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw new AppError(`request body is larger than ${MAX_BODY_BYTES} bytes`, 413);
+  const text = await readLimited(request, MAX_BODY_BYTES);
+  if (text.trim() === '') throw new AppError('request body is empty: send a JSON object', 400);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const detail = err instanceof SyntaxError ? `: ${err.message}` : '';
+    throw new AppError(`malformed JSON${detail}`, 400);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AppError(`request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`, 400);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Streams the body, stopping as soon as it passes `limit` (a missing or lying Content-Length cannot get past). */
+async function readLimited(request: Request, limit: number): Promise<string> {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new AppError(`request body is larger than ${limit} bytes`, 413);
+    }
+    chunks.push(value);
+  }
+  const bytes = Buffer.concat(chunks);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AppError('request body is not valid UTF-8', 400);
+  }
+}
+
+/** Parses the query string with a zod schema; problems become 400 field issues (path = parameter name). */
+export function parseQuery<S extends z.ZodType>(schema: S, request: Request): z.output<S> {
+  const params: Record<string, string> = {};
+  for (const [key, value] of new URL(request.url).searchParams) {
+    // Empty parameters (?tag=) mean "not given", as HTML forms send them.
+    if (value !== '') params[key] = value;
+  }
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error.issues), 'invalid query parameters');
+  return parsed.data;
+}

@@ -1,0 +1,75 @@
+import 'server-only';
+import type { InstanceView } from '../services/instances';
+import type { Job, JobWithLastRun, Run } from '../store/types';
+import type { InstanceJson, JobJson, JobListItemJson, LastRunJson, RunJson } from './schemas';
+
+const iso = (date: Date): string => date.toISOString();
+const isoOrNull = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+/** Internal fields (anchorAt, version) stay inside. */
+export function jobJson(job: Job): JobJson {
+  return {
+    id: job.id,
+    name: job.name,
+    description: job.description,
+    type: job.type,
+    payload: job.payload,
+    schedule: job.schedule,
+    paused: job.paused,
+    timeoutSeconds: job.timeoutSeconds,
+    overlapPolicy: job.overlapPolicy,
+    missedPolicy: job.missedPolicy,
+    tags: job.tags,
+    nextRunAt: isoOrNull(job.nextRunAt),
+    createdAt: iso(job.createdAt),
+    updatedAt: iso(job.updatedAt),
+  };
+}
+
+export function jobListItemJson(job: JobWithLastRun): JobListItemJson {
+  const lastRun: LastRunJson | null = job.lastRun
+    ? {
+        id: job.lastRun.id,
+        status: job.lastRun.status,
+        scheduledFor: iso(job.lastRun.scheduledFor),
+        startedAt: isoOrNull(job.lastRun.startedAt),
+        finishedAt: isoOrNull(job.lastRun.finishedAt),
+        instanceId: job.lastRun.instanceId,
+      }
+    : null;
+  return { ...jobJson(job), lastRun };
+}
+
+/** The lease is scheduler bookkeeping and stays inside. */
+export function runJson(run: Run): RunJson {
+  return {
+    id: run.id,
+    jobId: run.jobId,
+    jobName: run.jobName,
+    scheduledFor: iso(run.scheduledFor),
+    startedAt: isoOrNull(run.startedAt),
+    finishedAt: isoOrNull(run.finishedAt),
+    durationMs: run.startedAt && run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null,
+    status: run.status,
+    trigger: run.trigger,
+    instanceId: run.instanceId,
+    attempt: run.attempt,
+    error: run.error,
+    output: run.output,
+  };
+}
+
+export function instanceJson(instance: InstanceView): InstanceJson {
+  return {
+    id: instance.id,
+    host: instance.host,
+    pid: instance.pid,
+    version: instance.version,
+    startedAt: iso(instance.startedAt),
+    lastSeenAt: iso(instance.lastSeenAt),
+    stoppedAt: isoOrNull(instance.stoppedAt),
+    clockSkewMs: instance.clockSkewMs,
+    state: instance.state,
+    silentForMs: instance.silentForMs,
+  };
+}
