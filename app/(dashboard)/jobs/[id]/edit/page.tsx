@@ -1,0 +1,27 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { jobFormInitial, jobTypeOptions } from '@/lib/presenters/job-form';
+import { saveJob } from '../../actions';
+import { JobForm } from '../../_components/job-form';
+import { loadJob } from '../load';
+
+type Params = Promise<{ id: string }>;
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+  return { title: `Edit ${(await loadJob((await params).id)).name}` };
+}
+
+export default async function EditJobPage({ params }: { params: Params }) {
+  const job = await loadJob((await params).id);
+  const types = jobTypeOptions();
+  return (
+    <>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link href="/jobs">Jobs</Link> <span aria-hidden="true">/</span> <Link href={`/jobs/${job.id}`}>{job.name}</Link>{' '}
+        <span aria-hidden="true">/</span> <span>Edit</span>
+      </nav>
+      <h1>Edit {job.name}</h1>
+      <JobForm action={saveJob.bind(null, job.id)} initial={jobFormInitial(types, job)} types={types} />
+    </>
+  );
+}

@@ -1,0 +1,232 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { describeSchedule, nextOccurrences } from '@/lib/schedule';
+import { durationBetween, excerpt } from '@/lib/presenters/format';
+import { listJobRuns } from '@/lib/services/jobs';
+import { getStore } from '@/lib/store';
+import type { Run } from '@/lib/store/types';
+import { AutoRefresh } from '../../_components/auto-refresh';
+import { PausedBadge, StatusBadge } from '../../_components/badges';
+import { Notice } from '../../_components/notice';
+import { Time } from '../../_components/time';
+import { pauseJobAction, resumeJobAction, runJobNowAction } from '../actions';
+import { loadJob } from './load';
+
+const RUNS_PER_PAGE = 20;
+
+type Params = Promise<{ id: string }>;
+type Search = Promise<{ cursor?: string | string[]; notice?: string | string[] }>;
+
+function one(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+  const job = await loadJob((await params).id);
+  return { title: job.name };
+}
+
+export default async function JobPage({ params, searchParams }: { params: Params; searchParams: Search }) {
+  const { id } = await params;
+  const search = await searchParams;
+  const job = await loadJob(id);
+  const cursor = one(search.cursor);
+  const store = await getStore();
+  const [runs, now] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), store.now()]);
+  const upcoming = job.paused ? [] : nextOccurrences(job.schedule, now, job.anchorAt, 5);
+  const zone = job.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
+
+  return (
+    <>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link href="/jobs">Jobs</Link> <span aria-hidden="true">/</span> <span>{job.name}</span>
+      </nav>
+      <div className="page-head">
+        <div>
+          <h1>
+            {job.name} <PausedBadge paused={job.paused} />
+          </h1>
+          {job.description && <p className="muted">{job.description}</p>}
+        </div>
+        <div className="page-actions">
+          {job.paused ? (
+            <form action={resumeJobAction.bind(null, job.id)}>
+              <button type="submit" className="btn">
+                Resume
+              </button>
+            </form>
+          ) : (
+            <form action={pauseJobAction.bind(null, job.id)}>
+              <button type="submit" className="btn">
+                Pause
+              </button>
+            </form>
+          )}
+          <form action={runJobNowAction.bind(null, job.id)}>
+            <button type="submit" className="btn">
+              Run now
+            </button>
+          </form>
+          <Link href={`/jobs/${job.id}/edit`} className="btn">
+            Edit
+          </Link>
+          <Link href={`/jobs/${job.id}/delete`} className="btn btn-danger">
+            Delete
+          </Link>
+        </div>
+      </div>
+      <Notice code={one(search.notice)} />
+
+      <div className="panels">
+        <section className="panel" aria-labelledby="settings-h">
+          <h2 id="settings-h">Settings</h2>
+          <dl className="props">
+            <dt>Type</dt>
+            <dd>
+              <code>{job.type}</code>
+            </dd>
+            <dt>Schedule</dt>
+            <dd>
+              <span data-testid="schedule-words">{describeSchedule(job.schedule)}</span>
+              <br />
+              <code className="muted">{rawSchedule(job.schedule)}</code>
+            </dd>
+            {zone && (
+              <>
+                <dt>Time zone</dt>
+                <dd>{zone}</dd>
+              </>
+            )}
+            <dt>Timeout</dt>
+            <dd>{job.timeoutSeconds} s</dd>
+            <dt>When still running</dt>
+            <dd>{job.overlapPolicy}</dd>
+            <dt>Missed occurrences</dt>
+            <dd>{job.missedPolicy}</dd>
+            {job.tags.length > 0 && (
+              <>
+                <dt>Tags</dt>
+                <dd>{job.tags.join(', ')}</dd>
+              </>
+            )}
+            <dt>Payload</dt>
+            <dd>
+              <pre className="code">{JSON.stringify(job.payload, null, 2)}</pre>
+            </dd>
+            <dt>Created</dt>
+            <dd>
+              <Time iso={job.createdAt.toISOString()} />
+            </dd>
+            <dt>Updated</dt>
+            <dd>
+              <Time iso={job.updatedAt.toISOString()} />
+            </dd>
+          </dl>
+        </section>
+        <section className="panel" aria-labelledby="next-h">
+          <h2 id="next-h">Next occurrences</h2>
+          {job.paused ? (
+            <p className="muted">Paused: nothing is scheduled until the job is resumed.</p>
+          ) : upcoming.length === 0 ? (
+            <p className="muted">No future occurrence.</p>
+          ) : (
+            <ol className="occurrences" data-testid="next-occurrences">
+              {upcoming.map((d) => (
+                <li key={d.getTime()}>
+                  <Time iso={d.toISOString()} zone={zone} showRelative />
+                </li>
+              ))}
+            </ol>
+          )}
+          {zone && <p className="muted small">Times in your time zone; the job&apos;s zone ({zone}) in brackets.</p>}
+        </section>
+      </div>
+
+      <section aria-labelledby="runs-h">
+        <div className="section-head">
+          <h2 id="runs-h">Runs</h2>
+          <AutoRefresh />
+        </div>
+        {runs.items.length === 0 ? (
+          <p className="empty muted">{cursor ? 'No older runs.' : 'No runs yet.'}</p>
+        ) : (
+          <div className="table-wrap">
+            <table className="table runs" aria-label="Runs">
+              <thead>
+                <tr>
+                  <th scope="col">Scheduled for</th>
+                  <th scope="col">Started</th>
+                  <th scope="col">Finished</th>
+                  <th scope="col">Duration</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Instance</th>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Details</th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.items.map((run) => (
+                  <RunRow key={run.id} run={run} zone={zone} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {(cursor || runs.nextCursor) && (
+          <nav className="pager" aria-label="Run pages">
+            {cursor && <Link href={`/jobs/${job.id}`}>Newest runs</Link>}
+            {runs.nextCursor && <Link href={`/jobs/${job.id}?cursor=${encodeURIComponent(runs.nextCursor)}`}>Older runs</Link>}
+          </nav>
+        )}
+      </section>
+    </>
+  );
+}
+
+function rawSchedule(schedule: import('@/lib/validation/schedule').Schedule): string {
+  switch (schedule.kind) {
+    case 'cron':
+      return `cron "${schedule.expression}" ${schedule.timezone}`;
+    case 'interval':
+      return `interval ${schedule.seconds} s`;
+    case 'once':
+      return `once ${schedule.at}`;
+  }
+}
+
+function RunRow({ run, zone }: { run: Run; zone: string | undefined }) {
+  const detail = run.error ?? run.output;
+  return (
+    <tr data-run-id={run.id} data-status={run.status} data-trigger={run.trigger} data-scheduled-for={run.scheduledFor.toISOString()}>
+      <td>
+        <Time iso={run.scheduledFor.toISOString()} zone={zone} />
+        {run.trigger !== 'schedule' && <span className="tag">{run.trigger}</span>}
+      </td>
+      <td>
+        <Time iso={run.startedAt?.toISOString() ?? null} />
+      </td>
+      <td>
+        <Time iso={run.finishedAt?.toISOString() ?? null} />
+      </td>
+      <td className="num">{durationBetween(run.startedAt, run.finishedAt) ?? <span className="muted">—</span>}</td>
+      <td>
+        <StatusBadge status={run.status} />
+      </td>
+      <td>
+        <code className="instance">{run.instanceId ?? '—'}</code>
+      </td>
+      <td className="num">{run.attempt}</td>
+      <td className="detail-cell">
+        {detail ? (
+          <details>
+            <summary className={run.error ? 'error-text' : undefined}>{excerpt(detail, 60)}</summary>
+            {run.error && <pre className="code error-text">{run.error}</pre>}
+            {run.output && <pre className="code">{run.output}</pre>}
+          </details>
+        ) : (
+          <span className="muted">—</span>
+        )}
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,148 @@
+'use server';
+
+import { revalidatePath } from 'next/cache';
+import { redirect } from 'next/navigation';
+import { z } from 'zod';
+import { requireSession } from '@/lib/auth/session';
+import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '@/lib/errors';
+import { getJobType } from '@/lib/jobs/registry';
+import { parsePayloadFields, payloadFields, type JsonSchemaNode } from '@/lib/presenters/payload-fields';
+import { createJob, deleteJob, getJob, pauseJob, resumeJob, runJobNow, updateJob } from '@/lib/services/jobs';
+import type { Schedule } from '@/lib/validation/schedule';
+import type { JobFormState } from './form-state';
+
+function text(fd: FormData, name: string): string {
+  const value = fd.get(name);
+  return typeof value === 'string' ? value : '';
+}
+
+/** A number when the text is one, else the text itself so the schema names the problem. */
+function numberOrText(value: string): number | string | undefined {
+  const trimmed = value.trim();
+  if (trimmed === '') return undefined;
+  const n = Number(trimmed);
+  return Number.isFinite(n) ? n : trimmed;
+}
+
+function scheduleFrom(fd: FormData): unknown {
+  const kind = text(fd, 'schedule.kind');
+  switch (kind) {
+    case 'cron':
+      return { kind, expression: text(fd, 'schedule.expression'), timezone: text(fd, 'schedule.timezone') || 'UTC' };
+    case 'interval':
+      return { kind, seconds: numberOrText(text(fd, 'schedule.seconds')) };
+    case 'once':
+      return { kind, at: text(fd, 'schedule.at') };
+    default:
+      return { kind };
+  }
+}
+
+function sameSchedule(a: Schedule, b: unknown): boolean {
+  if (typeof b !== 'object' || b === null) return false;
+  const s = b as Record<string, unknown>;
+  if (a.kind !== s.kind) return false;
+  switch (a.kind) {
+    case 'cron':
+      return a.expression === String(s.expression ?? '').trim() && a.timezone === String(s.timezone ?? '').trim();
+    case 'interval':
+      return a.seconds === s.seconds;
+    case 'once':
+      return new Date(a.at).getTime() === new Date(String(s.at)).getTime();
+  }
+}
+
+function inputFrom(fd: FormData): { input: Record<string, unknown>; issues: FieldIssue[] } {
+  const type = text(fd, 'type');
+  const jobType = getJobType(type);
+  let payload: Record<string, unknown> = {};
+  let issues: FieldIssue[] = [];
+  if (jobType) {
+    const fields = payloadFields(z.toJSONSchema(jobType.payloadSchema, { io: 'input' }) as JsonSchemaNode);
+    const parsed = parsePayloadFields(fields, (name) => {
+      const value = fd.get(`payload.${name}`);
+      return typeof value === 'string' ? value : null;
+    });
+    payload = parsed.payload;
+    issues = parsed.issues;
+  }
+  const input: Record<string, unknown> = {
+    name: text(fd, 'name'),
+    description: text(fd, 'description'),
+    type,
+    payload,
+    schedule: scheduleFrom(fd),
+    overlapPolicy: text(fd, 'overlapPolicy'),
+    missedPolicy: text(fd, 'missedPolicy'),
+    tags: text(fd, 'tags')
+      .split(/[\s,]+/)
+      .filter((tag) => tag !== ''),
+  };
+  const timeout = numberOrText(text(fd, 'timeoutSeconds'));
+  if (timeout !== undefined) input.timeoutSeconds = timeout;
+  return { input, issues };
+}
+
+/** Creates (jobId null) or edits a job from the form. Returns issues to show; redirects on success. */
+export async function saveJob(jobId: string | null, _prev: JobFormState, fd: FormData): Promise<JobFormState> {
+  await requireSession();
+  const { input, issues: fieldIssues } = inputFrom(fd);
+  let savedId: string;
+  try {
+    if (fieldIssues.length > 0) throw new ValidationError([]);
+    if (jobId) {
+      const current = await getJob(jobId);
+      // Re-sending an unchanged schedule would restart its count from now: leave it out.
+      if (sameSchedule(current.schedule, input.schedule)) delete input.schedule;
+      savedId = (await updateJob(jobId, input)).id;
+    } else {
+      savedId = (await createJob(input)).id;
+    }
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      const seen = new Set(fieldIssues.map((i) => i.path));
+      return { issues: [...fieldIssues, ...err.issues.filter((i) => !seen.has(i.path))], message: null };
+    }
+    if (err instanceof ConflictError) return { issues: [{ path: 'name', message: err.message }], message: null };
+    if (err instanceof NotFoundError) return { issues: [], message: 'This job no longer exists.' };
+    console.error('saveJob failed', err);
+    return { issues: [], message: `Could not save the job: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  revalidatePath('/jobs');
+  redirect(`/jobs/${savedId}${jobId ? '?notice=saved' : '?notice=created'}`);
+}
+
+/** Runs a job command; an unknown id lands on the job page, which answers 404. */
+async function command(id: string, run: () => Promise<unknown>, notice: string): Promise<never> {
+  await requireSession();
+  try {
+    await run();
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  revalidatePath('/jobs');
+  redirect(`/jobs/${encodeURIComponent(id)}?notice=${notice}`);
+}
+
+export async function pauseJobAction(id: string): Promise<void> {
+  await command(id, () => pauseJob(id), 'paused');
+}
+
+export async function resumeJobAction(id: string): Promise<void> {
+  await command(id, () => resumeJob(id), 'resumed');
+}
+
+export async function runJobNowAction(id: string): Promise<void> {
+  await command(id, () => runJobNow(id), 'queued');
+}
+
+export async function deleteJobAction(id: string): Promise<void> {
+  await requireSession();
+  try {
+    await deleteJob(id);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  revalidatePath('/jobs');
+  redirect('/jobs?notice=deleted');
+}

@@ -1,0 +1,20 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { jobFormInitial, jobTypeOptions } from '@/lib/presenters/job-form';
+import { saveJob } from '../actions';
+import { JobForm } from '../_components/job-form';
+
+export const metadata: Metadata = { title: 'New job' };
+
+export default function NewJobPage() {
+  const types = jobTypeOptions();
+  return (
+    <>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link href="/jobs">Jobs</Link> <span aria-hidden="true">/</span> <span>New</span>
+      </nav>
+      <h1>New job</h1>
+      <JobForm action={saveJob.bind(null, null)} initial={jobFormInitial(types, null)} types={types} />
+    </>
+  );
+}
