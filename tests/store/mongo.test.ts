@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Agenda } from 'agenda';
+import { MongoClient } from 'mongodb';
+import { createMongoStore, describeMongoUrl } from '../../lib/store/mongo';
+import type { Store } from '../../lib/store/types';
+import { startTestMongo } from '../support/mongo';
+import { storeConformance } from './conformance';
+
+storeConformance('mongodb', async () => {
+  const db = await startTestMongo();
+  const stores: Store[] = [await createMongoStore(db.url)];
+  return {
+    store: stores[0]!,
+    another: async () => {
+      const store = await createMongoStore(db.url);
+      stores.push(store);
+      return store;
+    },
+    async cleanup() {
+      await Promise.all(stores.map((s) => s.close()));
+      await db.stop();
+    },
+  };
+});
+
+const T = { timeout: 60_000 };
+
+describe('MongoDB store specifics', () => {
+  it('migrate creates the unique keys and every index the lists use', T, async () => {
+    const db = await startTestMongo();
+    const store = await createMongoStore(db.url);
+    const client = new MongoClient(db.url);
+    try {
+      await store.migrate();
+      const indexes = async (collection: string): Promise<Map<string, { key: Record<string, number>; unique: boolean; partial: unknown }>> => {
+        const list = await client.db().collection(collection).listIndexes().toArray();
+        return new Map(list.map((i) => [String(i.name), { key: i.key as Record<string, number>, unique: i.unique === true, partial: i.partialFilterExpression }]));
+      };
+      const jobs = await indexes('jobs');
+      assert.deepEqual(jobs.get('jobs_name_key'), { key: { name: 1 }, unique: true, partial: undefined });
+      assert.deepEqual(jobs.get('jobs_tag_name_idx')?.key, { tags: 1, name: 1 });
+      assert.deepEqual(jobs.get('jobs_due_idx'), { key: { nextRunAt: 1, _id: 1 }, unique: false, partial: { paused: false } });
+      const runs = await indexes('runs');
+      assert.deepEqual(runs.get('runs_job_occurrence_key'), { key: { jobId: 1, scheduledFor: 1 }, unique: true, partial: undefined });
+      assert.deepEqual(runs.get('runs_job_newest_idx')?.key, { jobId: 1, scheduledFor: -1, _id: -1 });
+      assert.deepEqual(runs.get('runs_newest_idx')?.key, { scheduledFor: -1, _id: -1 });
+      assert.deepEqual(runs.get('runs_status_newest_idx')?.key, { status: 1, scheduledFor: -1, _id: -1 });
+      assert.deepEqual(runs.get('runs_instance_newest_idx')?.key, { instanceId: 1, scheduledFor: -1, _id: -1 });
+      assert.deepEqual(runs.get('runs_status_lease_idx')?.key, { status: 1, leaseExpiresAt: 1, _id: 1 });
+      const collections = (await client.db().listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+      assert.deepEqual(collections.filter((c) => ['agenda_jobs', 'instances', 'jobs', 'runs'].includes(c)), ['agenda_jobs', 'instances', 'jobs', 'runs']);
+    } finally {
+      await client.close();
+      await store.close();
+      await db.stop();
+    }
+  });
+
+  // Needs the profiler, which mongo-java-server lacks (and it has no query planner to speak of): this one only runs
+  // against a real mongod (MONGODB_URL) and reports itself skipped otherwise.
+  it('no list or filter scans a collection or sorts in memory (real MongoDB only: uses the profiler)', T, async (t) => {
+    const db = await startTestMongo();
+    const store = await createMongoStore(db.url);
+    const client = new MongoClient(db.url);
+    try {
+      await store.migrate();
+      try {
+        await client.db().command({ profile: 2 });
+      } catch (err) {
+        t.skip(`the server has no profiler (${err instanceof Error ? err.message : String(err)})`);
+        return;
+      }
+      const at = (s: number): Date => new Date(Date.UTC(2030, 0, 1) + s * 1000);
+      const jobs = [];
+      for (let i = 0; i < 5; i++) {
+        jobs.push(
+          await store.createJob({
+            name: `job ${i}`,
+            description: '',
+            type: 'log',
+            payload: {},
+            schedule: { kind: 'interval', seconds: 60 },
+            paused: i === 4,
+            timeoutSeconds: 60,
+            overlapPolicy: 'skip',
+            missedPolicy: 'run-once',
+            tags: i % 2 ? ['odd'] : ['even'],
+            nextRunAt: at(i),
+            anchorAt: at(0),
+          }),
+        );
+      }
+      for (const [i, job] of jobs.entries()) {
+        await store.insertRun({
+          jobId: job.id,
+          jobName: job.name,
+          scheduledFor: at(i),
+          startedAt: null,
+          finishedAt: null,
+          status: i % 2 ? 'running' : 'succeeded',
+          trigger: 'schedule',
+          instanceId: `i-${i % 2}`,
+          attempt: 1,
+          error: null,
+          output: null,
+          leaseExpiresAt: at(i + 10),
+        });
+      }
+      await store.upsertInstance({ id: 'i-0', host: 'h', pid: 1, version: '1', startedAt: at(0), lastSeenAt: at(1), clockSkewMs: 0, stoppedAt: null });
+      const page = await store.listJobs({ limit: 2 });
+      await store.listJobs({ limit: 2, cursor: page.nextCursor! });
+      await store.listJobs({ limit: 2, search: 'JOB' });
+      await store.listJobs({ limit: 2, tag: 'odd' });
+      await store.listJobs({ limit: 2, tag: 'odd', search: '1' });
+      const runs = await store.listRuns({ limit: 2 });
+      await store.listRuns({ limit: 2, cursor: runs.nextCursor! });
+      await store.listRuns({ limit: 2, jobId: jobs[0]!.id });
+      await store.listRuns({ limit: 2, jobId: jobs[0]!.id, cursor: runs.nextCursor! });
+      await store.listRuns({ limit: 2, status: 'running' });
+      await store.listRuns({ limit: 2, instanceId: 'i-1' });
+      await store.listRuns({ limit: 2, from: at(1), to: at(3) });
+      await store.listDueJobs(at(3), 10);
+      await store.listExpiredRuns(at(12), 10);
+      await store.listInstances();
+      await store.getRunByOccurrence(jobs[0]!.id, at(0));
+      await client.db().command({ profile: 0 });
+      const ops = await client
+        .db()
+        .collection('system.profile')
+        .find({ ns: { $in: ['jobs', 'runs', 'instances'].map((c) => `${client.db().databaseName}.${c}`) }, planSummary: { $exists: true } })
+        .toArray();
+      assert.ok(ops.length > 10, `the profiler saw the queries (${ops.length})`);
+      for (const op of ops) {
+        const what = `${String(op.ns)} ${JSON.stringify(op.command ?? op.query)} -> ${String(op.planSummary)}`;
+        assert.doesNotMatch(String(op.planSummary), /COLLSCAN/, `collection scan: ${what}`);
+        assert.notEqual(op.hasSortStage, true, `in-memory sort: ${what}`);
+      }
+    } finally {
+      await client.close();
+      await store.close();
+      await db.stop();
+    }
+  });
+
+  it('description names the hosts and database but never credentials or options', T, async () => {
+    const db = await startTestMongo();
+    const store = await createMongoStore(db.url);
+    try {
+      const name = /\/([^/?]+)(\?|$)/.exec(db.url.slice('mongodb://'.length))![1]!;
+      assert.match(store.description, new RegExp(`^mongodb \\(mongodb://127\\.0\\.0\\.1:\\d+/${name}\\)$`));
+    } finally {
+      await store.close();
+      await db.stop();
+    }
+    assert.equal(describeMongoUrl('mongodb://app:s3cret@db1:27017,db2:27017/cron?replicaSet=rs0&authSource=admin'), 'mongodb (mongodb://db1:27017,db2:27017/cron)');
+    assert.equal(describeMongoUrl('mongodb+srv://u:p%40ss@cluster0.example.net/?retryWrites=true'), 'mongodb (mongodb+srv://cluster0.example.net/cronplane)');
+    assert.equal(describeMongoUrl('mongodb://localhost'), 'mongodb (mongodb://localhost/cronplane)', 'no database in the URL: the default name');
+  });
+
+  // Agenda's mongo backend locks a job with one findOneAndUpdate({ unlocked and due }, { $set: lockedAt }); it is only
+  // exclusive if the server applies each findOneAndUpdate atomically, also across connections. A non-atomic server
+  // (find, then update by _id, as FerretDB v1 does) hands the same document to several callers here.
+  it('findOneAndUpdate is atomic across concurrent clients (what Agenda locking relies on)', T, async () => {
+    const db = await startTestMongo();
+    const clients = await Promise.all(Array.from({ length: 4 }, () => MongoClient.connect(db.url, { maxPoolSize: 8 })));
+    try {
+      const DOCS = 400;
+      const setup = clients[0]!.db().collection<{ _id: number; locked: boolean; owner: string | null; claims: number }>('claims');
+      await setup.insertMany(Array.from({ length: DOCS }, (_, i) => ({ _id: i, locked: false, owner: null, claims: 0 })));
+      const claimed = await Promise.all(
+        clients.flatMap((client, c) =>
+          Array.from({ length: 8 }, async (_, w) => {
+            const coll = client.db().collection<{ _id: number; locked: boolean; owner: string | null; claims: number }>('claims');
+            const owner = `c${c}w${w}`;
+            const mine: number[] = [];
+            for (;;) {
+              const doc = await coll.findOneAndUpdate({ locked: false }, { $set: { locked: true, owner }, $inc: { claims: 1 } }, { returnDocument: 'after' });
+              if (!doc) return mine;
+              assert.equal(doc.owner, owner, 'the returned document carries this caller’s own update');
+              mine.push(doc._id);
+            }
+          }),
+        ),
+      );
+      const all = claimed.flat();
+      assert.equal(all.length, DOCS, 'every document claimed once in total');
+      assert.equal(new Set(all).size, DOCS, 'no document handed to two callers');
+      assert.ok(claimed.filter((c) => c.length > 0).length > 1, 'the callers really competed');
+      const twice = await setup.countDocuments({ claims: { $ne: 1 } });
+      assert.equal(twice, 0, 'each document updated exactly once');
+
+      // A counter under contention: lost updates would show as a total below the number of increments.
+      await setup.insertOne({ _id: -1, locked: false, owner: null, claims: 0 });
+      await Promise.all(
+        clients.flatMap((client) =>
+          Array.from({ length: 5 }, async () => {
+            const coll = client.db().collection<{ _id: number; claims: number }>('claims');
+            for (let i = 0; i < 20; i++) await coll.findOneAndUpdate({ _id: -1 }, { $inc: { claims: 1 } });
+          }),
+        ),
+      );
+      assert.equal((await setup.findOne({ _id: -1 }))?.claims, clients.length * 5 * 20);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await db.stop();
+    }
+  });
+
+  it('two Agenda instances on createAgendaBackend() run each due job exactly once', T, async () => {
+    const db = await startTestMongo();
+    const stores = [await createMongoStore(db.url), await createMongoStore(db.url)];
+    const agendas: Agenda[] = [];
+    try {
+      await Promise.all(stores.map((s) => s.migrate()));
+      const runs = new Map<number, string[]>();
+      const JOBS = 20;
+      let done!: () => void;
+      const allRan = new Promise<void>((resolve) => (done = resolve));
+      for (const [n, store] of stores.entries()) {
+        const agenda = new Agenda({ backend: store.createAgendaBackend(), processEvery: 50, defaultLockLifetime: 2_000 });
+        agenda.define<{ i: number }>('probe', async (job) => {
+          const i = job.attrs.data.i;
+          runs.set(i, [...(runs.get(i) ?? []), `agenda-${n}`]);
+          // Hold the lock a little, so the other instance polls while the job is locked.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          if ([...runs.values()].reduce((sum, r) => sum + r.length, 0) >= JOBS) done();
+        });
+        agendas.push(agenda);
+      }
+      await Promise.all(agendas.map((a) => a.start()));
+      const when = new Date(Date.now() + 300);
+      for (let i = 0; i < JOBS; i++) await agendas[0]!.schedule(when, 'probe', { i });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([allRan, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+      clearTimeout(timer);
+      // Give a duplicate, if any, time to show up.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(runs.size, JOBS, 'every job ran');
+      for (const [i, by] of runs) assert.equal(by.length, 1, `job ${i} ran ${by.length} times (${by.join(', ')})`);
+    } finally {
+      await Promise.all(agendas.map((a) => a.stop()));
+      await Promise.all(stores.map((s) => s.close()));
+      await db.stop();
+    }
+  });
+});
