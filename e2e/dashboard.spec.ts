@@ -84,7 +84,7 @@ test('creates a cron job of type http, with a live preview in the browser zone',
   await page.goto('/jobs/new');
   await page.getByLabel('Name', { exact: true }).fill(cronJob);
   await page.getByLabel('Type').selectOption('http');
-  await page.getByLabel(/^URL/).fill('http://127.0.0.1:9/report');
+  await page.getByLabel(/^URL/).fill('http://cronplane-e2e.invalid/report');
   await page.getByLabel('On a cron schedule').check();
   // The browser (timezoneId in playwright.config.ts) is in Berlin; a new job defaults to it.
   await expect(page.getByLabel('Time zone')).toHaveValue('Europe/Berlin');

@@ -2,10 +2,14 @@ import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { logout } from '@/lib/auth/actions';
 import { requireSession } from '@/lib/auth/session';
+import { THEME_COOKIE, parseTheme } from '@/lib/presenters/theme';
+import { cookies } from 'next/headers';
 import { NavLink } from './_components/nav-link';
+import { ThemeToggle } from './_components/theme-toggle';
 
 export default async function DashboardLayout({ children }: { children: ReactNode }) {
   const session = await requireSession();
+  const theme = parseTheme((await cookies()).get(THEME_COOKIE)?.value);
   return (
     <>
       <a className="skip-link" href="#main">
@@ -20,10 +24,12 @@ export default async function DashboardLayout({ children }: { children: ReactNod
         </Link>
         <nav aria-label="Main">
           <NavLink href="/jobs">Jobs</NavLink>
+          <NavLink href="/runs">Runs</NavLink>
           <NavLink href="/instances">Instances</NavLink>
         </nav>
         <div className="topbar-end">
-          <span className="muted small">
+          <ThemeToggle initial={theme} />
+          <span className="muted small user">
             {session.username}
             {session.role ? ` · ${session.role}` : ''}
           </span>

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { JobFormInitial, JobTypeOption } from '@/app/(dashboard)/jobs/form-state';
 import { jobTypes } from '../jobs/registry';
 import type { Job } from '../store/types';
+import { MISSED_POLICIES, OVERLAP_POLICIES } from '../validation/job';
 import { payloadFields, toFieldValue, type JsonSchemaNode } from './payload-fields';
 
 /** The job types as the form needs them: the payload schema travels as JSON Schema. */
@@ -43,5 +44,7 @@ export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobForm
     tags: job?.tags.join(', ') ?? '',
     schedule: job?.schedule ?? null,
     payloadByType,
+    overlapPolicies: OVERLAP_POLICIES,
+    missedPolicies: MISSED_POLICIES,
   };
 }

@@ -1,7 +1,12 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { LOST_AFTER_MS, listInstances } from '@/lib/services/instances';
-import { AutoRefresh } from '../_components/auto-refresh';
+import { listRunningOn } from '@/lib/services/runs';
+import { LiveRefresh } from '../_components/live';
 import { Time } from '../_components/time';
+
+/** Running runs listed per instance; the rest is one click away in the run history. */
+const RUNNING_SHOWN = 10;
 
 export const metadata: Metadata = { title: 'Instances' };
 
@@ -13,6 +18,8 @@ function skew(ms: number): string {
 
 export default async function InstancesPage() {
   const { instances } = await listInstances();
+  // One indexed query per instance; clusters have a handful of instances.
+  const running = await Promise.all(instances.map((i) => listRunningOn(i.id, RUNNING_SHOWN + 1)));
   const live = instances.filter((i) => i.state === 'live').length;
   return (
     <>
@@ -24,7 +31,7 @@ export default async function InstancesPage() {
           </p>
         </div>
         <div className="page-actions">
-          <AutoRefresh />
+          <LiveRefresh topics={['instances', 'runs']} />
         </div>
       </div>
       {instances.length === 0 ? (
@@ -33,7 +40,7 @@ export default async function InstancesPage() {
         </div>
       ) : (
         <div className="table-wrap">
-          <table className="table" aria-label="Instances">
+          <table className="table stack instances" aria-label="Instances">
             <thead>
               <tr>
                 <th scope="col">Instance</th>
@@ -46,29 +53,68 @@ export default async function InstancesPage() {
                 <th scope="col" title="Local clock minus database clock">
                   Clock skew
                 </th>
+                <th scope="col">Running now</th>
               </tr>
             </thead>
             <tbody>
-              {instances.map((i) => (
-                <tr key={i.id} data-state={i.state}>
-                  <td>
-                    <code>{i.id}</code>
-                  </td>
-                  <td>
-                    <span className={`badge badge-${i.state}`}>{i.state}</span>
-                  </td>
-                  <td>{i.host}</td>
-                  <td className="num">{i.pid}</td>
-                  <td>{i.version}</td>
-                  <td>
-                    <Time iso={i.startedAt.toISOString()} showRelative />
-                  </td>
-                  <td>
-                    <Time iso={i.lastSeenAt.toISOString()} relativeOnly />
-                  </td>
-                  <td className={`num${Math.abs(i.clockSkewMs) > 1000 ? ' warn-text' : ''}`}>{skew(i.clockSkewMs)}</td>
-                </tr>
-              ))}
+              {instances.map((i, index) => {
+                const runs = running[index] ?? [];
+                return (
+                  <tr key={i.id} id={`instance-${i.id}`} data-state={i.state} data-instance-id={i.id}>
+                    <td data-label="Instance">
+                      <code>{i.id}</code>
+                      <br />
+                      <Link href={`/runs?instance=${encodeURIComponent(i.id)}`} className="small">
+                        Its runs
+                      </Link>
+                    </td>
+                    <td data-label="State">
+                      <span className={`badge badge-${i.state}`}>{i.state}</span>
+                      {i.state === 'stopped' && i.stoppedAt && (
+                        <span className="muted small">
+                          {' '}
+                          <Time iso={i.stoppedAt.toISOString()} relativeOnly />
+                        </span>
+                      )}
+                    </td>
+                    <td data-label="Host">{i.host}</td>
+                    <td data-label="PID" className="num">
+                      {i.pid}
+                    </td>
+                    <td data-label="Version">{i.version}</td>
+                    <td data-label="Started">
+                      <Time iso={i.startedAt.toISOString()} showRelative />
+                    </td>
+                    <td data-label="Last seen">
+                      <Time iso={i.lastSeenAt.toISOString()} relativeOnly />
+                    </td>
+                    <td data-label="Clock skew" className={`num${Math.abs(i.clockSkewMs) > 1000 ? ' warn-text' : ''}`}>
+                      {skew(i.clockSkewMs)}
+                    </td>
+                    <td data-label="Running now" data-testid="running-now">
+                      {runs.length === 0 ? (
+                        <span className="muted">idle</span>
+                      ) : (
+                        <ul className="plain-list">
+                          {runs.slice(0, RUNNING_SHOWN).map((r) => (
+                            <li key={r.id}>
+                              <Link href={`/runs/${r.id}`}>{r.jobName}</Link>{' '}
+                              <span className="muted small">
+                                since <Time iso={(r.startedAt ?? r.scheduledFor).toISOString()} relativeOnly />
+                              </span>
+                            </li>
+                          ))}
+                          {runs.length > RUNNING_SHOWN && (
+                            <li>
+                              <Link href={`/runs?instance=${encodeURIComponent(i.id)}&status=running`}>more…</Link>
+                            </li>
+                          )}
+                        </ul>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

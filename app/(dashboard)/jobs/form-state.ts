@@ -32,4 +32,7 @@ export interface JobFormInitial {
   schedule: Schedule | null;
   /** Field values per job type, so switching type and back keeps what was typed. */
   payloadByType: Record<string, Record<string, string | boolean>>;
+  /** The policy choices, passed in so the browser bundle never loads the job registry (and its Node-only job code). */
+  overlapPolicies: readonly string[];
+  missedPolicies: readonly string[];
 }

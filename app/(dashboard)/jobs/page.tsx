@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { describeSchedule } from '@/lib/schedule';
 import { listJobs } from '@/lib/services/jobs';
-import { AutoRefresh } from '../_components/auto-refresh';
+import { LiveRefresh } from '../_components/live';
 import { PausedBadge, StatusBadge } from '../_components/badges';
 import { Notice } from '../_components/notice';
 import { Time } from '../_components/time';
@@ -37,7 +37,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
               Search
             </button>
           </form>
-          <AutoRefresh />
+          <LiveRefresh topics={['jobs']} />
           <Link href="/jobs/new" className="btn btn-primary">
             New job
           </Link>

@@ -1,12 +1,11 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { describeSchedule, nextOccurrences } from '@/lib/schedule';
-import { durationBetween, excerpt } from '@/lib/presenters/format';
 import { listJobRuns } from '@/lib/services/jobs';
 import { getStore } from '@/lib/store';
-import type { Run } from '@/lib/store/types';
-import { AutoRefresh } from '../../_components/auto-refresh';
-import { PausedBadge, StatusBadge } from '../../_components/badges';
+import { LiveRefresh } from '../../_components/live';
+import { PausedBadge } from '../../_components/badges';
+import { RunsTable } from '../../_components/runs-table';
 import { Notice } from '../../_components/notice';
 import { Time } from '../../_components/time';
 import { pauseJobAction, resumeJobAction, runJobNowAction } from '../actions';
@@ -145,32 +144,17 @@ export default async function JobPage({ params, searchParams }: { params: Params
       <section aria-labelledby="runs-h">
         <div className="section-head">
           <h2 id="runs-h">Runs</h2>
-          <AutoRefresh />
+          <div className="page-actions">
+            <Link href={`/runs?job=${job.id}`} className="btn btn-ghost btn-sm">
+              Filter in run history
+            </Link>
+            <LiveRefresh topics={['jobs', 'runs']} />
+          </div>
         </div>
         {runs.items.length === 0 ? (
           <p className="empty muted">{cursor ? 'No older runs.' : 'No runs yet.'}</p>
         ) : (
-          <div className="table-wrap">
-            <table className="table runs" aria-label="Runs">
-              <thead>
-                <tr>
-                  <th scope="col">Scheduled for</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Finished</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Instance</th>
-                  <th scope="col">Attempt</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.items.map((run) => (
-                  <RunRow key={run.id} run={run} zone={zone} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <RunsTable runs={runs.items} zone={zone} />
         )}
         {(cursor || runs.nextCursor) && (
           <nav className="pager" aria-label="Run pages">
@@ -192,41 +176,4 @@ function rawSchedule(schedule: import('@/lib/validation/schedule').Schedule): st
     case 'once':
       return `once ${schedule.at}`;
   }
-}
-
-function RunRow({ run, zone }: { run: Run; zone: string | undefined }) {
-  const detail = run.error ?? run.output;
-  return (
-    <tr data-run-id={run.id} data-status={run.status} data-trigger={run.trigger} data-scheduled-for={run.scheduledFor.toISOString()}>
-      <td>
-        <Time iso={run.scheduledFor.toISOString()} zone={zone} />
-        {run.trigger !== 'schedule' && <span className="tag">{run.trigger}</span>}
-      </td>
-      <td>
-        <Time iso={run.startedAt?.toISOString() ?? null} />
-      </td>
-      <td>
-        <Time iso={run.finishedAt?.toISOString() ?? null} />
-      </td>
-      <td className="num">{durationBetween(run.startedAt, run.finishedAt) ?? <span className="muted">—</span>}</td>
-      <td>
-        <StatusBadge status={run.status} />
-      </td>
-      <td>
-        <code className="instance">{run.instanceId ?? '—'}</code>
-      </td>
-      <td className="num">{run.attempt}</td>
-      <td className="detail-cell">
-        {detail ? (
-          <details>
-            <summary className={run.error ? 'error-text' : undefined}>{excerpt(detail, 60)}</summary>
-            {run.error && <pre className="code error-text">{run.error}</pre>}
-            {run.output && <pre className="code">{run.output}</pre>}
-          </details>
-        ) : (
-          <span className="muted">—</span>
-        )}
-      </td>
-    </tr>
-  );
 }

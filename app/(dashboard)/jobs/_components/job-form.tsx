@@ -5,10 +5,21 @@ import { useActionState, useEffect, useMemo, useState, type ReactNode } from 're
 import { payloadFields, type PayloadField } from '@/lib/presenters/payload-fields';
 import { describeSchedule, nextOccurrences } from '@/lib/schedule';
 import { ScheduleSchema, cronExpressionError, isValidTimezone } from '@/lib/validation/schedule';
-import { MISSED_POLICIES, OVERLAP_POLICIES } from '@/lib/validation/job';
 import { initialFormState, type JobFormInitial, type JobFormState, type JobTypeOption } from '../form-state';
 
 type Kind = 'cron' | 'interval' | 'once';
+
+/** One click to a common schedule; the expression stays editable. */
+const CRON_PRESETS: Array<{ label: string; expression: string }> = [
+  { label: 'Every minute', expression: '* * * * *' },
+  { label: 'Every 5 minutes', expression: '*/5 * * * *' },
+  { label: 'Every 15 minutes', expression: '*/15 * * * *' },
+  { label: 'Hourly', expression: '0 * * * *' },
+  { label: 'Daily at 02:00', expression: '0 2 * * *' },
+  { label: 'Weekdays at 09:00', expression: '0 9 * * 1-5' },
+  { label: 'Mondays at 08:00', expression: '0 8 * * 1' },
+  { label: 'Monthly, 1st at 00:00', expression: '0 0 1 * *' },
+];
 
 const OVERLAP_HELP: Record<string, string> = {
   skip: 'skip an occurrence while the previous run is still going',
@@ -147,7 +158,7 @@ export function JobForm({ action, initial, types }: Props) {
     if (kind === 'cron') {
       const err = cronExpressionError(expression);
       if (err) return { error: `Invalid cron expression: ${err}` };
-      if (!isValidTimezone(timezone)) return { error: 'Unknown time zone' };
+      if (!isValidTimezone(timezone)) return { error: `Unknown time zone “${timezone.trim()}”: use an IANA name such as Europe/Berlin or UTC` };
     }
     const parsed = ScheduleSchema.safeParse(candidate);
     if (!parsed.success) return { error: parsed.error.issues[0]?.message ?? 'invalid schedule' };
@@ -240,6 +251,20 @@ export function JobForm({ action, initial, types }: Props) {
         </div>
 
         {kind === 'cron' && (
+          <div className="field">
+            <span className="label" id="presets-label">
+              Presets
+            </span>
+            <div className="presets" role="group" aria-labelledby="presets-label">
+              {CRON_PRESETS.map((p) => (
+                <button key={p.expression} type="button" className="btn btn-sm preset" aria-pressed={expression.trim() === p.expression} onClick={() => setExpression(p.expression)}>
+                  {p.label}
+                </button>
+              ))}
+            </div>
+          </div>
+        )}
+        {kind === 'cron' && (
           <div className="grid-2">
             <Field path="schedule.expression" label="Cron expression" hint="minute hour day month weekday; 6 fields = seconds first" issues={issuesAt('schedule.expression')}>
               {(p) => <input {...p} name="schedule.expression" className="mono" value={expression} onChange={(e) => setExpression(e.target.value)} autoComplete="off" spellCheck={false} />}
@@ -279,7 +304,9 @@ export function JobForm({ action, initial, types }: Props) {
           {preview === null ? (
             <p className="muted">Preview loads…</p>
           ) : 'error' in preview ? (
-            <p className="muted">{preview.error}</p>
+            <p className="preview-error" data-testid="schedule-error">
+              {preview.error}
+            </p>
           ) : (
             <>
               <p className="preview-words" data-testid="schedule-words">
@@ -313,7 +340,7 @@ export function JobForm({ action, initial, types }: Props) {
           <Field path="overlapPolicy" label="When still running" hint={OVERLAP_HELP[overlapPolicy]} issues={issuesAt('overlapPolicy')}>
             {(p) => (
               <select {...p} name="overlapPolicy" value={overlapPolicy} onChange={(e) => setOverlapPolicy(e.target.value)}>
-                {OVERLAP_POLICIES.map((o) => (
+                {initial.overlapPolicies.map((o) => (
                   <option key={o} value={o}>
                     {o}
                   </option>
@@ -324,7 +351,7 @@ export function JobForm({ action, initial, types }: Props) {
           <Field path="missedPolicy" label="Missed occurrences" hint={MISSED_HELP[missedPolicy]} issues={issuesAt('missedPolicy')}>
             {(p) => (
               <select {...p} name="missedPolicy" value={missedPolicy} onChange={(e) => setMissedPolicy(e.target.value)}>
-                {MISSED_POLICIES.map((o) => (
+                {initial.missedPolicies.map((o) => (
                   <option key={o} value={o}>
                     {o}
                   </option>

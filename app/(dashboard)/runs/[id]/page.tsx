@@ -1,0 +1,185 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { notFound } from 'next/navigation';
+import { cache } from 'react';
+import { NotFoundError } from '@/lib/errors';
+import { formatDuration } from '@/lib/presenters/format';
+import { getRunDetail, type RunDetail } from '@/lib/services/runs';
+import { StatusBadge } from '../../_components/badges';
+import { LiveRefresh } from '../../_components/live';
+import { InstanceLink } from '../../_components/runs-table';
+import { Time } from '../../_components/time';
+
+type Params = Promise<{ id: string }>;
+
+const load = cache(async (id: string): Promise<RunDetail> => {
+  try {
+    return await getRunDetail(id);
+  } catch (err) {
+    if (err instanceof NotFoundError) notFound();
+    throw err;
+  }
+});
+
+export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
+  const { run } = await load((await params).id);
+  return { title: `Run of ${run.jobName}` };
+}
+
+const TRIGGER_WORDS: Record<string, string> = {
+  schedule: 'its schedule',
+  manual: 'an operator (run now)',
+  'catch-up': 'a catch-up after downtime',
+};
+
+function ms(value: number | null, signed = false): string {
+  if (value === null) return '—';
+  if (signed && value < 0) return `−${formatDuration(-value)}`;
+  return formatDuration(Math.max(0, value));
+}
+
+export default async function RunPage({ params }: { params: Params }) {
+  const { id } = await params;
+  const { run, job, attempts, now } = await load(id);
+  const duration = run.startedAt ? (run.finishedAt ?? now).getTime() - run.startedAt.getTime() : null;
+  const lag = run.startedAt ? run.startedAt.getTime() - run.scheduledFor.getTime() : null;
+  const zone = job?.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
+
+  return (
+    <>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link href="/runs">Runs</Link> <span aria-hidden="true">/</span> <span>{run.id}</span>
+      </nav>
+      <div className="page-head">
+        <div>
+          <h1>
+            Run of {job ? <Link href={`/jobs/${job.id}`}>{job.name}</Link> : <span>{run.jobName}</span>} <StatusBadge status={run.status} />
+          </h1>
+          {!job && (
+            <p className="muted" data-testid="job-deleted">
+              The job “{run.jobName}” has been deleted; its runs are kept.
+            </p>
+          )}
+        </div>
+        <div className="page-actions">
+          {job && (
+            <Link href={`/runs?job=${job.id}`} className="btn btn-sm">
+              All runs of this job
+            </Link>
+          )}
+          {run.status === 'running' && <LiveRefresh topics={['runs']} />}
+        </div>
+      </div>
+
+      <div className="panels">
+        <section className="panel" aria-labelledby="timing-h">
+          <h2 id="timing-h">Timing</h2>
+          <dl className="props" data-testid="run-timing">
+            <dt>Due</dt>
+            <dd>
+              <Time iso={run.scheduledFor.toISOString()} zone={zone} showRelative />
+            </dd>
+            <dt>Started</dt>
+            <dd>
+              <Time iso={run.startedAt?.toISOString() ?? null} empty="not started" />
+            </dd>
+            <dt>Finished</dt>
+            <dd>
+              <Time iso={run.finishedAt?.toISOString() ?? null} empty={run.status === 'running' ? 'still running' : '—'} />
+            </dd>
+            <dt>Duration</dt>
+            <dd data-testid="run-duration">
+              {ms(duration)}
+              {run.status === 'running' && duration !== null && <span className="muted"> so far</span>}
+            </dd>
+            <dt title="Started minus due: how late the scheduler picked it up">Start lag</dt>
+            <dd data-testid="run-lag" className={lag !== null && lag > 5_000 ? 'warn-text' : undefined}>
+              {ms(lag, true)}
+            </dd>
+            {run.leaseExpiresAt && run.status === 'running' && (
+              <>
+                <dt>Lease until</dt>
+                <dd>
+                  <Time iso={run.leaseExpiresAt.toISOString()} showRelative />
+                </dd>
+              </>
+            )}
+          </dl>
+        </section>
+        <section className="panel" aria-labelledby="where-h">
+          <h2 id="where-h">Run</h2>
+          <dl className="props">
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={run.status} />
+            </dd>
+            <dt>Triggered by</dt>
+            <dd data-testid="run-trigger">{TRIGGER_WORDS[run.trigger] ?? run.trigger}</dd>
+            <dt>Attempt</dt>
+            <dd>{run.attempt}</dd>
+            <dt>Instance</dt>
+            <dd>
+              <InstanceLink id={run.instanceId} />
+            </dd>
+            <dt>Job</dt>
+            <dd>
+              {job ? (
+                <Link href={`/jobs/${job.id}`}>{job.name}</Link>
+              ) : (
+                <span>
+                  {run.jobName} <span className="badge">deleted job</span>
+                </span>
+              )}
+            </dd>
+            <dt>Run id</dt>
+            <dd>
+              <code>{run.id}</code>
+            </dd>
+          </dl>
+        </section>
+      </div>
+
+      {attempts.length > 1 && (
+        <section aria-labelledby="attempts-h">
+          <h2 id="attempts-h" className="section-title">
+            Attempts of this occurrence
+          </h2>
+          <ol className="attempts">
+            {attempts.map((a) => (
+              <li key={a.id}>
+                {a.id === run.id ? <strong>Attempt {a.attempt} (this one)</strong> : <Link href={`/runs/${a.id}`}>Attempt {a.attempt}</Link>} <StatusBadge status={a.status} />{' '}
+                <Time iso={(a.startedAt ?? a.scheduledFor).toISOString()} />
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+
+      <section aria-labelledby="error-h">
+        <h2 id="error-h" className="section-title">
+          Error
+        </h2>
+        {run.error ? (
+          <pre className="code error-text output" data-testid="run-error">
+            {run.error}
+          </pre>
+        ) : (
+          <p className="muted">No error.</p>
+        )}
+      </section>
+      <section aria-labelledby="output-h">
+        <h2 id="output-h" className="section-title">
+          Output
+        </h2>
+        {run.output ? (
+          <pre className="code output" data-testid="run-output">
+            {run.output}
+          </pre>
+        ) : (
+          <p className="muted">No output recorded.</p>
+        )}
+        <p className="muted small">Output and error are kept as a bounded excerpt of what the run produced.</p>
+      </section>
+    </>
+  );
+}
