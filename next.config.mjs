@@ -1,3 +1,5 @@
+import { STATIC_SECURITY_HEADERS } from './lib/security-headers.mjs';
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   // Lets several builds of one checkout live side by side (tests, parallel work). Default .next.
@@ -16,6 +18,10 @@ const nextConfig = {
   // `npm test` runs `tsc --noEmit` over the whole project before it builds; no need to do it twice.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
+  // Every answer, static files included; the CSP (per-request nonce) and HSTS come from proxy.ts.
+  async headers() {
+    return [{ source: '/:path*', headers: Object.entries(STATIC_SECURITY_HEADERS).map(([key, value]) => ({ key, value })) }];
+  },
 };
 
 export default nextConfig;

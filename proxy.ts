@@ -1,9 +1,34 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { SESSION_COOKIE, bearerTokenValid, verifySessionToken } from '@/lib/auth/token';
+import { API_CSP, HSTS, pageCsp } from '@/lib/security-headers.mjs';
 
 /** Reachable without signing in. /api/health answers load balancers and reveals nothing secret. */
 function isPublic(pathname: string): boolean {
   return pathname === '/login' || pathname === '/api/health';
+}
+
+function isApi(pathname: string): boolean {
+  return pathname === '/api' || pathname.startsWith('/api/');
+}
+
+/** HTTPS as the browser saw it: directly, or behind a proxy that says so. */
+function viaHttps(request: NextRequest): boolean {
+  return request.nextUrl.protocol === 'https:' || request.headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
+}
+
+/**
+ * Pages get a CSP with a fresh nonce: Next reads it from the forwarded request's CSP header and puts it
+ * on its own inline scripts (the pages are rendered per request anyway: they need the session).
+ */
+function withSecurity(request: NextRequest, respond: (requestHeaders?: Headers) => NextResponse): NextResponse {
+  const api = isApi(request.nextUrl.pathname);
+  const csp = api ? API_CSP : pageCsp(btoa(crypto.randomUUID()));
+  const requestHeaders = new Headers(request.headers);
+  requestHeaders.set('content-security-policy', csp);
+  const response = respond(requestHeaders);
+  response.headers.set('content-security-policy', csp);
+  if (viaHttps(request)) response.headers.set('strict-transport-security', HSTS);
+  return response;
 }
 
 /**
@@ -11,22 +36,25 @@ function isPublic(pathname: string): boolean {
  * session (else 401 JSON). Route handlers and server actions check again themselves.
  */
 export function proxy(request: NextRequest) {
-  const { pathname, search } = request.nextUrl;
-  if (isPublic(pathname)) return NextResponse.next();
-  const session = verifySessionToken(request.cookies.get(SESSION_COOKIE)?.value);
-  if (pathname === '/api' || pathname.startsWith('/api/')) {
-    const authorization = request.headers.get('authorization');
-    const ok = authorization ? bearerTokenValid(authorization) : session !== null;
-    if (ok) return NextResponse.next();
-    return NextResponse.json(
-      { error: 'unauthorized' },
-      { status: 401, headers: { 'www-authenticate': 'Bearer realm="cronplane"', 'cache-control': 'no-store' } },
-    );
-  }
-  if (session) return NextResponse.next();
-  const login = new URL('/login', request.url);
-  if (pathname !== '/') login.searchParams.set('next', `${pathname}${search}`);
-  return NextResponse.redirect(login);
+  return withSecurity(request, (requestHeaders) => {
+    const pass = () => NextResponse.next({ request: { headers: requestHeaders } });
+    const { pathname, search } = request.nextUrl;
+    if (isPublic(pathname)) return pass();
+    const session = verifySessionToken(request.cookies.get(SESSION_COOKIE)?.value);
+    if (isApi(pathname)) {
+      const authorization = request.headers.get('authorization');
+      const ok = authorization ? bearerTokenValid(authorization) : session !== null;
+      if (ok) return pass();
+      return NextResponse.json(
+        { error: 'unauthorized' },
+        { status: 401, headers: { 'www-authenticate': 'Bearer realm="cronplane"', 'cache-control': 'no-store' } },
+      );
+    }
+    if (session) return pass();
+    const login = new URL('/login', request.url);
+    if (pathname !== '/') login.searchParams.set('next', `${pathname}${search}`);
+    return NextResponse.redirect(login);
+  });
 }
 
 export const config = {

@@ -13,4 +13,6 @@ if [ ! -f .next/BUILD_ID ] || [ -n "$(find app lib instrumentation.ts proxy.ts n
 fi
 echo "cronplane: starting on http://127.0.0.1:${PORT} (Ctrl-C to stop)"
 export CRONPLANE_EXAMPLE_JOBS="${CRONPLANE_EXAMPLE_JOBS:-1}"
+# The example "self-health-check" job calls this dashboard itself; the SSRF guard needs it allowed.
+export HTTP_JOB_ALLOW="${HTTP_JOB_ALLOW:-127.0.0.1:${PORT}}"
 exec node_modules/.bin/next start -H 127.0.0.1 -p "$PORT"

@@ -6,9 +6,24 @@ import { MISSED_POLICIES, OVERLAP_POLICIES, PageQuerySchema } from '../validatio
 import { ScheduleSchema } from '../validation/schedule';
 
 /** Query of GET /api/jobs. */
+// Names and tags never hold control characters, and PostgreSQL refuses NUL in text outright.
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+
 export const JobListQuerySchema = PageQuerySchema.extend({
-  search: z.string().trim().max(200, 'search is at most 200 characters').optional().describe('Case-insensitive substring of the name'),
-  tag: z.string().trim().max(40, 'tag is at most 40 characters').optional().describe('Only jobs with this tag'),
+  search: z
+    .string()
+    .trim()
+    .max(200, 'search is at most 200 characters')
+    .regex(NO_CONTROL, 'search must not contain control characters')
+    .optional()
+    .describe('Case-insensitive substring of the name'),
+  tag: z
+    .string()
+    .trim()
+    .max(40, 'tag is at most 40 characters')
+    .regex(NO_CONTROL, 'tag must not contain control characters')
+    .optional()
+    .describe('Only jobs with this tag'),
 });
 
 /** Query of GET /api/jobs/{id}/runs. */
@@ -22,7 +37,7 @@ export const JobJsonSchema = z.object({
   name: z.string(),
   description: z.string(),
   type: z.enum(jobTypeNames as [string, ...string[]]),
-  payload: z.record(z.string(), z.unknown()),
+  payload: z.record(z.string(), z.unknown()).describe('Secret values (credential headers) are masked: "••••" plus at most the last 4 characters; send them back unchanged to keep them'),
   schedule: ScheduleSchema,
   paused: z.boolean(),
   timeoutSeconds: z.number().int(),

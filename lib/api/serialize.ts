@@ -1,4 +1,5 @@
 import 'server-only';
+import { maskPayload } from '../secrets';
 import type { InstanceView } from '../services/instances';
 import type { Job, JobWithLastRun, Run } from '../store/types';
 import type { InstanceJson, JobJson, JobListItemJson, LastRunJson, RunJson } from './schemas';
@@ -13,7 +14,8 @@ export function jobJson(job: Job): JobJson {
     name: job.name,
     description: job.description,
     type: job.type,
-    payload: job.payload,
+    // Services already mask; masking is idempotent, so an unmasked job can never slip out here.
+    payload: maskPayload(job.type, job.payload),
     schedule: job.schedule,
     paused: job.paused,
     timeoutSeconds: job.timeoutSeconds,

@@ -1,8 +1,13 @@
 import { z } from 'zod';
+import { literalUrlProblem } from '../net/allow';
+import { guardedHttpRequest } from '../net/guard';
 import { defineJobType } from './define';
 
 /** The response body excerpt kept in the run output, in characters. */
 export const RESPONSE_EXCERPT_CHARS = 2_000;
+/** Reading stops past this many bytes of response body (the excerpt only needs the start). */
+export const RESPONSE_MAX_BYTES = 64 * 1024;
+export const MAX_REDIRECTS = 5;
 
 export const httpPayloadSchema = z
   .object({
@@ -10,11 +15,17 @@ export const httpPayloadSchema = z
     url: z
       .url({ protocol: /^https?$/, message: 'url must be an http:// or https:// URL' })
       .max(2048)
+      // Obvious internal targets are refused when saved; names are checked again after DNS at run time.
+      .superRefine((value, ctx) => {
+        const problem = literalUrlProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .describe('Address to call'),
     headers: z
       .record(z.string().min(1).max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'), z.string().max(8192))
       .default({})
-      .describe('Request headers'),
+      // Authorization, Cookie, X-Api-Key, ... values are encrypted at rest and masked when shown (lib/secrets).
+      .meta({ description: 'Request headers', secret: 'header-values' }),
     body: z.string().max(1_000_000).optional().describe('Request body (sent as is)'),
     timeoutSeconds: z.number().int().min(1).max(300).default(30).describe('Give up after this many seconds'),
     expectedStatus: z
@@ -37,44 +48,31 @@ export const httpJob = defineJobType({
     const timeout = AbortSignal.timeout(payload.timeoutSeconds * 1000);
     const signal = AbortSignal.any([ctx.signal, timeout]);
     const started = Date.now();
-    let response: Response;
+    let response;
     try {
-      response = await fetch(payload.url, {
+      response = await guardedHttpRequest({
         method: payload.method,
+        url: payload.url,
         headers: payload.headers,
-        body: payload.method === 'GET' || payload.method === 'HEAD' ? undefined : payload.body,
+        body: payload.body,
         signal,
-        redirect: 'follow',
+        maxRedirects: MAX_REDIRECTS,
+        maxBytes: RESPONSE_MAX_BYTES,
+        // A job that expects a 3xx wants to see the redirect itself.
+        followRedirects: payload.expectedStatus === undefined || payload.expectedStatus < 300 || payload.expectedStatus > 399,
       });
     } catch (err) {
       if (timeout.aborted) throw new Error(`no response within ${payload.timeoutSeconds}s from ${payload.method} ${payload.url}`);
       throw err;
     }
-    const text = payload.method === 'HEAD' ? '' : await readExcerpt(response, RESPONSE_EXCERPT_CHARS);
-    ctx.log(`${payload.method} ${payload.url} -> ${response.status} ${response.statusText} in ${Date.now() - started} ms`);
+    const via = response.redirects > 0 ? ` (after ${response.redirects} redirect${response.redirects === 1 ? '' : 's'} to ${response.url})` : '';
+    ctx.log(`${payload.method} ${payload.url} -> ${response.status} ${response.statusText}${via} in ${Date.now() - started} ms`);
+    const text = response.body.length > RESPONSE_EXCERPT_CHARS || response.truncated ? `${response.body.slice(0, RESPONSE_EXCERPT_CHARS)}…` : response.body;
     if (text) ctx.log(text);
-    const ok = payload.expectedStatus === undefined ? response.ok : response.status === payload.expectedStatus;
+    const ok = payload.expectedStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === payload.expectedStatus;
     if (!ok) {
       const wanted = payload.expectedStatus === undefined ? 'a 2xx status' : `status ${payload.expectedStatus}`;
       throw new Error(`expected ${wanted}, got ${response.status}`);
     }
   },
 });
-
-/** Reads at most `limit` characters of the body, then cancels the rest of the stream. */
-async function readExcerpt(response: Response, limit: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    while (text.length < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return text.length > limit ? `${text.slice(0, limit)}…` : text;
-}

@@ -2,6 +2,7 @@ import 'server-only';
 import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { firstOccurrence } from '../schedule';
 import { enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
+import { keepMaskedSecrets, maskPayload, revealPayload, sealPayload } from '../secrets';
 import { getStore } from '../store';
 import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
 import { IdSchema, JobCreateSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
@@ -25,51 +26,79 @@ function nameTaken(err: unknown): never {
   throw err;
 }
 
-export async function listJobs(query: { limit: number; cursor?: string; search?: string; tag?: string }): Promise<Page<JobWithLastRun>> {
-  const store = await getStore();
-  return store.listJobs(query);
+/**
+ * Secret payload values (lib/secrets) are encrypted in the store and never leave this layer in clear:
+ * every job returned here has them masked. Only the scheduler decrypts, for the handler.
+ */
+function masked<T extends Job>(job: T): T {
+  return { ...job, payload: maskPayload(job.type, job.payload) };
 }
 
-export async function getJob(id: string): Promise<Job> {
+export async function listJobs(query: { limit: number; cursor?: string; search?: string; tag?: string }): Promise<Page<JobWithLastRun>> {
+  // Pages pass the search box straight through: a NUL would be a database error, not "no match".
+  for (const key of ['search', 'tag'] as const) {
+    if (/\p{Cc}/u.test(query[key] ?? '')) throw new ValidationError([{ path: key, message: `${key} must not contain control characters` }]);
+  }
+  const store = await getStore();
+  const page = await store.listJobs(query);
+  return { ...page, items: page.items.map(masked) };
+}
+
+/** The stored job, secrets still encrypted: for this module only. */
+async function loadJob(id: string): Promise<Job> {
   const store = await getStore();
   const job = await store.getJob(parseId(id));
   if (!job) throw new NotFoundError('job');
   return job;
 }
 
+export async function getJob(id: string): Promise<Job> {
+  return masked(await loadJob(id));
+}
+
 export async function createJob(input: unknown): Promise<Job> {
   const spec: JobSpec = parseInput(JobCreateSchema, input);
+  // A masked value cannot be a new secret: refuse it instead of saving "••••".
+  const payload = sealPayload(spec.type, keepMaskedSecrets(spec.type, spec.payload, null));
   const store = await getStore();
   const now = await store.now();
   const job = await store
     .createJob({
       ...spec,
+      payload,
       anchorAt: now,
       nextRunAt: spec.paused ? null : firstOccurrence(spec.schedule, now, now),
     })
     .catch(nameTaken);
   await enqueueOccurrence(job);
-  return job;
+  return masked(job);
 }
 
 export async function updateJob(id: string, input: unknown): Promise<Job> {
   const patch = parseInput(JobUpdateSchema, input);
-  const current = await getJob(id);
+  const current = await loadJob(id);
+  const type = patch.type ?? current.type;
+  const sameType = type === current.type;
+  const currentPayload = revealPayload(current.type, current.payload);
+  // An edit sends back the masked secrets it was shown: those keep the stored values.
+  const payload = patch.payload ? keepMaskedSecrets(type, patch.payload, sameType ? currentPayload : null) : undefined;
   // The merged job must be valid as a whole: a new type needs a payload of that type.
   const merged = parseInput(JobCreateSchema, {
     name: patch.name ?? current.name,
     description: patch.description ?? current.description,
-    type: patch.type ?? current.type,
-    payload: patch.payload ?? (patch.type && patch.type !== current.type ? {} : current.payload),
+    type,
+    payload: payload ?? (sameType ? currentPayload : {}),
     schedule: patch.schedule ?? current.schedule,
     paused: current.paused,
     timeoutSeconds: patch.timeoutSeconds ?? current.timeoutSeconds,
     overlapPolicy: patch.overlapPolicy ?? current.overlapPolicy,
     missedPolicy: patch.missedPolicy ?? current.missedPolicy,
     tags: patch.tags ?? current.tags,
+    retry: patch.retry ?? current.retry,
+    concurrencyLimit: patch.concurrencyLimit !== undefined ? patch.concurrencyLimit : current.concurrencyLimit,
   });
   const store = await getStore();
-  const storePatch: JobPatch = { ...merged };
+  const storePatch: JobPatch = { ...merged, payload: sealPayload(merged.type, merged.payload) };
   if (patch.schedule) {
     // A new schedule starts counting from now; the pending occurrence is replaced.
     const now = await store.now();
@@ -79,7 +108,7 @@ export async function updateJob(id: string, input: unknown): Promise<Job> {
   const job = await store.updateJob(current.id, storePatch).catch(nameTaken);
   if (!job) throw new NotFoundError('job');
   if (patch.schedule) await enqueueOccurrence(job);
-  return job;
+  return masked(job);
 }
 
 export async function deleteJob(id: string): Promise<void> {
@@ -89,17 +118,17 @@ export async function deleteJob(id: string): Promise<void> {
 }
 
 export async function pauseJob(id: string): Promise<Job> {
-  const current = await getJob(id);
-  if (current.paused) return current;
+  const current = await loadJob(id);
+  if (current.paused) return masked(current);
   const store = await getStore();
   const job = await store.updateJob(current.id, { paused: true, nextRunAt: null });
   if (!job) throw new NotFoundError('job');
-  return job;
+  return masked(job);
 }
 
 export async function resumeJob(id: string): Promise<Job> {
-  const current = await getJob(id);
-  if (!current.paused) return current;
+  const current = await loadJob(id);
+  if (!current.paused) return masked(current);
   const store = await getStore();
   const now = await store.now();
   // Occurrences that fell due while paused are not owed: the next one is counted from now.
@@ -111,20 +140,20 @@ export async function resumeJob(id: string): Promise<Job> {
   const job = await store.updateJob(current.id, { paused: false, anchorAt, nextRunAt: next });
   if (!job) throw new NotFoundError('job');
   await enqueueOccurrence(job);
-  return job;
+  return masked(job);
 }
 
 /** Queues an extra run of the job right now, outside its schedule. Works while paused, too. */
 export async function runJobNow(id: string): Promise<{ job: Job; scheduledFor: Date }> {
-  const job = await getJob(id);
+  const job = await loadJob(id);
   const store = await getStore();
   const scheduledFor = await store.now();
   await enqueueManualRun(job, scheduledFor);
-  return { job, scheduledFor };
+  return { job: masked(job), scheduledFor };
 }
 
 export async function listJobRuns(id: string, query: { limit: number; cursor?: string }): Promise<Page<Run>> {
-  const job = await getJob(id);
+  const job = await loadJob(id);
   const store = await getStore();
   return store.listRuns({ ...query, jobId: job.id });
 }

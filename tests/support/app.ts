@@ -78,6 +78,8 @@ export async function startApp(options: StartAppOptions): Promise<StartedApp> {
     API_TOKEN: apiToken,
     SESSION_SECRET: randomBytes(32).toString('base64url'),
     INSTANCE_ID: instanceId,
+    // Test targets (HTTP jobs, the e2e form) live on this machine, which the SSRF guard refuses by default.
+    HTTP_JOB_ALLOW: '127.0.0.1',
     ...options.env,
   };
   // The test runner's own flags (--test, --import tsx, conditions) must not leak into the app.

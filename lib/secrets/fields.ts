@@ -1,0 +1,143 @@
+// Which payload values are secrets, how they are masked and scrubbed. Pure (no Node imports): the job
+// registry wraps every handler with `scrubbingHandler`, and the registry also reaches the browser bundle.
+// Encryption is in ./index.ts (server only).
+import { z } from 'zod';
+import type { JobContext, JobType } from '../jobs/define';
+
+/**
+ * Payload field metadata, set with `.meta({ secret: ... })` on a top-level payload field:
+ * - `true`: the whole (string) value is a secret;
+ * - `'header-values'`: a name -> value record whose values are secrets when the name looks like a credential.
+ */
+export type SecretMeta = true | 'header-values';
+
+/** Header names whose values are credentials. */
+export const SECRET_HEADER_NAME = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey)$|token|secret|passw|api[-_]?key|session|signature/i;
+
+export const ENCRYPTED_PREFIX = 'enc:v1:';
+export const MASK = '••••';
+
+export function isEncrypted(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(ENCRYPTED_PREFIX);
+}
+
+export function isMasked(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(MASK);
+}
+
+/** "••••" plus the last 4 characters when the secret is long enough that 4 characters give little away. */
+export function maskValue(plain: string): string {
+  return plain.length >= 16 ? `${MASK}${plain.slice(-4)}` : MASK;
+}
+
+function secretMetaOf(schema: z.ZodType): SecretMeta | undefined {
+  const meta = schema.meta() as { secret?: unknown } | undefined;
+  const secret = meta?.secret;
+  return secret === true || secret === 'header-values' ? secret : undefined;
+}
+
+/** A place in a payload that holds a secret: [field] or [field, key]. */
+export type SecretPath = [string] | [string, string];
+
+/** The secret places present in `payload`, according to the payload schema's field metadata. */
+export function secretPaths(schema: z.ZodType, payload: Record<string, unknown>): SecretPath[] {
+  if (!(schema instanceof z.ZodObject)) return [];
+  const paths: SecretPath[] = [];
+  for (const [field, fieldSchema] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+    const meta = secretMetaOf(fieldSchema);
+    const value = payload[field];
+    if (meta === true && typeof value === 'string' && value !== '') paths.push([field]);
+    if (meta === 'header-values' && value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof inner === 'string' && inner !== '' && SECRET_HEADER_NAME.test(key)) paths.push([field, key]);
+      }
+    }
+  }
+  return paths;
+}
+
+export function getAt(payload: Record<string, unknown>, path: SecretPath): unknown {
+  const first = payload[path[0]];
+  if (path.length === 1) return first;
+  return first && typeof first === 'object' ? (first as Record<string, unknown>)[path[1]] : undefined;
+}
+
+/** A copy of `payload` with `fn` applied to every secret value (and to every encrypted value, wherever it is). */
+export function mapSecrets(
+  schema: z.ZodType | undefined,
+  payload: Record<string, unknown>,
+  fn: (value: string, path: SecretPath) => string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...payload };
+  const done = new Set<string>();
+  for (const path of schema ? secretPaths(schema, payload) : []) {
+    done.add(path.join('\u0000'));
+    apply(out, path, fn);
+  }
+  // Ciphertext outside a secret place (the schema changed since it was stored) is still handled.
+  for (const [field, value] of Object.entries(payload)) {
+    if (isEncrypted(value) && !done.has(field)) apply(out, [field], fn);
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+        if (isEncrypted(inner) && !done.has(`${field}\u0000${key}`)) apply(out, [field, key], fn);
+      }
+    }
+  }
+  return out;
+}
+
+function apply(out: Record<string, unknown>, path: SecretPath, fn: (value: string, path: SecretPath) => string): void {
+  if (path.length === 1) {
+    const value = out[path[0]];
+    if (typeof value === 'string') out[path[0]] = fn(value, path);
+    return;
+  }
+  const record = out[path[0]];
+  if (!record || typeof record !== 'object') return;
+  const copy = { ...(record as Record<string, unknown>) };
+  const value = copy[path[1]];
+  if (typeof value === 'string') copy[path[1]] = fn(value, path);
+  out[path[0]] = copy;
+}
+
+/** The strings to scrub from output: each secret value, and the credential part of "Scheme credential". */
+export function secretValues(schema: z.ZodType, payload: Record<string, unknown>): string[] {
+  const values = new Set<string>();
+  for (const path of secretPaths(schema, payload)) {
+    const value = getAt(payload, path);
+    if (typeof value !== 'string') continue;
+    if (value.length >= 4) values.add(value);
+    const last = value.trim().split(/\s+/).at(-1);
+    if (last && last.length >= 6) values.add(last);
+  }
+  // Longest first, so a value is replaced before a part of it.
+  return [...values].sort((a, b) => b.length - a.length);
+}
+
+export function scrub(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const value of values) out = out.split(value).join(MASK);
+  return out;
+}
+
+/** The handler with its log lines and its error message scrubbed of the payload's secret values. */
+export function scrubbingHandler<T extends JobType>(type: T): T {
+  return {
+    ...type,
+    async run(payload: Record<string, unknown>, ctx: JobContext) {
+      const values = secretValues(type.payloadSchema, payload);
+      if (values.length === 0) return type.run(payload, ctx);
+      const scrubbed: JobContext = { ...ctx, log: (line: string) => ctx.log(scrub(String(line), values)) };
+      try {
+        await type.run(payload, scrubbed);
+      } catch (err) {
+        if (err instanceof Error) {
+          const clean = new Error(scrub(err.message, values));
+          clean.name = err.name;
+          throw clean;
+        }
+        throw new Error(scrub(String(err), values));
+      }
+    },
+  };
+}

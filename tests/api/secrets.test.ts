@@ -1,0 +1,170 @@
+/**
+ * Secrets in job payloads: AES-256-GCM at rest, masked on the way out, kept on edit when the masked value
+ * comes back, decrypted only for the handler, scrubbed from run output and errors. Real PostgreSQL.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decryptSecret, encryptSecret, maskPayload, revealPayload, secretsKey } from '../../lib/secrets';
+import { getJobType } from '../../lib/jobs/registry';
+import type { JobContext } from '../../lib/jobs/define';
+import type { Store } from '../../lib/store/types';
+import { startTestPostgres, type TestPostgres } from '../support/postgres';
+
+describe('encryption', () => {
+  test('round trip with a versioned prefix, a fresh IV each time, tampering and a wrong key detected', () => {
+    const key = randomBytes(32);
+    const a = encryptSecret('Bearer abc', key);
+    const b = encryptSecret('Bearer abc', key);
+    assert.match(a, /^enc:v1:[A-Za-z0-9_-]+$/);
+    assert.notEqual(a, b);
+    assert.equal(decryptSecret(a, key), 'Bearer abc');
+    assert.throws(() => decryptSecret(a, randomBytes(32)), /SECRETS_KEY/);
+    const flipped = a.slice(0, -2) + (a.at(-2) === 'A' ? 'B' : 'A') + a.at(-1);
+    assert.throws(() => decryptSecret(flipped, key));
+  });
+
+  test('the key comes from SECRETS_KEY, or is generated once into the data dir (mode 600)', () => {
+    const given = randomBytes(32).toString('base64');
+    assert.equal(secretsKey({ SECRETS_KEY: given }).toString('base64'), given);
+    assert.throws(() => secretsKey({ SECRETS_KEY: 'c2hvcnQ=' }), /32 bytes/);
+    const dir = mkdtempSync(join(tmpdir(), 'cronplane-key-'));
+    try {
+      const first = secretsKey({ CRONPLANE_DATA_DIR: dir });
+      const second = secretsKey({ CRONPLANE_DATA_DIR: dir });
+      assert.equal(first.length, 32);
+      assert.deepEqual(first, second);
+      assert.equal(Buffer.from(readFileSync(join(dir, 'secrets.key'), 'utf8').trim(), 'base64').length, 32);
+      assert.equal(statSync(join(dir, 'secrets.key')).mode & 0o777, 0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('only credential headers are secret; masks show at most the last 4 characters of long values', () => {
+    const stored = {
+      url: 'https://example.com',
+      headers: { Authorization: encryptSecret('Bearer 0123456789abcdefWXYZ'), 'X-Api-Key': encryptSecret('short'), Accept: 'text/plain' },
+    };
+    const masked = maskPayload('http', stored);
+    assert.deepEqual(masked.headers, { Authorization: '••••WXYZ', 'X-Api-Key': '••••', Accept: 'text/plain' });
+    assert.deepEqual(revealPayload('http', stored).headers, { Authorization: 'Bearer 0123456789abcdefWXYZ', 'X-Api-Key': 'short', Accept: 'text/plain' });
+    // Masking is idempotent and never shows ciphertext.
+    assert.deepEqual(maskPayload('http', masked), masked);
+  });
+});
+
+let pg: TestPostgres;
+let store: Store;
+let services: typeof import('../../lib/services/jobs');
+let closeDispatch: () => Promise<void>;
+let target: Server;
+let targetUrl: string;
+
+before(async () => {
+  pg = await startTestPostgres();
+  process.env.DATABASE_URL = pg.url;
+  process.env.HTTP_JOB_ALLOW = '127.0.0.1';
+  const { getStore } = await import('../../lib/store');
+  store = await getStore();
+  services = await import('../../lib/services/jobs');
+  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
+  target = createServer((req, res) => {
+    // A badly behaved API that echoes the credential it was sent.
+    res.writeHead(401, { 'content-type': 'text/plain' }).end(`rejected credentials "${req.headers.authorization}" and key ${req.headers['x-api-key']}`);
+  });
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/echo`;
+}, { timeout: 60_000 });
+
+after(async () => {
+  await closeDispatch?.();
+  await store?.close();
+  target?.closeAllConnections();
+  await new Promise<void>((resolve) => (target ? target.close(() => resolve()) : resolve()));
+  await pg?.stop();
+}, { timeout: 30_000 });
+
+const TOKEN = 'Bearer tok_live_9f8e7d6c5b4a3210';
+const API_KEY = 'key-abcdefghijklmnop';
+
+describe('service layer', () => {
+  test('secrets are encrypted in the store, masked in what the services return, and edits keep or replace them', async () => {
+    const created = await services.createJob({
+      name: `secret-${randomBytes(4).toString('hex')}`,
+      type: 'http',
+      payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' } },
+      schedule: { kind: 'interval', seconds: 3600 },
+      paused: true,
+    });
+    assert.deepEqual(created.payload.headers, { Authorization: '••••3210', 'X-Api-Key': '••••mnop', Accept: 'text/plain' });
+
+    const raw = await store.getJob(created.id);
+    const rawText = JSON.stringify(raw?.payload);
+    assert.ok(!rawText.includes('tok_live') && !rawText.includes(API_KEY), `stored in clear: ${rawText}`);
+    assert.match((raw?.payload.headers as Record<string, string>).Authorization ?? '', /^enc:v1:/);
+
+    const listed = (await services.listJobs({ limit: 50 })).items.find((j) => j.id === created.id);
+    assert.deepEqual(listed?.payload.headers, created.payload.headers);
+
+    // The edit form sends back what it showed: masked values keep the stored secrets.
+    const shown = await services.getJob(created.id);
+    const kept = await services.updateJob(created.id, { payload: { ...shown.payload, method: 'POST' } });
+    assert.equal(kept.payload.method, 'POST');
+    const keptRaw = revealPayload('http', (await store.getJob(created.id))!.payload);
+    assert.deepEqual(keptRaw.headers, { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' });
+
+    // A typed value replaces the secret.
+    await services.updateJob(created.id, { payload: { ...shown.payload, headers: { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': '••••mnop' } } });
+    const replaced = revealPayload('http', (await store.getJob(created.id))!.payload);
+    assert.deepEqual(replaced.headers, { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': API_KEY });
+
+    // A masked value with nothing behind it is refused, not saved as "••••".
+    await assert.rejects(
+      services.createJob({ name: `masked-${randomBytes(4).toString('hex')}`, type: 'http', payload: { url: targetUrl, headers: { Authorization: '••••3210' } }, schedule: { kind: 'interval', seconds: 60 } }),
+      (err: unknown) => {
+        const issues = (err as { issues?: Array<{ path: string }> }).issues ?? [];
+        return issues.some((i) => i.path === 'payload.headers.Authorization');
+      },
+    );
+  });
+
+  test('the handler gets the clear values; its output and error are scrubbed of them', async () => {
+    const type = getJobType('http')!;
+    const stored = (await store.getJob((await services.createJob({
+      name: `scrub-${randomBytes(4).toString('hex')}`,
+      type: 'http',
+      payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY } },
+      schedule: { kind: 'interval', seconds: 3600 },
+      paused: true,
+    })).id))!;
+    const lines: string[] = [];
+    const ctx: JobContext = {
+      jobId: stored.id,
+      jobName: stored.name,
+      runId: 'r',
+      scheduledFor: new Date(),
+      attempt: 1,
+      instanceId: 'i',
+      signal: new AbortController().signal,
+      log: (line) => lines.push(line),
+    };
+    const payload = type.payloadSchema.parse(revealPayload(stored.type, stored.payload));
+    let error = '';
+    await type.run(payload, ctx).catch((err: unknown) => (error = String(err)));
+    const output = lines.join('\n');
+    // The server saw the real credentials (it echoed them) ...
+    assert.match(output, /rejected credentials "••••" and key ••••/);
+    // ... and neither the token, its credential part, nor the key reached the output or the error.
+    for (const secret of [TOKEN, 'tok_live_9f8e7d6c5b4a3210', API_KEY]) {
+      assert.ok(!output.includes(secret), `output leaks ${secret}: ${output}`);
+      assert.ok(!error.includes(secret));
+    }
+    assert.match(error, /expected a 2xx status, got 401/);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * The SSRF guard of the http job type: address classification, the HTTP_JOB_ALLOW allow-list, the
+ * form/API literal check, and real requests against local servers (redirects, size cap, timeouts).
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { literalUrlProblem, parseAllowList } from '../../lib/net/allow';
+import { BlockedAddressError, guardedHttpRequest, resolveTarget } from '../../lib/net/guard';
+import { blockedReason, parseIp } from '../../lib/net/ip';
+import { httpJob, httpPayloadSchema, RESPONSE_MAX_BYTES } from '../../lib/jobs/http';
+import type { JobContext } from '../../lib/jobs/define';
+
+const reason = (text: string): string | null => {
+  const ip = parseIp(text);
+  assert.ok(ip, `${text} parses`);
+  return blockedReason(ip);
+};
+
+describe('address classification', () => {
+  test('internal IPv4 ranges are refused', () => {
+    for (const address of ['127.0.0.1', '127.255.0.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '100.127.255.255', '224.0.0.1', '255.255.255.255', '240.0.0.1']) {
+      assert.notEqual(reason(address), null, address);
+    }
+  });
+
+  test('public IPv4 addresses pass, including neighbours of the private ranges', () => {
+    for (const address of ['8.8.8.8', '1.1.1.1', '172.15.255.255', '172.32.0.0', '100.63.255.255', '100.128.0.0', '11.0.0.1', '169.253.0.1', '192.169.0.1']) {
+      assert.equal(reason(address), null, address);
+    }
+  });
+
+  test('IPv6 loopback, unspecified, ULA, link-local, multicast and IPv4 inside IPv6 are refused', () => {
+    for (const address of ['::1', '::', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '::ffff:10.0.0.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::1', '::127.0.0.1', '[::1]']) {
+      assert.notEqual(reason(address), null, address);
+    }
+  });
+
+  test('public IPv6 passes, and a mapped public IPv4 passes', () => {
+    for (const address of ['2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8']) {
+      assert.equal(reason(address), null, address);
+    }
+  });
+
+  test('garbage is not an address', () => {
+    for (const text of ['', '1.2.3', '256.1.1.1', '01.2.3.4', '1::2::3', 'example.com', '::g', '1.2.3.4.5']) assert.equal(parseIp(text), null, text);
+  });
+});
+
+describe('allow-list and the literal check at the API/form boundary', () => {
+  test('HTTP_JOB_ALLOW entries: host, host:port, IP, CIDR; invalid ones are reported', () => {
+    const list = parseAllowList('internal.example, 127.0.0.1:8080, 10.0.0.0/8, fd00::/8, [::1]:9000, bad host, x:99999');
+    assert.deepEqual(list.invalid, ['bad host', 'x:99999']);
+    assert.equal(literalUrlProblem('http://127.0.0.1:8080/x', list), null);
+    assert.match(literalUrlProblem('http://127.0.0.1:8081/x', list) ?? '', /loopback.*HTTP_JOB_ALLOW/);
+    assert.equal(literalUrlProblem('http://10.9.8.7/', list), null);
+    assert.equal(literalUrlProblem('http://[fd00::5]/', list), null);
+    assert.equal(literalUrlProblem('http://[::1]:9000/', list), null);
+    assert.notEqual(literalUrlProblem('http://[::1]:9001/', list), null);
+    assert.notEqual(literalUrlProblem('http://192.168.0.1/', list), null);
+  });
+
+  test('literal internal addresses and localhost are refused without an allow-list; names pass (checked after DNS)', () => {
+    const none = parseAllowList('');
+    for (const url of ['http://127.0.0.1/', 'http://0x7f.1/', 'http://2130706433/', 'http://[::ffff:127.0.0.1]/', 'http://169.254.169.254/latest/meta-data/', 'https://localhost:3000/', 'http://a.localhost/', 'http://[fe80::1]/']) {
+      assert.notEqual(literalUrlProblem(url, none), null, url);
+    }
+    assert.equal(literalUrlProblem('https://example.com/health', none), null);
+    assert.equal(literalUrlProblem('http://8.8.8.8/', none), null);
+  });
+
+  test('the payload schema reports it on payload field url, honouring HTTP_JOB_ALLOW', () => {
+    const saved = process.env.HTTP_JOB_ALLOW;
+    try {
+      delete process.env.HTTP_JOB_ALLOW;
+      const refused = httpPayloadSchema.safeParse({ url: 'http://169.254.169.254/latest/meta-data/' });
+      assert.equal(refused.success, false);
+      assert.deepEqual(refused.error?.issues.map((i) => i.path.join('.')), ['url']);
+      assert.match(refused.error?.issues[0]?.message ?? '', /link-local address \(169\.254\.169\.254\)/);
+      process.env.HTTP_JOB_ALLOW = '169.254.169.254';
+      assert.equal(httpPayloadSchema.safeParse({ url: 'http://169.254.169.254/latest/meta-data/' }).success, true);
+    } finally {
+      if (saved === undefined) delete process.env.HTTP_JOB_ALLOW;
+      else process.env.HTTP_JOB_ALLOW = saved;
+    }
+  });
+});
+
+let server: Server;
+let other: Server;
+let base: string;
+let otherBase: string;
+let port: number;
+const seen: Array<{ url: string; authorization: string | undefined; method: string }> = [];
+
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
+  const s = createServer(handler);
+  return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
+}
+
+before(async () => {
+  server = await listen((req, res) => {
+    seen.push({ url: req.url ?? '', authorization: req.headers.authorization, method: req.method ?? '' });
+    const url = new URL(req.url ?? '/', 'http://x');
+    const hops = Number(url.searchParams.get('n') ?? '0');
+    if (url.pathname === '/ok') res.writeHead(200, { 'content-type': 'text/plain' }).end('pong');
+    else if (url.pathname === '/chain') res.writeHead(302, { location: hops > 0 ? `/chain?n=${hops - 1}` : '/ok' }).end();
+    else if (url.pathname === '/post-redirect') res.writeHead(303, { location: '/ok' }).end();
+    else if (url.pathname === '/to-other') res.writeHead(307, { location: `${otherBase}/ok` }).end();
+    else if (url.pathname === '/to-metadata') res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+    else if (url.pathname === '/to-file') res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+    else if (url.pathname === '/huge') {
+      // Far more than the cap, written as fast as the socket takes it; the client must stop early.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const chunk = 'x'.repeat(64 * 1024);
+      let sent = 0;
+      const write = (): void => {
+        while (sent < 400) {
+          sent += 1;
+          if (!res.write(chunk)) return void res.once('drain', write);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      write();
+    } else if (url.pathname === '/slow') {
+      const timer = setTimeout(() => res.writeHead(200).end('late'), 5_000);
+      res.on('close', () => clearTimeout(timer));
+    } else if (url.pathname === '/echo-auth') res.writeHead(401, { 'content-type': 'text/plain' }).end(`bad credentials: ${req.headers.authorization ?? ''}`);
+    else res.writeHead(404).end();
+  });
+  other = await listen((req, res) => {
+    seen.push({ url: `other${req.url ?? ''}`, authorization: req.headers.authorization, method: req.method ?? '' });
+    res.writeHead(200).end('other');
+  });
+  port = (server.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
+  otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  for (const s of [server, other]) {
+    s?.closeAllConnections();
+    await new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
+  }
+});
+
+function request(url: string, allow: string, extra: Partial<Parameters<typeof guardedHttpRequest>[0]> = {}) {
+  return guardedHttpRequest({
+    method: 'GET',
+    url,
+    headers: {},
+    signal: AbortSignal.timeout(10_000),
+    maxRedirects: 5,
+    maxBytes: RESPONSE_MAX_BYTES,
+    followRedirects: true,
+    allowList: parseAllowList(allow),
+    ...extra,
+  });
+}
+
+describe('guarded requests', () => {
+  test('a loopback target is refused before any connection, and reached when allow-listed', async () => {
+    const before = seen.length;
+    await assert.rejects(request(`${base}/ok`, ''), BlockedAddressError);
+    await assert.rejects(request(`http://localhost:${port}/ok`, ''), /loopback/);
+    assert.equal(seen.length, before, 'no request reached the server');
+    const ok = await request(`${base}/ok`, `127.0.0.1:${port}`);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body, 'pong');
+  });
+
+  test('a name is resolved and every address checked: localhost allowed by name connects to the checked address', async () => {
+    await assert.rejects(resolveTarget(new URL(`http://localhost:${port}/`), parseAllowList('')), BlockedAddressError);
+    const target = await resolveTarget(new URL(`http://localhost:${port}/`), parseAllowList(`localhost:${port}`));
+    assert.notEqual(blockedReason(parseIp(target.address)!), null);
+    const ok = await request(`http://localhost:${port}/ok`, `localhost:${port}`);
+    assert.equal(ok.status, 200);
+  });
+
+  test('redirects are followed by hand (at most 5), each hop checked again', async () => {
+    const five = await request(`${base}/chain?n=4`, `127.0.0.1:${port}`);
+    assert.equal(five.status, 200);
+    assert.equal(five.redirects, 5);
+    await assert.rejects(request(`${base}/chain?n=5`, `127.0.0.1:${port}`), /too many redirects/);
+    // The first hop is allowed, the redirect target (another port, the metadata address, file:) is not.
+    const before = seen.length;
+    await assert.rejects(request(`${base}/to-other`, `127.0.0.1:${port}`), BlockedAddressError);
+    assert.equal(seen.slice(before).some((s) => s.url.startsWith('other')), false, 'the other server was never called');
+    await assert.rejects(request(`${base}/to-metadata`, `127.0.0.1:${port}`), /link-local/);
+    await assert.rejects(request(`${base}/to-file`, `127.0.0.1:${port}`), /file: URL/);
+  });
+
+  test('credentials do not follow a redirect to another origin; 303 turns a POST into a GET', async () => {
+    const before = seen.length;
+    const answer = await request(`${base}/to-other`, '127.0.0.1', { headers: { authorization: 'Bearer s3cret-token' } });
+    assert.equal(answer.body, 'other');
+    const hops = seen.slice(before);
+    assert.equal(hops[0]?.authorization, 'Bearer s3cret-token');
+    assert.equal(hops[1]?.authorization, undefined);
+    const post = await request(`${base}/post-redirect`, '127.0.0.1', { method: 'POST', body: '{}' });
+    assert.equal(post.status, 200);
+    assert.equal(seen.at(-1)?.method, 'GET');
+  });
+
+  test('the body is read up to the cap only, and the excerpt is kept', async () => {
+    const started = Date.now();
+    const answer = await request(`${base}/huge`, '127.0.0.1');
+    assert.equal(answer.truncated, true);
+    assert.equal(answer.body.length, RESPONSE_MAX_BYTES);
+    assert.ok(Date.now() - started < 5_000);
+  });
+
+  test('the http job: a blocked target fails the run, an allowed one records status and excerpt, a slow one times out', async () => {
+    const lines: string[] = [];
+    const ctx: JobContext = {
+      jobId: 'j',
+      jobName: 'j',
+      runId: 'r',
+      scheduledFor: new Date(),
+      attempt: 1,
+      instanceId: 'i',
+      signal: new AbortController().signal,
+      log: (line) => lines.push(line),
+    };
+    const saved = process.env.HTTP_JOB_ALLOW;
+    try {
+      process.env.HTTP_JOB_ALLOW = '';
+      // The payload schema would refuse the literal; the handler must refuse it on its own too.
+      await assert.rejects(httpJob.run({ method: 'GET', url: `${base}/ok`, headers: {}, timeoutSeconds: 5 }, ctx), /refused 127\.0\.0\.1/);
+      process.env.HTTP_JOB_ALLOW = '127.0.0.1';
+      await httpJob.run({ method: 'GET', url: `${base}/chain?n=1`, headers: {}, timeoutSeconds: 5 }, ctx);
+      assert.match(lines.join('\n'), /-> 200 OK \(after 2 redirects to .*\/ok\)/);
+      assert.equal(lines.at(-1), 'pong');
+      const started = Date.now();
+      await assert.rejects(httpJob.run({ method: 'GET', url: `${base}/slow`, headers: {}, timeoutSeconds: 1 }, ctx), /no response within 1s/);
+      assert.ok(Date.now() - started < 3_000);
+    } finally {
+      if (saved === undefined) delete process.env.HTTP_JOB_ALLOW;
+      else process.env.HTTP_JOB_ALLOW = saved;
+    }
+  });
+});
