@@ -1,19 +1,80 @@
 import 'server-only';
+import { Agenda, type AgendaBackend } from 'agenda';
+import { getStore } from '../store';
 import type { Job } from '../store/types';
+import { getInstanceId, getRunningScheduler } from './index';
+import { TICKET_NAME } from './config';
+import { saveTicket } from './tickets';
 
-// Contract for the scheduler helper (implemented in this file):
+// Contract (used by lib/services/jobs.ts):
 // - enqueueOccurrence(job): makes sure an Agenda job ("ticket") exists that will fire at job.nextRunAt
 //   carrying { jobId, version, scheduledFor }. No-op when the job is paused or nextRunAt is null.
-//   Stale or duplicate tickets must be harmless (validated when they fire).
+//   Stale or duplicate tickets are harmless: they are validated against the job row when they fire.
 // - enqueueManualRun(job, scheduledFor): a one-off ticket that runs the job once at scheduledFor
 //   with trigger "manual", outside the schedule chain.
+
+interface Client {
+  agenda: Agenda;
+  backend: AgendaBackend;
+}
+
+// A web-only process (or one whose scheduler has not started) still has to write tickets: it gets an
+// Agenda that never processes. Kept on globalThis like the store.
+const KEY = Symbol.for('cronplane.dispatch-client');
+type DispatchGlobal = typeof globalThis & { [KEY]?: Promise<Client> };
+
+async function openClient(): Promise<Client> {
+  const store = await getStore();
+  const backend = store.createAgendaBackend();
+  const agenda = new Agenda({ backend, name: `${getInstanceId()}-client` });
+  await agenda.ready;
+  // Agenda connects the LISTEN/NOTIFY channel only in start(); connecting it here makes our saves send
+  // NOTIFY, so workers pick a run-now ticket up at once instead of at their next poll.
+  await backend.notificationChannel?.connect().catch((err: unknown) => {
+    console.warn(`[scheduler] dispatch client: no notifications (${err instanceof Error ? err.message : String(err)}); workers will poll`);
+  });
+  return { agenda, backend };
+}
+
+async function agendaForWrites(): Promise<Agenda> {
+  const running = getRunningScheduler();
+  if (running) return running.agenda;
+  const g = globalThis as DispatchGlobal;
+  g[KEY] ??= openClient().catch((err: unknown) => {
+    delete g[KEY];
+    throw err;
+  });
+  return (await g[KEY]).agenda;
+}
+
 export async function enqueueOccurrence(job: Job): Promise<void> {
-  void job;
-  throw new Error('enqueueOccurrence: not implemented yet');
+  if (job.paused || !job.nextRunAt) return;
+  const agenda = await agendaForWrites();
+  await saveTicket(agenda, { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule' });
 }
 
 export async function enqueueManualRun(job: Job, scheduledFor: Date): Promise<void> {
-  void job;
-  void scheduledFor;
-  throw new Error('enqueueManualRun: not implemented yet');
+  const agenda = await agendaForWrites();
+  await saveTicket(agenda, { jobId: job.id, version: job.version, scheduledFor: scheduledFor.toISOString(), trigger: 'manual' });
+}
+
+/**
+ * Removes a job's pending tickets (after delete or pause). Optional: a stale ticket is dropped when it fires
+ * anyway, but a far-off one (a monthly cron) would sit in Agenda's table until then.
+ */
+export async function cancelTickets(jobId: string): Promise<number> {
+  const agenda = await agendaForWrites();
+  return agenda.cancel({ name: TICKET_NAME, data: { jobId } });
+}
+
+/** Closes the write-only Agenda client, if one was opened (tests, scripts). */
+export async function closeDispatchClient(): Promise<void> {
+  const g = globalThis as DispatchGlobal;
+  const pending = g[KEY];
+  delete g[KEY];
+  if (!pending) return;
+  const client = await pending.catch(() => null);
+  if (!client) return;
+  await client.backend.notificationChannel?.disconnect().catch(() => undefined);
+  await client.backend.disconnect();
 }

@@ -1,0 +1,50 @@
+import 'server-only';
+
+/** Name of the one Agenda definition; every Agenda job ("ticket") carries one occurrence of one of our jobs. */
+export const TICKET_NAME = 'cronplane:occurrence';
+
+function envInt(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export interface SchedulerConfig {
+  /** Agenda's poll interval in ms; LISTEN/NOTIFY makes new tickets prompt, polling is the safety net. A number: Agenda mis-parses strings. */
+  processEveryMs: number;
+  /** Agenda lock lifetime for a ticket; renewed by touch() while a run goes on. Also how long a crashed instance's ticket stays locked. */
+  lockLifetimeMs: number;
+  /** A run's lease in our runs table; renewed while the handler runs (with the Agenda lock, every third of the shorter one); expired leases mark the run abandoned. */
+  leaseMs: number;
+  /** Tickets one instance runs (and locks) at once: keeps one instance from pre-locking all the due work. */
+  concurrency: number;
+  /** How often each instance writes its heartbeat. */
+  heartbeatMs: number;
+  /** How often the safety net (overdue jobs, expired leases) runs. */
+  sweepEveryMs: number;
+  /** An occurrence later than this is "missed" (missedPolicy applies); also the safety net's tolerance. */
+  missedGraceMs: number;
+  /** How long a stopping instance lets running handlers finish (SHUTDOWN_GRACE_SECONDS). */
+  shutdownGraceMs: number;
+  /** Bounded run output, in characters (head and tail are each half of it). */
+  outputLimitChars: number;
+}
+
+export function loadSchedulerConfig(): SchedulerConfig {
+  const lockLifetimeMs = envInt('SCHEDULER_LOCK_LIFETIME_MS', 30_000, 2_000, 3_600_000);
+  return {
+    processEveryMs: envInt('SCHEDULER_PROCESS_EVERY_MS', 500, 50, 60_000),
+    lockLifetimeMs,
+    leaseMs: envInt('SCHEDULER_LEASE_MS', lockLifetimeMs, 1_000, 3_600_000),
+    concurrency: envInt('SCHEDULER_CONCURRENCY', 10, 1, 200),
+    heartbeatMs: envInt('SCHEDULER_HEARTBEAT_MS', 5_000, 100, 300_000),
+    sweepEveryMs: envInt('SCHEDULER_SWEEP_MS', 3_000, 100, 300_000),
+    missedGraceMs: envInt('SCHEDULER_MISSED_GRACE_MS', 5_000, 100, 3_600_000),
+    shutdownGraceMs: envInt('SHUTDOWN_GRACE_SECONDS', 20, 0, 3_600) * 1000,
+    outputLimitChars: 16_384,
+  };
+}

@@ -1,0 +1,44 @@
+import 'server-only';
+import type { Agenda } from 'agenda';
+import { z } from 'zod';
+import { TICKET_NAME } from './config';
+
+/**
+ * What an Agenda job carries: one occurrence of one Cronplane job. The job row stays the source of
+ * truth; a ticket is only a wake-up call, validated against the row when it fires.
+ */
+export const TicketSchema = z.object({
+  jobId: z.string().min(1),
+  /** Job version the ticket was made for: part of the dedup key, and shown for diagnosis. */
+  version: z.number().int(),
+  /** The occurrence (ISO-8601): when it is due. */
+  scheduledFor: z.iso.datetime({ offset: true }),
+  trigger: z.enum(['schedule', 'manual']),
+  /**
+   * Set on the safety net's tickets: a time bucket that keeps them out of the dedup with the regular
+   * ticket, which may sit locked by a crashed instance until its Agenda lock expires.
+   */
+  rescue: z.number().int().optional(),
+});
+export type Ticket = z.infer<typeof TicketSchema>;
+
+/**
+ * Saves a ticket that fires at its scheduledFor. Schedule tickets are deduplicated on
+ * (job, version, occurrence) so the safety net can re-enqueue freely; manual ones never are.
+ */
+export async function saveTicket(agenda: Agenda, ticket: Ticket): Promise<void> {
+  const job = agenda.create<Ticket>(TICKET_NAME, ticket);
+  job.schedule(new Date(ticket.scheduledFor));
+  if (ticket.trigger === 'schedule') {
+    const key: Record<string, unknown> = {
+      'data.jobId': ticket.jobId,
+      'data.version': ticket.version,
+      'data.scheduledFor': ticket.scheduledFor,
+      'data.trigger': ticket.trigger,
+    };
+    // Only when set: the backend compares data->>'rescue' with String(value), and a missing key never matches.
+    if (ticket.rescue !== undefined) key['data.rescue'] = ticket.rescue;
+    job.unique(key, { insertOnly: true });
+  }
+  await job.save();
+}

@@ -1,0 +1,136 @@
+/** Helpers for the multi-process scheduler tests: worker processes, a local HTTP target, polling. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WORKER = fileURLToPath(new URL('../support/worker.ts', import.meta.url));
+
+export interface Worker {
+  instanceId: string;
+  child: ChildProcess;
+  /** Everything the worker wrote, for failure messages. */
+  logs(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Settings that make the tests quick (short lock/lease so a killed worker's work comes back fast), let http
+ * jobs call the local test target, and give every process of a test the same secrets key.
+ */
+export const FAST_ENV = {
+  HTTP_JOB_ALLOW: '127.0.0.1',
+  SECRETS_KEY: randomBytes(32).toString('base64'),
+  SCHEDULER_PROCESS_EVERY_MS: '200',
+  SCHEDULER_LOCK_LIFETIME_MS: '3000',
+  SCHEDULER_HEARTBEAT_MS: '500',
+  SCHEDULER_SWEEP_MS: '500',
+  SCHEDULER_MISSED_GRACE_MS: '3000',
+  SHUTDOWN_GRACE_SECONDS: '10',
+};
+
+/** The test process itself creates jobs through the services: it needs the same settings as its workers. */
+export function useTestEnv(databaseUrl: string): void {
+  Object.assign(process.env, FAST_ENV, { DATABASE_URL: databaseUrl });
+}
+
+export async function startWorker(databaseUrl: string, instanceId: string, env: Record<string, string> = {}): Promise<Worker> {
+  const child = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', WORKER], {
+    cwd: ROOT,
+    env: { ...process.env, ...FAST_ENV, ...env, DATABASE_URL: databaseUrl, INSTANCE_ID: instanceId, NODE_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (output.includes(`READY ${instanceId}`)) resolve(true);
+      };
+      child.stdout!.on('data', check);
+      check();
+    }),
+    exited.then(() => false),
+    delay(30_000).then(() => false),
+  ]);
+  if (!ready) {
+    child.kill('SIGKILL');
+    throw new Error(`worker ${instanceId} did not start:\n${output}`);
+  }
+  return { instanceId, child, logs: () => output, exited };
+}
+
+/** Signals the worker and waits (bounded) for it to exit. */
+export async function stopWorker(worker: Worker, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000) {
+  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill(signal);
+  const result = await Promise.race([worker.exited, delay(timeoutMs).then(() => null)]);
+  if (process.env.SHOW_WORKER_LOGS) console.log(`--- ${worker.instanceId}\n${worker.logs()}`);
+  if (!result) {
+    worker.child.kill('SIGKILL');
+    throw new Error(`worker ${worker.instanceId} did not exit within ${timeoutMs} ms after ${signal}:\n${worker.logs()}`);
+  }
+  return result;
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until `fn` returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(100);
+  }
+}
+
+export interface HttpTarget {
+  url: string;
+  /** Requests per path + query string. */
+  hits: Map<string, number>;
+  /** The Authorization header of the last request, per path. */
+  authorization: Map<string, string | undefined>;
+  close(): Promise<void>;
+}
+
+/** /ok -> 200 "pong-body", /fail -> 503, /slow?ms=N -> 200 after N ms. */
+export async function startHttpTarget(): Promise<HttpTarget> {
+  const hits = new Map<string, number>();
+  const authorization = new Map<string, string | undefined>();
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    hits.set(url.pathname + url.search, (hits.get(url.pathname + url.search) ?? 0) + 1);
+    authorization.set(url.pathname, req.headers.authorization);
+    if (url.pathname === '/ok') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('pong-body');
+    } else if (url.pathname === '/fail') {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('down for maintenance');
+    } else if (url.pathname === '/slow') {
+      const timer = setTimeout(() => res.writeHead(200).end('slow-done'), Number(url.searchParams.get('ms') ?? '5000'));
+      res.on('close', () => clearTimeout(timer));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    authorization,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * An in-process scheduler on a real PostgreSQL: a stop whose grace period runs out abandons the run
+ * (recorded as such), marks the instance stopped and leaves no ticket locked. Plus the output bound.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { startTestPostgres, type TestPostgres } from '../support/postgres';
+import type { Run, Store } from '../../lib/store/types';
+import { OutputBuffer } from '../../lib/scheduler/output';
+import { startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+
+let db: TestPostgres;
+let store: Store;
+let http: HttpTarget;
+let closeDispatch: () => Promise<void>;
+
+before(async () => {
+  db = await startTestPostgres();
+  useTestEnv(db.url);
+  const { getStore } = await import('../../lib/store');
+  store = await getStore();
+  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
+  http = await startHttpTarget();
+});
+
+after(async () => {
+  await closeDispatch?.();
+  await store?.close();
+  await http?.close();
+  await db?.stop();
+});
+
+describe('graceful stop', () => {
+  test('past the grace period the run is abandoned, the instance stopped, no ticket left locked', async () => {
+    const { startScheduler } = await import('../../lib/scheduler');
+    const services = await import('../../lib/services/jobs');
+    const scheduler = (await startScheduler({ store, instanceId: 'in-process', handleSignals: false }))!;
+    assert.equal(scheduler.running, true);
+    const job = await services.createJob({
+      name: 'never-finishes',
+      type: 'http',
+      payload: { url: `${http.url}/slow?ms=30000` },
+      schedule: { kind: 'interval', seconds: 3600 },
+    });
+    await services.runJobNow(job.id);
+    const running = await waitFor('the run to start', async () => (await store.listRuns({ jobId: job.id, limit: 5 })).items.find((r) => r.status === 'running'));
+    const started = Date.now();
+    await scheduler.stop(500);
+    const took = Date.now() - started;
+    assert.ok(took >= 500 && took < 4_000, `stop took ${took} ms`);
+    assert.equal(scheduler.running, false);
+
+    const run = (await store.getRun(running.id)) as Run;
+    assert.equal(run.status, 'abandoned');
+    assert.equal(run.error, 'instance in-process shut down before the run finished');
+    assert.equal(run.leaseExpiresAt, null);
+    const instance = (await store.listInstances()).find((i) => i.id === 'in-process');
+    assert.ok(instance?.stoppedAt);
+
+    // The run's ticket is gone; the next occurrence's ticket (an hour away) waits, unlocked, for any instance.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ due: Date; locked: Date | null; data: { trigger: string } }>(
+        'SELECT next_run_at AS due, locked_at AS locked, data FROM agenda_jobs',
+      );
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0]!.data.trigger, 'schedule');
+      assert.equal(rows[0]!.locked, null);
+      assert.equal(rows[0]!.due.getTime(), (await store.getJob(job.id))!.nextRunAt!.getTime());
+      // Deleting or pausing can clear a job's pending tickets at once instead of letting them expire.
+      const { cancelTickets } = await import('../../lib/scheduler/dispatch');
+      assert.equal(await cancelTickets(job.id), 1);
+      assert.equal((await client.query('SELECT 1 FROM agenda_jobs')).rowCount, 0);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('OutputBuffer', () => {
+  test('keeps everything while it fits', () => {
+    const out = new OutputBuffer(100);
+    assert.equal(out.toString(), null);
+    out.append('one');
+    out.append('two');
+    assert.equal(out.toString(), 'one\ntwo');
+  });
+
+  test('keeps the head and the tail of long output, and says how much is missing', () => {
+    const out = new OutputBuffer(40);
+    for (let i = 0; i < 1000; i++) out.append(`line ${String(i).padStart(4, '0')}`);
+    const text = out.toString()!;
+    assert.ok(text.startsWith('line 0000\nline 0001\n'), text);
+    assert.ok(text.endsWith('line 0999'), text);
+    const total = 1000 * 'line 0000\n'.length;
+    assert.match(text, new RegExp(`… \\[${total - 40} characters omitted\\] …`));
+    assert.ok(text.length < 100);
+  });
+});
