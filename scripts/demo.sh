@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
 PORT="${PORT:-3000}"
 bash scripts/prereqs.sh postgres node
-npx prisma generate >/dev/null
+npm run -s prisma:generate >/dev/null
 if [ ! -f .next/BUILD_ID ] || [ -n "$(find app lib instrumentation.ts proxy.ts next.config.mjs -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]; then
   echo "cronplane: building"
   npx next build >/dev/null

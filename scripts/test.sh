@@ -17,7 +17,7 @@ if [ -d tools/mongo-test-server ] && [ -z "${MONGODB_URL:-}" ]; then
 fi
 
 step "prisma generate"
-npx prisma generate >/dev/null
+npm run -s prisma:generate >/dev/null
 
 step "typecheck"
 npx tsc --noEmit -p .
