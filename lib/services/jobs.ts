@@ -1,7 +1,7 @@
 import 'server-only';
 import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { firstOccurrence } from '../schedule';
-import { enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
+import { cancelTickets, enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
 import { keepMaskedSecrets, maskPayload, revealPayload, sealPayload } from '../secrets';
 import { getStore } from '../store';
 import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
@@ -113,8 +113,17 @@ export async function updateJob(id: string, input: unknown): Promise<Job> {
 
 export async function deleteJob(id: string): Promise<void> {
   const store = await getStore();
-  const deleted = await store.deleteJob(parseId(id));
+  const jobId = parseId(id);
+  const deleted = await store.deleteJob(jobId);
   if (!deleted) throw new NotFoundError('job');
+  await dropTickets(jobId);
+}
+
+/** Best effort: a ticket left behind is harmless (checked against the job row when it fires), so a failure only logs. */
+async function dropTickets(jobId: string, only?: { scheduledFor: Date }): Promise<void> {
+  await cancelTickets(jobId, only).catch((err: unknown) => {
+    console.warn(`[jobs] could not remove pending tickets of ${jobId}: ${err instanceof Error ? err.message : String(err)}`);
+  });
 }
 
 export async function pauseJob(id: string): Promise<Job> {
@@ -123,6 +132,9 @@ export async function pauseJob(id: string): Promise<Job> {
   const store = await getStore();
   const job = await store.updateJob(current.id, { paused: true, nextRunAt: null });
   if (!job) throw new NotFoundError('job');
+  // Only the paused occurrence's schedule tickets: a run-now queued meanwhile still runs, and a resume racing this
+  // pause enqueues a different occurrence (re-anchored at now), whose ticket must survive.
+  if (current.nextRunAt) await dropTickets(job.id, { scheduledFor: current.nextRunAt });
   return masked(job);
 }
 

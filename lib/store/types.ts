@@ -20,6 +20,18 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 /** Why a run exists: its schedule, an operator's "run now", or a catch-up after every instance was down. */
 export type RunTrigger = 'schedule' | 'manual' | 'catch-up';
 
+/** How a failed run is retried: attempt n+1 starts min(backoffSeconds * 2^(n-1), maxBackoffSeconds) after attempt n failed. */
+export interface RetryPolicy {
+  /** 1 = no retry; at most 10. */
+  maxAttempts: number;
+  /** Base of the exponential backoff, >= 1. */
+  backoffSeconds: number;
+  /** Cap of the backoff. */
+  maxBackoffSeconds: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 };
+
 export interface Job {
   id: string;
   name: string;
@@ -32,6 +44,9 @@ export interface Job {
   overlapPolicy: OverlapPolicy;
   missedPolicy: MissedPolicy;
   tags: string[];
+  retry: RetryPolicy;
+  /** Most runs of this job at once across the cluster; null = no limit beyond the overlap policy. */
+  concurrencyLimit: number | null;
   /** The occurrence the job waits for next; null when paused or when a one-off has run. */
   nextRunAt: Date | null;
   /** Interval schedules count from here, so occurrences never drift. */
@@ -76,7 +91,9 @@ export interface Instance {
   stoppedAt: Date | null;
 }
 
-export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version'>;
+/** retry and concurrencyLimit may be left out: DEFAULT_RETRY and null. */
+export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit'> &
+  Partial<Pick<Job, 'retry' | 'concurrencyLimit'>>;
 export type JobPatch = Partial<Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version'>>;
 
 export type NewRun = Omit<Run, 'id'>;
@@ -106,6 +123,128 @@ export interface RunListQuery {
   from?: Date;
   /** scheduledFor < to */
   to?: Date;
+  /**
+   * Case-insensitive literal substring of the job name. Matches every run of a job whose current name, or a name
+   * one of its runs was recorded under, contains it: runs of deleted jobs match on their kept jobName, and a
+   * renamed job's older runs stay with it.
+   */
+  jobSearch?: string;
+}
+
+export interface RunStatsQuery {
+  /** scheduledFor >= from; buckets are aligned to `from`. */
+  from: Date;
+  /** scheduledFor < to */
+  to: Date;
+  bucketSeconds: number;
+  jobId?: string;
+}
+
+export interface RunStatsBucket {
+  /** from + k * bucketSeconds: runs with bucketStart <= scheduledFor < bucketStart + bucketSeconds. */
+  bucketStart: Date;
+  /** Runs per status; statuses without runs are absent. */
+  counts: Partial<Record<RunStatus, number>>;
+  /**
+   * Percentiles (linear interpolation, as PostgreSQL's percentile_cont) of finishedAt - startedAt over the
+   * bucket's runs that have both; null when none has.
+   */
+  durationP50Ms: number | null;
+  durationP95Ms: number | null;
+}
+
+export interface InstanceRunCount {
+  instanceId: string;
+  count: number;
+}
+
+export const USER_ROLES = ['admin', 'operator', 'viewer'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export interface User {
+  id: string;
+  /** As entered; unique case-insensitively. */
+  username: string;
+  role: UserRole;
+  passwordHash: string;
+  disabled: boolean;
+  failedLogins: number;
+  lockedUntil: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewUser = Pick<User, 'username' | 'role' | 'passwordHash'> & Partial<Pick<User, 'disabled'>>;
+export type UserPatch = Partial<Pick<User, 'username' | 'role' | 'passwordHash' | 'disabled' | 'failedLogins' | 'lockedUntil'>>;
+
+export interface Session {
+  id: string;
+  userId: string;
+  /** Database time. */
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  lastSeenAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** `id` is the caller's (e.g. a hash of the cookie's secret); a random 256-bit id when left out. */
+export type NewSession = Pick<Session, 'userId' | 'expiresAt' | 'ip' | 'userAgent'> & { id?: string };
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: UserRole;
+  /** Hash of the secret; the secret itself is never stored. Unique. */
+  tokenHash: string;
+  /** First characters of the secret, to recognise it in lists. */
+  prefix: string;
+  createdAt: Date;
+  /** Who created it (a user id or name), null for the system. */
+  createdBy: string | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export type NewApiToken = Pick<ApiToken, 'name' | 'role' | 'tokenHash' | 'prefix' | 'createdBy'>;
+
+export type AuditActorType = 'user' | 'token' | 'system';
+
+export interface AuditEntry {
+  id: string;
+  /** Database time of the append. */
+  at: Date;
+  actorType: AuditActorType;
+  actorId: string | null;
+  actorName: string;
+  /** e.g. 'job.create', 'job.update', 'user.create', 'token.revoke', 'login.failure'. */
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  ip: string | null;
+  /** Field name -> values before and after; JSON values only (stored as JSON). */
+  changes: Record<string, { before: unknown; after: unknown }> | null;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at'>;
+
+export interface AuditListQuery {
+  limit: number;
+  cursor?: string;
+  /** Exact match. */
+  actorName?: string;
+  /** Exact match. */
+  action?: string;
+  /** Exact match. */
+  targetType?: string;
+  /** Exact match. */
+  targetId?: string;
+  /** at >= from */
+  from?: Date;
+  /** at < to */
+  to?: Date;
 }
 
 const NAME_TAKEN: unique symbol = Symbol.for('cronplane.NameTakenError');
@@ -126,10 +265,29 @@ export class NameTakenError extends Error {
   }
 }
 
+const USERNAME_TAKEN: unique symbol = Symbol.for('cronplane.UsernameTakenError');
+
+/** Thrown by createUser/updateUser when another user has the username (compared case-insensitively). */
+export class UsernameTakenError extends Error {
+  // Branded for the same reason as NameTakenError.
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [USERNAME_TAKEN]?: unknown })[USERNAME_TAKEN] === true;
+  }
+
+  readonly [USERNAME_TAKEN] = true;
+
+  constructor(readonly username: string) {
+    super(`a user named "${username}" already exists`);
+    this.name = 'UsernameTakenError';
+  }
+}
+
 /**
  * Everything the app keeps in its database, apart from Agenda's own collection/table.
  * Implemented by lib/store/postgres and lib/store/mongo; tests/store/conformance.ts holds both to the same behaviour.
- * Ordering contracts: jobs list by name ascending (then id); runs list newest first by scheduledFor, then id.
+ * Ordering contracts: jobs list by name ascending (then id); runs list newest first by scheduledFor, then id;
+ * audit newest first by at, then id; users by lowercased username (code points), then id; API tokens newest first
+ * by createdAt, then id. Lists with a cursor page by keyset (no offsets).
  */
 export interface Store {
   readonly kind: StoreKind;
@@ -173,6 +331,61 @@ export interface Store {
   /** Runs with status running whose lease expired before `before`. */
   listExpiredRuns(before: Date, limit: number): Promise<Run[]>;
 
+  /** Runs per bucket of scheduledFor in [from, to), ascending; only buckets that have runs. */
+  runStats(query: RunStatsQuery): Promise<RunStatsBucket[]>;
+  /** Runs started at or after `since`, per instance (runs without an instance are left out); most runs first, then id. */
+  countRunsByInstance(since: Date): Promise<InstanceRunCount[]>;
+  /** The job's runs with status running whose lease expires after `now` (a run without a lease does not count). */
+  countActiveRuns(jobId: string, now: Date): Promise<number>;
+  /** Deletes up to `limit` finished (not running) runs with scheduledFor < olderThan, oldest first; returns how many. */
+  pruneRuns(olderThan: Date, limit: number): Promise<number>;
+
   upsertInstance(instance: Instance): Promise<void>;
   listInstances(): Promise<Instance[]>;
+  /** Deletes instances last seen before the cut-off; returns how many. */
+  pruneInstances(lastSeenBefore: Date): Promise<number>;
+
+  /** Throws UsernameTakenError when the username is taken (case-insensitively). failedLogins 0, lockedUntil null. */
+  createUser(user: NewUser): Promise<User>;
+  getUser(id: string): Promise<User | null>;
+  /** Case-insensitive. */
+  getUserByUsername(username: string): Promise<User | null>;
+  listUsers(): Promise<User[]>;
+  /** Null when the user does not exist; UsernameTakenError on a rename onto a taken name. */
+  updateUser(id: string, patch: UserPatch): Promise<User | null>;
+  /** Deletes the user and its sessions. */
+  deleteUser(id: string): Promise<boolean>;
+  countUsers(): Promise<number>;
+  /**
+   * Atomically adds one failed login; when the count reaches `lock.threshold`, sets lockedUntil = `lock.until`.
+   * Null when the user does not exist.
+   */
+  recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null>;
+  /** failedLogins = 0, lockedUntil = null. Null when the user does not exist. */
+  recordLoginSuccess(id: string): Promise<User | null>;
+
+  createSession(session: NewSession): Promise<Session>;
+  /** Also expired and revoked sessions: the caller checks expiresAt/revokedAt. */
+  getSession(id: string): Promise<Session | null>;
+  /** Sets lastSeenAt (never moves it back); false when the session does not exist. */
+  touchSession(id: string, at: Date): Promise<boolean>;
+  /** True when the session was active and is now revoked. */
+  revokeSession(id: string): Promise<boolean>;
+  /** Revokes the user's active sessions; returns how many. */
+  revokeUserSessions(userId: string): Promise<number>;
+  /** Deletes sessions that expired, or were revoked, before the cut-off; returns how many. */
+  pruneSessions(expiredBefore: Date): Promise<number>;
+
+  createApiToken(token: NewApiToken): Promise<ApiToken>;
+  /** Also revoked tokens: the caller checks revokedAt. */
+  getApiTokenByHash(tokenHash: string): Promise<ApiToken | null>;
+  listApiTokens(): Promise<ApiToken[]>;
+  /** True when the token was active and is now revoked. */
+  revokeApiToken(id: string): Promise<boolean>;
+  /** Sets lastUsedAt (never moves it back); false when the token does not exist. */
+  touchApiToken(id: string, at: Date): Promise<boolean>;
+
+  /** Appends an entry stamped with the database time. There is deliberately no update or delete. */
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  listAudit(query: AuditListQuery): Promise<Page<AuditEntry>>;
 }

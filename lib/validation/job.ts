@@ -15,6 +15,49 @@ export const JobNameSchema = z
 
 export const TagSchema = z.string().trim().min(1).max(40).regex(/^[\p{L}\p{N}_.:/-]+$/u, 'tags are letters, digits and _ . : / -');
 
+/** Retry policy of a job; the store's DEFAULT_RETRY (lib/store/types.ts) is the same. */
+export const RetrySchema = z
+  .object(
+    {
+      maxAttempts: z
+        .number({ error: 'retry.maxAttempts must be a number' })
+        .int('retry.maxAttempts must be a whole number')
+        .min(1, 'retry.maxAttempts is at least 1 (1 = no retry)')
+        .max(10, 'retry.maxAttempts is at most 10')
+        .default(1)
+        .describe('Attempts per occurrence, the first included (1 = no retry)'),
+      backoffSeconds: z
+        .number({ error: 'retry.backoffSeconds must be a number' })
+        .int('retry.backoffSeconds must be a whole number')
+        .min(1, 'retry.backoffSeconds is at least 1')
+        .max(86_400, 'retry.backoffSeconds is at most 86400 (one day)')
+        .default(10)
+        .describe('Delay before the first retry; doubles for each further retry'),
+      maxBackoffSeconds: z
+        .number({ error: 'retry.maxBackoffSeconds must be a number' })
+        .int('retry.maxBackoffSeconds must be a whole number')
+        .min(1, 'retry.maxBackoffSeconds is at least 1')
+        .max(86_400, 'retry.maxBackoffSeconds is at most 86400 (one day)')
+        .default(600)
+        .describe('Upper bound of the delay between retries'),
+    },
+    // Only the wrong-type case: unknown keys keep zod's message, which names them.
+    { error: (issue) => (issue.code === 'invalid_type' ? 'retry must be an object' : undefined) },
+  )
+  .strict()
+  .refine((r) => r.maxBackoffSeconds >= r.backoffSeconds, {
+    message: 'retry.maxBackoffSeconds must be at least retry.backoffSeconds',
+    path: ['maxBackoffSeconds'],
+  });
+
+export const ConcurrencyLimitSchema = z
+  .number({ error: 'concurrencyLimit must be a number or null' })
+  .int('concurrencyLimit must be a whole number')
+  .min(1, 'concurrencyLimit is at least 1 (null = no limit)')
+  .max(1000, 'concurrencyLimit is at most 1000')
+  .nullable()
+  .describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy');
+
 const jobFields = {
   name: JobNameSchema,
   description: z.string().trim().max(2000, 'description is at most 2000 characters').default(''),
@@ -28,6 +71,8 @@ const jobFields = {
   overlapPolicy: z.enum(OVERLAP_POLICIES).default('skip'),
   missedPolicy: z.enum(MISSED_POLICIES).default('run-once'),
   tags: z.array(TagSchema).max(20).default([]),
+  retry: RetrySchema.default({ maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 }),
+  concurrencyLimit: ConcurrencyLimitSchema.default(null),
 };
 
 /** Validates the payload against its type's own schema; issues land under `payload.<field>`. */
@@ -60,6 +105,9 @@ export const JobUpdateSchema = z
     overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
     missedPolicy: z.enum(MISSED_POLICIES).optional(),
     tags: z.array(TagSchema).max(20).optional(),
+    // A whole policy: fields left out take their defaults, not the job's current values.
+    retry: RetrySchema.optional(),
+    concurrencyLimit: ConcurrencyLimitSchema.optional(),
   })
   .strict();
 

@@ -10,7 +10,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
+  DEFAULT_RETRY,
   NameTakenError,
+  UsernameTakenError,
+  type AuditEntry,
+  type AuditListQuery,
   type Instance,
   type Job,
   type NewJob,
@@ -523,6 +527,357 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         assert.equal((await store.listExpiredRuns(at(200), 1)).length, 1);
         await store.updateRun(expired1!.id, { status: 'abandoned', leaseExpiresAt: null });
         assert.deepEqual((await store.listExpiredRuns(at(200), 50)).map((r) => r.id), [expired2!.id]);
+      });
+
+      it('jobs carry retry and concurrencyLimit: defaults when left out, stored, patched', T, async () => {
+        const plain = await store.createJob(newJob());
+        assert.deepEqual(plain.retry, DEFAULT_RETRY);
+        assert.deepEqual(DEFAULT_RETRY, { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 });
+        assert.equal(plain.concurrencyLimit, null);
+        const tuned = await store.createJob(newJob({ retry: { maxAttempts: 4, backoffSeconds: 3, maxBackoffSeconds: 30 }, concurrencyLimit: 2 }));
+        assert.deepEqual((await store.getJob(tuned.id))?.retry, { maxAttempts: 4, backoffSeconds: 3, maxBackoffSeconds: 30 });
+        assert.equal((await store.getJob(tuned.id))?.concurrencyLimit, 2);
+        const patched = await store.updateJob(tuned.id, { retry: { maxAttempts: 10, backoffSeconds: 1, maxBackoffSeconds: 1 }, concurrencyLimit: null });
+        assert.deepEqual(patched?.retry, { maxAttempts: 10, backoffSeconds: 1, maxBackoffSeconds: 1 });
+        assert.equal(patched?.concurrencyLimit, null);
+        assert.deepEqual(await store.getJob(tuned.id), patched);
+        const other = await store.updateJob(tuned.id, { description: 'x' });
+        assert.deepEqual(other?.retry, patched?.retry, 'kept when outside the patch');
+        const listed = (await store.listJobs({ limit: 10 })).items.find((j) => j.id === plain.id);
+        assert.deepEqual(listed?.retry, DEFAULT_RETRY);
+      });
+
+      it('listRuns jobSearch: case-insensitive literal substring of current, earlier and deleted job names, pages exactly', T, async () => {
+        const backup = await store.createJob(newJob({ name: 'Nightly Backup' }));
+        const weekly = await store.createJob(newJob({ name: 'backup-weekly' }));
+        const pct = await store.createJob(newJob({ name: 'report_100%' }));
+        const gone = await store.createJob(newJob({ name: 'old BACKUP job' }));
+        const renamed = await store.createJob(newJob({ name: 'cleanup' }));
+        const runs: Run[] = [];
+        for (let i = 0; i < 5; i++) {
+          for (const [k, job] of [backup, weekly, pct, gone, renamed].entries()) {
+            runs.push((await store.insertRun(newRun(job, { scheduledFor: at(i * 10 + (k % 2)), status: i % 2 ? 'failed' : 'succeeded' })))!);
+          }
+        }
+        await store.deleteJob(gone.id);
+        // Runs recorded as "cleanup"; then the job is renamed and runs once more under the new name.
+        const moved = (await store.updateJob(renamed.id, { name: 'tidy' }))!;
+        runs.push((await store.insertRun(newRun(moved, { scheduledFor: at(100) })))!);
+
+        const expect = async (text: string, jobs: Job[], extra: Omit<RunListQuery, 'limit' | 'cursor' | 'jobSearch'> = {}, filter: (r: Run) => boolean = () => true): Promise<void> => {
+          const ids = new Set(jobs.map((j) => j.id));
+          const expected = runs.filter((r) => ids.has(r.jobId) && filter(r)).sort(runOrder).map((r) => r.id);
+          for (const limit of [2, 50]) {
+            const { ids: got } = await allRunPages(store, { ...extra, jobSearch: text, limit });
+            assert.deepEqual(got, expected, `"${text}" limit ${limit}`);
+          }
+        };
+        await expect('backup', [backup, weekly, gone]);
+        await expect('BACKUP', [backup, weekly, gone]);
+        await expect('old b', [gone], {}, () => true);
+        await expect('_100%', [pct]);
+        await expect('%', [pct]);
+        await expect('_', [pct]);
+        await expect('.*', []);
+        await expect('cleanup', [renamed], {}, () => true);
+        await expect('tidy', [renamed]);
+        await expect('backup', [backup, weekly, gone], { status: 'failed' }, (r) => r.status === 'failed');
+        await expect('backup', [backup], { jobId: backup.id });
+        await expect('backup', [], { jobId: pct.id });
+        await expect('backup', [backup, weekly, gone], { from: at(10), to: at(31) }, (r) => r.scheduledFor >= at(10) && r.scheduledFor < at(31));
+        await expect('no such job', []);
+      });
+
+      it('runStats: counts per status and duration percentiles per bucket of scheduledFor, only buckets with runs', T, async () => {
+        const job = await store.createJob(newJob());
+        const other = await store.createJob(newJob());
+        const finished = (s: number, ms: number, status: RunStatus = 'succeeded'): NewRun =>
+          newRun(job, { scheduledFor: at(s), startedAt: at(s, 5), finishedAt: at(s, 5 + ms), status });
+        // Bucket [0, 60): four durations 100..400 ms and a run without timestamps.
+        for (const [i, ms] of [300, 100, 400, 200].entries()) await store.insertRun(finished(i * 10, ms, i === 3 ? 'failed' : 'succeeded'));
+        await store.insertRun(newRun(job, { scheduledFor: at(59, 999), status: 'missed' }));
+        // Bucket [120, 180): one running run (no duration yet); [60, 120) stays empty.
+        await store.insertRun(newRun(job, { scheduledFor: at(120), startedAt: at(120), status: 'running' }));
+        // Bucket [180, 240): a single duration.
+        await store.insertRun(finished(239, 42, 'timed-out'));
+        // Outside [from, to) or another job.
+        await store.insertRun(finished(-1, 1));
+        await store.insertRun(finished(240, 1));
+        await store.insertRun(newRun(other, { scheduledFor: at(1), startedAt: at(1), finishedAt: at(2), status: 'failed' }));
+
+        const stats = await store.runStats({ from: at(0), to: at(240), bucketSeconds: 60, jobId: job.id });
+        assert.equal(stats.length, 3);
+        assert.deepEqual(stats.map((b) => b.bucketStart.toISOString()), [at(0), at(120), at(180)].map((d) => d.toISOString()));
+        assert.deepEqual(stats[0]!.counts, { succeeded: 3, failed: 1, missed: 1 });
+        // percentile_cont: 100, 200, 300, 400 -> p50 250, p95 = 300 + 0.85 * 100.
+        assert.ok(Math.abs(stats[0]!.durationP50Ms! - 250) < 1e-6, String(stats[0]!.durationP50Ms));
+        assert.ok(Math.abs(stats[0]!.durationP95Ms! - 385) < 1e-6, String(stats[0]!.durationP95Ms));
+        assert.deepEqual(stats[1], { bucketStart: at(120), counts: { running: 1 }, durationP50Ms: null, durationP95Ms: null });
+        assert.deepEqual(stats[2]!.counts, { 'timed-out': 1 });
+        assert.equal(stats[2]!.durationP50Ms, 42);
+        assert.equal(stats[2]!.durationP95Ms, 42);
+
+        const all = await store.runStats({ from: at(0), to: at(60), bucketSeconds: 60 });
+        assert.equal(all.length, 1);
+        assert.deepEqual(all[0]!.counts, { succeeded: 3, failed: 2, missed: 1 }, 'every job without jobId');
+        // Buckets align to `from`, not to the epoch.
+        const shifted = await store.runStats({ from: at(5), to: at(65), bucketSeconds: 30, jobId: job.id });
+        assert.deepEqual(shifted.map((b) => [b.bucketStart.toISOString(), b.counts]), [
+          [at(5).toISOString(), { succeeded: 2, failed: 1 }],
+          [at(35).toISOString(), { missed: 1 }],
+        ]);
+        assert.deepEqual(await store.runStats({ from: at(1000), to: at(2000), bucketSeconds: 60 }), []);
+      });
+
+      it('countRunsByInstance, countActiveRuns, pruneRuns, pruneInstances', T, async () => {
+        const job = await store.createJob(newJob());
+        const other = await store.createJob(newJob());
+        await store.insertRun(newRun(job, { scheduledFor: at(1), startedAt: at(99, 999), instanceId: 'i-a' }));
+        for (let i = 0; i < 3; i++) await store.insertRun(newRun(job, { scheduledFor: at(10 + i), startedAt: at(100 + i), instanceId: 'i-b' }));
+        await store.insertRun(newRun(job, { scheduledFor: at(20), startedAt: at(100), instanceId: 'i-a' }));
+        await store.insertRun(newRun(other, { scheduledFor: at(20), startedAt: at(150), instanceId: 'i-c' }));
+        await store.insertRun(newRun(other, { scheduledFor: at(21), startedAt: null, instanceId: 'i-d', status: 'skipped' }));
+        await store.insertRun(newRun(other, { scheduledFor: at(22), startedAt: at(150), instanceId: null }));
+        assert.deepEqual(await store.countRunsByInstance(at(100)), [
+          { instanceId: 'i-b', count: 3 },
+          { instanceId: 'i-a', count: 1 },
+          { instanceId: 'i-c', count: 1 },
+        ]);
+        assert.deepEqual(await store.countRunsByInstance(at(1000)), []);
+
+        const active = await store.createJob(newJob());
+        await store.insertRun(newRun(active, { scheduledFor: at(1), status: 'running', leaseExpiresAt: at(500) }));
+        await store.insertRun(newRun(active, { scheduledFor: at(2), status: 'running', leaseExpiresAt: at(500, 1) }));
+        await store.insertRun(newRun(active, { scheduledFor: at(3), status: 'running', leaseExpiresAt: at(499) }));
+        await store.insertRun(newRun(active, { scheduledFor: at(4), status: 'succeeded', leaseExpiresAt: at(900) }));
+        await store.insertRun(newRun(active, { scheduledFor: at(5), status: 'running', leaseExpiresAt: null }));
+        assert.equal(await store.countActiveRuns(active.id, at(500)), 1, 'lease must expire after now');
+        assert.equal(await store.countActiveRuns(active.id, at(499, 500)), 2);
+        assert.equal(await store.countActiveRuns(other.id, at(0)), 0, 'running runs without a lease do not count');
+        assert.equal(await store.countActiveRuns(randomUUID(), at(0)), 0);
+
+        const old = await store.createJob(newJob());
+        const kept: string[] = [];
+        const prunable: Run[] = [];
+        for (let i = 0; i < 7; i++) prunable.push((await store.insertRun(newRun(old, { scheduledFor: at(-100 + i), status: i % 2 ? 'failed' : 'succeeded' })))!);
+        kept.push((await store.insertRun(newRun(old, { scheduledFor: at(-200), status: 'running' })))!.id);
+        kept.push((await store.insertRun(newRun(old, { scheduledFor: at(0), status: 'succeeded' })))!.id);
+        assert.equal(await store.pruneRuns(at(0), 3), 3);
+        const left = async (): Promise<string[]> => (await allRunPages(store, { jobId: old.id, limit: 50 })).ids.sort();
+        assert.deepEqual(await left(), [...kept, ...prunable.slice(3).map((r) => r.id)].sort(), 'the three oldest went first');
+        assert.equal(await store.pruneRuns(at(0), 100), 4);
+        assert.deepEqual(await left(), kept.slice().sort(), 'running and not-older runs stay');
+        assert.equal(await store.pruneRuns(at(0), 100), 0);
+
+        const base: Instance = { id: 'x', host: 'h', pid: 1, version: '1', startedAt: at(0), lastSeenAt: at(0), clockSkewMs: 0, stoppedAt: null };
+        await store.upsertInstance({ ...base, id: 'stale-1', lastSeenAt: at(10) });
+        await store.upsertInstance({ ...base, id: 'stale-2', lastSeenAt: at(19, 999) });
+        await store.upsertInstance({ ...base, id: 'fresh', lastSeenAt: at(20) });
+        assert.equal(await store.pruneInstances(at(20)), 2);
+        assert.deepEqual((await store.listInstances()).map((i) => i.id), ['fresh']);
+      });
+
+      it('users: case-insensitive unique usernames, lookups, ordered list, update, delete, count', T, async () => {
+        assert.equal(await store.countUsers(), 0);
+        const alice = await store.createUser({ username: 'Alice', role: 'admin', passwordHash: 'h1' });
+        assert.match(alice.id, /^[0-9a-f-]{36}$/);
+        assert.equal(alice.username, 'Alice');
+        assert.equal(alice.role, 'admin');
+        assert.equal(alice.disabled, false);
+        assert.equal(alice.failedLogins, 0);
+        assert.equal(alice.lockedUntil, null);
+        assert.ok(alice.createdAt instanceof Date && alice.updatedAt instanceof Date);
+        assert.deepEqual(await store.getUser(alice.id), alice);
+        assert.deepEqual(await store.getUserByUsername('aLICE'), alice);
+        assert.equal(await store.getUserByUsername('alic'), null);
+        assert.equal(await store.getUser(randomUUID()), null);
+        assert.equal(await store.getUser('nope'), null);
+        await assert.rejects(store.createUser({ username: 'ALICE', role: 'viewer', passwordHash: 'x' }), (err: unknown) => {
+          assert.ok(err instanceof UsernameTakenError);
+          assert.equal(err.username, 'ALICE');
+          return true;
+        });
+        const raced = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.createUser({ username: i % 2 ? 'bob' : 'BOB', role: 'viewer', passwordHash: 'x' })));
+        assert.equal(raced.filter((r) => r.status === 'fulfilled').length, 1, 'one of the concurrent creates wins');
+        for (const r of raced) if (r.status === 'rejected') assert.ok(r.reason instanceof UsernameTakenError);
+        const carol = await store.createUser({ username: 'carol', role: 'operator', passwordHash: 'h3', disabled: true });
+        assert.equal(carol.disabled, true);
+        assert.equal(await store.countUsers(), 3);
+        assert.deepEqual((await store.listUsers()).map((u) => u.username.toLowerCase()), ['alice', 'bob', 'carol']);
+
+        const updated = await store.updateUser(alice.id, { role: 'viewer', passwordHash: 'h1b', disabled: true, failedLogins: 2, lockedUntil: at(5) });
+        assert.ok(updated);
+        assert.equal(updated.role, 'viewer');
+        assert.equal(updated.passwordHash, 'h1b');
+        assert.equal(updated.disabled, true);
+        assert.equal(updated.failedLogins, 2);
+        assert.equal(time(updated.lockedUntil), time(at(5)));
+        assert.equal(updated.username, 'Alice', 'kept');
+        assert.equal(time(updated.createdAt), time(alice.createdAt));
+        assert.ok(updated.updatedAt.getTime() >= alice.updatedAt.getTime());
+        assert.deepEqual(await store.getUser(alice.id), updated);
+        await assert.rejects(store.updateUser(alice.id, { username: 'Carol' }), UsernameTakenError);
+        assert.equal((await store.updateUser(alice.id, { username: 'ALICE' }))?.username, 'ALICE', 'its own name in another case is fine');
+        assert.equal((await store.getUserByUsername('alice'))?.id, alice.id);
+        assert.equal(await store.updateUser(randomUUID(), { role: 'admin' }), null);
+
+        const session = await store.createSession({ userId: carol.id, expiresAt: at(1000), ip: null, userAgent: null });
+        assert.equal(await store.deleteUser(carol.id), true);
+        assert.equal(await store.deleteUser(carol.id), false);
+        assert.equal(await store.getUser(carol.id), null);
+        assert.equal(await store.getSession(session.id), null, "the user's sessions go with it");
+        assert.equal(await store.countUsers(), 2);
+        assert.ok(await store.createUser({ username: 'Carol', role: 'viewer', passwordHash: 'x' }), 'the name is free again');
+      });
+
+      it('recordLoginFailure counts atomically and locks at the threshold; recordLoginSuccess resets', T, async () => {
+        const user = await store.createUser({ username: 'dave', role: 'operator', passwordHash: 'h' });
+        const lock = { threshold: 5, until: at(3600) };
+        const first = await store.recordLoginFailure(user.id, lock);
+        assert.equal(first?.failedLogins, 1);
+        assert.equal(first?.lockedUntil, null);
+        const results = await Promise.all(Array.from({ length: 9 }, () => store.recordLoginFailure(user.id, lock)));
+        assert.deepEqual(results.map((u) => u!.failedLogins).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7, 8, 9, 10], 'no lost increments');
+        for (const u of results) if (u!.failedLogins < 5) assert.equal(u!.lockedUntil, null);
+        const now = (await store.getUser(user.id))!;
+        assert.equal(now.failedLogins, 10);
+        assert.equal(time(now.lockedUntil), time(at(3600)));
+        const reset = await store.recordLoginSuccess(user.id);
+        assert.equal(reset?.failedLogins, 0);
+        assert.equal(reset?.lockedUntil, null);
+        assert.deepEqual(await store.getUser(user.id), reset);
+        assert.equal(await store.recordLoginFailure(randomUUID(), lock), null);
+        assert.equal(await store.recordLoginSuccess(randomUUID()), null);
+        const once = await store.recordLoginFailure(user.id, { threshold: 1, until: at(7) });
+        assert.equal(time(once!.lockedUntil), time(at(7)), 'threshold 1 locks on the first failure');
+      });
+
+      it('sessions: create, get, touch (never backwards), revoke one or all of a user, prune', T, async () => {
+        const user = await store.createUser({ username: 'erin', role: 'viewer', passwordHash: 'h' });
+        const other = await store.createUser({ username: 'frank', role: 'viewer', passwordHash: 'h' });
+        const before = await store.now();
+        const s1 = await store.createSession({ userId: user.id, expiresAt: at(1000), ip: '127.0.0.1', userAgent: 'test/1.0' });
+        assert.ok(s1.id.length >= 32, 'a generated id is long and random');
+        assert.equal(s1.userId, user.id);
+        assert.equal(s1.revokedAt, null);
+        assert.equal(time(s1.lastSeenAt), time(s1.createdAt));
+        assert.ok(s1.createdAt.getTime() >= before.getTime() - 1000, 'database time');
+        assert.deepEqual(await store.getSession(s1.id), s1);
+        const expired = new Date(before.getTime() - 3_600_000);
+        const s2 = await store.createSession({ id: 'my-own-session-id', userId: user.id, expiresAt: expired, ip: null, userAgent: null });
+        assert.equal(s2.id, 'my-own-session-id');
+        await assert.rejects(store.createSession({ id: 'my-own-session-id', userId: user.id, expiresAt: at(10), ip: null, userAgent: null }), 'ids are unique');
+        const s3 = await store.createSession({ userId: other.id, expiresAt: at(1000), ip: null, userAgent: null });
+
+        const future = new Date(s1.createdAt.getTime() + 60_000);
+        assert.equal(await store.touchSession(s1.id, future), true);
+        assert.equal(time((await store.getSession(s1.id))!.lastSeenAt), time(future));
+        assert.equal(await store.touchSession(s1.id, new Date(s1.createdAt.getTime() - 3_600_000)), true);
+        assert.equal(time((await store.getSession(s1.id))!.lastSeenAt), time(future), 'an older touch does not move it back');
+        assert.equal(await store.touchSession('unknown', future), false);
+
+        assert.equal(await store.revokeSession(s1.id), true);
+        const revoked = (await store.getSession(s1.id))!;
+        assert.ok(revoked.revokedAt instanceof Date);
+        assert.equal(await store.revokeSession(s1.id), false, 'already revoked');
+        assert.equal(time((await store.getSession(s1.id))!.revokedAt), time(revoked.revokedAt), 'first revocation time kept');
+        assert.equal(await store.revokeSession('unknown'), false);
+        assert.equal(await store.revokeUserSessions(user.id), 1, 's2 only: s1 was revoked already');
+        assert.ok((await store.getSession(s2.id))!.revokedAt instanceof Date);
+        assert.equal((await store.getSession(s3.id))!.revokedAt, null, "another user's session stays");
+        assert.equal(await store.revokeUserSessions(randomUUID()), 0);
+
+        // s2 expired an hour ago; s1 was revoked just now; s3 neither.
+        assert.equal(await store.pruneSessions(new Date(expired.getTime() + 1)), 1);
+        assert.equal(await store.getSession(s2.id), null);
+        assert.ok(await store.getSession(s1.id));
+        assert.equal(await store.pruneSessions(new Date(revoked.revokedAt!.getTime() + 1)), 1, 'revoked before the cut-off');
+        assert.equal(await store.getSession(s1.id), null);
+        assert.ok(await store.getSession(s3.id));
+      });
+
+      it('API tokens: create, find by hash (unique), list newest first, revoke once, touch forward only', T, async () => {
+        const t1 = await store.createApiToken({ name: 'ci', role: 'operator', tokenHash: 'hash-1', prefix: 'cp_ab', createdBy: 'alice' });
+        assert.match(t1.id, /^[0-9a-f-]{36}$/);
+        assert.deepEqual({ ...t1, id: '', createdAt: null }, { id: '', name: 'ci', role: 'operator', tokenHash: 'hash-1', prefix: 'cp_ab', createdAt: null, createdBy: 'alice', lastUsedAt: null, revokedAt: null });
+        assert.ok(t1.createdAt instanceof Date);
+        const t2 = await store.createApiToken({ name: 'bot', role: 'viewer', tokenHash: 'hash-2', prefix: 'cp_cd', createdBy: null });
+        await assert.rejects(store.createApiToken({ name: 'dup', role: 'viewer', tokenHash: 'hash-1', prefix: 'x', createdBy: null }), 'hashes are unique');
+        assert.deepEqual(await store.getApiTokenByHash('hash-1'), t1);
+        assert.equal(await store.getApiTokenByHash('hash-3'), null);
+        const listed = await store.listApiTokens();
+        const expected = [t1, t2].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+        assert.deepEqual(listed, expected);
+
+        const used = new Date(t1.createdAt.getTime() + 5000);
+        assert.equal(await store.touchApiToken(t1.id, used), true);
+        assert.equal(time((await store.getApiTokenByHash('hash-1'))!.lastUsedAt), time(used));
+        assert.equal(await store.touchApiToken(t1.id, new Date(t1.createdAt.getTime() - 3_600_000)), true);
+        assert.equal(time((await store.getApiTokenByHash('hash-1'))!.lastUsedAt), time(used), 'never backwards');
+        assert.equal(await store.touchApiToken(randomUUID(), used), false);
+        assert.equal(await store.revokeApiToken(t1.id), true);
+        assert.ok((await store.getApiTokenByHash('hash-1'))!.revokedAt instanceof Date, 'a revoked token is still found, marked');
+        assert.equal(await store.revokeApiToken(t1.id), false);
+        assert.equal(await store.revokeApiToken(randomUUID()), false);
+        assert.equal((await store.getApiTokenByHash('hash-2'))!.revokedAt, null);
+      });
+
+      it('audit log: append stamps database time; listAudit newest first, keyset pages, every filter', T, async () => {
+        const before = await store.now();
+        const entries: AuditEntry[] = [];
+        const actions = ['job.create', 'job.update', 'login.failure'];
+        for (let i = 0; i < 14; i++) {
+          entries.push(
+            await store.appendAudit({
+              actorType: i % 4 === 0 ? 'system' : i % 2 ? 'user' : 'token',
+              actorId: i % 4 === 0 ? null : `actor-${i % 3}`,
+              actorName: i % 4 === 0 ? 'system' : `name-${i % 3}`,
+              action: actions[i % 3]!,
+              targetType: i % 5 === 0 ? null : 'job',
+              targetId: i % 5 === 0 ? null : `job-${i % 2}`,
+              targetName: i % 5 === 0 ? null : `Job ${i % 2}`,
+              ip: i % 2 ? '10.0.0.1' : null,
+              changes: i % 3 === 1 ? { name: { before: 'a.b', after: 'c' }, 'payload.$url': { before: null, after: { nested: [1, 'x', true] } } } : null,
+            }),
+          );
+        }
+        const after = await store.now();
+        for (const e of entries) {
+          assert.ok(e.at.getTime() >= before.getTime() && e.at.getTime() <= after.getTime(), 'database time');
+          assert.match(e.id, /^[0-9a-f-]{36}$/);
+        }
+        assert.deepEqual(entries[1]!.changes, { name: { before: 'a.b', after: 'c' }, 'payload.$url': { before: null, after: { nested: [1, 'x', true] } } });
+        const order = (a: AuditEntry, b: AuditEntry): number => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+        const all = async (query: Omit<AuditListQuery, 'cursor'>): Promise<AuditEntry[]> => {
+          const out: AuditEntry[] = [];
+          let cursor: string | undefined;
+          for (let pages = 0; pages < 100; pages++) {
+            const page = await store.listAudit({ ...query, cursor });
+            assert.ok(page.items.length <= query.limit);
+            out.push(...page.items);
+            if (!page.nextCursor) return out;
+            cursor = page.nextCursor;
+          }
+          throw new Error('pagination did not terminate');
+        };
+        const mid = entries.slice().sort((a, b) => a.at.getTime() - b.at.getTime())[7]!.at;
+        const cases: Array<[Omit<AuditListQuery, 'limit' | 'cursor'>, (e: AuditEntry) => boolean]> = [
+          [{}, () => true],
+          [{ actorName: 'name-1' }, (e) => e.actorName === 'name-1'],
+          [{ action: 'job.update' }, (e) => e.action === 'job.update'],
+          [{ targetType: 'job' }, (e) => e.targetType === 'job'],
+          [{ targetType: 'job', targetId: 'job-1' }, (e) => e.targetType === 'job' && e.targetId === 'job-1'],
+          [{ from: mid }, (e) => e.at.getTime() >= mid.getTime()],
+          [{ to: mid }, (e) => e.at.getTime() < mid.getTime()],
+          [{ action: 'nothing' }, () => false],
+        ];
+        for (const [filter, predicate] of cases) {
+          const expected = entries.filter(predicate).sort(order);
+          for (const limit of [1, 4, 50]) assert.deepEqual(await all({ ...filter, limit }), expected, `${JSON.stringify(filter)} limit ${limit}`);
+        }
+        await assert.rejects(store.listAudit({ limit: 5, cursor: 'garbage!' }));
+        const s = store as unknown as Record<string, unknown>;
+        for (const name of ['updateAudit', 'deleteAudit', 'pruneAudit']) assert.equal(s[name], undefined, 'append-only');
       });
 
       it('upsertInstance inserts, then updates in place; listInstances returns them all', T, async () => {

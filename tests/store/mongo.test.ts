@@ -48,8 +48,44 @@ describe('MongoDB store specifics', () => {
       assert.deepEqual(runs.get('runs_status_newest_idx')?.key, { status: 1, scheduledFor: -1, _id: -1 });
       assert.deepEqual(runs.get('runs_instance_newest_idx')?.key, { instanceId: 1, scheduledFor: -1, _id: -1 });
       assert.deepEqual(runs.get('runs_status_lease_idx')?.key, { status: 1, leaseExpiresAt: 1, _id: 1 });
+      assert.deepEqual(runs.get('runs_job_status_lease_idx')?.key, { jobId: 1, status: 1, leaseExpiresAt: 1 });
+      assert.deepEqual(runs.get('runs_started_idx')?.key, { startedAt: 1, instanceId: 1 });
+      assert.deepEqual((await indexes('users')).get('users_username_key_key'), { key: { usernameKey: 1 }, unique: true, partial: undefined });
+      assert.deepEqual((await indexes('api_tokens')).get('api_tokens_token_hash_key'), { key: { tokenHash: 1 }, unique: true, partial: undefined });
+      assert.deepEqual((await indexes('api_tokens')).get('api_tokens_newest_idx')?.key, { createdAt: -1, _id: -1 });
+      const sessions = await indexes('sessions');
+      for (const name of ['sessions_user_idx', 'sessions_expires_idx', 'sessions_revoked_idx']) assert.ok(sessions.has(name), name);
+      const audit = await indexes('audit_log');
+      assert.deepEqual(audit.get('audit_newest_idx')?.key, { at: -1, _id: -1 });
+      assert.deepEqual(audit.get('audit_actor_newest_idx')?.key, { actorName: 1, at: -1, _id: -1 });
+      assert.deepEqual(audit.get('audit_action_newest_idx')?.key, { action: 1, at: -1, _id: -1 });
+      assert.deepEqual(audit.get('audit_target_newest_idx')?.key, { targetType: 1, targetId: 1, at: -1, _id: -1 });
+      assert.deepEqual((await indexes('run_job_names')).get('run_job_names_job_idx')?.key, { jobId: 1 });
       const collections = (await client.db().listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
       assert.deepEqual(collections.filter((c) => ['agenda_jobs', 'instances', 'jobs', 'runs'].includes(c)), ['agenda_jobs', 'instances', 'jobs', 'runs']);
+    } finally {
+      await client.close();
+      await store.close();
+      await db.stop();
+    }
+  });
+
+  it('migrate backfills run_job_names from runs written before it existed, so jobSearch finds them', T, async () => {
+    const db = await startTestMongo();
+    const client = new MongoClient(db.url);
+    const store = await createMongoStore(db.url);
+    try {
+      const jobId = '00000000-0000-4000-8000-000000000001';
+      const base = { startedAt: null, finishedAt: null, status: 'succeeded', trigger: 'schedule', instanceId: null, attempt: 1, error: null, output: null, leaseExpiresAt: null };
+      // A database as the previous version left it: runs, no run_job_names collection.
+      await client.db().collection('runs').insertMany([
+        { _id: '00000000-0000-4000-8000-0000000000a1' as never, jobId, jobName: 'legacy report', scheduledFor: new Date(Date.UTC(2030, 0, 1)), ...base },
+        { _id: '00000000-0000-4000-8000-0000000000a2' as never, jobId, jobName: 'legacy report', scheduledFor: new Date(Date.UTC(2030, 0, 2)), ...base },
+      ]);
+      await store.migrate();
+      const page = await store.listRuns({ limit: 10, jobSearch: 'LEGACY' });
+      assert.deepEqual(page.items.map((r) => r.id), ['00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000a1']);
+      assert.equal(await client.db().collection('run_job_names').countDocuments(), 1);
     } finally {
       await client.close();
       await store.close();

@@ -2,13 +2,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { createPostgresStore } from '../../lib/store/postgres';
-import { migrationsDir } from '../../lib/store/postgres/migrate';
+import { migrateDatabase, migrationsDir } from '../../lib/store/postgres/migrate';
 import type { Store } from '../../lib/store/types';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 
@@ -69,6 +70,44 @@ describe('postgres migrations', { timeout: 120_000 }, () => {
     const idx = await client.query<{ indexname: string; indexdef: string }>("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'runs'");
     const unique = idx.rows.find((r) => r.indexname === 'runs_job_occurrence_key');
     assert.match(unique?.indexdef ?? '', /UNIQUE INDEX .* \(job_id, scheduled_for\)/);
+  });
+
+  it('upgrades a database holding data from the first migration: job defaults, run names backfilled for jobSearch', async () => {
+    const old = await startTestPostgres();
+    const onlyInit = mkdtempSync(join(tmpdir(), 'cronplane-migrations-'));
+    const first = readdirSync(migrationsDir()).filter((n) => !n.endsWith('.toml')).sort()[0]!;
+    cpSync(join(migrationsDir(), first), join(onlyInit, first), { recursive: true });
+    const c = new pg.Client({ connectionString: old.url });
+    let upgraded: Store | undefined;
+    try {
+      await migrateDatabase(old.url, onlyInit);
+      await c.connect();
+      const jobId = '00000000-0000-4000-8000-000000000001';
+      await c.query(
+        `INSERT INTO jobs (id, name, type, schedule, timeout_seconds, overlap_policy, missed_policy, anchor_at, updated_at)
+         VALUES ($1, 'legacy report', 'log', '{"kind":"interval","seconds":60}', 30, 'skip', 'run-once', now(), now())`,
+        [jobId],
+      );
+      await c.query(
+        `INSERT INTO runs (id, job_id, job_name, scheduled_for, status, trigger) VALUES
+         ('00000000-0000-4000-8000-0000000000a1', $1, 'legacy report (old name)', '2030-01-01Z', 'succeeded', 'schedule'),
+         ('00000000-0000-4000-8000-0000000000a2', $1, 'legacy report', '2030-01-02Z', 'succeeded', 'schedule')`,
+        [jobId],
+      );
+      upgraded = await createPostgresStore(old.url, 'postgres (test)');
+      await upgraded.migrate();
+      const job = await upgraded.getJob(jobId);
+      assert.deepEqual(job?.retry, { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 });
+      assert.equal(job?.concurrencyLimit, null);
+      await upgraded.deleteJob(jobId);
+      const page = await upgraded.listRuns({ limit: 10, jobSearch: '(OLD NAME)' });
+      assert.deepEqual(page.items.map((r) => r.id), ['00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000a1']);
+    } finally {
+      await c.end();
+      await upgraded?.close();
+      await old.stop();
+      rmSync(onlyInit, { recursive: true, force: true });
+    }
   });
 
   it('provisions Agenda\'s table, and the backend connects without creating schema itself', async () => {

@@ -1,13 +1,30 @@
 import 'server-only';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { AgendaBackend } from 'agenda';
 import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter, type IndexDescription } from 'mongodb';
 import { ValidationError } from '../../errors';
+import { bucketMillis, percentileCont, usernameKey } from '../common';
 import type { MissedPolicy, OverlapPolicy } from '../../validation/job';
 import type { Schedule } from '../../validation/schedule';
 import {
+  DEFAULT_RETRY,
   NameTakenError,
+  UsernameTakenError,
+  type ApiToken,
+  type AuditEntry,
+  type AuditListQuery,
+  type InstanceRunCount,
+  type NewApiToken,
+  type NewAuditEntry,
+  type NewSession,
+  type NewUser,
+  type RetryPolicy,
+  type RunStatsBucket,
+  type RunStatsQuery,
+  type Session,
+  type User,
+  type UserPatch,
   type Instance,
   type Job,
   type JobListQuery,
@@ -28,6 +45,11 @@ import {
 export const JOBS = 'jobs';
 export const RUNS = 'runs';
 export const INSTANCES = 'instances';
+export const RUN_JOB_NAMES = 'run_job_names';
+export const USERS = 'users';
+export const SESSIONS = 'sessions';
+export const API_TOKENS = 'api_tokens';
+export const AUDIT_LOG = 'audit_log';
 export const AGENDA_COLLECTION = 'agenda_jobs';
 export const AGENDA_LOG_COLLECTION = 'agenda_logs';
 /** Used when the URL names no database (the driver would silently pick "test"). */
@@ -47,6 +69,9 @@ interface JobDoc {
   overlapPolicy: OverlapPolicy;
   missedPolicy: MissedPolicy;
   tags: string[];
+  // Absent on documents written before these fields existed: read as the defaults.
+  retry?: RetryPolicy;
+  concurrencyLimit?: number | null;
   nextRunAt: Date | null;
   anchorAt: Date;
   version: number;
@@ -81,6 +106,64 @@ interface InstanceDoc {
   stoppedAt: Date | null;
 }
 
+/** A (job, name) pair some run was recorded under; _id is JSON of [jobId, jobName]. */
+interface RunJobNameDoc {
+  _id: string;
+  jobId: string;
+  jobName: string;
+}
+
+interface UserDoc {
+  _id: string;
+  username: string;
+  usernameKey: string;
+  role: User['role'];
+  passwordHash: string;
+  disabled: boolean;
+  failedLogins: number;
+  lockedUntil: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface SessionDoc {
+  _id: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  lastSeenAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+interface ApiTokenDoc {
+  _id: string;
+  name: string;
+  role: ApiToken['role'];
+  tokenHash: string;
+  prefix: string;
+  createdAt: Date;
+  createdBy: string | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+interface AuditDoc {
+  _id: string;
+  at: Date;
+  actorType: AuditEntry['actorType'];
+  actorId: string | null;
+  actorName: string;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  ip: string | null;
+  // JSON text, as job payloads: keys are arbitrary field names.
+  changesJson: string | null;
+}
+
 type LastRunDoc = Pick<RunDoc, '_id' | 'status' | 'scheduledFor' | 'startedAt' | 'finishedAt' | 'instanceId'>;
 
 /**
@@ -105,8 +188,36 @@ const INDEXES: Record<string, IndexDescription[]> = {
     { key: { instanceId: 1, scheduledFor: -1, _id: -1 }, name: 'runs_instance_newest_idx' },
     // listExpiredRuns.
     { key: { status: 1, leaseExpiresAt: 1, _id: 1 }, name: 'runs_status_lease_idx' },
+    // countActiveRuns.
+    { key: { jobId: 1, status: 1, leaseExpiresAt: 1 }, name: 'runs_job_status_lease_idx' },
+    // countRunsByInstance.
+    { key: { startedAt: 1, instanceId: 1 }, name: 'runs_started_idx' },
   ],
+  // listRuns' jobSearch: unique pairs (the _id), and a job's names.
+  [RUN_JOB_NAMES]: [{ key: { jobId: 1 }, name: 'run_job_names_job_idx' }],
+  // listInstances; pruneInstances.
   [INSTANCES]: [{ key: { lastSeenAt: -1, _id: 1 }, name: 'instances_last_seen_idx' }],
+  [USERS]: [
+    // Case-insensitive uniqueness, getUserByUsername, and listUsers' order.
+    { key: { usernameKey: 1 }, name: 'users_username_key_key', unique: true },
+  ],
+  [SESSIONS]: [
+    { key: { userId: 1 }, name: 'sessions_user_idx' },
+    // pruneSessions (one index per $or branch).
+    { key: { expiresAt: 1 }, name: 'sessions_expires_idx' },
+    { key: { revokedAt: 1 }, name: 'sessions_revoked_idx' },
+  ],
+  [API_TOKENS]: [
+    { key: { tokenHash: 1 }, name: 'api_tokens_token_hash_key', unique: true },
+    { key: { createdAt: -1, _id: -1 }, name: 'api_tokens_newest_idx' },
+  ],
+  [AUDIT_LOG]: [
+    // listAudit newest first: unfiltered / by actor / by action / by target.
+    { key: { at: -1, _id: -1 }, name: 'audit_newest_idx' },
+    { key: { actorName: 1, at: -1, _id: -1 }, name: 'audit_actor_newest_idx' },
+    { key: { action: 1, at: -1, _id: -1 }, name: 'audit_action_newest_idx' },
+    { key: { targetType: 1, targetId: 1, at: -1, _id: -1 }, name: 'audit_target_newest_idx' },
+  ],
 };
 
 const DUPLICATE_KEY = 11000;
@@ -140,6 +251,8 @@ function toJob(doc: JobDoc): Job {
     overlapPolicy: doc.overlapPolicy,
     missedPolicy: doc.missedPolicy,
     tags: doc.tags,
+    retry: doc.retry ? { ...doc.retry } : { ...DEFAULT_RETRY },
+    concurrencyLimit: doc.concurrencyLimit ?? null,
     nextRunAt: doc.nextRunAt,
     anchorAt: doc.anchorAt,
     version: doc.version,
@@ -191,9 +304,68 @@ function jobSet(patch: JobPatch): Partial<JobDoc> {
   if (patch.overlapPolicy !== undefined) set.overlapPolicy = patch.overlapPolicy;
   if (patch.missedPolicy !== undefined) set.missedPolicy = patch.missedPolicy;
   if (patch.tags !== undefined) set.tags = patch.tags;
+  if (patch.retry !== undefined) set.retry = { maxAttempts: patch.retry.maxAttempts, backoffSeconds: patch.retry.backoffSeconds, maxBackoffSeconds: patch.retry.maxBackoffSeconds };
+  if (patch.concurrencyLimit !== undefined) set.concurrencyLimit = patch.concurrencyLimit;
   if (patch.nextRunAt !== undefined) set.nextRunAt = patch.nextRunAt;
   if (patch.anchorAt !== undefined) set.anchorAt = patch.anchorAt;
   return set;
+}
+
+function toUser(doc: UserDoc): User {
+  return {
+    id: doc._id,
+    username: doc.username,
+    role: doc.role,
+    passwordHash: doc.passwordHash,
+    disabled: doc.disabled,
+    failedLogins: doc.failedLogins,
+    lockedUntil: doc.lockedUntil,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+function toSession(doc: SessionDoc): Session {
+  return {
+    id: doc._id,
+    userId: doc.userId,
+    createdAt: doc.createdAt,
+    expiresAt: doc.expiresAt,
+    revokedAt: doc.revokedAt,
+    lastSeenAt: doc.lastSeenAt,
+    ip: doc.ip,
+    userAgent: doc.userAgent,
+  };
+}
+
+function toApiToken(doc: ApiTokenDoc): ApiToken {
+  return {
+    id: doc._id,
+    name: doc.name,
+    role: doc.role,
+    tokenHash: doc.tokenHash,
+    prefix: doc.prefix,
+    createdAt: doc.createdAt,
+    createdBy: doc.createdBy,
+    lastUsedAt: doc.lastUsedAt,
+    revokedAt: doc.revokedAt,
+  };
+}
+
+function toAudit(doc: AuditDoc): AuditEntry {
+  return {
+    id: doc._id,
+    at: doc.at,
+    actorType: doc.actorType,
+    actorId: doc.actorId,
+    actorName: doc.actorName,
+    action: doc.action,
+    targetType: doc.targetType,
+    targetId: doc.targetId,
+    targetName: doc.targetName,
+    ip: doc.ip,
+    changes: doc.changesJson === null ? null : (JSON.parse(doc.changesJson) as AuditEntry['changes']),
+  };
 }
 
 function runSet(patch: RunPatch): Partial<RunDoc> {
@@ -277,6 +449,11 @@ class MongoStore implements Store {
   private readonly jobs: Collection<JobDoc>;
   private readonly runs: Collection<RunDoc>;
   private readonly instances: Collection<InstanceDoc>;
+  private readonly runJobNames: Collection<RunJobNameDoc>;
+  private readonly users: Collection<UserDoc>;
+  private readonly sessions: Collection<SessionDoc>;
+  private readonly apiTokens: Collection<ApiTokenDoc>;
+  private readonly audit: Collection<AuditDoc>;
   /** `hello` needs MongoDB 4.4.2+ (and is what Stable API servers accept); older servers answer `isMaster`. */
   private clockCommand: 'hello' | 'isMaster' = 'hello';
 
@@ -288,6 +465,11 @@ class MongoStore implements Store {
     this.jobs = db.collection<JobDoc>(JOBS);
     this.runs = db.collection<RunDoc>(RUNS);
     this.instances = db.collection<InstanceDoc>(INSTANCES);
+    this.runJobNames = db.collection<RunJobNameDoc>(RUN_JOB_NAMES);
+    this.users = db.collection<UserDoc>(USERS);
+    this.sessions = db.collection<SessionDoc>(SESSIONS);
+    this.apiTokens = db.collection<ApiTokenDoc>(API_TOKENS);
+    this.audit = db.collection<AuditDoc>(AUDIT_LOG);
   }
 
   createAgendaBackend(): AgendaBackend {
@@ -298,7 +480,7 @@ class MongoStore implements Store {
 
   async migrate(): Promise<void> {
     const existing = new Set((await this.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
-    for (const name of [JOBS, RUNS, INSTANCES, AGENDA_COLLECTION]) {
+    for (const name of [JOBS, RUNS, INSTANCES, RUN_JOB_NAMES, USERS, SESSIONS, API_TOKENS, AUDIT_LOG, AGENDA_COLLECTION]) {
       if (existing.has(name)) continue;
       try {
         await retryDdl(() => this.db.createCollection(name));
@@ -310,6 +492,23 @@ class MongoStore implements Store {
     // createIndexes is idempotent for an identical spec, also when several processes send it at once.
     for (const [collection, indexes] of Object.entries(INDEXES)) {
       await retryDdl(() => this.db.collection(collection).createIndexes(indexes));
+    }
+    // Upgrade from a database without run_job_names: record the names existing runs carry (a one-off $group over
+    // runs; processes racing here insert the same pairs, and duplicates are ignored).
+    if (!existing.has(RUN_JOB_NAMES) && existing.has(RUNS)) await this.backfillRunJobNames();
+  }
+
+  private async backfillRunJobNames(): Promise<void> {
+    const pairs = await this.runs
+      .aggregate<{ _id: { jobId: string; jobName: string } }>([{ $group: { _id: { jobId: '$jobId', jobName: '$jobName' } } }], { allowDiskUse: true })
+      .toArray();
+    for (let i = 0; i < pairs.length; i += 1000) {
+      const docs = pairs.slice(i, i + 1000).map(({ _id: p }) => ({ _id: JSON.stringify([p.jobId, p.jobName]), jobId: p.jobId, jobName: p.jobName }));
+      try {
+        await this.runJobNames.insertMany(docs, { ordered: false });
+      } catch (err) {
+        if (mongoCode(err) !== DUPLICATE_KEY) throw err;
+      }
     }
   }
 
@@ -354,6 +553,8 @@ class MongoStore implements Store {
             overlapPolicy: job.overlapPolicy,
             missedPolicy: job.missedPolicy,
             tags: job.tags,
+            retry: { ...(job.retry ?? DEFAULT_RETRY) },
+            concurrencyLimit: job.concurrencyLimit ?? null,
             nextRunAt: job.nextRunAt,
             anchorAt: job.anchorAt,
             version: 1,
@@ -474,6 +675,13 @@ class MongoStore implements Store {
       output: run.output,
       leaseExpiresAt: run.leaseExpiresAt,
     };
+    // The (job, name) pair first: a crash in between leaves an extra pair (harmless: the job did carry that
+    // name), never a run that jobSearch cannot find.
+    try {
+      await this.runJobNames.insertOne({ _id: JSON.stringify([run.jobId, run.jobName]), jobId: run.jobId, jobName: run.jobName });
+    } catch (err) {
+      if (mongoCode(err) !== DUPLICATE_KEY) throw err;
+    }
     try {
       await this.runs.insertOne(doc);
       return toRun(doc);
@@ -508,6 +716,13 @@ class MongoStore implements Store {
     if (query.instanceId !== undefined) clauses.push({ instanceId: query.instanceId });
     if (query.from !== undefined) clauses.push({ scheduledFor: { $gte: query.from } });
     if (query.to !== undefined) clauses.push({ scheduledFor: { $lt: query.to } });
+    if (query.jobSearch) {
+      // Resolved to job ids first (small collections); $in on the prefix of runs_job_newest_idx lets the server
+      // merge the per-job index ranges in order instead of scanning runs.
+      const ids = await this.jobIdsMatching(query.jobSearch);
+      if (ids.length === 0) return { items: [], nextCursor: null };
+      clauses.push({ jobId: { $in: ids } });
+    }
     if (query.cursor) {
       const [at, id] = decodeRunCursor(query.cursor);
       // Keyset on (scheduledFor DESC, _id DESC), matching the *_newest_idx indexes: no skip.
@@ -519,6 +734,82 @@ class MongoStore implements Store {
       .limit(query.limit + 1)
       .toArray();
     return pageOf(docs.map(toRun), query.limit, (r) => [r.scheduledFor.toISOString(), r.id]);
+  }
+
+  /** Jobs whose current name, or a name one of their runs was recorded under, contains `text`. */
+  private async jobIdsMatching(text: string): Promise<string[]> {
+    const regex = { $regex: literalPattern(text), $options: 'i' };
+    const [jobs, names] = await Promise.all([
+      this.jobs.find({ name: regex }, { projection: { _id: 1 } }).toArray(),
+      this.runJobNames.find({ jobName: regex }, { projection: { jobId: 1 } }).toArray(),
+    ]);
+    return [...new Set([...jobs.map((j) => j._id), ...names.map((n) => n.jobId)])];
+  }
+
+  async runStats(query: RunStatsQuery): Promise<RunStatsBucket[]> {
+    const bucketMs = bucketMillis(query.bucketSeconds);
+    const fromMs = query.from.getTime();
+    const filter: Filter<RunDoc> = { scheduledFor: { $gte: query.from, $lt: query.to } };
+    if (query.jobId !== undefined) filter.jobId = query.jobId;
+    // Streamed in scheduledFor order (runs_newest_idx / runs_job_newest_idx read backwards), so a bucket's runs
+    // arrive together and only one bucket's durations are in memory at a time. Percentiles are computed here:
+    // $percentile/$median need MongoDB 7 and the test server has neither.
+    const cursor = this.runs
+      .find(filter, { projection: { _id: 0, scheduledFor: 1, status: 1, startedAt: 1, finishedAt: 1 } })
+      .sort({ scheduledFor: 1 });
+    const buckets: RunStatsBucket[] = [];
+    let current: { index: number; counts: Partial<Record<RunStatus, number>>; durations: number[] } | null = null;
+    const flush = (): void => {
+      if (!current) return;
+      const sorted = current.durations.sort((a, b) => a - b);
+      buckets.push({
+        bucketStart: new Date(fromMs + current.index * bucketMs),
+        counts: current.counts,
+        durationP50Ms: percentileCont(sorted, 0.5),
+        durationP95Ms: percentileCont(sorted, 0.95),
+      });
+    };
+    for await (const run of cursor) {
+      const index = Math.floor((run.scheduledFor.getTime() - fromMs) / bucketMs);
+      if (!current || current.index !== index) {
+        flush();
+        current = { index, counts: {}, durations: [] };
+      }
+      current.counts[run.status] = (current.counts[run.status] ?? 0) + 1;
+      if (run.startedAt && run.finishedAt) current.durations.push(run.finishedAt.getTime() - run.startedAt.getTime());
+    }
+    flush();
+    return buckets;
+  }
+
+  async countRunsByInstance(since: Date): Promise<InstanceRunCount[]> {
+    const rows = await this.runs
+      .aggregate<{ _id: string; count: number }>([
+        { $match: { startedAt: { $gte: since }, instanceId: { $ne: null } } },
+        { $group: { _id: '$instanceId', count: { $sum: 1 } } },
+        { $sort: { count: -1, _id: 1 } },
+      ])
+      .toArray();
+    return rows.map((r) => ({ instanceId: r._id, count: r.count }));
+  }
+
+  async countActiveRuns(jobId: string, now: Date): Promise<number> {
+    return this.runs.countDocuments({ jobId, status: 'running', leaseExpiresAt: { $gt: now } });
+  }
+
+  async pruneRuns(olderThan: Date, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    const ids = (
+      await this.runs
+        .find({ scheduledFor: { $lt: olderThan }, status: { $ne: 'running' } }, { projection: { _id: 1 } })
+        .sort({ scheduledFor: 1, _id: 1 })
+        .limit(limit)
+        .toArray()
+    ).map((r) => r._id);
+    if (ids.length === 0) return 0;
+    // The status condition again: never delete a run that is running by now.
+    const { deletedCount } = await this.runs.deleteMany({ _id: { $in: ids }, status: { $ne: 'running' } });
+    return deletedCount;
   }
 
   async listExpiredRuns(before: Date, limit: number): Promise<Run[]> {
@@ -552,6 +843,230 @@ class MongoStore implements Store {
   async listInstances(): Promise<Instance[]> {
     const docs = await this.instances.find().sort({ lastSeenAt: -1, _id: 1 }).toArray();
     return docs.map(toInstance);
+  }
+
+  async pruneInstances(lastSeenBefore: Date): Promise<number> {
+    const { deletedCount } = await this.instances.deleteMany({ lastSeenAt: { $lt: lastSeenBefore } });
+    return deletedCount;
+  }
+
+  async createUser(user: NewUser): Promise<User> {
+    try {
+      // Upsert on a fresh id, as createJob: $currentDate stamps the server's clock.
+      const doc = await this.users.findOneAndUpdate(
+        { _id: randomUUID() },
+        {
+          $setOnInsert: {
+            username: user.username,
+            usernameKey: usernameKey(user.username),
+            role: user.role,
+            passwordHash: user.passwordHash,
+            disabled: user.disabled ?? false,
+            failedLogins: 0,
+            lockedUntil: null,
+          },
+          $currentDate: { createdAt: true, updatedAt: true },
+        },
+        { upsert: true, returnDocument: 'after' },
+      );
+      if (!doc) throw new Error('createUser: the upsert returned no document');
+      return toUser(doc);
+    } catch (err) {
+      if (mongoCode(err) === DUPLICATE_KEY) throw new UsernameTakenError(user.username);
+      throw err;
+    }
+  }
+
+  async getUser(id: string): Promise<User | null> {
+    const doc = await this.users.findOne({ _id: id });
+    return doc ? toUser(doc) : null;
+  }
+
+  async getUserByUsername(username: string): Promise<User | null> {
+    const doc = await this.users.findOne({ usernameKey: usernameKey(username) });
+    return doc ? toUser(doc) : null;
+  }
+
+  async listUsers(): Promise<User[]> {
+    // Keys are unique, so key order is the full (key, id) order.
+    const docs = await this.users.find().sort({ usernameKey: 1 }).toArray();
+    return docs.map(toUser);
+  }
+
+  async updateUser(id: string, patch: UserPatch): Promise<User | null> {
+    const set: Partial<UserDoc> = {};
+    if (patch.username !== undefined) {
+      set.username = patch.username;
+      set.usernameKey = usernameKey(patch.username);
+    }
+    if (patch.role !== undefined) set.role = patch.role;
+    if (patch.passwordHash !== undefined) set.passwordHash = patch.passwordHash;
+    if (patch.disabled !== undefined) set.disabled = patch.disabled;
+    if (patch.failedLogins !== undefined) set.failedLogins = patch.failedLogins;
+    if (patch.lockedUntil !== undefined) set.lockedUntil = patch.lockedUntil;
+    try {
+      const doc = await this.users.findOneAndUpdate(
+        { _id: id },
+        { ...(Object.keys(set).length > 0 ? { $set: set } : {}), $currentDate: { updatedAt: true } },
+        { returnDocument: 'after' },
+      );
+      return doc ? toUser(doc) : null;
+    } catch (err) {
+      if (mongoCode(err) === DUPLICATE_KEY) throw new UsernameTakenError(patch.username ?? '');
+      throw err;
+    }
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    const { deletedCount } = await this.users.deleteOne({ _id: id });
+    // Like the PostgreSQL store's ON DELETE CASCADE (also when a session raced the delete).
+    await this.sessions.deleteMany({ userId: id });
+    return deletedCount === 1;
+  }
+
+  async countUsers(): Promise<number> {
+    return this.users.countDocuments();
+  }
+
+  async recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null> {
+    // $inc is atomic, so concurrent failures each count; the lock is a second update conditioned on the count,
+    // so a success that reset it in between is not undone.
+    const doc = await this.users.findOneAndUpdate({ _id: id }, { $inc: { failedLogins: 1 }, $currentDate: { updatedAt: true } }, { returnDocument: 'after' });
+    if (!doc) return null;
+    if (doc.failedLogins < lock.threshold) return toUser(doc);
+    const { matchedCount } = await this.users.updateOne({ _id: id, failedLogins: { $gte: lock.threshold } }, { $set: { lockedUntil: lock.until } });
+    // The user as of this failure (later concurrent failures are theirs to report), with the lock if it was set.
+    return toUser(matchedCount === 1 ? { ...doc, lockedUntil: lock.until } : doc);
+  }
+
+  async recordLoginSuccess(id: string): Promise<User | null> {
+    const doc = await this.users.findOneAndUpdate(
+      { _id: id },
+      { $set: { failedLogins: 0, lockedUntil: null }, $currentDate: { updatedAt: true } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  async createSession(session: NewSession): Promise<Session> {
+    // insertOne, not an upsert: a caller's id that exists already must fail, not return the other session.
+    const now = await this.now();
+    const doc: SessionDoc = {
+      _id: session.id ?? randomBytes(32).toString('base64url'),
+      userId: session.userId,
+      createdAt: now,
+      expiresAt: session.expiresAt,
+      revokedAt: null,
+      lastSeenAt: now,
+      ip: session.ip,
+      userAgent: session.userAgent,
+    };
+    await this.sessions.insertOne(doc);
+    return toSession(doc);
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const doc = await this.sessions.findOne({ _id: id });
+    return doc ? toSession(doc) : null;
+  }
+
+  async touchSession(id: string, at: Date): Promise<boolean> {
+    const { matchedCount } = await this.sessions.updateOne({ _id: id }, { $max: { lastSeenAt: at } });
+    return matchedCount === 1;
+  }
+
+  async revokeSession(id: string): Promise<boolean> {
+    const { matchedCount } = await this.sessions.updateOne({ _id: id, revokedAt: null }, { $currentDate: { revokedAt: true } });
+    return matchedCount === 1;
+  }
+
+  async revokeUserSessions(userId: string): Promise<number> {
+    const { matchedCount } = await this.sessions.updateMany({ userId, revokedAt: null }, { $currentDate: { revokedAt: true } });
+    return matchedCount;
+  }
+
+  async pruneSessions(expiredBefore: Date): Promise<number> {
+    const { deletedCount } = await this.sessions.deleteMany({ $or: [{ expiresAt: { $lt: expiredBefore } }, { revokedAt: { $lt: expiredBefore } }] });
+    return deletedCount;
+  }
+
+  async createApiToken(token: NewApiToken): Promise<ApiToken> {
+    // createdAt is a sort and keyset key: an explicit server-clock Date, not $currentDate (see appendAudit).
+    const doc: ApiTokenDoc = {
+      _id: randomUUID(),
+      name: token.name,
+      role: token.role,
+      tokenHash: token.tokenHash,
+      prefix: token.prefix,
+      createdAt: await this.now(),
+      createdBy: token.createdBy,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await this.apiTokens.insertOne(doc);
+    return toApiToken(doc);
+  }
+
+  async getApiTokenByHash(tokenHash: string): Promise<ApiToken | null> {
+    const doc = await this.apiTokens.findOne({ tokenHash });
+    return doc ? toApiToken(doc) : null;
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    const docs = await this.apiTokens.find().sort({ createdAt: -1, _id: -1 }).toArray();
+    return docs.map(toApiToken);
+  }
+
+  async revokeApiToken(id: string): Promise<boolean> {
+    const { matchedCount } = await this.apiTokens.updateOne({ _id: id, revokedAt: null }, { $currentDate: { revokedAt: true } });
+    return matchedCount === 1;
+  }
+
+  async touchApiToken(id: string, at: Date): Promise<boolean> {
+    // $max: null sorts below any date, so the first use sets it and a late, older touch never moves it back.
+    const { matchedCount } = await this.apiTokens.updateOne({ _id: id }, { $max: { lastUsedAt: at } });
+    return matchedCount === 1;
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
+    // `at` is the keyset key of listAudit, so it is written as the millisecond Date that readers see: the server's
+    // clock read first, not $currentDate (mongo-java-server keeps $currentDate finer than a millisecond, so the
+    // value read back would not equal the stored one and cursors would skip or repeat entries).
+    const doc: AuditDoc = {
+      _id: randomUUID(),
+      at: await this.now(),
+      actorType: entry.actorType,
+      actorId: entry.actorId,
+      actorName: entry.actorName,
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId,
+      targetName: entry.targetName,
+      ip: entry.ip,
+      changesJson: entry.changes === null ? null : JSON.stringify(entry.changes),
+    };
+    await this.audit.insertOne(doc);
+    return toAudit(doc);
+  }
+
+  async listAudit(query: AuditListQuery): Promise<Page<AuditEntry>> {
+    const clauses: Filter<AuditDoc>[] = [];
+    if (query.actorName !== undefined) clauses.push({ actorName: query.actorName });
+    if (query.action !== undefined) clauses.push({ action: query.action });
+    if (query.targetType !== undefined) clauses.push({ targetType: query.targetType });
+    if (query.targetId !== undefined) clauses.push({ targetId: query.targetId });
+    if (query.from !== undefined) clauses.push({ at: { $gte: query.from } });
+    if (query.to !== undefined) clauses.push({ at: { $lt: query.to } });
+    if (query.cursor) {
+      const [at, id] = decodeRunCursor(query.cursor);
+      clauses.push({ $or: [{ at: { $lt: at } }, { at, _id: { $lt: id } }] });
+    }
+    const docs = await this.audit
+      .find(and(clauses))
+      .sort({ at: -1, _id: -1 })
+      .limit(query.limit + 1)
+      .toArray();
+    return pageOf(docs.map(toAudit), query.limit, (a) => [a.at.toISOString(), a.id]);
   }
 }
 

@@ -1,13 +1,31 @@
 import 'server-only';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { AgendaBackend } from 'agenda';
 import { ValidationError } from '../../errors';
+import { bucketMillis, usernameKey } from '../common';
 import { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { MissedPolicy, OverlapPolicy } from '../../validation/job';
 import type { Schedule } from '../../validation/schedule';
 import {
+  DEFAULT_RETRY,
   NameTakenError,
+  UsernameTakenError,
+  type ApiToken,
+  type AuditEntry,
+  type AuditListQuery,
+  type InstanceRunCount,
+  type NewApiToken,
+  type NewAuditEntry,
+  type NewSession,
+  type NewUser,
+  type RunStatsBucket,
+  type RunStatsQuery,
+  type Session,
+  type User,
+  type UserPatch,
+  type UserRole,
   type Instance,
   type Job,
   type JobListQuery,
@@ -30,15 +48,29 @@ import { AGENDA_LOG_TABLE, AGENDA_TABLE, migrateDatabase } from './migrate';
 type JobRow = Prisma.JobModel;
 type RunRow = Prisma.RunModel;
 type InstanceRow = Prisma.InstanceModel;
+type UserRow = Prisma.UserModel;
+type SessionRow = Prisma.SessionModel;
+type ApiTokenRow = Prisma.ApiTokenModel;
+type AuditRow = Prisma.AuditEntryModel;
 
 const JOB_COLUMNS = Prisma.sql`j.id, j.name, j.description, j.type, j.payload, j.schedule, j.paused,
   j.timeout_seconds AS "timeoutSeconds", j.overlap_policy AS "overlapPolicy", j.missed_policy AS "missedPolicy",
-  j.tags, j.next_run_at AS "nextRunAt", j.anchor_at AS "anchorAt", j.version,
+  j.tags, j.retry_max_attempts AS "retryMaxAttempts", j.retry_backoff_seconds AS "retryBackoffSeconds",
+  j.retry_max_backoff_seconds AS "retryMaxBackoffSeconds", j.concurrency_limit AS "concurrencyLimit", j.next_run_at AS "nextRunAt", j.anchor_at AS "anchorAt", j.version,
   j.created_at AS "createdAt", j.updated_at AS "updatedAt"`;
 
 const RUN_COLUMNS = Prisma.sql`r.id, r.job_id AS "jobId", r.job_name AS "jobName", r.scheduled_for AS "scheduledFor",
   r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.status, r.trigger, r.instance_id AS "instanceId",
   r.attempt, r.error, r.output, r.lease_expires_at AS "leaseExpiresAt"`;
+
+const USER_COLUMNS = Prisma.sql`u.id, u.username, u.username_key AS "usernameKey", u.role, u.password_hash AS "passwordHash",
+  u.disabled, u.failed_logins AS "failedLogins", u.locked_until AS "lockedUntil", u.created_at AS "createdAt", u.updated_at AS "updatedAt"`;
+
+const SESSION_COLUMNS = Prisma.sql`s.id, s.user_id AS "userId", s.created_at AS "createdAt", s.expires_at AS "expiresAt",
+  s.revoked_at AS "revokedAt", s.last_seen_at AS "lastSeenAt", s.ip, s.user_agent AS "userAgent"`;
+
+const AUDIT_COLUMNS = Prisma.sql`a.id, a.at, a.actor_type AS "actorType", a.actor_id AS "actorId", a.actor_name AS "actorName",
+  a.action, a.target_type AS "targetType", a.target_id AS "targetId", a.target_name AS "targetName", a.ip, a.changes`;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -66,6 +98,8 @@ function toJob(row: JobRow): Job {
     overlapPolicy: row.overlapPolicy as OverlapPolicy,
     missedPolicy: row.missedPolicy as MissedPolicy,
     tags: row.tags ?? [],
+    retry: { maxAttempts: row.retryMaxAttempts, backoffSeconds: row.retryBackoffSeconds, maxBackoffSeconds: row.retryMaxBackoffSeconds },
+    concurrencyLimit: row.concurrencyLimit,
     nextRunAt: toDate(row.nextRunAt),
     anchorAt: toDate(row.anchorAt)!,
     version: row.version,
@@ -105,6 +139,63 @@ function toInstance(row: InstanceRow): Instance {
   };
 }
 
+function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role as UserRole,
+    passwordHash: row.passwordHash,
+    disabled: row.disabled,
+    failedLogins: row.failedLogins,
+    lockedUntil: toDate(row.lockedUntil),
+    createdAt: toDate(row.createdAt)!,
+    updatedAt: toDate(row.updatedAt)!,
+  };
+}
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    userId: row.userId,
+    createdAt: toDate(row.createdAt)!,
+    expiresAt: toDate(row.expiresAt)!,
+    revokedAt: toDate(row.revokedAt),
+    lastSeenAt: toDate(row.lastSeenAt)!,
+    ip: row.ip,
+    userAgent: row.userAgent,
+  };
+}
+
+function toApiToken(row: ApiTokenRow): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as UserRole,
+    tokenHash: row.tokenHash,
+    prefix: row.prefix,
+    createdAt: toDate(row.createdAt)!,
+    createdBy: row.createdBy,
+    lastUsedAt: toDate(row.lastUsedAt),
+    revokedAt: toDate(row.revokedAt),
+  };
+}
+
+function toAudit(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    at: toDate(row.at)!,
+    actorType: row.actorType as AuditEntry['actorType'],
+    actorId: row.actorId,
+    actorName: row.actorName,
+    action: row.action,
+    targetType: row.targetType,
+    targetId: row.targetId,
+    targetName: row.targetName,
+    ip: row.ip,
+    changes: (row.changes ?? null) as AuditEntry['changes'],
+  };
+}
+
 function jobData(patch: JobPatch): Prisma.JobUpdateInput {
   const data: Prisma.JobUpdateInput = {};
   if (patch.name !== undefined) data.name = patch.name;
@@ -117,6 +208,12 @@ function jobData(patch: JobPatch): Prisma.JobUpdateInput {
   if (patch.overlapPolicy !== undefined) data.overlapPolicy = patch.overlapPolicy;
   if (patch.missedPolicy !== undefined) data.missedPolicy = patch.missedPolicy;
   if (patch.tags !== undefined) data.tags = patch.tags;
+  if (patch.retry !== undefined) {
+    data.retryMaxAttempts = patch.retry.maxAttempts;
+    data.retryBackoffSeconds = patch.retry.backoffSeconds;
+    data.retryMaxBackoffSeconds = patch.retry.maxBackoffSeconds;
+  }
+  if (patch.concurrencyLimit !== undefined) data.concurrencyLimit = patch.concurrencyLimit;
   if (patch.nextRunAt !== undefined) data.nextRunAt = patch.nextRunAt;
   if (patch.anchorAt !== undefined) data.anchorAt = patch.anchorAt;
   return data;
@@ -125,6 +222,18 @@ function jobData(patch: JobPatch): Prisma.JobUpdateInput {
 function isPrismaError(err: unknown, code: string): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === code;
 }
+
+/** A unique violation from a raw query (Prisma wraps it: P2010 with the database's code 23505 in meta) or a model query. */
+function isUniqueViolation(err: unknown): boolean {
+  if (isPrismaError(err, 'P2002')) return true;
+  return err instanceof Prisma.PrismaClientKnownRequestError && /23505|unique constraint/i.test(`${JSON.stringify(err.meta ?? {})} ${err.message}`);
+}
+
+/** 256 random bits: unguessable session ids when the caller does not bring its own. */
+function newSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
 
 // Cursors are opaque to callers: base64url JSON of the last item's sort key.
 function encodeCursor(key: [string, string]): string {
@@ -220,6 +329,10 @@ class PostgresStore implements Store {
           overlapPolicy: job.overlapPolicy,
           missedPolicy: job.missedPolicy,
           tags: job.tags,
+          retryMaxAttempts: (job.retry ?? DEFAULT_RETRY).maxAttempts,
+          retryBackoffSeconds: (job.retry ?? DEFAULT_RETRY).backoffSeconds,
+          retryMaxBackoffSeconds: (job.retry ?? DEFAULT_RETRY).maxBackoffSeconds,
+          concurrencyLimit: job.concurrencyLimit ?? null,
           nextRunAt: job.nextRunAt,
           anchorAt: job.anchorAt,
         },
@@ -315,26 +428,21 @@ class PostgresStore implements Store {
   }
 
   async insertRun(run: NewRun): Promise<Run | null> {
-    // ON CONFLICT DO NOTHING: a taken occurrence is an answer, not an error.
-    const rows = await this.prisma.run.createManyAndReturn({
-      data: [
-        {
-          jobId: run.jobId,
-          jobName: run.jobName,
-          scheduledFor: run.scheduledFor,
-          startedAt: run.startedAt,
-          finishedAt: run.finishedAt,
-          status: run.status,
-          trigger: run.trigger,
-          instanceId: run.instanceId,
-          attempt: run.attempt,
-          error: run.error,
-          output: run.output,
-          leaseExpiresAt: run.leaseExpiresAt,
-        },
-      ],
-      skipDuplicates: true,
-    });
+    // ON CONFLICT DO NOTHING: a taken occurrence is an answer, not an error. The same statement records the
+    // (job, name) pair for listRuns' jobSearch, so the two never disagree.
+    const rows = await this.prisma.$queryRaw<RunRow[]>`
+      WITH ins AS (
+        INSERT INTO runs (id, job_id, job_name, scheduled_for, started_at, finished_at, status, trigger, instance_id,
+          attempt, error, output, lease_expires_at)
+        VALUES (${randomUUID()}::uuid, ${run.jobId}::uuid, ${run.jobName}, ${run.scheduledFor}::timestamptz,
+          ${run.startedAt}::timestamptz, ${run.finishedAt}::timestamptz, ${run.status}, ${run.trigger}, ${run.instanceId},
+          ${run.attempt}::int, ${run.error}, ${run.output}, ${run.leaseExpiresAt}::timestamptz)
+        ON CONFLICT (job_id, scheduled_for) DO NOTHING
+        RETURNING *
+      ), names AS (
+        INSERT INTO run_job_names (job_id, job_name) SELECT job_id, job_name FROM ins ON CONFLICT DO NOTHING
+      )
+      SELECT ${RUN_COLUMNS} FROM ins r`;
     return rows[0] ? toRun(rows[0]) : null;
   }
 
@@ -363,7 +471,6 @@ class PostgresStore implements Store {
   async listRuns(query: RunListQuery): Promise<Page<Run>> {
     if (query.jobId !== undefined && !isUuid(query.jobId)) return { items: [], nextCursor: null };
     const where: Prisma.Sql[] = [];
-    if (query.jobId !== undefined) where.push(Prisma.sql`r.job_id = ${query.jobId}::uuid`);
     if (query.status !== undefined) where.push(Prisma.sql`r.status = ${query.status}`);
     if (query.instanceId !== undefined) where.push(Prisma.sql`r.instance_id = ${query.instanceId}`);
     if (query.from !== undefined) where.push(Prisma.sql`r.scheduled_for >= ${query.from}`);
@@ -373,12 +480,45 @@ class PostgresStore implements Store {
       // Row comparison matches the (scheduled_for DESC, id DESC) indexes: keyset, no OFFSET.
       where.push(Prisma.sql`(r.scheduled_for, r.id) < (${at}::timestamptz, ${id}::uuid)`);
     }
-    const rows = await this.prisma.$queryRaw<RunRow[]>`
-      SELECT ${RUN_COLUMNS} FROM runs r
-      ${where.length ? Prisma.sql`WHERE ${Prisma.join(where, ' AND ')}` : Prisma.empty}
-      ORDER BY r.scheduled_for DESC, r.id DESC
-      LIMIT ${query.limit + 1}`;
+    let jobIds: string[] | null = query.jobId !== undefined ? [query.jobId] : null;
+    if (query.jobSearch) {
+      const matching = await this.jobIdsMatching(query.jobSearch);
+      jobIds = jobIds ? jobIds.filter((id) => matching.includes(id)) : matching;
+      if (jobIds.length === 0) return { items: [], nextCursor: null };
+    }
+    let rows: RunRow[];
+    if (jobIds === null) {
+      rows = await this.prisma.$queryRaw<RunRow[]>`
+        SELECT ${RUN_COLUMNS} FROM runs r
+        ${where.length ? Prisma.sql`WHERE ${Prisma.join(where, ' AND ')}` : Prisma.empty}
+        ORDER BY r.scheduled_for DESC, r.id DESC
+        LIMIT ${query.limit + 1}`;
+    } else {
+      // One keyset walk of runs_job_newest_idx per job, each reading at most limit + 1 rows, merged: the cost
+      // follows the page size and the number of jobs, not the number of runs.
+      const conditions = [Prisma.sql`r.job_id = m.job_id`, ...where];
+      rows = await this.prisma.$queryRaw<RunRow[]>`
+        SELECT x.* FROM unnest(${jobIds}::uuid[]) AS m(job_id)
+        CROSS JOIN LATERAL (
+          SELECT ${RUN_COLUMNS} FROM runs r
+          WHERE ${Prisma.join(conditions, ' AND ')}
+          ORDER BY r.scheduled_for DESC, r.id DESC
+          LIMIT ${query.limit + 1}
+        ) x
+        ORDER BY x."scheduledFor" DESC, x.id DESC
+        LIMIT ${query.limit + 1}`;
+    }
     return pageOf(rows.map(toRun), query.limit, (r) => [r.scheduledFor.toISOString(), r.id]);
+  }
+
+  /** Jobs whose current name, or a name one of their runs was recorded under, contains `text` (both small tables). */
+  private async jobIdsMatching(text: string): Promise<string[]> {
+    const pattern = containsPattern(text);
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT j.id FROM jobs j WHERE j.name ILIKE ${pattern}
+      UNION
+      SELECT n.job_id FROM run_job_names n WHERE n.job_name ILIKE ${pattern}`;
+    return rows.map((r) => r.id);
   }
 
   async listExpiredRuns(before: Date, limit: number): Promise<Run[]> {
@@ -388,6 +528,60 @@ class PostgresStore implements Store {
       take: limit,
     });
     return rows.map(toRun);
+  }
+
+  async runStats(query: RunStatsQuery): Promise<RunStatsBucket[]> {
+    const bucketMs = bucketMillis(query.bucketSeconds);
+    if (query.jobId !== undefined && !isUuid(query.jobId)) return [];
+    const fromMs = query.from.getTime();
+    const rows = await this.prisma.$queryRaw<Array<{ b: number; p50: number | null; p95: number | null; counts: Record<string, number> }>>`
+      WITH r AS (
+        SELECT floor((extract(epoch FROM r.scheduled_for) * 1000 - ${fromMs}::numeric) / ${bucketMs}::numeric)::int AS b,
+          r.status, extract(epoch FROM (r.finished_at - r.started_at)) * 1000 AS d
+        FROM runs r
+        WHERE r.scheduled_for >= ${query.from}::timestamptz AND r.scheduled_for < ${query.to}::timestamptz
+          ${query.jobId !== undefined ? Prisma.sql`AND r.job_id = ${query.jobId}::uuid` : Prisma.empty}
+      ), c AS (
+        SELECT b, status, count(*)::int AS n FROM r GROUP BY b, status
+      ), p AS (
+        -- Ordered-set aggregates skip NULL inputs: runs without both timestamps do not count.
+        SELECT b, percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY d) AS p95
+        FROM r GROUP BY b
+      )
+      SELECT p.b, p.p50, p.p95, (SELECT json_object_agg(c.status, c.n) FROM c WHERE c.b = p.b) AS counts
+      FROM p ORDER BY p.b`;
+    return rows.map((row) => ({
+      bucketStart: new Date(fromMs + Number(row.b) * bucketMs),
+      counts: row.counts as RunStatsBucket['counts'],
+      durationP50Ms: row.p50 === null ? null : Number(row.p50),
+      durationP95Ms: row.p95 === null ? null : Number(row.p95),
+    }));
+  }
+
+  async countRunsByInstance(since: Date): Promise<InstanceRunCount[]> {
+    const rows = await this.prisma.$queryRaw<InstanceRunCount[]>`
+      SELECT r.instance_id AS "instanceId", count(*)::int AS count FROM runs r
+      WHERE r.started_at >= ${since}::timestamptz AND r.instance_id IS NOT NULL
+      GROUP BY r.instance_id
+      ORDER BY count DESC, r.instance_id COLLATE "C"`;
+    return rows.map((r) => ({ instanceId: r.instanceId, count: Number(r.count) }));
+  }
+
+  async countActiveRuns(jobId: string, now: Date): Promise<number> {
+    if (!isUuid(jobId)) return 0;
+    return this.prisma.run.count({ where: { jobId, status: 'running', leaseExpiresAt: { gt: now } } });
+  }
+
+  async pruneRuns(olderThan: Date, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    // Bounded batches keep each delete short; runs_newest_idx (read backwards) yields the oldest first.
+    return this.prisma.$executeRaw`
+      DELETE FROM runs WHERE id IN (
+        SELECT r.id FROM runs r
+        WHERE r.scheduled_for < ${olderThan}::timestamptz AND r.status <> 'running'
+        ORDER BY r.scheduled_for, r.id
+        LIMIT ${limit}
+      )`;
   }
 
   async upsertInstance(instance: Instance): Promise<void> {
@@ -406,6 +600,194 @@ class PostgresStore implements Store {
   async listInstances(): Promise<Instance[]> {
     const rows = await this.prisma.instance.findMany({ orderBy: [{ lastSeenAt: 'desc' }, { id: 'asc' }] });
     return rows.map(toInstance);
+  }
+
+  async pruneInstances(lastSeenBefore: Date): Promise<number> {
+    const { count } = await this.prisma.instance.deleteMany({ where: { lastSeenAt: { lt: lastSeenBefore } } });
+    return count;
+  }
+
+  async createUser(user: NewUser): Promise<User> {
+    try {
+      const rows = await this.prisma.$queryRaw<UserRow[]>`
+        INSERT INTO users AS u (id, username, username_key, role, password_hash, disabled, created_at, updated_at)
+        VALUES (${randomUUID()}::uuid, ${user.username}, ${usernameKey(user.username)}, ${user.role}, ${user.passwordHash},
+          ${user.disabled ?? false}, clock_timestamp(), clock_timestamp())
+        RETURNING ${USER_COLUMNS}`;
+      return toUser(rows[0]!);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new UsernameTakenError(user.username);
+      throw err;
+    }
+  }
+
+  async getUser(id: string): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    const row = await this.prisma.user.findUnique({ where: { id } });
+    return row ? toUser(row) : null;
+  }
+
+  async getUserByUsername(username: string): Promise<User | null> {
+    const row = await this.prisma.user.findUnique({ where: { usernameKey: usernameKey(username) } });
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(): Promise<User[]> {
+    const rows = await this.prisma.$queryRaw<UserRow[]>`SELECT ${USER_COLUMNS} FROM users u ORDER BY u.username_key COLLATE "C", u.id`;
+    return rows.map(toUser);
+  }
+
+  async updateUser(id: string, patch: UserPatch): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    const data: Prisma.UserUpdateInput = { updatedAt: await this.now() };
+    if (patch.username !== undefined) {
+      data.username = patch.username;
+      data.usernameKey = usernameKey(patch.username);
+    }
+    if (patch.role !== undefined) data.role = patch.role;
+    if (patch.passwordHash !== undefined) data.passwordHash = patch.passwordHash;
+    if (patch.disabled !== undefined) data.disabled = patch.disabled;
+    if (patch.failedLogins !== undefined) data.failedLogins = patch.failedLogins;
+    if (patch.lockedUntil !== undefined) data.lockedUntil = patch.lockedUntil;
+    try {
+      return toUser(await this.prisma.user.update({ where: { id }, data }));
+    } catch (err) {
+      if (isPrismaError(err, 'P2025')) return null;
+      if (isPrismaError(err, 'P2002')) throw new UsernameTakenError(patch.username ?? '');
+      throw err;
+    }
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    // Sessions go with it (ON DELETE CASCADE).
+    const { count } = await this.prisma.user.deleteMany({ where: { id } });
+    return count > 0;
+  }
+
+  async countUsers(): Promise<number> {
+    return this.prisma.user.count();
+  }
+
+  async recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    // One UPDATE: concurrent failures each count, and the one reaching the threshold sets the lock.
+    const rows = await this.prisma.$queryRaw<UserRow[]>`
+      UPDATE users u SET failed_logins = u.failed_logins + 1,
+        locked_until = CASE WHEN u.failed_logins + 1 >= ${lock.threshold}::int THEN ${lock.until}::timestamptz ELSE u.locked_until END,
+        updated_at = clock_timestamp()
+      WHERE u.id = ${id}::uuid
+      RETURNING ${USER_COLUMNS}`;
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async recordLoginSuccess(id: string): Promise<User | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.prisma.$queryRaw<UserRow[]>`
+      UPDATE users u SET failed_logins = 0, locked_until = NULL, updated_at = clock_timestamp()
+      WHERE u.id = ${id}::uuid
+      RETURNING ${USER_COLUMNS}`;
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async createSession(session: NewSession): Promise<Session> {
+    const rows = await this.prisma.$queryRaw<SessionRow[]>`
+      INSERT INTO sessions AS s (id, user_id, created_at, expires_at, revoked_at, last_seen_at, ip, user_agent)
+      VALUES (${session.id ?? newSessionId()}, ${session.userId}::uuid, clock_timestamp(), ${session.expiresAt}::timestamptz, NULL,
+        clock_timestamp(), ${session.ip}, ${session.userAgent})
+      RETURNING ${SESSION_COLUMNS}`;
+    return toSession(rows[0]!);
+  }
+
+  async getSession(id: string): Promise<Session | null> {
+    const row = await this.prisma.session.findUnique({ where: { id } });
+    return row ? toSession(row) : null;
+  }
+
+  async touchSession(id: string, at: Date): Promise<boolean> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE sessions SET last_seen_at = GREATEST(last_seen_at, ${at}::timestamptz) WHERE id = ${id}`;
+    return count > 0;
+  }
+
+  async revokeSession(id: string): Promise<boolean> {
+    const count = await this.prisma.$executeRaw`UPDATE sessions SET revoked_at = clock_timestamp() WHERE id = ${id} AND revoked_at IS NULL`;
+    return count > 0;
+  }
+
+  async revokeUserSessions(userId: string): Promise<number> {
+    if (!isUuid(userId)) return 0;
+    return this.prisma.$executeRaw`
+      UPDATE sessions SET revoked_at = clock_timestamp() WHERE user_id = ${userId}::uuid AND revoked_at IS NULL`;
+  }
+
+  async pruneSessions(expiredBefore: Date): Promise<number> {
+    const { count } = await this.prisma.session.deleteMany({
+      where: { OR: [{ expiresAt: { lt: expiredBefore } }, { revokedAt: { lt: expiredBefore } }] },
+    });
+    return count;
+  }
+
+  async createApiToken(token: NewApiToken): Promise<ApiToken> {
+    const row = await this.prisma.apiToken.create({
+      data: { name: token.name, role: token.role, tokenHash: token.tokenHash, prefix: token.prefix, createdBy: token.createdBy, createdAt: await this.now() },
+    });
+    return toApiToken(row);
+  }
+
+  async getApiTokenByHash(tokenHash: string): Promise<ApiToken | null> {
+    const row = await this.prisma.apiToken.findUnique({ where: { tokenHash } });
+    return row ? toApiToken(row) : null;
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    const rows = await this.prisma.apiToken.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    return rows.map(toApiToken);
+  }
+
+  async revokeApiToken(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const count = await this.prisma.$executeRaw`
+      UPDATE api_tokens SET revoked_at = clock_timestamp() WHERE id = ${id}::uuid AND revoked_at IS NULL`;
+    return count > 0;
+  }
+
+  async touchApiToken(id: string, at: Date): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    // GREATEST ignores NULL: the first use sets it.
+    const count = await this.prisma.$executeRaw`
+      UPDATE api_tokens SET last_used_at = GREATEST(last_used_at, ${at}::timestamptz) WHERE id = ${id}::uuid`;
+    return count > 0;
+  }
+
+  async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
+    const rows = await this.prisma.$queryRaw<AuditRow[]>`
+      INSERT INTO audit_log AS a (id, at, actor_type, actor_id, actor_name, action, target_type, target_id, target_name, ip, changes)
+      VALUES (${randomUUID()}::uuid, clock_timestamp(), ${entry.actorType}, ${entry.actorId}, ${entry.actorName}, ${entry.action},
+        ${entry.targetType}, ${entry.targetId}, ${entry.targetName}, ${entry.ip},
+        ${entry.changes === null ? null : JSON.stringify(entry.changes)}::jsonb)
+      RETURNING ${AUDIT_COLUMNS}`;
+    return toAudit(rows[0]!);
+  }
+
+  async listAudit(query: AuditListQuery): Promise<Page<AuditEntry>> {
+    const where: Prisma.Sql[] = [];
+    if (query.actorName !== undefined) where.push(Prisma.sql`a.actor_name = ${query.actorName}`);
+    if (query.action !== undefined) where.push(Prisma.sql`a.action = ${query.action}`);
+    if (query.targetType !== undefined) where.push(Prisma.sql`a.target_type = ${query.targetType}`);
+    if (query.targetId !== undefined) where.push(Prisma.sql`a.target_id = ${query.targetId}`);
+    if (query.from !== undefined) where.push(Prisma.sql`a.at >= ${query.from}::timestamptz`);
+    if (query.to !== undefined) where.push(Prisma.sql`a.at < ${query.to}::timestamptz`);
+    if (query.cursor) {
+      const [at, id] = decodeRunCursor(query.cursor);
+      where.push(Prisma.sql`(a.at, a.id) < (${at}::timestamptz, ${id}::uuid)`);
+    }
+    const rows = await this.prisma.$queryRaw<AuditRow[]>`
+      SELECT ${AUDIT_COLUMNS} FROM audit_log a
+      ${where.length ? Prisma.sql`WHERE ${Prisma.join(where, ' AND ')}` : Prisma.empty}
+      ORDER BY a.at DESC, a.id DESC
+      LIMIT ${query.limit + 1}`;
+    return pageOf(rows.map(toAudit), query.limit, (a) => [a.at.toISOString(), a.id]);
   }
 }
 
