@@ -6,7 +6,8 @@ import path from 'node:path';
 // (see global-setup.ts). Steps share the page and build on each other, so they run in order.
 test.describe.configure({ mode: 'serial' });
 
-const SHOTS = path.resolve('docs/screenshots');
+// README's screenshots: refreshed by `npm run screenshots`; ordinary runs keep theirs out of the tree.
+const SHOTS = path.resolve(process.env.E2E_SCREENSHOTS_DIR ?? 'test-results/screenshots');
 const INSTANCE_ID = process.env.E2E_INSTANCE_ID ?? 'e2e-1';
 const PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? '';
 const suffix = Date.now().toString(36);

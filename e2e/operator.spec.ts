@@ -6,7 +6,8 @@ import path from 'node:path';
 // Jobs are created through the REST API (as another client would), the browser only watches.
 test.describe.configure({ mode: 'serial' });
 
-const SHOTS = path.resolve('docs/screenshots');
+// README's screenshots: refreshed by `npm run screenshots`; ordinary runs keep theirs out of the tree.
+const SHOTS = path.resolve(process.env.E2E_SCREENSHOTS_DIR ?? 'test-results/screenshots');
 const INSTANCE_ID = process.env.E2E_INSTANCE_ID ?? 'e2e-1';
 const PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? '';
 const TOKEN = process.env.E2E_API_TOKEN ?? '';
