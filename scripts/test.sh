@@ -38,7 +38,9 @@ node --conditions=react-server --import tsx --test --test-concurrency="${TEST_CO
   "${files[@]}" || status=1
 
 step "end-to-end tests (Playwright, Chromium)"
-PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" npx playwright test --reporter=list,json || status=1
+# The harness imports server-only modules (the test database, the app launcher).
+NODE_OPTIONS=--conditions=react-server PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" \
+  npx playwright test --reporter=list,json || status=1
 
 node scripts/test-summary.mjs "$results" || status=1
 exit "$status"
