@@ -1,10 +1,13 @@
 import { NextResponse, type NextRequest } from 'next/server';
-import { SESSION_COOKIE, bearerTokenValid, verifySessionToken } from '@/lib/auth/token';
+import { SESSION_COOKIE, bearerToken, verifySessionCookie } from '@/lib/auth/token';
 import { API_CSP, HSTS, pageCsp } from '@/lib/security-headers.mjs';
 
-/** Reachable without signing in. /api/health answers load balancers and reveals nothing secret. */
+/**
+ * Reachable without signing in. /api/health answers load balancers and reveals nothing secret; /api/session is the
+ * JSON sign-in (its handler authenticates GET/DELETE itself).
+ */
 function isPublic(pathname: string): boolean {
-  return pathname === '/login' || pathname === '/api/health';
+  return pathname === '/login' || pathname === '/api/health' || pathname === '/api/session';
 }
 
 function isApi(pathname: string): boolean {
@@ -32,18 +35,19 @@ function withSecurity(request: NextRequest, respond: (requestHeaders?: Headers) 
 }
 
 /**
- * First gate: pages need a session (else /login?next=...), /api/** needs the bearer token or a
- * session (else 401 JSON). Route handlers and server actions check again themselves.
+ * First gate, without a database: pages need a cookie with our signature (else /login?next=...), /api/** needs a
+ * well-formed bearer token or such a cookie (else 401 JSON). Whether the session is still live, the token known and
+ * unrevoked, and the role sufficient is checked by the pages, route handlers and server actions themselves.
  */
 export function proxy(request: NextRequest) {
   return withSecurity(request, (requestHeaders) => {
     const pass = () => NextResponse.next({ request: { headers: requestHeaders } });
     const { pathname, search } = request.nextUrl;
     if (isPublic(pathname)) return pass();
-    const session = verifySessionToken(request.cookies.get(SESSION_COOKIE)?.value);
+    const session = verifySessionCookie(request.cookies.get(SESSION_COOKIE)?.value);
     if (isApi(pathname)) {
       const authorization = request.headers.get('authorization');
-      const ok = authorization ? bearerTokenValid(authorization) : session !== null;
+      const ok = authorization ? bearerToken(authorization) !== null : session !== null;
       if (ok) return pass();
       return NextResponse.json(
         { error: 'unauthorized' },

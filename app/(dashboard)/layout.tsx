@@ -23,15 +23,22 @@ export default async function DashboardLayout({ children }: { children: ReactNod
           Cronplane
         </Link>
         <nav aria-label="Main">
+          <NavLink href="/overview">Overview</NavLink>
           <NavLink href="/jobs">Jobs</NavLink>
           <NavLink href="/runs">Runs</NavLink>
           <NavLink href="/instances">Instances</NavLink>
+          {session.role === 'admin' && (
+            <>
+              <NavLink href="/audit">Audit</NavLink>
+              <NavLink href="/settings/users">Users</NavLink>
+              <NavLink href="/settings/tokens">Tokens</NavLink>
+            </>
+          )}
         </nav>
         <div className="topbar-end">
           <ThemeToggle initial={theme} />
-          <span className="muted small user">
-            {session.username}
-            {session.role ? ` · ${session.role}` : ''}
+          <span className="muted small user" data-testid="current-user">
+            {session.username} · <span data-testid="current-role">{session.role}</span>
           </span>
           <form action={logout}>
             <button type="submit" className="btn btn-ghost btn-sm">

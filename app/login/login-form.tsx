@@ -11,6 +11,24 @@ export function LoginForm({ next }: { next: string }) {
   return (
     <form action={formAction} className={styles.form}>
       <input type="hidden" name="next" value={next} />
+      <label htmlFor="username" className={styles.label}>
+        Username
+      </label>
+      <input
+        id="username"
+        name="username"
+        type="text"
+        autoComplete="username"
+        autoCapitalize="none"
+        spellCheck={false}
+        required
+        autoFocus
+        defaultValue={state.username ?? ''}
+        key={state.username ?? ''}
+        className={styles.input}
+        aria-invalid={state.error ? true : undefined}
+        aria-describedby={state.error ? 'login-error' : undefined}
+      />
       <label htmlFor="password" className={styles.label}>
         Password
       </label>
@@ -20,7 +38,6 @@ export function LoginForm({ next }: { next: string }) {
         type="password"
         autoComplete="current-password"
         required
-        autoFocus
         className={styles.input}
         aria-invalid={state.error ? true : undefined}
         aria-describedby={state.error ? 'login-error' : undefined}

@@ -24,7 +24,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
         <h1 id="login-title" className={styles.title}>
           Cronplane
         </h1>
-        <p className={styles.subtitle}>Sign in as admin to manage scheduled jobs.</p>
+        <p className={styles.subtitle}>Sign in to manage scheduled jobs.</p>
         <LoginForm next={next} />
       </section>
     </main>

@@ -2,7 +2,9 @@ import 'server-only';
 import type { z } from 'zod';
 import { AppError, ValidationError, toFieldIssues } from '../errors';
 import { requireApiAuth, type ApiPrincipal } from '../auth/api';
-import { NameTakenError } from '../store/types';
+import type { Actor } from '../auth/principal';
+import { clientIp } from '../auth/rate-limit';
+import { NameTakenError, UsernameTakenError } from '../store/types';
 
 /** Request bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -36,7 +38,7 @@ export function errorResponse(err: unknown, request?: Request): Response {
     if (err.status === 401) return json({ error: 'unauthorized' }, 401, { 'www-authenticate': 'Bearer realm="cronplane"' });
     return json({ error: err.message }, err.status);
   }
-  if (err instanceof NameTakenError) return json({ error: err.message }, 409);
+  if (err instanceof NameTakenError || err instanceof UsernameTakenError) return json({ error: err.message }, 409);
   const where = request ? `${request.method} ${new URL(request.url).pathname}` : 'request';
   if (isDatabaseUnavailable(err)) {
     console.error(`[api] ${where}: database unavailable:`, err);
@@ -49,8 +51,14 @@ export function errorResponse(err: unknown, request?: Request): Response {
 export interface ApiContext<P> {
   request: Request;
   params: P;
-  principal: ApiPrincipal | null;
+  /** The caller; public routes get ANONYMOUS and authenticate themselves where they need to. */
+  principal: ApiPrincipal;
+  /** The caller and its address, for services that check roles and write the audit log. */
+  actor: Actor;
 }
+
+/** Stands in for the caller of public routes (health, login): no role at all beyond reading public data. */
+const ANONYMOUS: ApiPrincipal = { kind: 'system', id: null, name: 'anonymous', role: 'viewer' };
 
 type RouteContext<P> = { params: Promise<P> };
 
@@ -64,9 +72,9 @@ export function apiRoute<P extends Record<string, string | string[]> = Record<st
 ): (request: Request, context: RouteContext<P>) => Promise<Response> {
   return async (request, context) => {
     try {
-      const principal = options.public ? null : requireApiAuth(request);
+      const principal = options.public ? ANONYMOUS : await requireApiAuth(request);
       const params = context?.params ? await context.params : ({} as P);
-      return await handler({ request, params, principal });
+      return await handler({ request, params, principal, actor: { principal, ip: clientIp(request.headers) } });
     } catch (err) {
       return errorResponse(err, request);
     }

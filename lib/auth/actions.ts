@@ -2,12 +2,15 @@
 
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { ADMIN_USERNAME, getCredentials, secretEquals } from './credentials';
-import { clearLoginFailures, clientIp, loginBlockedFor, recordLoginFailure } from './rate-limit';
-import { SESSION_COOKIE, createSessionToken, isHttps, sessionCookieOptions } from './token';
+import { login as checkLogin, logout as endSession } from './login';
+import { clientIp } from './rate-limit';
+import { getSession } from './session';
+import { SESSION_COOKIE, isHttps, sessionCookieOptions } from './token';
 
 export interface LoginState {
   error: string | null;
+  /** The username typed, so a failed attempt keeps it in the field. */
+  username?: string;
 }
 
 /** Only same-site paths: "//evil.example" or "/\\evil" would leave the site after sign-in. */
@@ -20,26 +23,23 @@ function safeNext(value: FormDataEntryValue | null): string {
 /** Sign-in form action (useActionState). Sets the session cookie and redirects to `next`. */
 export async function login(_previous: LoginState, formData: FormData): Promise<LoginState> {
   const requestHeaders = await headers();
-  const ip = clientIp(requestHeaders);
-  const waitMs = loginBlockedFor(ip);
-  if (waitMs > 0) {
-    const minutes = Math.ceil(waitMs / 60_000);
-    return { error: `Too many failed sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.` };
-  }
-  const password = formData.get('password');
-  if (typeof password !== 'string' || password.length === 0) return { error: 'Enter the password.' };
-  if (!secretEquals(password, getCredentials().adminPassword)) {
-    recordLoginFailure(ip);
-    return { error: 'Wrong password.' };
-  }
-  clearLoginFailures(ip);
+  const username = formData.get('username');
+  const result = await checkLogin({
+    username,
+    password: formData.get('password'),
+    ip: clientIp(requestHeaders),
+    userAgent: requestHeaders.get('user-agent'),
+  });
+  if (!result.ok) return { error: result.error, username: typeof username === 'string' ? username : '' };
   const secure = isHttps('', requestHeaders.get('x-forwarded-proto'));
-  (await cookies()).set(SESSION_COOKIE, createSessionToken(ADMIN_USERNAME, 'admin'), sessionCookieOptions(secure));
+  (await cookies()).set(SESSION_COOKIE, result.cookie, sessionCookieOptions(secure));
   redirect(safeNext(formData.get('next')));
 }
 
-/** Ends the session. Dashboard: `<form action={logout}>`. */
+/** Ends the session (revoked in the store, not only forgotten by the browser). Dashboard: `<form action={logout}>`. */
 export async function logout(): Promise<void> {
+  const session = await getSession();
+  await endSession(session, clientIp(await headers()));
   (await cookies()).delete(SESSION_COOKIE);
   redirect('/login');
 }

@@ -1,30 +1,11 @@
 import 'server-only';
-import { AppError } from '../errors';
-import { ADMIN_USERNAME } from './credentials';
-import { SESSION_COOKIE, bearerTokenValid, verifySessionToken } from './token';
+import { principalFromBearer, principalFromSessionCookie, ForbiddenError, UnauthorizedError, type Principal } from './principal';
+import { SESSION_COOKIE, bearerToken } from './token';
 
-export class UnauthorizedError extends AppError {
-  static readonly brand: string = 'UnauthorizedError';
+export { ForbiddenError, UnauthorizedError };
+export type ApiPrincipal = Principal;
 
-  constructor() {
-    super('unauthorized', 401);
-  }
-}
-
-export class ForbiddenError extends AppError {
-  static readonly brand: string = 'ForbiddenError';
-
-  constructor(message: string) {
-    super(message, 403);
-  }
-}
-
-export interface ApiPrincipal {
-  username: string;
-  via: 'token' | 'session';
-}
-
-function cookieValue(header: string | null, name: string): string | undefined {
+export function cookieValue(header: string | null, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
@@ -36,34 +17,40 @@ function cookieValue(header: string | null, name: string): string | undefined {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Who is calling: a valid `Authorization: Bearer <API_TOKEN>` or a valid session cookie. Throws
- * UnauthorizedError otherwise. Route handlers call it even though proxy.ts checks first (defence in depth).
+ * Cookies ride along on cross-site requests from other sites on the same "site" (ports, subdomains) despite
+ * SameSite=Lax: state changes with a cookie must come from our own origin.
  */
-export function requireApiAuth(request: Request): ApiPrincipal {
+export function assertSameOrigin(request: Request): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const origin = request.headers.get('origin');
+  const host = request.headers.get('x-forwarded-host') ?? request.headers.get('host');
+  if (origin === 'null') throw new ForbiddenError('cross-origin request refused');
+  if (origin && host) {
+    let originHost: string | null = null;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      originHost = null;
+    }
+    if (originHost !== host) throw new ForbiddenError('cross-origin request refused');
+  }
+}
+
+/**
+ * Who is calling: a valid `Authorization: Bearer <token>` (env API_TOKEN or a dashboard-made token) or a live
+ * session cookie. Throws UnauthorizedError otherwise. Route handlers call it even though proxy.ts checks first.
+ */
+export async function requireApiAuth(request: Request): Promise<Principal> {
   const authorization = request.headers.get('authorization');
   if (authorization) {
     // A wrong token is refused even when a cookie would pass: the caller meant the token.
-    if (bearerTokenValid(authorization)) return { username: 'api', via: 'token' };
-    throw new UnauthorizedError();
+    const token = bearerToken(authorization);
+    const principal = token ? await principalFromBearer(token) : null;
+    if (!principal) throw new UnauthorizedError();
+    return principal;
   }
-  const session = verifySessionToken(cookieValue(request.headers.get('cookie'), SESSION_COOKIE));
-  if (!session) throw new UnauthorizedError();
-  // Cookies ride along on cross-site requests from other sites on the same "site" (ports,
-  // subdomains) despite SameSite=Lax: state changes with a cookie must come from our own origin.
-  if (!SAFE_METHODS.has(request.method)) {
-    const origin = request.headers.get('origin');
-    const host = request.headers.get('x-forwarded-host') ?? request.headers.get('host');
-    if (origin && origin !== 'null' && host) {
-      let originHost: string | null = null;
-      try {
-        originHost = new URL(origin).host;
-      } catch {
-        originHost = null;
-      }
-      if (originHost !== host) throw new ForbiddenError('cross-origin request refused');
-    } else if (origin === 'null') {
-      throw new ForbiddenError('cross-origin request refused');
-    }
-  }
-  return { username: session.username || ADMIN_USERNAME, via: 'session' };
+  const principal = await principalFromSessionCookie(cookieValue(request.headers.get('cookie'), SESSION_COOKIE));
+  if (!principal) throw new UnauthorizedError();
+  assertSameOrigin(request);
+  return principal;
 }

@@ -1,23 +1,43 @@
 import 'server-only';
-import { cookies } from 'next/headers';
+import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { SESSION_COOKIE, verifySessionToken } from './token';
+import type { UserRole } from '../store/types';
+import { hasRole, principalFromSessionCookie, requireRole, type Actor, type Principal } from './principal';
+import { clientIp } from './rate-limit';
+import { SESSION_COOKIE } from './token';
 
-export interface SessionUser {
+/** A signed-in user of a page or server action. */
+export interface SessionUser extends Principal {
   username: string;
-  role: string;
 }
 
-/** The signed-in user of the current request, or null. For server components, actions and route handlers. */
+/** The signed-in user of the current request (a live, unrevoked session of an enabled user), or null. */
 export async function getSession(): Promise<SessionUser | null> {
   const jar = await cookies();
-  const session = verifySessionToken(jar.get(SESSION_COOKIE)?.value);
-  return session ? { username: session.username, role: session.role } : null;
+  const principal = await principalFromSessionCookie(jar.get(SESSION_COOKIE)?.value);
+  return principal ? { ...principal, username: principal.name } : null;
 }
 
 /** The signed-in user; redirects to /login without a valid session. Pages and server actions call this. */
 export async function requireSession(): Promise<SessionUser> {
   const session = await getSession();
   if (!session) redirect('/login');
+  return session;
+}
+
+/**
+ * For server actions and pages: the signed-in user with at least `role`, as an Actor for the services.
+ * Throws ForbiddenError (403) below the role; actions turn that into an error notice.
+ */
+export async function requireActor(role: UserRole = 'viewer'): Promise<Actor & { principal: SessionUser }> {
+  const session = await requireSession();
+  requireRole(session, role);
+  return { principal: session, ip: clientIp(await headers()) };
+}
+
+/** For pages that only exist to mutate (new, edit, delete): below `role`, back to `fallback` with the "forbidden" notice. */
+export async function requirePageRole(role: UserRole, fallback: string): Promise<SessionUser> {
+  const session = await requireSession();
+  if (!hasRole(session, role)) redirect(`${fallback}?notice=forbidden`);
   return session;
 }

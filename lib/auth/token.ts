@@ -1,63 +1,64 @@
 import 'server-only';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ADMIN_USERNAME, getCredentials, secretEquals, type Credentials } from './credentials';
 
 export const SESSION_COOKIE = 'cronplane_session';
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 
-export interface Session {
-  username: string;
-  role: string;
-  /** Expiry, seconds since the epoch. */
-  expiresAt: number;
-}
-
-const PayloadSchema = z.object({ u: z.string(), r: z.string(), iat: z.number().int(), exp: z.number().int() });
-
-/** The signing key also depends on the admin password, so changing the password ends every session. */
-function signingKey(credentials: Credentials): Buffer {
-  return createHmac('sha256', credentials.sessionSecret).update(`cronplane-session\0${credentials.adminPassword}`).digest();
-}
+/** Prefix of API tokens created in the dashboard: recognisable in logs and secret scanners. */
+export const API_TOKEN_PREFIX = 'cpt_';
 
 function sign(data: string, credentials: Credentials): Buffer {
-  return createHmac('sha256', signingKey(credentials)).update(data).digest();
+  return createHmac('sha256', credentials.sessionSecret).update(`cronplane-session\0${data}`).digest();
 }
 
-/** `<base64url(JSON payload)>.<base64url(HMAC-SHA256)>` */
-export function createSessionToken(username: string, role: string, now = Date.now(), credentials = getCredentials()): string {
-  const iat = Math.floor(now / 1000);
-  const payload = Buffer.from(JSON.stringify({ u: username, r: role, iat, exp: iat + SESSION_TTL_SECONDS })).toString('base64url');
-  return `${payload}.${sign(payload, credentials).toString('base64url')}`;
+/** The store keeps only this hash: a leaked sessions table cannot be replayed as cookies. */
+export function sessionIdOf(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
 }
 
-export function verifySessionToken(token: string | undefined | null, now = Date.now(), credentials = getCredentials()): Session | null {
-  if (!token || token.length > 1024) return null;
-  const dot = token.indexOf('.');
+/**
+ * A new session cookie `<secret>.<HMAC(secret)>`: 256 random bits plus a signature, so the proxy refuses forged
+ * cookies without a database round trip. `id` is the store's session id (hash of the secret).
+ */
+export function createSessionCookie(credentials = getCredentials()): { value: string; id: string } {
+  const secret = randomBytes(32).toString('base64url');
+  return { value: `${secret}.${sign(secret, credentials).toString('base64url')}`, id: sessionIdOf(secret) };
+}
+
+/** The store's session id when the cookie carries our signature; null otherwise. Revocation and expiry are checked in the store. */
+export function verifySessionCookie(value: string | undefined | null, credentials = getCredentials()): string | null {
+  if (!value || value.length > 200) return null;
+  const dot = value.indexOf('.');
   if (dot <= 0) return null;
-  const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = sign(payload, credentials);
+  const secret = value.slice(0, dot);
+  if (!/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
+  const given = Buffer.from(value.slice(dot + 1), 'base64url');
+  const expected = sign(secret, credentials);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-  let data: unknown;
-  try {
-    data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return null;
-  }
-  const parsed = PayloadSchema.safeParse(data);
-  if (!parsed.success) return null;
-  const nowSeconds = Math.floor(now / 1000);
-  // Tokens "issued" in the future mean a forged clock or a bug; allow a minute of skew.
-  if (parsed.data.exp <= nowSeconds || parsed.data.iat > nowSeconds + 60) return null;
-  return { username: parsed.data.u, role: parsed.data.r, expiresAt: parsed.data.exp };
+  return sessionIdOf(secret);
 }
 
-/** True when `Authorization: Bearer <API_TOKEN>` matches. */
+/** The token of `Authorization: Bearer <token>`; null for any other form. */
+export function bearerToken(authorization: string | null): string | null {
+  if (!authorization) return null;
+  const match = /^Bearer[ \t]+(\S{1,512})[ \t]*$/i.exec(authorization);
+  return match?.[1] ?? null;
+}
+
+/** True when `Authorization: Bearer <API_TOKEN>` carries the environment's automation token. */
 export function bearerTokenValid(authorization: string | null, credentials = getCredentials()): boolean {
-  if (!authorization) return false;
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
-  return match?.[1] !== undefined && secretEquals(match[1], credentials.apiToken);
+  const token = bearerToken(authorization);
+  return token !== null && secretEquals(token, credentials.apiToken);
+}
+
+/** API tokens are 256 random bits, so a fast hash is enough (no dictionary to attack). */
+export function hashApiToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function newApiTokenSecret(): string {
+  return `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
 /** Secure cookies only over https; TLS-terminating proxies announce it with X-Forwarded-Proto. */

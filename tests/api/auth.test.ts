@@ -12,8 +12,11 @@ process.env.API_TOKEN = 'unit-api-token-0123456789';
 process.env.SESSION_SECRET = 'unit-session-secret-0123456789abcdef';
 
 const { ensureCredentials, secretEquals } = await import('../../lib/auth/credentials');
-const { SESSION_TTL_SECONDS, bearerTokenValid, createSessionToken, verifySessionToken, isHttps } = await import('../../lib/auth/token');
-const { requireApiAuth, UnauthorizedError, ForbiddenError } = await import('../../lib/auth/api');
+const { SESSION_TTL_SECONDS, bearerToken, bearerTokenValid, createSessionCookie, hashApiToken, isHttps, newApiTokenSecret, sessionIdOf, verifySessionCookie } =
+  await import('../../lib/auth/token');
+const { assertSameOrigin, requireApiAuth, UnauthorizedError, ForbiddenError } = await import('../../lib/auth/api');
+const { hasRole, requireRole } = await import('../../lib/auth/principal');
+const { hashPassword, verifyPassword } = await import('../../lib/auth/password');
 const { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, clearLoginFailures, clientIp, loginBlockedFor, recordLoginFailure } = await import(
   '../../lib/auth/rate-limit'
 );
@@ -99,39 +102,44 @@ describe('credentials', () => {
   });
 });
 
-describe('session tokens', () => {
+describe('session cookies', () => {
   const creds = { adminPassword: 'pw', apiToken: 'tok', sessionSecret: 'secret-secret-secret' };
 
-  test('round trip, then expiry after 12 hours', () => {
-    const now = Date.UTC(2030, 0, 1);
-    const token = createSessionToken('admin', 'admin', now, creds);
-    const session = verifySessionToken(token, now + 1000, creds);
-    assert.equal(session?.username, 'admin');
-    assert.equal(session?.role, 'admin');
-    assert.equal(session?.expiresAt, now / 1000 + SESSION_TTL_SECONDS);
-    assert.ok(verifySessionToken(token, now + (SESSION_TTL_SECONDS - 1) * 1000, creds));
-    assert.equal(verifySessionToken(token, now + SESSION_TTL_SECONDS * 1000, creds), null);
+  test('a signed random secret; the store id is its hash, never the cookie itself', () => {
+    const a = createSessionCookie(creds);
+    const b = createSessionCookie(creds);
+    assert.notEqual(a.value, b.value);
+    assert.equal(verifySessionCookie(a.value, creds), a.id);
+    assert.equal(a.id, sessionIdOf(a.value.split('.')[0]!));
+    assert.ok(!a.value.includes(a.id), 'the id is not in the cookie');
+    assert.ok(a.value.split('.')[0]!.length >= 43, '256 bits of secret');
   });
 
-  test('tampering, another secret or a changed password invalidate it', () => {
-    const now = Date.now();
-    const token = createSessionToken('admin', 'admin', now, creds);
-    const [payload, sig] = token.split('.') as [string, string];
-    const forged = Buffer.from(JSON.stringify({ u: 'admin', r: 'admin', iat: 0, exp: 4_000_000_000 })).toString('base64url');
-    assert.equal(verifySessionToken(`${forged}.${sig}`, now, creds), null);
-    assert.equal(verifySessionToken(`${payload}.${sig.slice(0, -2)}`, now, creds), null);
-    assert.equal(verifySessionToken(token, now, { ...creds, sessionSecret: 'another-secret-value' }), null);
-    assert.equal(verifySessionToken(token, now, { ...creds, adminPassword: 'new-password' }), null);
-    for (const junk of ['', '.', 'abc', 'a.b.c', '%%%.%%%']) assert.equal(verifySessionToken(junk, now, creds), null);
+  test('tampering or another signing secret invalidate it', () => {
+    const { value } = createSessionCookie(creds);
+    const [secret, sig] = value.split('.') as [string, string];
+    const other = createSessionCookie(creds).value.split('.')[0]!;
+    assert.equal(verifySessionCookie(`${other}.${sig}`, creds), null);
+    assert.equal(verifySessionCookie(`${secret}.${sig.slice(0, -2)}`, creds), null);
+    assert.equal(verifySessionCookie(value, { ...creds, sessionSecret: 'another-secret-value' }), null);
+    for (const junk of ['', '.', 'abc', 'a.b.c', '%%%.%%%', `${'x'.repeat(300)}.${sig}`]) assert.equal(verifySessionCookie(junk, creds), null);
   });
 
-  test('bearer token check', () => {
+  test('bearer token parsing and the env token check', () => {
+    assert.equal(bearerToken('Bearer tok'), 'tok');
+    assert.equal(bearerToken('bearer   tok '), 'tok');
+    assert.equal(bearerToken('Basic tok'), null);
+    assert.equal(bearerToken('tok'), null);
+    assert.equal(bearerToken(null), null);
     assert.equal(bearerTokenValid('Bearer tok', creds), true);
-    assert.equal(bearerTokenValid('bearer   tok', creds), true);
     assert.equal(bearerTokenValid('Bearer tok2', creds), false);
-    assert.equal(bearerTokenValid('Basic tok', creds), false);
-    assert.equal(bearerTokenValid('tok', creds), false);
-    assert.equal(bearerTokenValid(null, creds), false);
+  });
+
+  test('API tokens: high-entropy, prefixed, stored as sha256', () => {
+    const t = newApiTokenSecret();
+    assert.match(t, /^cpt_[A-Za-z0-9_-]{43}$/);
+    assert.match(hashApiToken(t), /^[0-9a-f]{64}$/);
+    assert.notEqual(hashApiToken(t), hashApiToken(newApiTokenSecret()));
   });
 
   test('https detection prefers X-Forwarded-Proto', () => {
@@ -140,33 +148,59 @@ describe('session tokens', () => {
     assert.equal(isHttps('https://x/', null), true);
     assert.equal(isHttps('http://x/', null), false);
   });
+
+  test(`cookies live ${SESSION_TTL_SECONDS / 3600} hours`, () => {
+    assert.equal(SESSION_TTL_SECONDS, 12 * 3600);
+  });
+});
+
+describe('passwords', () => {
+  test('scrypt: salted, verifies only the right password, parameters in the hash', async () => {
+    const a = await hashPassword('correct horse battery');
+    const b = await hashPassword('correct horse battery');
+    assert.notEqual(a, b, 'salted');
+    assert.match(a, /^scrypt\$32768\$8\$1\$/);
+    assert.equal(await verifyPassword('correct horse battery', a), true);
+    assert.equal(await verifyPassword('correct horse batterY', a), false);
+    assert.equal(await verifyPassword('', a), false);
+    for (const junk of ['', 'scrypt$1$1$1$x$y', 'bcrypt$x', `scrypt$${2 ** 30}$8$1$AAAA$${'A'.repeat(43)}`]) assert.equal(await verifyPassword('x', junk), false);
+  });
+});
+
+describe('roles', () => {
+  const p = (role: 'admin' | 'operator' | 'viewer') => ({ kind: 'user' as const, id: null, name: role, role });
+  test('admin > operator > viewer; requireRole throws 403 below', () => {
+    assert.equal(hasRole(p('admin'), 'operator'), true);
+    assert.equal(hasRole(p('operator'), 'operator'), true);
+    assert.equal(hasRole(p('operator'), 'admin'), false);
+    assert.equal(hasRole(p('viewer'), 'viewer'), true);
+    assert.equal(hasRole(p('viewer'), 'operator'), false);
+    assert.throws(() => requireRole(p('viewer'), 'operator'), (err: unknown) => err instanceof ForbiddenError && err.status === 403);
+    assert.doesNotThrow(() => requireRole(p('admin'), 'admin'));
+  });
 });
 
 describe('requireApiAuth', () => {
   const url = 'http://127.0.0.1:1/api/jobs';
-  const cookie = () => `other=1; cronplane_session=${createSessionToken('admin', 'admin')}`;
 
-  test('accepts the API token and a session cookie', () => {
-    assert.deepEqual(requireApiAuth(new Request(url, { headers: { authorization: `Bearer ${process.env.API_TOKEN}` } })), {
-      username: 'api',
-      via: 'token',
-    });
-    assert.equal(requireApiAuth(new Request(url, { headers: { cookie: cookie() } })).via, 'session');
+  test('the env API_TOKEN is an admin token', async () => {
+    const principal = await requireApiAuth(new Request(url, { headers: { authorization: `Bearer ${process.env.API_TOKEN}` } }));
+    assert.deepEqual(principal, { kind: 'token', id: null, name: 'API_TOKEN', role: 'admin' });
   });
 
-  test('refuses nothing, a wrong token, a wrong token next to a good cookie, a forged cookie', () => {
-    assert.throws(() => requireApiAuth(new Request(url)), UnauthorizedError);
-    assert.throws(() => requireApiAuth(new Request(url, { headers: { authorization: 'Bearer nope' } })), UnauthorizedError);
-    assert.throws(() => requireApiAuth(new Request(url, { headers: { authorization: 'Bearer nope', cookie: cookie() } })), UnauthorizedError);
-    assert.throws(() => requireApiAuth(new Request(url, { headers: { cookie: 'cronplane_session=abc.def' } })), UnauthorizedError);
+  // Cases that need no database; unknown and revoked tokens, live and revoked sessions: tests/api/roles.test.ts.
+  test('refuses nothing, a malformed authorization, a forged cookie', async () => {
+    await assert.rejects(requireApiAuth(new Request(url)), UnauthorizedError);
+    await assert.rejects(requireApiAuth(new Request(url, { headers: { authorization: 'Basic abc' } })), UnauthorizedError);
+    await assert.rejects(requireApiAuth(new Request(url, { headers: { cookie: 'cronplane_session=abc.def' } })), UnauthorizedError);
   });
 
-  test('a cookie-authenticated change from another origin is refused', () => {
-    const post = (origin: string) =>
-      new Request(url, { method: 'POST', headers: { cookie: cookie(), origin, host: '127.0.0.1:1' } });
-    assert.throws(() => requireApiAuth(post('http://evil.example')), ForbiddenError);
-    assert.throws(() => requireApiAuth(post('null')), ForbiddenError);
-    assert.equal(requireApiAuth(post('http://127.0.0.1:1')).via, 'session');
+  test('a state change from another origin is refused', () => {
+    const post = (origin: string) => new Request(url, { method: 'POST', headers: { origin, host: '127.0.0.1:1' } });
+    assert.throws(() => assertSameOrigin(post('http://evil.example')), ForbiddenError);
+    assert.throws(() => assertSameOrigin(post('null')), ForbiddenError);
+    assert.doesNotThrow(() => assertSameOrigin(post('http://127.0.0.1:1')));
+    assert.doesNotThrow(() => assertSameOrigin(new Request(url, { headers: { origin: 'http://evil.example', host: '127.0.0.1:1' } })), 'GET is safe');
   });
 });
 

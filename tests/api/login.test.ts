@@ -50,11 +50,13 @@ describe('sign in', () => {
       await page.goto(`${app.baseUrl}/instances`);
       await page.waitForURL(/\/login\?next=%2Finstances$/);
 
+      await page.getByLabel('Username').fill('admin');
       await page.getByLabel('Password').fill('not the password');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('alert').filter({ hasText: 'Wrong password.' }).waitFor({ timeout: 15_000 });
+      await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor({ timeout: 15_000 });
       assert.equal((await context.cookies()).some((c) => c.name === 'cronplane_session'), false);
 
+      await page.getByLabel('Username').fill('admin');
       await page.getByLabel('Password').fill(app.adminPassword);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${app.baseUrl}/instances`, { timeout: 15_000 });
@@ -103,6 +105,7 @@ describe('sign in', () => {
     const page = await context.newPage();
     try {
       await page.goto(`${app.baseUrl}/login`);
+      await page.getByLabel('Username').fill('admin');
       await page.getByLabel('Password').fill(app.adminPassword);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${app.baseUrl}/jobs`, { timeout: 15_000 });
@@ -118,6 +121,7 @@ describe('sign in', () => {
     const page = await context.newPage();
     try {
       await page.goto(`${app.baseUrl}/login?next=//evil.example/x`);
+      await page.getByLabel('Username').fill('admin');
       await page.getByLabel('Password').fill(app.adminPassword);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL(`${app.baseUrl}/jobs`, { timeout: 15_000 });
@@ -132,13 +136,16 @@ describe('sign in', () => {
     const page = await context.newPage();
     try {
       await page.goto(`${app.baseUrl}/login`);
+      // An unknown user: the address limit is what is tested, not the per-account lock-out (tests/api/roles.test.ts).
       for (let i = 1; i <= 10; i++) {
+        await page.getByLabel('Username').fill('nobody');
         await page.getByLabel('Password').fill(`wrong ${i}`);
         await page.getByRole('button', { name: 'Sign in' }).click();
-        await page.getByRole('alert').filter({ hasText: 'Wrong password.' }).waitFor({ timeout: 15_000 });
+        await page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor({ timeout: 15_000 });
         // Wait for the form to be ready again (the action finished).
         await page.getByRole('button', { name: 'Sign in' }).waitFor();
       }
+      await page.getByLabel('Username').fill('admin');
       await page.getByLabel('Password').fill(app.adminPassword);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('alert').filter({ hasText: /Too many failed sign-in attempts/ }).waitFor({ timeout: 15_000 });

@@ -8,18 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createSessionToken } from '../../lib/auth/token';
-import { startApp, type StartedApp } from '../support/app';
+import { loginCookie, startApp, type StartedApp } from '../support/app';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 
 let db: TestPostgres;
 let app: StartedApp;
-const sessionSecret = randomBytes(32).toString('base64url');
+let adminCookie = '';
 
 before(async () => {
   db = await startTestPostgres();
   // No HTTP_JOB_ALLOW: the default policy is what is tested here.
-  app = await startApp({ databaseUrl: db.url, env: { SESSION_SECRET: sessionSecret, HTTP_JOB_ALLOW: undefined } });
+  app = await startApp({ databaseUrl: db.url, env: { HTTP_JOB_ALLOW: undefined } });
+  adminCookie = await loginCookie(app, 'admin', app.adminPassword);
 }, { timeout: 120_000 });
 
 after(async () => {
@@ -28,8 +28,7 @@ after(async () => {
 }, { timeout: 30_000 });
 
 function sessionCookie(): string {
-  const token = createSessionToken('admin', 'admin', Date.now(), { adminPassword: app.adminPassword, apiToken: app.apiToken, sessionSecret });
-  return `cronplane_session=${token}`;
+  return adminCookie;
 }
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any>; headers: Headers }> {

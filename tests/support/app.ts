@@ -150,3 +150,21 @@ export async function startApp(options: StartAppOptions): Promise<StartedApp> {
   await app.stop('SIGKILL');
   throw new Error(`app at ${baseUrl} not healthy within ${options.readyTimeoutMs ?? 60_000} ms (last: ${last}):\n${output}`);
 }
+
+/**
+ * Signs in through POST /api/session and returns the `cronplane_session=<value>` pair for a Cookie header.
+ * Each call sends its own X-Forwarded-For so the per-address sign-in limit of one test does not leak into another.
+ */
+export async function loginCookie(app: Pick<StartedApp, 'baseUrl'>, username: string, password: string): Promise<string> {
+  const response = await fetch(`${app.baseUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+    body: JSON.stringify({ username, password }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`sign-in as ${username} failed: ${response.status} ${text}`);
+  const cookie = /cronplane_session=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+  if (!cookie) throw new Error('sign-in answered 200 without a session cookie');
+  return `cronplane_session=${cookie}`;
+}

@@ -7,8 +7,21 @@ const NOTICES: Record<string, string> = {
   deleted: 'Job deleted.',
 };
 
+/** Refusals: shown as errors. */
+const ERRORS: Record<string, string> = {
+  forbidden: 'Your role may not do that: nothing was changed.',
+};
+
 /** The one-line confirmation after a redirect (?notice=...). Unknown codes show nothing. */
 export function Notice({ code }: { code: string | undefined }) {
+  const error = code ? ERRORS[code] : undefined;
+  if (error) {
+    return (
+      <p className="alert alert-error" role="alert">
+        {error}
+      </p>
+    );
+  }
   const text = code ? NOTICES[code] : undefined;
   if (!text) return null;
   return (

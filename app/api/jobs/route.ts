@@ -1,3 +1,4 @@
+import { requireRole } from '@/lib/auth/principal';
 import { apiRoute, json, methodNotAllowed, parseQuery, readJsonObject } from '@/lib/api/http';
 import { JobListQuerySchema } from '@/lib/api/schemas';
 import { jobJson, jobListItemJson } from '@/lib/api/serialize';
@@ -11,8 +12,9 @@ export const GET = apiRoute(async ({ request }) => {
   return json({ jobs: page.items.map(jobListItemJson), nextCursor: page.nextCursor });
 });
 
-export const POST = apiRoute(async ({ request }) => {
-  const job = await createJob(await readJsonObject(request));
+export const POST = apiRoute(async ({ request, actor }) => {
+  requireRole(actor.principal, 'operator');
+  const job = await createJob(await readJsonObject(request), actor);
   return json(jobJson(job), 201, { location: `/api/jobs/${job.id}` });
 });
 

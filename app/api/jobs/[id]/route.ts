@@ -1,3 +1,4 @@
+import { requireRole } from '@/lib/auth/principal';
 import { apiRoute, json, methodNotAllowed, noContent, readJsonObject } from '@/lib/api/http';
 import { jobJson } from '@/lib/api/serialize';
 import { deleteJob, getJob, updateJob } from '@/lib/services/jobs';
@@ -8,14 +9,16 @@ type Params = { id: string };
 
 export const GET = apiRoute<Params>(async ({ params }) => json(jobJson(await getJob(params.id))));
 
-export const PATCH = apiRoute<Params>(async ({ request, params }) => {
+export const PATCH = apiRoute<Params>(async ({ request, params, actor }) => {
+  requireRole(actor.principal, 'operator');
   // Unknown id first: a PATCH to a job that does not exist is 404 whatever the body says.
   await getJob(params.id);
-  return json(jobJson(await updateJob(params.id, await readJsonObject(request))));
+  return json(jobJson(await updateJob(params.id, await readJsonObject(request), actor)));
 });
 
-export const DELETE = apiRoute<Params>(async ({ params }) => {
-  await deleteJob(params.id);
+export const DELETE = apiRoute<Params>(async ({ params, actor }) => {
+  requireRole(actor.principal, 'operator');
+  await deleteJob(params.id, actor);
   return noContent();
 });
 

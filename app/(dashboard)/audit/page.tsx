@@ -1,0 +1,203 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { requireActor, requirePageRole } from '@/lib/auth/session';
+import { ValidationError } from '@/lib/errors';
+import { listAudit } from '@/lib/services/audit';
+import type { AuditEntry, Page } from '@/lib/store/types';
+import { Time } from '../_components/time';
+
+export const metadata: Metadata = { title: 'Audit log' };
+
+const FILTERS = ['actor', 'action', 'targetType', 'targetId', 'from', 'to'] as const;
+type Filter = (typeof FILTERS)[number];
+type Search = Promise<Partial<Record<Filter | 'cursor', string | string[]>>>;
+
+const ACTIONS = [
+  'job.create',
+  'job.update',
+  'job.delete',
+  'job.pause',
+  'job.resume',
+  'job.run',
+  'user.create',
+  'user.update',
+  'user.delete',
+  'session.revoke',
+  'token.create',
+  'token.revoke',
+  'login.success',
+  'login.failure',
+  'logout',
+];
+
+function one(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
+}
+
+function show(value: unknown): string {
+  if (value === null || value === undefined) return '—';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** Admins: who did what to which job, user or token, when (database time) and from where. Read-only. */
+export default async function AuditPage({ searchParams }: { searchParams: Search }) {
+  await requirePageRole('admin', '/jobs');
+  const actor = await requireActor('admin');
+  const params = await searchParams;
+  const values = Object.fromEntries(FILTERS.map((f) => [f, one(params[f])])) as Record<Filter, string>;
+  const cursor = one(params.cursor) || undefined;
+  let page: Page<AuditEntry> = { items: [], nextCursor: null };
+  let problem: string | null = null;
+  try {
+    // Times in the form are UTC (the label says so): the server cannot know the browser's zone.
+    const at = (v: string) => (v ? (/[zZ]|[+-]\d\d:\d\d$/.test(v) ? v : `${v}Z`) : undefined);
+    page = await listAudit(actor, {
+      limit: 50,
+      cursor,
+      actor: values.actor || undefined,
+      action: values.action || undefined,
+      targetType: values.targetType || undefined,
+      targetId: values.targetId || undefined,
+      from: at(values.from),
+      to: at(values.to),
+    });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    problem = err.issues.map((i) => `${i.path}: ${i.message}`).join('; ') || err.message;
+  }
+  const next = new URLSearchParams();
+  for (const f of FILTERS) if (values[f]) next.set(f, values[f]);
+  const firstHref = `/audit${next.size ? `?${next}` : ''}`;
+  if (page.nextCursor) next.set('cursor', page.nextCursor);
+
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Audit log</h1>
+          <p className="muted">Every change and sign-in, newest first. Entries cannot be edited or deleted from the app.</p>
+        </div>
+      </div>
+      <form className="filters" role="search" aria-label="Filter audit log" action="/audit">
+        <div className="field">
+          <label htmlFor="au-actor">Actor</label>
+          <input id="au-actor" name="actor" defaultValue={values.actor} placeholder="username or token name" maxLength={200} />
+        </div>
+        <div className="field">
+          <label htmlFor="au-action">Action</label>
+          <select id="au-action" name="action" defaultValue={values.action}>
+            <option value="">All actions</option>
+            {ACTIONS.map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="au-tt">Target type</label>
+          <select id="au-tt" name="targetType" defaultValue={values.targetType}>
+            <option value="">Any</option>
+            <option value="job">job</option>
+            <option value="user">user</option>
+            <option value="token">token</option>
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="au-tid">Target id</label>
+          <input id="au-tid" name="targetId" defaultValue={values.targetId} maxLength={200} />
+        </div>
+        <div className="field">
+          <label htmlFor="au-from">From (UTC)</label>
+          <input id="au-from" name="from" type="datetime-local" defaultValue={values.from.replace(/Z$/, '')} />
+        </div>
+        <div className="field">
+          <label htmlFor="au-to">To (UTC)</label>
+          <input id="au-to" name="to" type="datetime-local" defaultValue={values.to.replace(/Z$/, '')} />
+        </div>
+        <div className="filters-actions">
+          <button type="submit" className="btn btn-primary btn-sm">
+            Filter
+          </button>
+          <Link href="/audit" className="btn btn-ghost btn-sm">
+            Clear
+          </Link>
+        </div>
+      </form>
+      {problem && (
+        <p className="alert alert-error" role="alert">
+          {problem}
+        </p>
+      )}
+      {page.items.length === 0 ? (
+        <p className="empty muted">No entries match.</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Audit log">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Target</th>
+                <th scope="col">From</th>
+                <th scope="col">Changes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((e) => (
+                <tr key={e.id} data-action={e.action}>
+                  <td>
+                    <Time iso={e.at.toISOString()} />
+                  </td>
+                  <td>
+                    {e.actorName} <span className="muted small">({e.actorType})</span>
+                  </td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
+                  <td>
+                    {e.targetType ? (
+                      e.targetType === 'job' && e.targetId && e.action !== 'job.delete' ? (
+                        <Link href={`/jobs/${e.targetId}`}>{e.targetName ?? e.targetId}</Link>
+                      ) : (
+                        <span>
+                          {e.targetName ?? e.targetId} <span className="muted small">({e.targetType})</span>
+                        </span>
+                      )
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                  <td>{e.ip ?? '—'}</td>
+                  <td>
+                    {e.changes ? (
+                      <dl className="props small">
+                        {Object.entries(e.changes).map(([field, c]) => (
+                          <div key={field}>
+                            <dt>{field}</dt>
+                            <dd>
+                              <span className="mono">{show(c.before)}</span> → <span className="mono">{show(c.after)}</span>
+                            </dd>
+                          </div>
+                        ))}
+                      </dl>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {(cursor || page.nextCursor) && (
+        <nav className="pager" aria-label="Pages">
+          {cursor && <Link href={firstHref}>Newest entries</Link>}
+          {page.nextCursor && <Link href={`/audit?${next}`}>Older entries</Link>}
+        </nav>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,7 @@
+/** What a settings action reports back to its form. */
+export interface SettingsState {
+  error?: string;
+  ok?: string;
+  /** A new API token's secret, shown once. */
+  secret?: string;
+}

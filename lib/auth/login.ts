@@ -1,0 +1,114 @@
+import 'server-only';
+import { recordAudit } from '../services/audit';
+import { getStore } from '../store';
+import { UsernameTakenError, type User } from '../store/types';
+import { ADMIN_USERNAME, getCredentials } from './credentials';
+import { burnPasswordCheck, hashPassword, verifyPassword } from './password';
+import type { Actor, Principal } from './principal';
+import { loginBlockedFor, recordLoginFailure as recordIpFailure } from './rate-limit';
+import { SESSION_TTL_SECONDS, createSessionCookie } from './token';
+
+/** Failed sign-ins in a row that lock an account, and for how long. */
+export const LOCK_THRESHOLD = 5;
+export const LOCK_MINUTES = 15;
+
+const BOOTSTRAP = Symbol.for('cronplane.bootstrapAdmin');
+type BootstrapGlobal = typeof globalThis & { [BOOTSTRAP]?: Promise<void> };
+
+/**
+ * The first start creates the user "admin" with ADMIN_PASSWORD (else the generated one in .data/credentials.json).
+ * Only while there are no users at all: a deleted or renamed admin is not resurrected, and a later ADMIN_PASSWORD
+ * change does not override a password set in the dashboard. Instances starting together race on the unique
+ * username: the loser's UsernameTakenError means the admin exists, which is the goal.
+ */
+export function ensureBootstrapAdmin(): Promise<void> {
+  const g = globalThis as BootstrapGlobal;
+  g[BOOTSTRAP] ??= (async () => {
+    const store = await getStore();
+    if ((await store.countUsers()) > 0) return;
+    try {
+      const user = await store.createUser({ username: ADMIN_USERNAME, role: 'admin', passwordHash: await hashPassword(getCredentials().adminPassword) });
+      await recordAudit(undefined, 'user.create', { type: 'user', id: user.id, name: user.username }, { role: { before: null, after: 'admin' } });
+    } catch (err) {
+      if (!(err instanceof UsernameTakenError)) throw err;
+    }
+  })().catch((err: unknown) => {
+    // Try again on the next sign-in rather than remember a failure (e.g. the database was still starting).
+    delete g[BOOTSTRAP];
+    throw err;
+  });
+  return g[BOOTSTRAP];
+}
+
+export type LoginResult =
+  | { ok: true; cookie: string; principal: Principal; expiresAt: Date }
+  | { ok: false; status: 400 | 401 | 429; error: string };
+
+const WRONG = 'Wrong username or password.';
+
+function minutes(ms: number): string {
+  const m = Math.max(1, Math.ceil(ms / 60_000));
+  return `${m} minute${m === 1 ? '' : 's'}`;
+}
+
+/**
+ * Checks a sign-in and opens a session. Limits: per client address (in memory, per instance) and per account
+ * (failedLogins/lockedUntil in the store, shared by all instances). Every outcome is audited.
+ */
+export async function login(input: { username: unknown; password: unknown; ip: string; userAgent: string | null }): Promise<LoginResult> {
+  const username = typeof input.username === 'string' ? input.username.trim().slice(0, 200) : '';
+  const password = typeof input.password === 'string' ? input.password : '';
+  if (!username || !password) return { ok: false, status: 400, error: 'Enter the username and the password.' };
+  const actorFor = (user: User | null): Actor => ({
+    principal: { kind: 'user', id: user?.id ?? null, name: user?.username ?? username, role: user?.role ?? 'viewer' },
+    ip: input.ip,
+  });
+  const target = (user: User | null) => (user ? { type: 'user', id: user.id, name: user.username } : { type: 'user', id: null, name: username });
+  const fail = async (user: User | null, reason: string, result: LoginResult): Promise<LoginResult> => {
+    await recordAudit(actorFor(user), 'login.failure', target(user), { reason: { before: null, after: reason } });
+    return result;
+  };
+
+  const blockedMs = loginBlockedFor(input.ip);
+  if (blockedMs > 0) {
+    return fail(null, 'address rate limited', { ok: false, status: 429, error: `Too many failed sign-in attempts. Try again in ${minutes(blockedMs)}.` });
+  }
+  await ensureBootstrapAdmin();
+  const store = await getStore();
+  const user = await store.getUserByUsername(username);
+  if (!user || user.disabled) {
+    await burnPasswordCheck(password);
+    recordIpFailure(input.ip);
+    return fail(user, user ? 'disabled' : 'unknown user', { ok: false, status: 401, error: WRONG });
+  }
+  const now = Date.now();
+  if (user.lockedUntil && user.lockedUntil.getTime() > now) {
+    recordIpFailure(input.ip);
+    return fail(user, 'locked', {
+      ok: false,
+      status: 429,
+      error: `This account is locked after repeated failed sign-ins. Try again in ${minutes(user.lockedUntil.getTime() - now)}.`,
+    });
+  }
+  if (!(await verifyPassword(password, user.passwordHash))) {
+    recordIpFailure(input.ip);
+    const after = await store.recordLoginFailure(user.id, { threshold: LOCK_THRESHOLD, until: new Date(now + LOCK_MINUTES * 60_000) });
+    const locked = after?.lockedUntil && after.lockedUntil.getTime() > now;
+    return fail(user, locked ? 'wrong password, account locked' : 'wrong password', { ok: false, status: 401, error: WRONG });
+  }
+  await store.recordLoginSuccess(user.id);
+  const cookie = createSessionCookie();
+  const expiresAt = new Date(now + SESSION_TTL_SECONDS * 1000);
+  await store.createSession({ id: cookie.id, userId: user.id, expiresAt, ip: input.ip, userAgent: input.userAgent?.slice(0, 400) ?? null });
+  const principal: Principal = { kind: 'user', id: user.id, name: user.username, role: user.role, sessionId: cookie.id };
+  await recordAudit({ principal, ip: input.ip }, 'login.success', target(user));
+  return { ok: true, cookie: cookie.value, principal, expiresAt };
+}
+
+/** Revokes the session server-side (the cookie alone no longer works anywhere) and audits it. */
+export async function logout(principal: Principal | null, ip: string): Promise<void> {
+  if (!principal?.sessionId) return;
+  const store = await getStore();
+  await store.revokeSession(principal.sessionId);
+  await recordAudit({ principal, ip }, 'logout', { type: 'user', id: principal.id, name: principal.name });
+}
