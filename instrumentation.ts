@@ -20,6 +20,12 @@ export async function register(): Promise<void> {
     return;
   }
 
+  // The first admin user (from ADMIN_PASSWORD or the generated credentials); sign-in retries this if it fails here.
+  const { ensureBootstrapAdmin } = await import('./lib/auth/login');
+  await ensureBootstrapAdmin().catch((err: unknown) => {
+    console.error(`[auth] could not create the first admin user: ${err instanceof Error ? err.message : String(err)}`);
+  });
+
   if (process.env.CRONPLANE_EXAMPLE_JOBS === '1') {
     const { seedExampleJobs } = await import('./lib/examples');
     const created = await seedExampleJobs(process.env.PORT ?? '3000').catch((err: unknown) => {
@@ -28,4 +34,10 @@ export async function register(): Promise<void> {
     });
     if (created > 0) console.log(`[examples] created ${created} example jobs`);
   }
+
+  // After the examples: they are created only into an empty database, and this job makes it non-empty.
+  const { ensureSystemJobs } = await import('./lib/services/system-jobs');
+  await ensureSystemJobs().catch((err: unknown) => {
+    console.error(`[system-jobs] ${err instanceof Error ? err.message : String(err)}`);
+  });
 }

@@ -53,10 +53,12 @@ async function reloadUntil<T>(p: Page, read: () => Promise<T>, ok: (value: T) =>
 test('signs in and lands on the jobs list', async () => {
   await page.goto('/jobs');
   await expect(page).toHaveURL(/\/login/);
+  await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill('wrong password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   // Next's route announcer is an empty alert too: look for the one that says something.
   await expect(page.getByRole('alert').filter({ hasText: /\S/ })).toBeVisible();
+  await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/jobs$/);
@@ -112,8 +114,8 @@ test('lists both jobs with their schedules and next runs', async () => {
   await expect(intervalRow).toContainText('log');
   await expect(cronRow).toContainText('At 03:30, Monday through Friday (Europe/Berlin)');
   await expect(cronRow).toContainText('http');
-  await expect(intervalRow.locator('td').nth(3).locator('time')).toHaveAttribute('datetime', /Z$/);
-  await expect(cronRow.locator('td').nth(3).locator('time')).toHaveAttribute('datetime', /T0[12]:30:00\.000Z$/);
+  await expect(intervalRow.locator('td').nth(4).locator('time')).toHaveAttribute('datetime', /Z$/);
+  await expect(cronRow.locator('td').nth(4).locator('time')).toHaveAttribute('datetime', /T0[12]:30:00\.000Z$/);
 });
 
 test('shows runs of the interval job with status and instance', async () => {

@@ -59,6 +59,7 @@ test.beforeAll(async ({ browser, baseURL }) => {
   api = await playwrightRequest.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
   page = await browser.newPage();
   await page.goto('/login');
+  await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/jobs$/);

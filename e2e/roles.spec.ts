@@ -47,6 +47,22 @@ async function jobPaused(): Promise<boolean> {
   return ((await answer.json()) as { paused: boolean }).paused;
 }
 
+/** Posts a server action the way React would (its id is public in the build), with the job id as the argument; the HTTP status. */
+function postAction(name: string): Promise<number> {
+  return page.evaluate(
+    async ({ id, action }) => {
+      const r = await fetch(`/jobs/${id}`, {
+        method: 'POST',
+        headers: { 'next-action': action, 'content-type': 'text/plain;charset=UTF-8', accept: 'text/x-component' },
+        body: JSON.stringify([id]),
+        redirect: 'manual',
+      });
+      return r.status;
+    },
+    { id: jobId, action: actionId(name) },
+  );
+}
+
 function actionId(name: string): string {
   const manifest = JSON.parse(readFileSync(path.join(DIST_DIR, 'server', 'server-reference-manifest.json'), 'utf8')) as {
     node: Record<string, { exportedName?: string }>;
@@ -92,33 +108,11 @@ test('a forged mutation with the viewer cookie is refused: API call and server a
   expect(await jobPaused()).toBe(false);
 
   // The pause form is not on the page, but its action id is public in the build: post it the way React would.
-  const actionStatus = await page.evaluate(
-    async ({ id, action }) => {
-      const r = await fetch(`/jobs/${id}`, {
-        method: 'POST',
-        headers: { 'next-action': action, 'content-type': 'text/plain;charset=UTF-8', accept: 'text/x-component' },
-        body: JSON.stringify([id]),
-        redirect: 'manual',
-      });
-      return r.status;
-    },
-    { id: jobId, action: actionId('pauseJobAction') },
-  );
+  const actionStatus = await postAction('pauseJobAction');
   expect(actionStatus).toBeLessThan(500);
   expect(await jobPaused()).toBe(false);
 
-  const deleteStatus = await page.evaluate(
-    async ({ id, action }) => {
-      const r = await fetch(`/jobs/${id}`, {
-        method: 'POST',
-        headers: { 'next-action': action, 'content-type': 'text/plain;charset=UTF-8', accept: 'text/x-component' },
-        body: JSON.stringify([id]),
-        redirect: 'manual',
-      });
-      return r.status;
-    },
-    { id: jobId, action: actionId('deleteJobAction') },
-  );
+  const deleteStatus = await postAction('deleteJobAction');
   expect(deleteStatus).toBeLessThan(500);
   expect((await api.get(`/api/jobs/${jobId}`)).status()).toBe(200);
   await page.getByRole('button', { name: 'Log out' }).click();

@@ -20,12 +20,34 @@ apt_install() {
 
 have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
 
+# As root, the embedded cluster runs as "postgres" (PostgreSQL refuses root), which must be able to reach
+# .data/ in this checkout. A checkout under /root or in a `mktemp -d` directory (mode 700) is out of its
+# reach: grant that one account search-only access (an ACL, no listing) on the directories in the way.
+let_postgres_reach() {
+  local target="$1" dir="" rest="${1#/}"
+  while [ -n "$rest" ]; do
+    dir="$dir/${rest%%/*}"
+    [[ "$rest" == */* ]] && rest="${rest#*/}" || rest=""
+    runuser -u postgres -- test -x "$dir" 2>/dev/null && continue
+    command -v setfacl >/dev/null || { echo "cronplane: installing acl (setfacl)"; apt_install acl; }
+    echo "cronplane: PostgreSQL runs as the user postgres, which cannot enter $dir: setfacl -m u:postgres:x $dir (search only, no listing)"
+    if ! setfacl -m u:postgres:x "$dir" || ! runuser -u postgres -- test -x "$dir"; then
+      echo "cronplane: could not let the postgres user reach $target: clone Cronplane where it can (e.g. under /srv or /opt), or set DATABASE_URL to your own PostgreSQL" >&2
+      exit 1
+    fi
+  done
+}
+
 for what in "$@"; do
   case "$what" in
     postgres)
       have_postgres || { echo "cronplane: installing PostgreSQL server binaries"; apt_install postgresql; }
       # A root-run app or test starts PostgreSQL as this unprivileged user.
-      if [ "$(id -u)" = "0" ] && ! id postgres >/dev/null 2>&1; then useradd --system --home /var/lib/postgresql postgres; fi
+      if [ "$(id -u)" = "0" ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql postgres
+        # Only the embedded default keeps its cluster in the checkout.
+        if [ -z "${DATABASE_URL:-}" ]; then mkdir -p .data && let_postgres_reach "$PWD/.data"; fi
+      fi
       ;;
     chromium)
       [ -x /usr/bin/chromium ] || { echo "cronplane: installing Chromium"; apt_install chromium; }

@@ -7,6 +7,10 @@ import { cookies } from 'next/headers';
 import { NavLink } from './_components/nav-link';
 import { ThemeToggle } from './_components/theme-toggle';
 
+// Every page here reads the database per request. Without this, `next build` tries to prerender them and a page's
+// store call (rendered alongside this layout, before cookies() bails out) starts the embedded PostgreSQL.
+export const dynamic = 'force-dynamic';
+
 export default async function DashboardLayout({ children }: { children: ReactNode }) {
   const session = await requireSession();
   const theme = parseTheme((await cookies()).get(THEME_COOKIE)?.value);

@@ -8,6 +8,8 @@ const initialState: LoginState = { error: null };
 
 export function LoginForm({ next }: { next: string }) {
   const [state, formAction, pending] = useActionState(login, initialState);
+  // Both fields point at the one error message (which never says which of the two was wrong).
+  const errorProps = state.error ? { 'aria-invalid': true, 'aria-describedby': 'login-error' } : {};
   return (
     <form action={formAction} className={styles.form}>
       <input type="hidden" name="next" value={next} />
@@ -26,8 +28,7 @@ export function LoginForm({ next }: { next: string }) {
         defaultValue={state.username ?? ''}
         key={state.username ?? ''}
         className={styles.input}
-        aria-invalid={state.error ? true : undefined}
-        aria-describedby={state.error ? 'login-error' : undefined}
+        {...errorProps}
       />
       <label htmlFor="password" className={styles.label}>
         Password
@@ -39,8 +40,7 @@ export function LoginForm({ next }: { next: string }) {
         autoComplete="current-password"
         required
         className={styles.input}
-        aria-invalid={state.error ? true : undefined}
-        aria-describedby={state.error ? 'login-error' : undefined}
+        {...errorProps}
       />
       {state.error ? (
         <p id="login-error" role="alert" className={styles.error}>

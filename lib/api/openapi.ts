@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { jobTypes } from '../jobs/registry';
 import { JobCreateSchema, JobUpdateSchema } from '../validation/job';
 import { SESSION_COOKIE } from '../auth/token';
+import { AuditQuerySchema } from '../services/audit';
+import { TokenCreateSchema } from '../services/tokens';
+import { UserCreateSchema, UserUpdateSchema } from '../services/users';
+import type { UserRole } from '../store/types';
 import {
+  AuditListJsonSchema,
   ErrorJsonSchema,
   HealthJsonSchema,
   InstanceListJsonSchema,
@@ -13,7 +18,15 @@ import {
   RunListJsonSchema,
   RunListQuerySchema,
   RunNowJsonSchema,
+  SessionCreateSchema,
+  SessionJsonSchema,
+  SessionsRevokedJsonSchema,
+  TokenCreatedJsonSchema,
+  TokenListJsonSchema,
+  UserJsonSchema,
+  UserListJsonSchema,
   ValidationErrorJsonSchema,
+  WhoAmIJsonSchema,
 } from './schemas';
 
 type JsonSchema = Record<string, unknown>;
@@ -36,6 +49,32 @@ const commonErrors = {
 const invalidInput = { '400': { description: 'Invalid input, with field-level issues', content: jsonContent(ref('ValidationError')) } };
 const notFound = { '404': errorResponse('No job with this id (malformed ids included)') };
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Job id' };
+const idOf = (what: string) => ({ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description: `${what} id` });
+const notFoundOf = (what: string) => ({ '404': errorResponse(`No ${what} with this id (malformed ids included)`) });
+
+/** `null`: public, no credentials needed. Otherwise the least role that may call the operation. */
+type RequiredRole = UserRole | null;
+const ROLE_HELP: Record<UserRole, string> = {
+  viewer: 'Any signed-in user or token (viewer and up).',
+  operator: 'Needs the operator role (or admin).',
+  admin: 'Needs the admin role.',
+};
+
+/**
+ * Stamps the role an operation needs, as `x-required-role` and in its description, and documents the 403 that a
+ * lower role gets. The handlers and services enforce the role (requireRole); tests/api check the two agree.
+ */
+function withRole<T extends JsonSchema>(role: RequiredRole, operation: T): T {
+  const responses = operation.responses as JsonSchema;
+  const description = [operation.description, role ? ROLE_HELP[role] : 'Public: no credentials needed.'].filter(Boolean).join(' ');
+  return {
+    ...operation,
+    description,
+    'x-required-role': role,
+    ...(role === null ? { security: [] } : {}),
+    responses: role === 'operator' || role === 'admin' ? { ...responses, '403': errorResponse(`The caller's role is below ${role}`) } : responses,
+  };
+}
 
 /** Turns a zod object of query parameters into OpenAPI parameter objects. */
 function queryParameters(schema: z.ZodObject): JsonSchema[] {
@@ -60,14 +99,18 @@ function buildDocument(): JsonSchema {
 
   const jobResponse = { description: 'The job', content: jsonContent(ref('Job')) };
   const action = (summary: string, operationId: string) => ({
-    post: {
+    post: withRole('operator', {
       summary,
       operationId,
       tags: ['jobs'],
       parameters: [idParameter],
       responses: { '200': jobResponse, ...notFound, ...commonErrors },
-    },
+    }),
   });
+  const userResponse = { description: 'The user (never the password hash)', content: jsonContent(ref('User')) };
+  const auditQuery = queryParameters(AuditQuerySchema).map((p) =>
+    p.name === 'from' || p.name === 'to' ? { ...p, schema: { type: 'string', format: 'date-time' }, description: p.name === 'from' ? 'Entries at or after' : 'Entries at or before' } : p,
+  );
 
   return {
     openapi: '3.1.0',
@@ -75,41 +118,51 @@ function buildDocument(): JsonSchema {
       title: 'Cronplane API',
       version: '1.0.0',
       description:
-        'Manage scheduled jobs and inspect their runs. Authenticate with `Authorization: Bearer <API_TOKEN>` (or a dashboard session cookie). Errors are JSON: {"error": "..."}, plus "issues" for invalid input.',
+        'Manage scheduled jobs and inspect their runs. Authenticate with `Authorization: Bearer <API_TOKEN>` (or a dashboard session cookie). Errors are JSON: {"error": "..."}, plus "issues" for invalid input. Each operation names the least role it needs in `x-required-role` (viewer < operator < admin; null = public); a lower role gets 403.',
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }, { sessionCookie: [] }],
-    tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'instances' }, { name: 'meta' }],
+    tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'instances' }, { name: 'users' }, { name: 'tokens' }, { name: 'session' }, { name: 'audit' }, { name: 'meta' }],
     paths: {
       '/api/health': {
-        get: {
+        get: withRole(null, {
           summary: 'Liveness and database reachability (public: reveals no secrets)',
           operationId: 'getHealth',
           tags: ['meta'],
-          security: [],
           responses: {
             '200': { description: 'Healthy', content: jsonContent(ref('Health')) },
             '503': { description: 'Degraded: the database is unreachable', content: jsonContent(ref('Health')) },
           },
-        },
+        }),
       },
       '/api/openapi.json': {
-        get: {
+        get: withRole('viewer', {
           summary: 'This document',
           operationId: 'getOpenApi',
           tags: ['meta'],
           responses: { '200': { description: 'OpenAPI 3.1 document', content: jsonContent({ type: 'object' }) }, '401': commonErrors['401'] },
-        },
+        }),
+      },
+      '/api/events': {
+        get: withRole('viewer', {
+          summary: 'Server-sent events: `event: runs|jobs|instances` whenever that part of the data changed (no payload; re-read what you show)',
+          operationId: 'streamEvents',
+          tags: ['meta'],
+          responses: {
+            '200': { description: 'An endless event stream (hello first, then changes, keepalive comments every 15 s)', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            ...commonErrors,
+          },
+        }),
       },
       '/api/jobs': {
-        get: {
+        get: withRole('viewer', {
           summary: 'List jobs (by name), paginated',
           operationId: 'listJobs',
           tags: ['jobs'],
           parameters: queryParameters(JobListQuerySchema),
           responses: { '200': { description: 'A page of jobs', content: jsonContent(ref('JobList')) }, ...invalidInput, ...commonErrors },
-        },
-        post: {
+        }),
+        post: withRole('operator', {
           summary: 'Create a job',
           operationId: 'createJob',
           tags: ['jobs'],
@@ -121,17 +174,17 @@ function buildDocument(): JsonSchema {
             '413': errorResponse('Body larger than 1 MB'),
             ...commonErrors,
           },
-        },
+        }),
       },
       '/api/jobs/{id}': {
-        get: {
+        get: withRole('viewer', {
           summary: 'Get a job',
           operationId: 'getJob',
           tags: ['jobs'],
           parameters: [idParameter],
           responses: { '200': jobResponse, ...notFound, ...commonErrors },
-        },
-        patch: {
+        }),
+        patch: withRole('operator', {
           summary: 'Change a job (any subset of the fields; the result is validated as a whole)',
           operationId: 'updateJob',
           tags: ['jobs'],
@@ -145,42 +198,163 @@ function buildDocument(): JsonSchema {
             '413': errorResponse('Body larger than 1 MB'),
             ...commonErrors,
           },
-        },
-        delete: {
+        }),
+        delete: withRole('operator', {
           summary: 'Delete a job and its runs',
           operationId: 'deleteJob',
           tags: ['jobs'],
           parameters: [idParameter],
           responses: { '204': { description: 'Deleted' }, ...notFound, ...commonErrors },
-        },
+        }),
       },
       '/api/jobs/{id}/pause': action('Pause a job (no runs until resumed)', 'pauseJob'),
       '/api/jobs/{id}/resume': action('Resume a paused job (occurrences missed while paused are not owed)', 'resumeJob'),
       '/api/jobs/{id}/run': {
-        post: {
+        post: withRole('operator', {
           summary: 'Run the job once now, outside its schedule',
           operationId: 'runJobNow',
           tags: ['jobs'],
           parameters: [idParameter],
           responses: { '202': { description: 'Queued', content: jsonContent(ref('RunNow')) }, ...notFound, ...commonErrors },
-        },
+        }),
       },
       '/api/jobs/{id}/runs': {
-        get: {
+        get: withRole('viewer', {
           summary: "A job's runs, newest first, paginated",
           operationId: 'listJobRuns',
           tags: ['runs'],
           parameters: [idParameter, ...queryParameters(RunListQuerySchema)],
           responses: { '200': { description: 'A page of runs', content: jsonContent(ref('RunList')) }, ...invalidInput, ...notFound, ...commonErrors },
-        },
+        }),
       },
       '/api/instances': {
-        get: {
+        get: withRole('viewer', {
           summary: 'Every app instance with its last heartbeat',
           operationId: 'listInstances',
           tags: ['instances'],
           responses: { '200': { description: 'Instances', content: jsonContent(ref('InstanceList')) }, ...commonErrors },
-        },
+        }),
+      },
+      '/api/users': {
+        get: withRole('admin', {
+          summary: 'Every user with role and state',
+          operationId: 'listUsers',
+          tags: ['users'],
+          responses: { '200': { description: 'Users', content: jsonContent(ref('UserList')) }, ...commonErrors },
+        }),
+        post: withRole('admin', {
+          summary: 'Create a user with a role and an initial password',
+          operationId: 'createUser',
+          tags: ['users'],
+          requestBody: { required: true, content: jsonContent(ref('UserCreate')) },
+          responses: {
+            '201': { ...userResponse, headers: { Location: { schema: { type: 'string' } } } },
+            ...invalidInput,
+            '409': errorResponse('Another user has this username (case-insensitive)'),
+            '413': errorResponse('Body larger than 1 MB'),
+            ...commonErrors,
+          },
+        }),
+      },
+      '/api/users/{id}': {
+        patch: withRole('admin', {
+          summary: "Change a user's role, disable or enable, or reset the password (also lifts a lock-out); any change ends the user's sessions",
+          operationId: 'updateUser',
+          tags: ['users'],
+          parameters: [idOf('User')],
+          requestBody: { required: true, content: jsonContent(ref('UserUpdate')) },
+          responses: {
+            '200': userResponse,
+            ...invalidInput,
+            ...notFoundOf('user'),
+            '409': errorResponse('The last enabled admin cannot be demoted or disabled'),
+            '413': errorResponse('Body larger than 1 MB'),
+            ...commonErrors,
+          },
+        }),
+        delete: withRole('admin', {
+          summary: 'Delete a user',
+          operationId: 'deleteUser',
+          tags: ['users'],
+          parameters: [idOf('User')],
+          responses: { '204': { description: 'Deleted' }, ...notFoundOf('user'), '409': errorResponse('The last enabled admin cannot be deleted'), ...commonErrors },
+        }),
+      },
+      '/api/users/{id}/sessions': {
+        delete: withRole('admin', {
+          summary: 'End every session of the user',
+          operationId: 'revokeUserSessions',
+          tags: ['users'],
+          parameters: [idOf('User')],
+          responses: { '200': { description: 'How many sessions ended', content: jsonContent(ref('SessionsRevoked')) }, ...notFoundOf('user'), ...commonErrors },
+        }),
+      },
+      '/api/tokens': {
+        get: withRole('admin', {
+          summary: 'Every API token (revoked ones included), without secrets',
+          operationId: 'listTokens',
+          tags: ['tokens'],
+          responses: { '200': { description: 'Tokens', content: jsonContent(ref('TokenList')) }, ...commonErrors },
+        }),
+        post: withRole('admin', {
+          summary: 'Create an API token acting with a role; the secret is in this answer only',
+          operationId: 'createToken',
+          tags: ['tokens'],
+          requestBody: { required: true, content: jsonContent(ref('TokenCreate')) },
+          responses: {
+            '201': { description: 'The token with its secret', content: jsonContent(ref('TokenCreated')) },
+            ...invalidInput,
+            '413': errorResponse('Body larger than 1 MB'),
+            ...commonErrors,
+          },
+        }),
+      },
+      '/api/tokens/{id}': {
+        delete: withRole('admin', {
+          summary: 'Revoke a token (kept, with revokedAt, for the record); it gets 401 from then on',
+          operationId: 'revokeToken',
+          tags: ['tokens'],
+          parameters: [idOf('Token')],
+          responses: { '204': { description: 'Revoked' }, ...notFoundOf('token (or it is already revoked)'), ...commonErrors },
+        }),
+      },
+      '/api/session': {
+        get: withRole('viewer', {
+          summary: "Who am I: the caller's kind, name and role",
+          operationId: 'getSession',
+          tags: ['session'],
+          responses: { '200': { description: 'The caller', content: jsonContent(ref('WhoAmI')) }, ...commonErrors },
+        }),
+        post: withRole(null, {
+          summary: 'Sign in (JSON): sets the session cookie; same limits, lock-out and audit as the form; cross-origin posts are refused',
+          operationId: 'createSession',
+          tags: ['session'],
+          requestBody: { required: true, content: jsonContent(ref('SessionCreate')) },
+          responses: {
+            '200': { description: 'Signed in; the cookie is in Set-Cookie', content: jsonContent(ref('Session')), headers: { 'Set-Cookie': { schema: { type: 'string' } } } },
+            '400': errorResponse('Username or password missing, or not JSON'),
+            '401': errorResponse('Wrong username or password (also for disabled and locked accounts)'),
+            '403': errorResponse('Cross-origin request'),
+            '429': errorResponse('Too many failed attempts from this address'),
+            '500': commonErrors['500'],
+            '503': commonErrors['503'],
+          },
+        }),
+        delete: withRole('viewer', {
+          summary: 'Sign out: the session is revoked on the server and the cookie cleared',
+          operationId: 'deleteSession',
+          tags: ['session'],
+          responses: { '204': { description: 'Signed out' }, ...commonErrors },
+        }),
+      },
+      '/api/audit': {
+        get: withRole('admin', {
+          summary: 'The audit log, newest first, filtered and paginated (read-only: no route edits or deletes entries)',
+          operationId: 'listAudit',
+          tags: ['audit'],
+          parameters: auditQuery,
+          responses: { '200': { description: 'A page of entries', content: jsonContent(ref('AuditList')) }, ...invalidInput, ...commonErrors },
+        }),
       },
     },
     components: {
@@ -200,6 +374,18 @@ function buildDocument(): JsonSchema {
         Health: schemaOf(HealthJsonSchema, 'output'),
         Error: schemaOf(ErrorJsonSchema, 'output'),
         ValidationError: schemaOf(ValidationErrorJsonSchema, 'output'),
+        UserCreate: schemaOf(UserCreateSchema, 'input'),
+        UserUpdate: schemaOf(UserUpdateSchema, 'input'),
+        User: schemaOf(UserJsonSchema, 'output'),
+        UserList: schemaOf(UserListJsonSchema, 'output'),
+        SessionsRevoked: schemaOf(SessionsRevokedJsonSchema, 'output'),
+        TokenCreate: schemaOf(TokenCreateSchema, 'input'),
+        TokenCreated: schemaOf(TokenCreatedJsonSchema, 'output'),
+        TokenList: schemaOf(TokenListJsonSchema, 'output'),
+        SessionCreate: schemaOf(SessionCreateSchema, 'input'),
+        Session: schemaOf(SessionJsonSchema, 'output'),
+        WhoAmI: schemaOf(WhoAmIJsonSchema, 'output'),
+        AuditList: schemaOf(AuditListJsonSchema, 'output'),
       },
     },
   };

@@ -1,8 +1,10 @@
 import 'server-only';
 import { maskPayload } from '../secrets';
 import type { InstanceView } from '../services/instances';
-import type { Job, JobWithLastRun, Run } from '../store/types';
-import type { InstanceJson, JobJson, JobListItemJson, LastRunJson, RunJson } from './schemas';
+import type { PublicApiToken } from '../services/tokens';
+import type { PublicUser } from '../services/users';
+import type { AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
+import type { AuditEntryJson, InstanceJson, JobJson, JobListItemJson, LastRunJson, RunJson, TokenJson, UserJson } from './schemas';
 
 const iso = (date: Date): string => date.toISOString();
 const isoOrNull = (date: Date | null): string | null => (date ? date.toISOString() : null);
@@ -22,6 +24,8 @@ export function jobJson(job: Job): JobJson {
     overlapPolicy: job.overlapPolicy,
     missedPolicy: job.missedPolicy,
     tags: job.tags,
+    retry: { maxAttempts: job.retry.maxAttempts, backoffSeconds: job.retry.backoffSeconds, maxBackoffSeconds: job.retry.maxBackoffSeconds },
+    concurrencyLimit: job.concurrencyLimit,
     nextRunAt: isoOrNull(job.nextRunAt),
     createdAt: iso(job.createdAt),
     updatedAt: iso(job.updatedAt),
@@ -73,5 +77,48 @@ export function instanceJson(instance: InstanceView): InstanceJson {
     clockSkewMs: instance.clockSkewMs,
     state: instance.state,
     silentForMs: instance.silentForMs,
+  };
+}
+
+/** Never the password hash (PublicUser has none), nor any field the schema does not name. */
+export function userJson(user: PublicUser): UserJson {
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    disabled: user.disabled,
+    failedLogins: user.failedLogins,
+    lockedUntil: isoOrNull(user.lockedUntil),
+    createdAt: iso(user.createdAt),
+    updatedAt: iso(user.updatedAt),
+  };
+}
+
+export function tokenJson(token: PublicApiToken): TokenJson {
+  return {
+    id: token.id,
+    name: token.name,
+    role: token.role,
+    prefix: token.prefix,
+    createdAt: iso(token.createdAt),
+    createdBy: token.createdBy,
+    lastUsedAt: isoOrNull(token.lastUsedAt),
+    revokedAt: isoOrNull(token.revokedAt),
+  };
+}
+
+export function auditEntryJson(entry: AuditEntry): AuditEntryJson {
+  return {
+    id: entry.id,
+    at: iso(entry.at),
+    actorType: entry.actorType,
+    actorId: entry.actorId,
+    actorName: entry.actorName,
+    action: entry.action,
+    targetType: entry.targetType,
+    targetId: entry.targetId,
+    targetName: entry.targetName,
+    ip: entry.ip,
+    changes: entry.changes,
   };
 }

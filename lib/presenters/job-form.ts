@@ -2,7 +2,7 @@ import 'server-only';
 import { z } from 'zod';
 import type { JobFormInitial, JobTypeOption } from '@/app/(dashboard)/jobs/form-state';
 import { jobTypes } from '../jobs/registry';
-import type { Job } from '../store/types';
+import { DEFAULT_RETRY, type Job } from '../store/types';
 import { MISSED_POLICIES, OVERLAP_POLICIES } from '../validation/job';
 import { payloadFields, toFieldValue, type JsonSchemaNode } from './payload-fields';
 
@@ -42,6 +42,10 @@ export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobForm
     overlapPolicy: job?.overlapPolicy ?? 'skip',
     missedPolicy: job?.missedPolicy ?? 'run-once',
     tags: job?.tags.join(', ') ?? '',
+    retryMaxAttempts: String((job?.retry ?? DEFAULT_RETRY).maxAttempts),
+    retryBackoffSeconds: String((job?.retry ?? DEFAULT_RETRY).backoffSeconds),
+    retryMaxBackoffSeconds: String((job?.retry ?? DEFAULT_RETRY).maxBackoffSeconds),
+    concurrencyLimit: job?.concurrencyLimit == null ? '' : String(job.concurrencyLimit),
     schedule: job?.schedule ?? null,
     payloadByType,
     overlapPolicies: OVERLAP_POLICIES,

@@ -32,6 +32,8 @@ const optionalDate = z
 /** The run-history filters as they arrive in the URL. Unknown or malformed values are dropped, not fatal. */
 export const RunFilterSchema = z.object({
   job: optionalText,
+  /** Case-insensitive substring of the job name (current, or as recorded on the run). */
+  q: optionalText.catch(undefined),
   status: z.enum(RUN_STATUSES).optional().catch(undefined),
   instance: optionalText,
   range: z
@@ -60,8 +62,11 @@ export async function listRunHistory(filter: RunFilter, paging: { limit: number;
   const jobId = filter.job ? IdSchema.safeParse(filter.job) : null;
   // A job filter that is not an id cannot match anything: say so with an empty page, not with every run.
   if (jobId && !jobId.success) return { page: { items: [], nextCursor: null }, from, to, now };
+  // A NUL would be a database error, not "no match".
+  if (filter.q && /\p{Cc}/u.test(filter.q)) return { page: { items: [], nextCursor: null }, from, to, now };
   const page = await store.listRuns({
     limit: paging.limit,
+    jobSearch: filter.q,
     cursor: paging.cursor,
     jobId: jobId?.data,
     status: filter.status,

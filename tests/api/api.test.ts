@@ -470,6 +470,14 @@ describe('OpenAPI', () => {
       '/api/jobs/{id}/run': ['post'],
       '/api/jobs/{id}/runs': ['get'],
       '/api/instances': ['get'],
+      '/api/events': ['get'],
+      '/api/users': ['get', 'post'],
+      '/api/users/{id}': ['delete', 'patch'],
+      '/api/users/{id}/sessions': ['delete'],
+      '/api/tokens': ['get', 'post'],
+      '/api/tokens/{id}': ['delete'],
+      '/api/session': ['delete', 'get', 'post'],
+      '/api/audit': ['get'],
     };
     assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(expected).sort());
     const operationIds = new Set<string>();
@@ -480,11 +488,13 @@ describe('OpenAPI', () => {
         assert.ok(op.operationId && !operationIds.has(op.operationId), `${method} ${path} operationId`);
         operationIds.add(op.operationId);
         assert.ok(Object.keys(op.responses).length > 0);
+        assert.ok(['viewer', 'operator', 'admin', null].includes(op['x-required-role']), `${method} ${path} x-required-role`);
         if (path.includes('{id}')) assert.ok(op.parameters.some((p: { name: string; in: string }) => p.name === 'id' && p.in === 'path'));
       }
     }
     assert.deepEqual(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', description: 'API_TOKEN' });
     assert.deepEqual(doc.paths['/api/health'].get.security, []);
+    assert.deepEqual(doc.paths['/api/session'].post.security, []);
     assert.ok(doc.security.some((s: Record<string, unknown>) => 'bearerAuth' in s));
 
     // Every $ref resolves.

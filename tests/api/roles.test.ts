@@ -178,6 +178,69 @@ describe('roles', () => {
   });
 });
 
+describe('the roles the OpenAPI document states', () => {
+  test('every operation marked operator or admin refuses lower roles with 403; viewer reads are not refused', { timeout: 120_000 }, async () => {
+    const doc = (await call('GET', '/api/openapi.json')).json;
+    const viewer = await call('POST', '/api/tokens', { body: { name: unique('doc-viewer'), role: 'viewer' } });
+    const operator = await call('POST', '/api/tokens', { body: { name: unique('doc-operator'), role: 'operator' } });
+    expectStatus(viewer, 201);
+    expectStatus(operator, 201);
+    // Ids that name nothing: the role check comes before the lookup, so a refused caller learns nothing either way.
+    const nobody = '00000000-0000-4000-8000-000000000000';
+    const below: Record<string, string[]> = { operator: [viewer.json.secret], admin: [viewer.json.secret, operator.json.secret] };
+    let checked = 0;
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(item)) {
+        const role = op['x-required-role'] as string | null;
+        const url = path.replace('{id}', nobody);
+        const body = method === 'post' || method === 'patch' ? {} : undefined;
+        if (role === 'operator' || role === 'admin') {
+          for (const auth of below[role]!) {
+            const answer = await call(method.toUpperCase(), url, { auth, body });
+            expectStatus(answer, 403, `${method.toUpperCase()} ${path} (needs ${role}) with a lower role`);
+            checked += 1;
+          }
+        } else if (role === 'viewer' && method === 'get' && path !== '/api/events') {
+          // (the event stream never ends: its auth is covered by the route tests)
+          const answer = await call('GET', url, { auth: viewer.json.secret });
+          assert.ok(answer.status !== 401 && answer.status !== 403, `GET ${path} (viewer) answered ${answer.status}`);
+          checked += 1;
+        }
+      }
+    }
+    assert.ok(checked >= 20, `only ${checked} checks`);
+  });
+
+  test('users, tokens, audit entries and the session answer exactly the documented fields', { timeout: 60_000 }, async () => {
+    const doc = (await call('GET', '/api/openapi.json')).json;
+    const fields = (name: string) => Object.keys(doc.components.schemas[name].properties as Record<string, unknown>).sort();
+    const user = await createUser('viewer');
+    const users = (await call('GET', '/api/users')).json.users as Array<Record<string, any>>;
+    assert.ok(users.length > 0);
+    for (const u of users) assert.deepEqual(Object.keys(u).sort(), fields('User'));
+    const made = await call('POST', '/api/tokens', { body: { name: unique('shape'), role: 'viewer' } });
+    expectStatus(made, 201);
+    assert.deepEqual(Object.keys(made.json).sort(), fields('TokenCreated'));
+    const tokens = (await call('GET', '/api/tokens')).json.tokens as Array<Record<string, any>>;
+    const listedFields = Object.keys(doc.components.schemas.TokenList.properties.tokens.items.properties as Record<string, unknown>).sort();
+    assert.equal(listedFields.includes('secret'), false);
+    for (const t of tokens) assert.deepEqual(Object.keys(t).sort(), listedFields);
+    const entries = await audit(`targetId=${user.id}`);
+    assert.ok(entries.length > 0);
+    const entryFields = Object.keys(doc.components.schemas.AuditList.properties.entries.items.properties as Record<string, unknown>).sort();
+    for (const e of entries) {
+      assert.deepEqual(Object.keys(e).sort(), entryFields);
+      assert.match(e.at as string, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    }
+    const cookie = await loginCookie(app, user.username, user.password);
+    assert.deepEqual(Object.keys((await call('GET', '/api/session', { auth: cookie })).json).sort(), fields('WhoAmI'));
+    const revoked = await call('DELETE', `/api/users/${user.id}/sessions`);
+    expectStatus(revoked, 200);
+    assert.deepEqual(Object.keys(revoked.json).sort(), fields('SessionsRevoked'));
+    assert.equal(revoked.json.revoked, 1);
+  });
+});
+
 describe('sessions', () => {
   test('a password change ends the sessions; the old password stops working, the new one works', { timeout: 60_000 }, async () => {
     const user = await createUser('operator');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decryptSecret, encryptSecret, maskPayload, revealPayload, secretsKey } from '../../lib/secrets';
 import { getJobType } from '../../lib/jobs/registry';
-import type { JobContext } from '../../lib/jobs/define';
+import { jobContext } from './fixtures/job-context';
 import type { Store } from '../../lib/store/types';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 
@@ -143,17 +143,7 @@ describe('service layer', () => {
       schedule: { kind: 'interval', seconds: 3600 },
       paused: true,
     })).id))!;
-    const lines: string[] = [];
-    const ctx: JobContext = {
-      jobId: stored.id,
-      jobName: stored.name,
-      runId: 'r',
-      scheduledFor: new Date(),
-      attempt: 1,
-      instanceId: 'i',
-      signal: new AbortController().signal,
-      log: (line) => lines.push(line),
-    };
+    const { ctx, lines } = jobContext({ jobId: stored.id, jobName: stored.name });
     const payload = type.payloadSchema.parse(revealPayload(stored.type, stored.payload));
     let error = '';
     await type.run(payload, ctx).catch((err: unknown) => (error = String(err)));

@@ -10,7 +10,7 @@ import { literalUrlProblem, parseAllowList } from '../../lib/net/allow';
 import { BlockedAddressError, guardedHttpRequest, resolveTarget } from '../../lib/net/guard';
 import { blockedReason, parseIp } from '../../lib/net/ip';
 import { httpJob, httpPayloadSchema, RESPONSE_MAX_BYTES } from '../../lib/jobs/http';
-import type { JobContext } from '../../lib/jobs/define';
+import { jobContext } from './fixtures/job-context';
 
 const reason = (text: string): string | null => {
   const ip = parseIp(text);
@@ -213,17 +213,7 @@ describe('guarded requests', () => {
   });
 
   test('the http job: a blocked target fails the run, an allowed one records status and excerpt, a slow one times out', async () => {
-    const lines: string[] = [];
-    const ctx: JobContext = {
-      jobId: 'j',
-      jobName: 'j',
-      runId: 'r',
-      scheduledFor: new Date(),
-      attempt: 1,
-      instanceId: 'i',
-      signal: new AbortController().signal,
-      log: (line) => lines.push(line),
-    };
+    const { ctx, lines } = jobContext();
     const saved = process.env.HTTP_JOB_ALLOW;
     try {
       process.env.HTTP_JOB_ALLOW = '';

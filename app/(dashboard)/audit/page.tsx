@@ -4,6 +4,7 @@ import { requireActor, requirePageRole } from '@/lib/auth/session';
 import { ValidationError } from '@/lib/errors';
 import { listAudit } from '@/lib/services/audit';
 import type { AuditEntry, Page } from '@/lib/store/types';
+import { DataTable, OptionList } from '../_components/data-table';
 import { Time } from '../_components/time';
 
 export const metadata: Metadata = { title: 'Audit log' };
@@ -29,6 +30,7 @@ const ACTIONS = [
   'login.failure',
   'logout',
 ];
+const TARGET_TYPES = ['job', 'user', 'token'];
 
 function one(value: string | string[] | undefined): string {
   return (Array.isArray(value) ? value[0] : value)?.trim() ?? '';
@@ -87,20 +89,14 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
           <label htmlFor="au-action">Action</label>
           <select id="au-action" name="action" defaultValue={values.action}>
             <option value="">All actions</option>
-            {ACTIONS.map((a) => (
-              <option key={a} value={a}>
-                {a}
-              </option>
-            ))}
+            <OptionList values={ACTIONS} />
           </select>
         </div>
         <div className="field">
           <label htmlFor="au-tt">Target type</label>
           <select id="au-tt" name="targetType" defaultValue={values.targetType}>
             <option value="">Any</option>
-            <option value="job">job</option>
-            <option value="user">user</option>
-            <option value="token">token</option>
+            <OptionList values={TARGET_TYPES} />
           </select>
         </div>
         <div className="field">
@@ -132,65 +128,51 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
       {page.items.length === 0 ? (
         <p className="empty muted">No entries match.</p>
       ) : (
-        <div className="table-wrap">
-          <table className="table" aria-label="Audit log">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">From</th>
-                <th scope="col">Changes</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((e) => (
-                <tr key={e.id} data-action={e.action}>
-                  <td>
-                    <Time iso={e.at.toISOString()} />
-                  </td>
-                  <td>
-                    {e.actorName} <span className="muted small">({e.actorType})</span>
-                  </td>
-                  <td>
-                    <code>{e.action}</code>
-                  </td>
-                  <td>
-                    {e.targetType ? (
-                      e.targetType === 'job' && e.targetId && e.action !== 'job.delete' ? (
-                        <Link href={`/jobs/${e.targetId}`}>{e.targetName ?? e.targetId}</Link>
-                      ) : (
-                        <span>
-                          {e.targetName ?? e.targetId} <span className="muted small">({e.targetType})</span>
-                        </span>
-                      )
-                    ) : (
-                      '—'
-                    )}
-                  </td>
-                  <td>{e.ip ?? '—'}</td>
-                  <td>
-                    {e.changes ? (
-                      <dl className="props small">
-                        {Object.entries(e.changes).map(([field, c]) => (
-                          <div key={field}>
-                            <dt>{field}</dt>
-                            <dd>
-                              <span className="mono">{show(c.before)}</span> → <span className="mono">{show(c.after)}</span>
-                            </dd>
-                          </div>
-                        ))}
-                      </dl>
-                    ) : (
-                      '—'
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Audit log" columns={['When', 'Who', 'Action', 'Target', 'From', 'Changes']}>
+          {page.items.map((e) => (
+            <tr key={e.id} data-action={e.action}>
+              <td>
+                <Time iso={e.at.toISOString()} />
+              </td>
+              <td>
+                {e.actorName} <span className="muted small">({e.actorType})</span>
+              </td>
+              <td>
+                <code>{e.action}</code>
+              </td>
+              <td>
+                {e.targetType ? (
+                  e.targetType === 'job' && e.targetId && e.action !== 'job.delete' ? (
+                    <Link href={`/jobs/${e.targetId}`}>{e.targetName ?? e.targetId}</Link>
+                  ) : (
+                    <span>
+                      {e.targetName ?? e.targetId} <span className="muted small">({e.targetType})</span>
+                    </span>
+                  )
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td>{e.ip ?? '—'}</td>
+              <td>
+                {e.changes ? (
+                  <dl className="props small">
+                    {Object.entries(e.changes).map(([field, c]) => (
+                      <div key={field}>
+                        <dt>{field}</dt>
+                        <dd>
+                          <span className="mono">{show(c.before)}</span> → <span className="mono">{show(c.after)}</span>
+                        </dd>
+                      </div>
+                    ))}
+                  </dl>
+                ) : (
+                  '—'
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {(cursor || page.nextCursor) && (
         <nav className="pager" aria-label="Pages">

@@ -3,12 +3,14 @@
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
 import { z } from 'zod';
-import { requireSession } from '@/lib/auth/session';
+import { ForbiddenError, hasRole } from '@/lib/auth/principal';
+import { requireActor, requireSession } from '@/lib/auth/session';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '@/lib/errors';
 import { getJobType } from '@/lib/jobs/registry';
 import { parsePayloadFields, payloadFields, type JsonSchemaNode } from '@/lib/presenters/payload-fields';
 import { createJob, deleteJob, getJob, pauseJob, resumeJob, runJobNow, updateJob } from '@/lib/services/jobs';
 import type { Schedule } from '@/lib/validation/schedule';
+import type { Actor } from '@/lib/auth/principal';
 import type { JobFormState } from './form-state';
 
 function text(fd: FormData, name: string): string {
@@ -80,12 +82,26 @@ function inputFrom(fd: FormData): { input: Record<string, unknown>; issues: Fiel
   };
   const timeout = numberOrText(text(fd, 'timeoutSeconds'));
   if (timeout !== undefined) input.timeoutSeconds = timeout;
+  // Only when the form has the fields (it always does; other callers may not): a missing field takes the default.
+  if (fd.has('retry.maxAttempts')) {
+    const retry: Record<string, unknown> = {};
+    for (const key of ['maxAttempts', 'backoffSeconds', 'maxBackoffSeconds'] as const) {
+      const value = numberOrText(text(fd, `retry.${key}`));
+      if (value !== undefined) retry[key] = value;
+    }
+    input.retry = retry;
+  }
+  // An empty box means no limit.
+  if (fd.has('concurrencyLimit')) input.concurrencyLimit = numberOrText(text(fd, 'concurrencyLimit')) ?? null;
   return { input, issues };
 }
 
 /** Creates (jobId null) or edits a job from the form. Returns issues to show; redirects on success. */
 export async function saveJob(jobId: string | null, _prev: JobFormState, fd: FormData): Promise<JobFormState> {
-  await requireSession();
+  const session = await requireSession();
+  // The role is checked on the server whatever the page showed: a viewer's forged post gets this notice.
+  if (!hasRole(session, 'operator')) return { issues: [], message: 'Your role (viewer) may not change jobs.' };
+  const actor = await requireActor('operator');
   const { input, issues: fieldIssues } = inputFrom(fd);
   let savedId: string;
   try {
@@ -94,9 +110,9 @@ export async function saveJob(jobId: string | null, _prev: JobFormState, fd: For
       const current = await getJob(jobId);
       // Re-sending an unchanged schedule would restart its count from now: leave it out.
       if (sameSchedule(current.schedule, input.schedule)) delete input.schedule;
-      savedId = (await updateJob(jobId, input)).id;
+      savedId = (await updateJob(jobId, input, actor)).id;
     } else {
-      savedId = (await createJob(input)).id;
+      savedId = (await createJob(input, actor)).id;
     }
   } catch (err) {
     if (err instanceof ValidationError) {
@@ -105,6 +121,7 @@ export async function saveJob(jobId: string | null, _prev: JobFormState, fd: For
     }
     if (err instanceof ConflictError) return { issues: [{ path: 'name', message: err.message }], message: null };
     if (err instanceof NotFoundError) return { issues: [], message: 'This job no longer exists.' };
+    if (err instanceof ForbiddenError) return { issues: [], message: err.message };
     console.error('saveJob failed', err);
     return { issues: [], message: `Could not save the job: ${err instanceof Error ? err.message : String(err)}` };
   }
@@ -112,11 +129,12 @@ export async function saveJob(jobId: string | null, _prev: JobFormState, fd: For
   redirect(`/jobs/${savedId}${jobId ? '?notice=saved' : '?notice=created'}`);
 }
 
-/** Runs a job command; an unknown id lands on the job page, which answers 404. */
-async function command(id: string, run: () => Promise<unknown>, notice: string): Promise<never> {
-  await requireSession();
+/** Runs a job command; an unknown id lands on the job page, which answers 404; a viewer gets the "forbidden" notice. */
+async function command(id: string, run: (actor: Actor) => Promise<unknown>, notice: string): Promise<never> {
+  const session = await requireSession();
+  if (!hasRole(session, 'operator')) redirect(`/jobs/${encodeURIComponent(id)}?notice=forbidden`);
   try {
-    await run();
+    await run(await requireActor('operator'));
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
@@ -125,21 +143,22 @@ async function command(id: string, run: () => Promise<unknown>, notice: string):
 }
 
 export async function pauseJobAction(id: string): Promise<void> {
-  await command(id, () => pauseJob(id), 'paused');
+  await command(id, (actor) => pauseJob(id, actor), 'paused');
 }
 
 export async function resumeJobAction(id: string): Promise<void> {
-  await command(id, () => resumeJob(id), 'resumed');
+  await command(id, (actor) => resumeJob(id, actor), 'resumed');
 }
 
 export async function runJobNowAction(id: string): Promise<void> {
-  await command(id, () => runJobNow(id), 'queued');
+  await command(id, (actor) => runJobNow(id, actor), 'queued');
 }
 
 export async function deleteJobAction(id: string): Promise<void> {
-  await requireSession();
+  const session = await requireSession();
+  if (!hasRole(session, 'operator')) redirect(`/jobs/${encodeURIComponent(id)}?notice=forbidden`);
   try {
-    await deleteJob(id);
+    await deleteJob(id, await requireActor('operator'));
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }

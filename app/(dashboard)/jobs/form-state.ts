@@ -28,6 +28,11 @@ export interface JobFormInitial {
   overlapPolicy: string;
   missedPolicy: string;
   tags: string;
+  retryMaxAttempts: string;
+  retryBackoffSeconds: string;
+  retryMaxBackoffSeconds: string;
+  /** Empty = no limit. */
+  concurrencyLimit: string;
   /** Null for a new job: the form starts with an every-minute cron in the browser's time zone. */
   schedule: Schedule | null;
   /** Field values per job type, so switching type and back keeps what was typed. */

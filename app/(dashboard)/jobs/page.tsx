@@ -1,17 +1,21 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { describeSchedule } from '@/lib/schedule';
-import { listJobs } from '@/lib/services/jobs';
+import { hasRole } from '@/lib/auth/principal';
+import { requireSession } from '@/lib/auth/session';
+import { listJobTags, listJobs } from '@/lib/services/jobs';
 import { LiveRefresh } from '../_components/live';
 import { PausedBadge, StatusBadge } from '../_components/badges';
 import { Notice } from '../_components/notice';
 import { Time } from '../_components/time';
+import { BulkForm } from './_components/bulk-form';
+import { bulkJobsAction } from './bulk-actions';
 
 export const metadata: Metadata = { title: 'Jobs' };
 
 const PAGE_SIZE = 50;
 
-type Search = Promise<{ cursor?: string | string[]; q?: string | string[]; notice?: string | string[] }>;
+type Search = Promise<{ cursor?: string | string[]; q?: string | string[]; tag?: string | string[]; notice?: string | string[] }>;
 
 function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -19,9 +23,21 @@ function one(value: string | string[] | undefined): string | undefined {
 
 export default async function JobsPage({ searchParams }: { searchParams: Search }) {
   const params = await searchParams;
+  // Viewers get no mutating control at all (the server refuses their mutations anyway).
+  const canEdit = hasRole(await requireSession(), 'operator');
   const cursor = one(params.cursor);
   const q = one(params.q)?.trim() || undefined;
-  const page = await listJobs({ limit: PAGE_SIZE, cursor, search: q });
+  const tag = one(params.tag)?.trim() || undefined;
+  const [page, tags] = await Promise.all([listJobs({ limit: PAGE_SIZE, cursor, search: q, tag }), listJobTags()]);
+  // The filters travel in the URL: links keep the ones they do not change.
+  const href = (next: { q?: string; tag?: string; cursor?: string }): string => {
+    const sp = new URLSearchParams();
+    if (next.q) sp.set('q', next.q);
+    if (next.tag) sp.set('tag', next.tag);
+    if (next.cursor) sp.set('cursor', next.cursor);
+    const qs = sp.toString();
+    return qs ? `/jobs?${qs}` : '/jobs';
+  };
 
   return (
     <>
@@ -33,40 +49,72 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
               Search jobs by name
             </label>
             <input id="job-search" type="search" name="q" placeholder="Search by name" defaultValue={q ?? ''} />
+            {tag && <input type="hidden" name="tag" value={tag} />}
             <button type="submit" className="btn btn-sm">
               Search
             </button>
           </form>
           <LiveRefresh topics={['jobs']} />
-          <Link href="/jobs/new" className="btn btn-primary">
-            New job
-          </Link>
+          {canEdit && (
+            <Link href="/jobs/new" className="btn btn-primary">
+              New job
+            </Link>
+          )}
         </div>
       </div>
       <Notice code={one(params.notice)} />
+      {tags.length > 0 && (
+        <nav aria-label="Filter by tag">
+          <ul className="chips">
+            <li>
+              <Link href={href({ q })} className="chip" aria-current={tag ? undefined : 'true'}>
+                All tags
+              </Link>
+            </li>
+            {tags.map((t) => (
+              <li key={t}>
+                <Link href={href({ q, tag: t })} className="chip" aria-current={t === tag ? 'true' : undefined} data-tag={t}>
+                  {t}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      )}
 
       {page.items.length === 0 ? (
         <div className="empty">
-          {q || cursor ? (
+          {q || tag || cursor ? (
             <>
-              <p>No job matches “{q}”.</p>
+              <p>
+                No job matches{q ? ` “${q}”` : ''}
+                {tag ? ` with tag “${tag}”` : ''}.
+              </p>
               <Link href="/jobs">Show all jobs</Link>
             </>
           ) : (
             <>
               <h2>No jobs yet</h2>
               <p className="muted">A job runs a task (an HTTP call, a log line) on a schedule, exactly once per occurrence across every instance.</p>
-              <Link href="/jobs/new" className="btn btn-primary">
-                Create your first job
-              </Link>
+              {canEdit && (
+                <Link href="/jobs/new" className="btn btn-primary">
+                  Create your first job
+                </Link>
+              )}
             </>
           )}
         </div>
       ) : (
+        <MaybeBulkForm enabled={canEdit}>
         <div className="table-wrap">
           <table className="table" aria-label="Jobs">
             <thead>
               <tr>
+                {canEdit && (
+                  <th scope="col" className="col-check">
+                    <input type="checkbox" data-select-all aria-label="Select all jobs on this page" />
+                  </th>
+                )}
                 <th scope="col">Name</th>
                 <th scope="col">Type</th>
                 <th scope="col">Schedule</th>
@@ -78,6 +126,12 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
             <tbody>
               {page.items.map((job) => (
                 <tr key={job.id} data-job-id={job.id}>
+                  {canEdit && (
+                    <td className="col-check">
+                      <input type="checkbox" name="ids" value={job.id} aria-label={`Select ${job.name}`} />
+                      <input type="hidden" name={`name:${job.id}`} value={job.name} />
+                    </td>
+                  )}
                   <td>
                     <Link href={`/jobs/${job.id}`} className="row-link">
                       {job.name}
@@ -85,9 +139,9 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
                     {job.tags.length > 0 && (
                       <span className="tags">
                         {job.tags.map((t) => (
-                          <span key={t} className="tag">
+                          <Link key={t} href={href({ q, tag: t })} className="tag">
                             {t}
-                          </span>
+                          </Link>
                         ))}
                       </span>
                     )}
@@ -121,13 +175,19 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
             </tbody>
           </table>
         </div>
+        </MaybeBulkForm>
       )}
       {(cursor || page.nextCursor) && (
         <nav className="pager" aria-label="Pages">
-          {cursor && <Link href={q ? `/jobs?q=${encodeURIComponent(q)}` : '/jobs'}>First page</Link>}
-          {page.nextCursor && <Link href={`/jobs?cursor=${encodeURIComponent(page.nextCursor)}${q ? `&q=${encodeURIComponent(q)}` : ''}`}>Next page</Link>}
+          {cursor && <Link href={href({ q, tag })}>First page</Link>}
+          {page.nextCursor && <Link href={href({ q, tag, cursor: page.nextCursor })}>Next page</Link>}
         </nav>
       )}
     </>
   );
+}
+
+/** The bulk-action form for operators and admins; viewers get the bare table. */
+function MaybeBulkForm({ enabled, children }: { enabled: boolean; children: React.ReactNode }) {
+  return enabled ? <BulkForm action={bulkJobsAction}>{children}</BulkForm> : <>{children}</>;
 }

@@ -12,6 +12,8 @@ export interface FilterOptions {
 
 export interface FilterValues {
   job: string;
+  /** Job name search. */
+  q: string;
   status: string;
   instance: string;
   range: string;
@@ -48,6 +50,10 @@ export function RunFilters({ options, values }: { options: FilterOptions; values
 
   return (
     <form className="filters" role="search" aria-label="Filter runs" action="/runs">
+      <div className="field">
+        <label htmlFor="flt-q">Job name contains</label>
+        <input id="flt-q" type="search" name="q" defaultValue={values.q} placeholder="e.g. backup" autoComplete="off" maxLength={200} />
+      </div>
       <div className="field">
         <label htmlFor="flt-job">Job</label>
         <select id="flt-job" name="job" defaultValue={values.job}>

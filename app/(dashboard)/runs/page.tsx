@@ -33,6 +33,7 @@ function one(value: string | string[] | undefined): string | undefined {
 function filterQuery(filter: RunFilter): URLSearchParams {
   const q = new URLSearchParams();
   if (filter.job) q.set('job', filter.job);
+  if (filter.q) q.set('q', filter.q);
   if (filter.status) q.set('status', filter.status);
   if (filter.instance) q.set('instance', filter.instance);
   if (filter.range) q.set('range', filter.range);
@@ -55,6 +56,7 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
   const params = await searchParams;
   const filter = RunFilterSchema.parse({
     job: one(params.job),
+    q: one(params.q),
     status: one(params.status) || undefined,
     instance: one(params.instance),
     range: one(params.range) || undefined,
@@ -80,7 +82,7 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
   }
   const instanceIds = instances.map((i) => i.id);
   if (filter.instance && !instanceIds.includes(filter.instance)) instanceIds.unshift(filter.instance);
-  const filtered = Boolean(filter.job || filter.status || filter.instance || filter.range || filter.from || filter.to);
+  const filtered = Boolean(filter.job || filter.q || filter.status || filter.instance || filter.range || filter.from || filter.to);
 
   const prevCursor = trail.length > 0 ? trail[trail.length - 1] : undefined;
   const prevHref = cursor ? href(filter, prevCursor || undefined, trail.slice(0, -1)) : null;
@@ -101,6 +103,7 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
         options={{ jobs: jobOptions, instances: instanceIds, statuses: RUN_STATUSES, ranges: Object.entries(RANGE_LABELS).map(([value, label]) => ({ value, label })) }}
         values={{
           job: filter.job ?? '',
+          q: filter.q ?? '',
           status: filter.status ?? '',
           instance: filter.instance ?? '',
           range: filter.range ?? '',

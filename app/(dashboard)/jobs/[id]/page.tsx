@@ -1,8 +1,13 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { describeSchedule, nextOccurrences } from '@/lib/schedule';
+import { hasRole } from '@/lib/auth/principal';
+import { requireSession } from '@/lib/auth/session';
 import { listJobRuns } from '@/lib/services/jobs';
+import { parseStatsRange } from '@/lib/presenters/run-stats';
+import { getRunStats } from '@/lib/services/stats';
 import { getStore } from '@/lib/store';
+import { StatsCharts } from '../../_components/charts';
 import { LiveRefresh } from '../../_components/live';
 import { PausedBadge } from '../../_components/badges';
 import { RunsTable } from '../../_components/runs-table';
@@ -14,7 +19,7 @@ import { loadJob } from './load';
 const RUNS_PER_PAGE = 20;
 
 type Params = Promise<{ id: string }>;
-type Search = Promise<{ cursor?: string | string[]; notice?: string | string[] }>;
+type Search = Promise<{ cursor?: string | string[]; notice?: string | string[]; range?: string | string[] }>;
 
 function one(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -31,9 +36,12 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const job = await loadJob(id);
   const cursor = one(search.cursor);
   const store = await getStore();
-  const [runs, now] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), store.now()]);
+  const range = parseStatsRange(one(search.range));
+  const [runs, now, stats] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), store.now(), getRunStats(range, job.id)]);
   const upcoming = job.paused ? [] : nextOccurrences(job.schedule, now, job.anchorAt, 5);
   const zone = job.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
+  // Viewers see no mutating control; the actions refuse them on the server as well.
+  const canEdit = hasRole(await requireSession(), 'operator');
 
   return (
     <>
@@ -47,6 +55,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
           </h1>
           {job.description && <p className="muted">{job.description}</p>}
         </div>
+        {canEdit && (
         <div className="page-actions">
           {job.paused ? (
             <form action={resumeJobAction.bind(null, job.id)}>
@@ -73,6 +82,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
             Delete
           </Link>
         </div>
+        )}
       </div>
       <Notice code={one(search.notice)} />
 
@@ -102,6 +112,14 @@ export default async function JobPage({ params, searchParams }: { params: Params
             <dd>{job.overlapPolicy}</dd>
             <dt>Missed occurrences</dt>
             <dd>{job.missedPolicy}</dd>
+            <dt>Retries</dt>
+            <dd data-testid="job-retry">
+              {job.retry.maxAttempts <= 1
+                ? 'none (1 attempt)'
+                : `up to ${job.retry.maxAttempts} attempts, backoff ${job.retry.backoffSeconds} s doubling, capped at ${job.retry.maxBackoffSeconds} s`}
+            </dd>
+            <dt>Concurrency limit</dt>
+            <dd data-testid="job-concurrency">{job.concurrencyLimit === null ? 'no limit' : `${job.concurrencyLimit} at once across the cluster`}</dd>
             {job.tags.length > 0 && (
               <>
                 <dt>Tags</dt>
@@ -140,6 +158,8 @@ export default async function JobPage({ params, searchParams }: { params: Params
           {zone && <p className="muted small">Times in your time zone; the job&apos;s zone ({zone}) in brackets.</p>}
         </section>
       </div>
+
+      <StatsCharts series={stats.series} range={range} scope="" hrefFor={(r) => `/jobs/${job.id}?range=${r}`} />
 
       <section aria-labelledby="runs-h">
         <div className="section-head">

@@ -96,6 +96,10 @@ export function JobForm({ action, initial, types }: Props) {
   const [overlapPolicy, setOverlapPolicy] = useState(initial.overlapPolicy);
   const [missedPolicy, setMissedPolicy] = useState(initial.missedPolicy);
   const [tags, setTags] = useState(initial.tags);
+  const [retryMaxAttempts, setRetryMaxAttempts] = useState(initial.retryMaxAttempts);
+  const [retryBackoff, setRetryBackoff] = useState(initial.retryBackoffSeconds);
+  const [retryMaxBackoff, setRetryMaxBackoff] = useState(initial.retryMaxBackoffSeconds);
+  const [concurrencyLimit, setConcurrencyLimit] = useState(initial.concurrencyLimit);
   const s = initial.schedule;
   const [kind, setKind] = useState<Kind>(s?.kind ?? 'cron');
   const [expression, setExpression] = useState(s?.kind === 'cron' ? s.expression : '*/5 * * * *');
@@ -138,6 +142,11 @@ export function JobForm({ action, initial, types }: Props) {
     'overlapPolicy',
     'missedPolicy',
     'tags',
+    'retry',
+    'retry.maxAttempts',
+    'retry.backoffSeconds',
+    'retry.maxBackoffSeconds',
+    'concurrencyLimit',
     'schedule.kind',
     ...(kind === 'cron' ? ['schedule.expression', 'schedule.timezone'] : []),
     ...(kind === 'interval' ? ['schedule.seconds'] : []),
@@ -360,9 +369,32 @@ export function JobForm({ action, initial, types }: Props) {
             )}
           </Field>
         </div>
+        <Field path="concurrencyLimit" label="Concurrency limit" hint="Most runs of this job at once across the cluster; empty = no limit" issues={issuesAt('concurrencyLimit')}>
+          {(p) => <input {...p} name="concurrencyLimit" type="number" inputMode="numeric" min={1} max={1000} step={1} value={concurrencyLimit} onChange={(e) => setConcurrencyLimit(e.target.value)} placeholder="no limit" />}
+        </Field>
         <Field path="tags" label="Tags" hint="Separated by commas or spaces" issues={tagIssues}>
           {(p) => <input {...p} name="tags" value={tags} onChange={(e) => setTags(e.target.value)} autoComplete="off" />}
         </Field>
+      </fieldset>
+
+      <fieldset>
+        <legend>Retries</legend>
+        {issuesAt('retry').length > 0 && (
+          <p className="field-error" role="alert">
+            {issuesAt('retry').join('; ')}
+          </p>
+        )}
+        <div className="grid-3">
+          <Field path="retry.maxAttempts" label="Max attempts" hint="The first included; 1 = no retry" issues={issuesAt('retry.maxAttempts')}>
+            {(p) => <input {...p} name="retry.maxAttempts" type="number" inputMode="numeric" min={1} max={10} step={1} value={retryMaxAttempts} onChange={(e) => setRetryMaxAttempts(e.target.value)} />}
+          </Field>
+          <Field path="retry.backoffSeconds" label="Backoff (seconds)" hint="Before the first retry; doubles each retry" issues={issuesAt('retry.backoffSeconds')}>
+            {(p) => <input {...p} name="retry.backoffSeconds" type="number" inputMode="numeric" min={1} max={86400} step={1} value={retryBackoff} onChange={(e) => setRetryBackoff(e.target.value)} />}
+          </Field>
+          <Field path="retry.maxBackoffSeconds" label="Backoff cap (seconds)" hint="Longest wait between retries" issues={issuesAt('retry.maxBackoffSeconds')}>
+            {(p) => <input {...p} name="retry.maxBackoffSeconds" type="number" inputMode="numeric" min={1} max={86400} step={1} value={retryMaxBackoff} onChange={(e) => setRetryMaxBackoff(e.target.value)} />}
+          </Field>
+        </div>
       </fieldset>
 
       <div className="form-actions">

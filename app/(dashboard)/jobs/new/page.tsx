@@ -1,12 +1,14 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { requirePageRole } from '@/lib/auth/session';
 import { jobFormInitial, jobTypeOptions } from '@/lib/presenters/job-form';
 import { saveJob } from '../actions';
 import { JobForm } from '../_components/job-form';
 
 export const metadata: Metadata = { title: 'New job' };
 
-export default function NewJobPage() {
+export default async function NewJobPage() {
+  await requirePageRole('operator', '/jobs');
   const types = jobTypeOptions();
   return (
     <>

@@ -3,8 +3,10 @@ import { requirePageRole, requireActor } from '@/lib/auth/session';
 import { MIN_PASSWORD_LENGTH } from '@/lib/auth/password';
 import { listUsers } from '@/lib/services/users';
 import { USER_ROLES } from '@/lib/store/types';
+import { DataTable, OptionList } from '../../_components/data-table';
 import { Time } from '../../_components/time';
 import { ActionForm } from '../action-form';
+import { CreatePanel } from '../create-panel';
 import {
   changeRoleAction,
   createUserAction,
@@ -33,121 +35,86 @@ export default async function UsersPage() {
         </div>
       </div>
 
-      <section className="panel" aria-labelledby="new-user-h">
-        <h2 id="new-user-h">New user</h2>
-        <ActionForm action={createUserAction} className="filters" label="New user">
-          <div className="field">
-            <label htmlFor="nu-username">Username</label>
-            <input id="nu-username" name="username" required maxLength={64} autoComplete="off" />
-          </div>
-          <div className="field">
-            <label htmlFor="nu-password">Initial password</label>
-            <input id="nu-password" name="password" type="password" required minLength={MIN_PASSWORD_LENGTH} autoComplete="new-password" />
-          </div>
-          <div className="field">
-            <label htmlFor="nu-role">Role</label>
-            <select id="nu-role" name="role" defaultValue="viewer">
-              {USER_ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {r}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="filters-actions">
-            <button type="submit" className="btn btn-primary btn-sm">
-              Create user
-            </button>
-          </div>
-        </ActionForm>
-      </section>
+      <CreatePanel idPrefix="new-user" title="New user" action={createUserAction} defaultRole="viewer" submitLabel="Create user">
+        <div className="field">
+          <label htmlFor="nu-username">Username</label>
+          <input id="nu-username" name="username" required maxLength={64} autoComplete="off" />
+        </div>
+        <div className="field">
+          <label htmlFor="nu-password">Initial password</label>
+          <input id="nu-password" name="password" type="password" required minLength={MIN_PASSWORD_LENGTH} autoComplete="new-password" />
+        </div>
+      </CreatePanel>
 
-      <div className="table-wrap">
-        <table className="table" aria-label="Users">
-          <thead>
-            <tr>
-              <th scope="col">Username</th>
-              <th scope="col">Role</th>
-              <th scope="col">State</th>
-              <th scope="col">Created</th>
-              <th scope="col">Actions</th>
+      <DataTable label="Users" columns={['Username', 'Role', 'State', 'Created', 'Actions']}>
+        {users.map((user) => {
+          const locked = user.lockedUntil && user.lockedUntil.getTime() > Date.now();
+          return (
+            <tr key={user.id} data-user={user.username}>
+              <td>{user.username}</td>
+              <td>
+                <ActionForm action={changeRoleAction.bind(null, user.id)} className="cell-inline" label={`Role of ${user.username}`}>
+                  <label className="sr-only" htmlFor={`role-${user.id}`}>
+                    Role of {user.username}
+                  </label>
+                  <select id={`role-${user.id}`} name="role" defaultValue={user.role}>
+                    <OptionList values={USER_ROLES} />
+                  </select>
+                  <button type="submit" className="btn btn-sm">
+                    Change role
+                  </button>
+                </ActionForm>
+              </td>
+              <td>
+                {user.disabled ? 'disabled' : locked ? 'locked' : 'active'}
+                {user.failedLogins > 0 && <span className="muted small"> · {user.failedLogins} failed sign-ins</span>}
+              </td>
+              <td>
+                <Time iso={user.createdAt.toISOString()} />
+              </td>
+              <td>
+                <div className="cell-inline">
+                  <ActionForm action={setDisabledAction.bind(null, user.id, !user.disabled)} label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}>
+                    <button type="submit" className="btn btn-sm">
+                      {user.disabled ? 'Enable' : 'Disable'}
+                    </button>
+                  </ActionForm>
+                  <ActionForm action={revokeSessionsAction.bind(null, user.id)} label={`End sessions of ${user.username}`}>
+                    <button type="submit" className="btn btn-sm">
+                      End sessions
+                    </button>
+                  </ActionForm>
+                </div>
+                <ActionForm action={resetPasswordAction.bind(null, user.id)} className="cell-inline" label={`Reset password of ${user.username}`}>
+                  <label className="sr-only" htmlFor={`pw-${user.id}`}>
+                    New password for {user.username}
+                  </label>
+                  <input
+                    id={`pw-${user.id}`}
+                    name="password"
+                    type="password"
+                    required
+                    minLength={MIN_PASSWORD_LENGTH}
+                    placeholder="New password"
+                    autoComplete="new-password"
+                  />
+                  <button type="submit" className="btn btn-sm">
+                    Reset password
+                  </button>
+                </ActionForm>
+                <ActionForm action={deleteUserAction.bind(null, user.id)} className="cell-inline" label={`Delete ${user.username}`}>
+                  <label className="small">
+                    <input type="checkbox" name="confirm" value="yes" required /> sure
+                  </label>
+                  <button type="submit" className="btn btn-danger btn-sm">
+                    Delete
+                  </button>
+                </ActionForm>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {users.map((user) => {
-              const locked = user.lockedUntil && user.lockedUntil.getTime() > Date.now();
-              return (
-                <tr key={user.id} data-user={user.username}>
-                  <td>{user.username}</td>
-                  <td>
-                    <ActionForm action={changeRoleAction.bind(null, user.id)} className="cell-inline" label={`Role of ${user.username}`}>
-                      <label className="sr-only" htmlFor={`role-${user.id}`}>
-                        Role of {user.username}
-                      </label>
-                      <select id={`role-${user.id}`} name="role" defaultValue={user.role}>
-                        {USER_ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                      <button type="submit" className="btn btn-sm">
-                        Change role
-                      </button>
-                    </ActionForm>
-                  </td>
-                  <td>
-                    {user.disabled ? 'disabled' : locked ? 'locked' : 'active'}
-                    {user.failedLogins > 0 && <span className="muted small"> · {user.failedLogins} failed sign-ins</span>}
-                  </td>
-                  <td>
-                    <Time iso={user.createdAt.toISOString()} />
-                  </td>
-                  <td>
-                    <div className="cell-inline">
-                      <ActionForm action={setDisabledAction.bind(null, user.id, !user.disabled)} label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}>
-                        <button type="submit" className="btn btn-sm">
-                          {user.disabled ? 'Enable' : 'Disable'}
-                        </button>
-                      </ActionForm>
-                      <ActionForm action={revokeSessionsAction.bind(null, user.id)} label={`End sessions of ${user.username}`}>
-                        <button type="submit" className="btn btn-sm">
-                          End sessions
-                        </button>
-                      </ActionForm>
-                    </div>
-                    <ActionForm action={resetPasswordAction.bind(null, user.id)} className="cell-inline" label={`Reset password of ${user.username}`}>
-                      <label className="sr-only" htmlFor={`pw-${user.id}`}>
-                        New password for {user.username}
-                      </label>
-                      <input
-                        id={`pw-${user.id}`}
-                        name="password"
-                        type="password"
-                        required
-                        minLength={MIN_PASSWORD_LENGTH}
-                        placeholder="New password"
-                        autoComplete="new-password"
-                      />
-                      <button type="submit" className="btn btn-sm">
-                        Reset password
-                      </button>
-                    </ActionForm>
-                    <ActionForm action={deleteUserAction.bind(null, user.id)} className="cell-inline" label={`Delete ${user.username}`}>
-                      <label className="small">
-                        <input type="checkbox" name="confirm" value="yes" required /> sure
-                      </label>
-                      <button type="submit" className="btn btn-danger btn-sm">
-                        Delete
-                      </button>
-                    </ActionForm>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </DataTable>
     </>
   );
 }
