@@ -1,5 +1,5 @@
 import 'server-only';
-import { getSchedulerInfo } from '../scheduler';
+import { getSchedulerInfo, type DispatchMode } from '../scheduler';
 import { getStore } from '../store';
 
 const PING_TIMEOUT_MS = 3_000;
@@ -19,6 +19,8 @@ export interface Health {
   store: string | null;
   /** This instance's scheduler state: running, disabled (web-only), failed, ... */
   scheduler: string;
+  /** How due work reaches this instance: notify (PostgreSQL LISTEN/NOTIFY), change-stream (MongoDB replica set) or polling; null without a running scheduler. */
+  dispatch: DispatchMode | null;
   error?: string;
 }
 
@@ -27,15 +29,16 @@ export async function checkHealth(): Promise<Health> {
   const info = getSchedulerInfo();
   const instanceId = info.instanceId;
   const scheduler = info.state;
+  const dispatch = info.dispatch;
   let description: string | null = null;
   try {
     const store = await within(getStore(), PING_TIMEOUT_MS * 3, 'opening the database');
     description = store.description;
     await within(store.ping(), PING_TIMEOUT_MS, 'database ping');
-    return { status: 'ok', instanceId, store: description, scheduler };
+    return { status: 'ok', instanceId, store: description, scheduler, dispatch };
   } catch (err) {
     // Logged for operators; the public answer says only that the database is the problem.
     console.error('[health] database check failed:', err instanceof Error ? err.message : err);
-    return { status: 'degraded', instanceId, store: description, scheduler, error: 'database unreachable' };
+    return { status: 'degraded', instanceId, store: description, scheduler, dispatch, error: 'database unreachable' };
   }
 }

@@ -32,6 +32,10 @@ export interface SchedulerConfig {
   shutdownGraceMs: number;
   /** Bounded run output, in characters (head and tail are each half of it). */
   outputLimitChars: number;
+  /** missedPolicy 'run-all': at most this many missed occurrences are replayed; older ones are recorded as one 'missed' run. */
+  runAllLimit: number;
+  /** A run whose instance died is taken over (attempt + 1) up to this many attempts in all; then it stays abandoned. */
+  maxTakeoverAttempts: number;
 }
 
 export function loadSchedulerConfig(): SchedulerConfig {
@@ -46,5 +50,7 @@ export function loadSchedulerConfig(): SchedulerConfig {
     missedGraceMs: envInt('SCHEDULER_MISSED_GRACE_MS', 5_000, 100, 3_600_000),
     shutdownGraceMs: envInt('SHUTDOWN_GRACE_SECONDS', 20, 0, 3_600) * 1000,
     outputLimitChars: 16_384,
+    runAllLimit: envInt('SCHEDULER_RUN_ALL_LIMIT', 100, 1, 10_000),
+    maxTakeoverAttempts: envInt('SCHEDULER_MAX_TAKEOVER_ATTEMPTS', 3, 1, 20),
   };
 }

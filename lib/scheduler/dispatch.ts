@@ -3,6 +3,7 @@ import { Agenda, type AgendaBackend } from 'agenda';
 import { getStore } from '../store';
 import type { Job } from '../store/types';
 import { getInstanceId, getRunningScheduler } from './index';
+import { guardBackendErrors } from './backend';
 import { TICKET_NAME } from './config';
 import { saveTicket } from './tickets';
 
@@ -26,6 +27,7 @@ type DispatchGlobal = typeof globalThis & { [KEY]?: Promise<Client> };
 async function openClient(): Promise<Client> {
   const store = await getStore();
   const backend = store.createAgendaBackend();
+  guardBackendErrors(backend, `${getInstanceId()} dispatch client`);
   const agenda = new Agenda({ backend, name: `${getInstanceId()}-client` });
   await agenda.ready;
   // Agenda connects the LISTEN/NOTIFY channel only in start(); connecting it here makes our saves send
@@ -59,12 +61,16 @@ export async function enqueueManualRun(job: Job, scheduledFor: Date): Promise<vo
 }
 
 /**
- * Removes a job's pending tickets (after delete or pause). Optional: a stale ticket is dropped when it fires
- * anyway, but a far-off one (a monthly cron) would sit in Agenda's table until then.
+ * Removes a job's pending tickets (after delete or pause): all of them, or with `scheduledFor` only the schedule
+ * tickets of that occurrence. Optional cleanup: a stale ticket is dropped when it fires anyway, but a far-off one (a
+ * monthly cron) would sit in Agenda's table until then. Removing a ticket whose run is going on does not stop the
+ * run (its lease is in the runs table, not in the ticket).
  */
-export async function cancelTickets(jobId: string): Promise<number> {
+export async function cancelTickets(jobId: string, only?: { scheduledFor: Date }): Promise<number> {
   const agenda = await agendaForWrites();
-  return agenda.cancel({ name: TICKET_NAME, data: { jobId } });
+  const data: Record<string, string> = { jobId };
+  if (only) Object.assign(data, { trigger: 'schedule', scheduledFor: only.scheduledFor.toISOString() });
+  return agenda.cancel({ name: TICKET_NAME, data });
 }
 
 /** Closes the write-only Agenda client, if one was opened (tests, scripts). */

@@ -4,9 +4,9 @@ import { hostname } from 'node:os';
 import { getStore } from '../store';
 import type { Store } from '../store/types';
 import { loadSchedulerConfig, type SchedulerConfig } from './config';
-import { Scheduler } from './scheduler';
+import { Scheduler, type DispatchMode } from './scheduler';
 
-export { Scheduler } from './scheduler';
+export { Scheduler, type DispatchMode } from './scheduler';
 
 export interface StartSchedulerOptions {
   /** Defaults to the process-wide store (getStore()). */
@@ -25,6 +25,8 @@ export interface SchedulerInfo {
   state: 'disabled' | 'not-started' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
   store: string | null;
   error: string | null;
+  /** How due work reaches this instance; null when the scheduler does not run here. */
+  dispatch: DispatchMode | null;
 }
 
 interface SchedulerGlobal {
@@ -97,11 +99,12 @@ export async function stopScheduler(graceMs?: number): Promise<void> {
 
 export function getSchedulerInfo(): SchedulerInfo {
   const s = shared();
-  const base = { instanceId: getInstanceId(), store: s.scheduler?.store.description ?? null, error: s.error ?? null };
+  const base = { instanceId: getInstanceId(), store: s.scheduler?.store.description ?? null, error: s.error ?? null, dispatch: null };
   if (s.disabled) return { ...base, running: false, state: 'disabled' };
   if (!s.scheduler) return { ...base, running: false, state: s.error ? 'failed' : 'not-started' };
   const status = s.scheduler.status;
-  return { ...base, running: status === 'running', state: status === 'created' ? 'starting' : status };
+  const dispatch = status === 'running' ? s.scheduler.dispatch : null;
+  return { ...base, dispatch, running: status === 'running', state: status === 'created' ? 'starting' : status };
 }
 
 /**

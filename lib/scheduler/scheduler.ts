@@ -1,4 +1,5 @@
 import 'server-only';
+import { MongoBackend, MongoChangeStreamNotificationChannel } from '@agendajs/mongo-backend';
 import { Agenda, type AgendaBackend, type Job as AgendaJob } from 'agenda';
 import { hostname } from 'node:os';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -6,18 +7,33 @@ import { getJobType } from '../jobs/registry';
 import type { JobContext } from '../jobs/define';
 import { nextOccurrence } from '../schedule';
 import { revealPayload } from '../secrets';
-import type { Job, Run, RunStatus, RunTrigger, Store } from '../store/types';
+import type { Job, Run, RunPatch, RunStatus, RunTrigger, Store } from '../store/types';
+import { guardBackendErrors } from './backend';
 import { TICKET_NAME, type SchedulerConfig } from './config';
 import { OutputBuffer } from './output';
 import { saveTicket, TicketSchema, type Ticket } from './tickets';
 
 type SchedulerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/**
+ * How due tickets reach this instance: PostgreSQL LISTEN/NOTIFY, a MongoDB change stream (replica sets only), or
+ * polling alone (also while a notification channel is down). Polling every processEveryMs is the safety net in all modes.
+ */
+export type DispatchMode = 'notify' | 'change-stream' | 'polling';
+
 /** Abort reason when a stopping instance gives up on a handler after its grace period. */
 class ShutdownAbort extends Error {
   constructor(instanceId: string) {
     super(`instance ${instanceId} shut down before the run finished`);
     this.name = 'ShutdownAbort';
+  }
+}
+
+/** Abort reason when this instance can no longer renew a run's lease (database unreachable, or taken over). */
+class LeaseLost extends Error {
+  constructor(instanceId: string) {
+    super(`instance ${instanceId} lost the run's lease`);
+    this.name = 'LeaseLost';
   }
 }
 
@@ -65,6 +81,7 @@ export class Scheduler {
   /** Every ticket handler in flight, so a graceful stop can wait for them. */
   private readonly handling = new Set<Promise<void>>();
   private stopPromise: Promise<void> | null = null;
+  private changeStream: MongoChangeStreamNotificationChannel | undefined;
 
   constructor(
     readonly store: Store,
@@ -89,6 +106,7 @@ export class Scheduler {
       lockLimit: config.concurrency,
       lockLifetime: config.lockLifetimeMs,
     });
+    guardBackendErrors(this.backend, instanceId);
     this.agenda.on('error', (err: unknown) => {
       console.error(`[scheduler] ${this.instanceId}: agenda error: ${message(err)}`);
     });
@@ -111,6 +129,7 @@ export class Scheduler {
     if (this.state !== 'created') return;
     this.state = 'starting';
     await this.heartbeat();
+    await this.useChangeStreamIfAvailable();
     await this.agenda.start();
     this.every(this.config.heartbeatMs, () => this.heartbeat());
     this.every(this.config.sweepEveryMs, () => this.sweep());
@@ -119,6 +138,36 @@ export class Scheduler {
       `[scheduler] instance ${this.instanceId} started on ${this.store.description} ` +
         `(poll ${this.config.processEveryMs} ms, concurrency ${this.config.concurrency}, lock ${this.config.lockLifetimeMs} ms)`,
     );
+  }
+
+  /** The dispatch path right now: a notification channel counts only while it is connected. */
+  get dispatch(): DispatchMode {
+    const channel = this.changeStream ?? this.backend.notificationChannel;
+    if (!channel || channel.state !== 'connected') return 'polling';
+    return channel instanceof MongoChangeStreamNotificationChannel ? 'change-stream' : 'notify';
+  }
+
+  /**
+   * MongoDB has no LISTEN/NOTIFY; a change stream on Agenda's collection plays its part, but only a replica set
+   * (or sharded cluster) offers change streams. A standalone server (and the test server) stays on polling.
+   */
+  private async useChangeStreamIfAvailable(): Promise<void> {
+    if (!(this.backend instanceof MongoBackend)) return;
+    await this.agenda.ready;
+    const repository = this.backend.repository as unknown as { getDb(): import('mongodb').Db; collection: { collectionName: string } };
+    const db = repository.getDb();
+    const hello = await db
+      .admin()
+      .command({ hello: 1 })
+      .catch(() => null);
+    const replicated = hello !== null && (typeof hello.setName === 'string' || hello.msg === 'isdbgrid');
+    if (!replicated) {
+      console.log(`[scheduler] ${this.instanceId}: MongoDB is not a replica set, no change streams: dispatch by polling every ~${this.config.processEveryMs} ms`);
+      return;
+    }
+    this.changeStream = new MongoChangeStreamNotificationChannel({ db, collection: repository.collection.collectionName });
+    this.changeStream.on('error', (err: unknown) => console.error(`[scheduler] ${this.instanceId}: change stream: ${message(err)}`));
+    this.agenda.notifyVia(this.changeStream);
   }
 
   /**
@@ -154,9 +203,15 @@ export class Scheduler {
   }
 
   /** Creates the ticket for job.nextRunAt (no-op when paused or without a next occurrence). */
-  async enqueueOccurrence(job: Job): Promise<void> {
+  async enqueueOccurrence(job: Job, replay = false): Promise<void> {
     if (job.paused || !job.nextRunAt) return;
-    await saveTicket(this.agenda, { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule' });
+    await saveTicket(this.agenda, {
+      jobId: job.id,
+      version: job.version,
+      scheduledFor: job.nextRunAt.toISOString(),
+      trigger: 'schedule',
+      ...(replay ? { replay } : {}),
+    });
   }
 
   private every(ms: number, fn: () => Promise<unknown>): void {
@@ -209,20 +264,55 @@ export class Scheduler {
     const rescue = Math.floor(now.getTime() / this.config.lockLifetimeMs);
     for (const job of due) {
       if (!job.nextRunAt) continue;
-      await saveTicket(this.agenda, { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule', rescue }).catch(
+      // A run-all job whose replay is under way is overdue the whole time: its rescue ticket must not cut the window again.
+      const replay = job.missedPolicy === 'run-all' && (await this.replaying(job));
+      const ticket: Ticket = { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule', rescue };
+      await saveTicket(this.agenda, replay ? { ...ticket, replay } : ticket).catch(
         (err: unknown) => console.error(`[scheduler] re-enqueue ${job.id}: ${message(err)}`),
       );
     }
     const expired = await this.store.listExpiredRuns(now, 100);
     for (const run of expired) {
-      if (this.executions.has(run.id)) continue;
-      await this.store.updateRun(run.id, {
-        status: 'abandoned',
-        finishedAt: now,
-        leaseExpiresAt: null,
-        error: `instance ${run.instanceId ?? '?'} stopped renewing the run's lease (crashed or lost the database)`,
-      });
+      if (this.executions.has(run.id) || this.state !== 'running') continue;
+      await this.takeOver(run, now).catch((err: unknown) => console.error(`[scheduler] take over run ${run.id}: ${message(err)}`));
     }
+  }
+
+  /** True when the job's latest run is part of a run-all replay (a catch-up, or the 'missed' record that began it). */
+  private async replaying(job: Job): Promise<boolean> {
+    const latest = (await this.store.listRuns({ jobId: job.id, limit: 1 })).items[0];
+    return latest !== undefined && (latest.trigger === 'catch-up' || latest.status === 'missed');
+  }
+
+  /**
+   * A run whose lease expired: its instance died (or lost the database longer than the lease). The occurrence is
+   * still owed, so it is taken over as the next attempt of the same run (same (job, scheduledFor) row), unless the
+   * job is gone or the run already used its takeover attempts; then it is closed as abandoned. The store's
+   * compare-and-set lets exactly one instance take it over.
+   */
+  private async takeOver(run: Run, now: Date): Promise<void> {
+    const lost = `instance ${run.instanceId ?? '?'} stopped renewing the run's lease (crashed or lost the database)`;
+    const job = await this.store.getJob(run.jobId);
+    if (!job || run.attempt >= this.config.maxTakeoverAttempts) {
+      const why = job ? `; not retried after ${run.attempt} attempt(s)` : '; its job was deleted';
+      await this.store.updateRun(
+        run.id,
+        { status: 'abandoned', finishedAt: now, leaseExpiresAt: null, error: `${lost}${why}` },
+        { attempt: run.attempt, instanceId: run.instanceId },
+      );
+      return;
+    }
+    // A full instance leaves the run to the others (their sweep finds it too), like Agenda's lock limit does for tickets.
+    if (this.executions.size >= this.config.concurrency) return;
+    const taken = await this.store.takeOverRun(
+      run.id,
+      { attempt: run.attempt, leaseExpiredBefore: now },
+      { instanceId: this.instanceId, at: now, leaseExpiresAt: this.lease(now), error: `${lost}; taken over by ${this.instanceId}` },
+    );
+    if (!taken) return; // renewed after all, finished, or another instance was faster
+    console.warn(`[scheduler] ${this.instanceId}: took over run ${run.id} of ${job.name} (attempt ${taken.attempt}) from ${run.instanceId ?? '?'}`);
+    // Not awaited: the sweep goes on; the handler is tracked so a graceful stop waits for it.
+    void this.track(this.runOwned(job, taken, null).catch((err: unknown) => console.error(`[scheduler] run ${run.id}: ${message(err)}`)));
   }
 
   /** Agenda's handler for one ticket. Never throws: outcomes live in our runs table, not in Agenda. */
@@ -263,19 +353,35 @@ export class Scheduler {
     const late = now.getTime() - scheduledFor.getTime() > grace;
     // Anchored on the due time, not on now, so occurrences never drift.
     let next = nextOccurrence(job.schedule, scheduledFor, job.anchorAt);
-    if (next && job.missedPolicy !== 'run-all' && next.getTime() < now.getTime() - grace) {
-      // Instances were down: do not replay every missed occurrence, continue with the first future one.
-      next = nextOccurrence(job.schedule, now, job.anchorAt);
+    /** run-all over its limit: how many occurrences were dropped, recorded on this occurrence's 'missed' run. */
+    let dropped = 0;
+    if (next && next.getTime() < now.getTime() - grace) {
+      if (job.missedPolicy !== 'run-all') {
+        // Instances were down: do not replay every missed occurrence, continue with the first future one.
+        next = nextOccurrence(job.schedule, now, job.anchorAt);
+      } else if (!ticket.replay) {
+        // Replay the missed occurrences one after another, but at most the last runAllLimit of them (this one included).
+        const window = lastOccurrences(job, scheduledFor, new Date(now.getTime() - grace), this.config.runAllLimit);
+        if (window.dropped > 0) {
+          dropped = window.dropped;
+          next = window.first;
+        }
+      }
     }
     // Compare-and-set: of all instances holding a ticket for this occurrence, exactly one moves the pointer.
     const won = await this.store.advanceJob(job.id, { version: job.version, nextRunAt: scheduledFor }, next);
     if (!won) return;
     if (next) {
-      await this.enqueueOccurrence({ ...job, nextRunAt: next }).catch((err: unknown) =>
+      const replay = job.missedPolicy === 'run-all' && next.getTime() < now.getTime() - grace;
+      await this.enqueueOccurrence({ ...job, nextRunAt: next }, replay).catch((err: unknown) =>
         console.error(`[scheduler] enqueue next occurrence of ${job.id}: ${message(err)} (the safety net retries)`),
       );
     }
-    if (late && job.missedPolicy === 'skip') {
+    if (late && (job.missedPolicy === 'skip' || dropped > 0)) {
+      const why =
+        dropped > 0
+          ? `; this and ${dropped - 1} later occurrence(s) up to ${next?.toISOString() ?? 'now'} (exclusive) were not replayed (run-all limit ${this.config.runAllLimit})`
+          : '';
       await this.store.insertRun({
         jobId: job.id,
         jobName: job.name,
@@ -286,7 +392,7 @@ export class Scheduler {
         trigger: 'schedule',
         instanceId: this.instanceId,
         attempt: 1,
-        error: `due at ${scheduledFor.toISOString()}, no instance could start it before ${now.toISOString()}`,
+        error: `due at ${scheduledFor.toISOString()}, no instance could start it before ${now.toISOString()}${why}`,
         output: null,
         leaseExpiresAt: null,
       });
@@ -319,35 +425,83 @@ export class Scheduler {
       leaseExpiresAt: this.lease(start),
     });
     if (!run) return; // this occurrence already ran (or runs) elsewhere
+    await this.runOwned(job, run, agendaJob);
+  }
 
+  /**
+   * Runs a run this instance owns (inserted here, or taken over): renews its lease (and the ticket's Agenda lock)
+   * while the handler runs, and writes the outcome. Every write is guarded by (attempt, instance): once another
+   * instance has taken the run over, this one can no longer touch it, and it stops its handler (self-fencing).
+   */
+  private async runOwned(job: Job, run: Run, agendaJob: AgendaJob<Ticket> | null): Promise<void> {
+    const queued = job.overlapPolicy === 'queue-one';
+    const owner = { attempt: run.attempt, instanceId: this.instanceId };
     const controller = new AbortController();
     this.executions.set(run.id, { run, controller });
+    // Renewal every third of the lease (and of the Agenda lock). Fencing, on the local clock: when no renewal was
+    // confirmed for 2/3 of the lease, the handler is stopped. Checked every sixth, so it stops by 5/6 of the lease after
+    // the last confirmed renewal was sent, while that renewal's lease (database time) runs until a full lease after:
+    // the dead-or-cut-off owner stops before anyone may take over, as long as clock error stays under lease / 6.
+    const renewEvery = Math.max(100, Math.floor(Math.min(this.config.leaseMs, this.config.lockLifetimeMs) / 3));
+    let renewedAt = Date.now();
+    let attemptedAt = Date.now();
     let renewing = false;
     const renew = setInterval(() => {
-      if (renewing) return;
+      if (Date.now() - renewedAt > (this.config.leaseMs * 2) / 3) controller.abort(new LeaseLost(this.instanceId));
+      if (renewing || controller.signal.aborted || Date.now() - attemptedAt < renewEvery) return;
       renewing = true;
+      const sentAt = Date.now();
+      attemptedAt = sentAt;
       Promise.all([
-        this.store.updateRun(run.id, { leaseExpiresAt: this.lease() }),
+        this.store.updateRun(run.id, { leaseExpiresAt: this.lease() }, owner),
         // Keeps Agenda from handing the ticket to another instance while this run goes on.
-        agendaJob.touch(),
+        agendaJob?.touch(),
       ])
+        .then(([renewed]) => {
+          if (renewed) renewedAt = sentAt;
+          else controller.abort(new LeaseLost(this.instanceId));
+        })
         .catch((err: unknown) => console.error(`[scheduler] renew lease of run ${run.id}: ${message(err)}`))
         .finally(() => {
           renewing = false;
         });
-    }, Math.max(250, Math.floor(Math.min(this.config.leaseMs, this.config.lockLifetimeMs) / 3)));
+    }, Math.max(50, Math.floor(renewEvery / 2)));
     renew.unref();
+    /**
+     * The final write, retried while the database is away (a restart): a run left 'running' would be taken over
+     * and executed again once its lease expired. Gives up when the lease is lost anyway.
+     */
+    const settle = async (patch: RunPatch): Promise<void> => {
+      for (;;) {
+        try {
+          await this.store.updateRun(run.id, { ...patch, finishedAt: this.dbNow(), leaseExpiresAt: null }, owner);
+          return;
+        } catch (err) {
+          if (controller.signal.reason instanceof LeaseLost || Date.now() - renewedAt > (this.config.leaseMs * 2) / 3) {
+            console.error(`[scheduler] ${this.instanceId}: could not record the outcome of run ${run.id}: ${message(err)}; left to a takeover`);
+            return;
+          }
+          await sleep(250);
+        }
+      }
+    };
     try {
       if (job.overlapPolicy !== 'allow') {
         const reason = await this.waitForTurn(job, run, controller.signal);
+        if (controller.signal.reason instanceof LeaseLost) return;
         if (reason) {
-          await this.store.updateRun(run.id, { status: 'skipped', finishedAt: this.dbNow(), leaseExpiresAt: null, error: reason });
+          await settle({ status: 'skipped', error: reason });
           return;
         }
-        if (queued) await this.store.updateRun(run.id, { startedAt: this.dbNow() });
+        if (queued && !run.startedAt) await retrying(() => this.store.updateRun(run.id, { startedAt: this.dbNow() }, owner), controller.signal);
       }
       const outcome = await this.invoke(job, run, controller);
-      await this.store.updateRun(run.id, { ...outcome, finishedAt: this.dbNow(), leaseExpiresAt: null });
+      // The run is (or is about to be) another instance's: leave the record to it.
+      if (controller.signal.reason instanceof LeaseLost) {
+        console.warn(`[scheduler] ${this.instanceId}: lost the lease of run ${run.id} (attempt ${run.attempt}); left to a takeover`);
+        return;
+      }
+      await settle(outcome);
     } finally {
       clearInterval(renew);
       this.executions.delete(run.id);
@@ -362,7 +516,9 @@ export class Scheduler {
   private async waitForTurn(job: Job, run: Run, signal: AbortSignal): Promise<string | null> {
     for (;;) {
       const now = this.dbNow().getTime();
-      const page = await this.store.listRuns({ jobId: job.id, status: 'running', limit: 100 });
+      // Retried while the database is away: giving up here would leave the run 'running' (and block the next
+      // occurrences) until its lease expired. Fencing aborts the signal if it stays away too long.
+      const page = await retrying(() => this.store.listRuns({ jobId: job.id, status: 'running', limit: 100 }), signal);
       const others = page.items.filter((o) => o.id !== run.id && o.leaseExpiresAt !== null && o.leaseExpiresAt.getTime() > now);
       const active = others.filter((o) => o.startedAt !== null);
       if (job.overlapPolicy === 'skip') {
@@ -425,6 +581,42 @@ export class Scheduler {
       clearTimeout(timeout);
     }
   }
+}
+
+/** Calls `fn` until it succeeds, every 250 ms; rethrows once `signal` is aborted. */
+async function retrying<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (signal.aborted) throw err;
+      await sleep(250);
+    }
+  }
+}
+
+/** Most occurrences walked to bound a run-all replay: beyond it (a per-second cron down for a day), older ones are dropped too. */
+const MAX_WALK = 200_000;
+
+/**
+ * For run-all: the occurrences from `from` (inclusive) up to `until` (inclusive), keeping only the last `limit`.
+ * `first` is the earliest kept one (or the first after `until` when the walk was cut short); `dropped` counts those before it.
+ */
+function lastOccurrences(job: Job, from: Date, until: Date, limit: number): { first: Date | null; dropped: number } {
+  const kept: Date[] = [from];
+  let dropped = 0;
+  let cursor = from;
+  for (let walked = 0; walked < MAX_WALK; walked++) {
+    const next = nextOccurrence(job.schedule, cursor, job.anchorAt);
+    if (!next || next.getTime() > until.getTime()) return { first: dropped > 0 ? kept[0]! : from, dropped };
+    kept.push(next);
+    if (kept.length > limit) {
+      kept.shift();
+      dropped++;
+    }
+    cursor = next;
+  }
+  return { first: nextOccurrence(job.schedule, until, job.anchorAt), dropped: dropped + kept.length };
 }
 
 /** Total order of runs for tie-breaks: earlier time first, then smaller id. */

@@ -19,6 +19,11 @@ export const TicketSchema = z.object({
    * ticket, which may sit locked by a crashed instance until its Agenda lock expires.
    */
   rescue: z.number().int().optional(),
+  /**
+   * Set on the tickets of a run-all replay: the run-all limit was applied when the replay began. Applying it again at
+   * each step would, as time moves on, keep cutting the oldest occurrence of the window off.
+   */
+  replay: z.boolean().optional(),
 });
 export type Ticket = z.infer<typeof TicketSchema>;
 

@@ -1,8 +1,10 @@
 import 'server-only';
+import { requireRole, type Actor } from '../auth/principal';
 import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { firstOccurrence } from '../schedule';
 import { cancelTickets, enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
 import { keepMaskedSecrets, maskPayload, revealPayload, sealPayload } from '../secrets';
+import { diffFields, recordAudit } from './audit';
 import { getStore } from '../store';
 import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
 import { IdSchema, JobCreateSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
@@ -34,6 +36,35 @@ function masked<T extends Job>(job: T): T {
   return { ...job, payload: maskPayload(job.type, job.payload) };
 }
 
+/**
+ * Mutations take the acting principal: with one, the role is checked here (operator at least), so a route or action
+ * that forgets cannot skip it. Without one the app itself acts (start-up, examples, tests). Either way the change
+ * is appended to the audit log, with secrets masked (diffs are taken of masked jobs).
+ */
+function authorize(actor: Actor | undefined): void {
+  if (actor) requireRole(actor.principal, 'operator');
+}
+
+const AUDITED_FIELDS = [
+  'name',
+  'description',
+  'type',
+  'payload',
+  'schedule',
+  'paused',
+  'timeoutSeconds',
+  'overlapPolicy',
+  'missedPolicy',
+  'tags',
+  'retry',
+  'concurrencyLimit',
+] as const;
+
+async function auditJob(actor: Actor | undefined, action: string, before: Job | null, after: Job | null, target: Job): Promise<void> {
+  const changes = diffFields(before as unknown as Record<string, unknown> | null, after as unknown as Record<string, unknown> | null, AUDITED_FIELDS);
+  await recordAudit(actor, action, { type: 'job', id: target.id, name: target.name }, changes);
+}
+
 export async function listJobs(query: { limit: number; cursor?: string; search?: string; tag?: string }): Promise<Page<JobWithLastRun>> {
   // Pages pass the search box straight through: a NUL would be a database error, not "no match".
   for (const key of ['search', 'tag'] as const) {
@@ -56,7 +87,8 @@ export async function getJob(id: string): Promise<Job> {
   return masked(await loadJob(id));
 }
 
-export async function createJob(input: unknown): Promise<Job> {
+export async function createJob(input: unknown, actor?: Actor): Promise<Job> {
+  authorize(actor);
   const spec: JobSpec = parseInput(JobCreateSchema, input);
   // A masked value cannot be a new secret: refuse it instead of saving "••••".
   const payload = sealPayload(spec.type, keepMaskedSecrets(spec.type, spec.payload, null));
@@ -71,10 +103,13 @@ export async function createJob(input: unknown): Promise<Job> {
     })
     .catch(nameTaken);
   await enqueueOccurrence(job);
-  return masked(job);
+  const result = masked(job);
+  await auditJob(actor, 'job.create', null, result, result);
+  return result;
 }
 
-export async function updateJob(id: string, input: unknown): Promise<Job> {
+export async function updateJob(id: string, input: unknown, actor?: Actor): Promise<Job> {
+  authorize(actor);
   const patch = parseInput(JobUpdateSchema, input);
   const current = await loadJob(id);
   const type = patch.type ?? current.type;
@@ -108,15 +143,20 @@ export async function updateJob(id: string, input: unknown): Promise<Job> {
   const job = await store.updateJob(current.id, storePatch).catch(nameTaken);
   if (!job) throw new NotFoundError('job');
   if (patch.schedule) await enqueueOccurrence(job);
-  return masked(job);
+  const result = masked(job);
+  await auditJob(actor, 'job.update', masked(current), result, result);
+  return result;
 }
 
-export async function deleteJob(id: string): Promise<void> {
+export async function deleteJob(id: string, actor?: Actor): Promise<void> {
+  authorize(actor);
   const store = await getStore();
   const jobId = parseId(id);
+  const before = await store.getJob(jobId);
   const deleted = await store.deleteJob(jobId);
-  if (!deleted) throw new NotFoundError('job');
+  if (!deleted || !before) throw new NotFoundError('job');
   await dropTickets(jobId);
+  await auditJob(actor, 'job.delete', masked(before), null, before);
 }
 
 /** Best effort: a ticket left behind is harmless (checked against the job row when it fires), so a failure only logs. */
@@ -126,7 +166,8 @@ async function dropTickets(jobId: string, only?: { scheduledFor: Date }): Promis
   });
 }
 
-export async function pauseJob(id: string): Promise<Job> {
+export async function pauseJob(id: string, actor?: Actor): Promise<Job> {
+  authorize(actor);
   const current = await loadJob(id);
   if (current.paused) return masked(current);
   const store = await getStore();
@@ -135,10 +176,12 @@ export async function pauseJob(id: string): Promise<Job> {
   // Only the paused occurrence's schedule tickets: a run-now queued meanwhile still runs, and a resume racing this
   // pause enqueues a different occurrence (re-anchored at now), whose ticket must survive.
   if (current.nextRunAt) await dropTickets(job.id, { scheduledFor: current.nextRunAt });
+  await auditJob(actor, 'job.pause', current, job, job);
   return masked(job);
 }
 
-export async function resumeJob(id: string): Promise<Job> {
+export async function resumeJob(id: string, actor?: Actor): Promise<Job> {
+  authorize(actor);
   const current = await loadJob(id);
   if (!current.paused) return masked(current);
   const store = await getStore();
@@ -152,15 +195,18 @@ export async function resumeJob(id: string): Promise<Job> {
   const job = await store.updateJob(current.id, { paused: false, anchorAt, nextRunAt: next });
   if (!job) throw new NotFoundError('job');
   await enqueueOccurrence(job);
+  await auditJob(actor, 'job.resume', current, job, job);
   return masked(job);
 }
 
 /** Queues an extra run of the job right now, outside its schedule. Works while paused, too. */
-export async function runJobNow(id: string): Promise<{ job: Job; scheduledFor: Date }> {
+export async function runJobNow(id: string, actor?: Actor): Promise<{ job: Job; scheduledFor: Date }> {
+  authorize(actor);
   const job = await loadJob(id);
   const store = await getStore();
   const scheduledFor = await store.now();
   await enqueueManualRun(job, scheduledFor);
+  await recordAudit(actor, 'job.run', { type: 'job', id: job.id, name: job.name }, { scheduledFor: { before: null, after: scheduledFor.toISOString() } });
   return { job: masked(job), scheduledFor };
 }
 
@@ -168,4 +214,10 @@ export async function listJobRuns(id: string, query: { limit: number; cursor?: s
   const job = await loadJob(id);
   const store = await getStore();
   return store.listRuns({ ...query, jobId: job.id });
+}
+
+/** Every tag in use (for the jobs list's tag filter), in code point order; bounded so a tag explosion cannot flood the page. */
+export async function listJobTags(limit = 200): Promise<string[]> {
+  const store = await getStore();
+  return store.listTags(limit);
 }

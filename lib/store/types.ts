@@ -75,6 +75,35 @@ export interface Run {
   leaseExpiresAt: Date | null;
 }
 
+/** An earlier attempt of a run: kept when the run was taken over because its instance stopped renewing the lease. */
+export interface RunAttempt {
+  attempt: number;
+  instanceId: string | null;
+  startedAt: Date | null;
+  /** When it was given up (the takeover). */
+  finishedAt: Date;
+  /** 'abandoned' for a taken-over attempt. */
+  status: RunStatus;
+  error: string | null;
+  output: string | null;
+}
+
+/** What takeOverRun writes: the new owner of the run, and why the previous attempt ended. */
+export interface RunTakeover {
+  instanceId: string;
+  /** Start of the new attempt, and finishedAt of the abandoned one (database time). */
+  at: Date;
+  leaseExpiresAt: Date;
+  /** Recorded on the abandoned attempt. */
+  error: string;
+}
+
+/** Guard for updateRun: the write applies only while the run is still running as this attempt of this instance. */
+export interface RunOwner {
+  attempt: number;
+  instanceId: string | null;
+}
+
 export interface JobWithLastRun extends Job {
   lastRun: Pick<Run, 'id' | 'status' | 'scheduledFor' | 'startedAt' | 'finishedAt' | 'instanceId'> | null;
 }
@@ -311,6 +340,8 @@ export interface Store {
   createJob(job: NewJob): Promise<Job>;
   getJob(id: string): Promise<Job | null>;
   listJobs(query: JobListQuery): Promise<Page<JobWithLastRun>>;
+  /** Distinct tags over all jobs, in code point order, at most `limit`: the jobs list's tag filter. */
+  listTags(limit: number): Promise<string[]>;
   /** Applies the patch and bumps version; null when the job does not exist. */
   updateJob(id: string, patch: JobPatch): Promise<Job | null>;
   deleteJob(id: string): Promise<boolean>;
@@ -324,7 +355,21 @@ export interface Store {
 
   /** Inserts a run; null when the (jobId, scheduledFor) occurrence already has one. */
   insertRun(run: NewRun): Promise<Run | null>;
-  updateRun(id: string, patch: RunPatch): Promise<Run | null>;
+  /**
+   * Null when the run does not exist. With `owner`: applies only while the run is running as owner.attempt on
+   * owner.instanceId (else null, nothing written), so an instance that lost its run to a takeover cannot overwrite it.
+   */
+  updateRun(id: string, patch: RunPatch, owner?: RunOwner): Promise<Run | null>;
+  /**
+   * Takes over a run whose instance stopped renewing its lease, atomically: only while it is still running as
+   * `expected.attempt` with a lease that expired before `expected.leaseExpiredBefore`. The current attempt goes to the
+   * run's attempt history as 'abandoned' (finishedAt = takeover.at, error = takeover.error, its output kept); the run
+   * becomes attempt + 1, running on takeover.instanceId since takeover.at, with the new lease, error and output
+   * cleared. Null (nothing written) when the run finished, was renewed, or another instance took it over first.
+   */
+  takeOverRun(id: string, expected: { attempt: number; leaseExpiredBefore: Date }, takeover: RunTakeover): Promise<Run | null>;
+  /** The run's earlier (taken-over) attempts, oldest first; [] when it has none or does not exist. */
+  listRunAttempts(runId: string): Promise<RunAttempt[]>;
   getRun(id: string): Promise<Run | null>;
   getRunByOccurrence(jobId: string, scheduledFor: Date): Promise<Run | null>;
   listRuns(query: RunListQuery): Promise<Page<Run>>;

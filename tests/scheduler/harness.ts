@@ -99,6 +99,8 @@ export interface HttpTarget {
   hits: Map<string, number>;
   /** The Authorization header of the last request, per path. */
   authorization: Map<string, string | undefined>;
+  /** Every request: path + query, when it arrived and when it ended (answered or its connection dropped). */
+  requests: Array<{ path: string; start: number; end: number | null }>;
   close(): Promise<void>;
 }
 
@@ -106,8 +108,12 @@ export interface HttpTarget {
 export async function startHttpTarget(): Promise<HttpTarget> {
   const hits = new Map<string, number>();
   const authorization = new Map<string, string | undefined>();
+  const requests: HttpTarget['requests'] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    const record: HttpTarget['requests'][number] = { path: url.pathname + url.search, start: Date.now(), end: null };
+    requests.push(record);
+    res.on('close', () => (record.end = Date.now()));
     hits.set(url.pathname + url.search, (hits.get(url.pathname + url.search) ?? 0) + 1);
     authorization.set(url.pathname, req.headers.authorization);
     if (url.pathname === '/ok') {
@@ -127,6 +133,7 @@ export async function startHttpTarget(): Promise<HttpTarget> {
     url: `http://127.0.0.1:${port}`,
     hits,
     authorization,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -151,11 +151,11 @@ describe('scheduler recovery and policies', () => {
     assert.equal((await allRuns(held.id)).length, 1);
   });
 
-  test('kill -9 mid-run: the run is marked abandoned, the survivor carries on, no ticket is left behind', async () => {
+  test('kill -9 mid-run: the run is taken over by the survivor as attempt 2, the survivor carries on, no ticket is left behind', async () => {
     const slow = await services.createJob({
       name: 'crashing',
       type: 'http',
-      payload: { url: `${http.url}/slow?ms=20000` },
+      payload: { url: `${http.url}/slow?ms=6000` },
       schedule: { kind: 'once', at: secondsFromNow(1) },
     });
     const beats = await Promise.all(
@@ -168,13 +168,21 @@ describe('scheduler recovery and policies', () => {
     const killedAt = Date.now();
     assert.equal((await stopWorker(victim, 'SIGKILL')).signal, 'SIGKILL');
 
-    // Lease 3 s + sweep every 0.5 s.
-    const abandoned = await waitFor('the run to be abandoned', async () => {
+    // Lease 3 s + sweep every 0.5 s, far below the 20 s Agenda lock of the victim's ticket.
+    const takenOver = await waitFor('the run to be taken over', async () => {
       const run = await store.getRun(running.id);
-      return run?.status === 'abandoned' ? run : undefined;
+      return run && run.attempt === 2 ? run : undefined;
     }, 10_000);
-    assert.match(abandoned.error ?? '', /instance worker-[cd] stopped renewing the run's lease/);
-    assert.ok(abandoned.finishedAt!.getTime() - killedAt < 8_000);
+    assert.equal(takenOver.instanceId, survivor.instanceId);
+    assert.ok(takenOver.startedAt!.getTime() - killedAt < 8_000);
+    const [abandoned] = await store.listRunAttempts(running.id);
+    assert.equal(abandoned?.status, 'abandoned');
+    assert.match(abandoned?.error ?? '', new RegExp(`^instance ${victim.instanceId} stopped renewing the run's lease .*; taken over by ${survivor.instanceId}$`));
+    const finished = await waitFor('attempt 2 to finish', async () => {
+      const run = await store.getRun(running.id);
+      return run?.status !== 'running' ? run : undefined;
+    }, 15_000);
+    assert.equal(finished?.status, 'succeeded');
 
     // The interval jobs go on, on the survivor only, with every occurrence; an occurrence whose ticket the victim
     // had locked is rescued by the safety net well before the 20 s Agenda lock expires.
@@ -197,9 +205,9 @@ describe('scheduler recovery and policies', () => {
     }
 
     // The crashed instance's tickets (locked) expired after 20 s, fired on the survivor, were seen as stale and removed:
-    // the one-off ran once, and Agenda's table holds no finished work.
+    // the one-off is one run record (two attempts), and Agenda's table holds no finished work.
     assert.equal((await allRuns(slow.id)).length, 1);
-    assert.equal(http.hits.get('/slow?ms=20000'), 1);
+    assert.equal(http.hits.get('/slow?ms=6000'), 2);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {

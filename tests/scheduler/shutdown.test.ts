@@ -79,6 +79,35 @@ describe('graceful stop', () => {
   });
 });
 
+describe('tickets follow pause, resume and delete', () => {
+  test("pausing removes the paused occurrence's ticket (not a queued run-now), resuming adds one, deleting removes all", async () => {
+    const services = await import('../../lib/services/jobs');
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const tickets = async (jobId: string): Promise<string[]> => {
+        const { rows } = await client.query<{ data: { trigger: string; scheduledFor: string } }>(
+          "SELECT data FROM agenda_jobs WHERE data->>'jobId' = $1 ORDER BY next_run_at",
+          [jobId],
+        );
+        return rows.map((r) => `${r.data.trigger}@${r.data.scheduledFor}`);
+      };
+      const job = await services.createJob({ name: 'monthly', type: 'log', payload: { message: 'm' }, schedule: { kind: 'cron', expression: '0 3 1 * *', timezone: 'UTC' } });
+      assert.deepEqual(await tickets(job.id), [`schedule@${job.nextRunAt!.toISOString()}`]);
+      // No scheduler runs in this process now: a run-now ticket stays queued.
+      const { scheduledFor } = await services.runJobNow(job.id);
+      await services.pauseJob(job.id);
+      assert.deepEqual(await tickets(job.id), [`manual@${scheduledFor.toISOString()}`]);
+      const resumed = await services.resumeJob(job.id);
+      assert.deepEqual((await tickets(job.id)).sort(), [`manual@${scheduledFor.toISOString()}`, `schedule@${resumed.nextRunAt!.toISOString()}`].sort());
+      await services.deleteJob(job.id);
+      assert.deepEqual(await tickets(job.id), []);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
 describe('OutputBuffer', () => {
   test('keeps everything while it fits', () => {
     const out = new OutputBuffer(100);

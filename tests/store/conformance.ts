@@ -450,6 +450,16 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         await assert.rejects(store.listJobs({ limit: 5, cursor: 'garbage!' }));
       });
 
+      it('listTags: distinct over all jobs, code point order, limited', T, async () => {
+        assert.deepEqual(await store.listTags(10), []);
+        await store.createJob(newJob({ tags: ['ops', 'b', 'Zeta'] }));
+        await store.createJob(newJob({ tags: ['ops', 'a_1', 'a.2', 'ñ'] }));
+        await store.createJob(newJob({ tags: [] }));
+        const byteOrder = ['Zeta', 'a.2', 'a_1', 'b', 'ops', 'ñ'];
+        assert.deepEqual(await store.listTags(100), byteOrder, 'each tag once, upper case before lower, ñ after ASCII');
+        assert.deepEqual(await store.listTags(2), byteOrder.slice(0, 2));
+      });
+
       it('listJobs: name order (code points, then id), exact-once pages, search, tag, lastRun', T, async () => {
         const names = ['beta', 'Alpha', 'alpha', 'gamma 100%', 'delta_1', 'deltaX1', 'Zulu', 'épée', 'b', 'a-b'];
         const jobs: Job[] = [];
@@ -527,6 +537,60 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         assert.equal((await store.listExpiredRuns(at(200), 1)).length, 1);
         await store.updateRun(expired1!.id, { status: 'abandoned', leaseExpiresAt: null });
         assert.deepEqual((await store.listExpiredRuns(at(200), 50)).map((r) => r.id), [expired2!.id]);
+      });
+
+      it('updateRun with an owner guard writes only while the run is still that attempt of that instance', T, async () => {
+        const job = await store.createJob(newJob());
+        const run = (await store.insertRun(newRun(job, { status: 'running', instanceId: 'i-a', attempt: 1, leaseExpiresAt: at(100) })))!;
+        assert.equal(await store.updateRun(run.id, { leaseExpiresAt: at(200) }, { attempt: 1, instanceId: 'i-b' }), null, 'other instance');
+        assert.equal(await store.updateRun(run.id, { leaseExpiresAt: at(200) }, { attempt: 2, instanceId: 'i-a' }), null, 'other attempt');
+        assert.equal(time((await store.getRun(run.id))!.leaseExpiresAt), time(at(100)), 'refused writes changed nothing');
+        const renewed = await store.updateRun(run.id, { leaseExpiresAt: at(200) }, { attempt: 1, instanceId: 'i-a' });
+        assert.equal(time(renewed?.leaseExpiresAt ?? null), time(at(200)));
+        await store.updateRun(run.id, { status: 'succeeded', leaseExpiresAt: null }, { attempt: 1, instanceId: 'i-a' });
+        assert.equal(await store.updateRun(run.id, { error: 'late' }, { attempt: 1, instanceId: 'i-a' }), null, 'a finished run is not running');
+        assert.equal((await store.getRun(run.id))!.error, null);
+      });
+
+      it('takeOverRun: the expired attempt goes to the history as abandoned, the run becomes attempt + 1, exactly one taker', T, async () => {
+        const job = await store.createJob(newJob());
+        const run = (await store.insertRun(
+          newRun(job, { status: 'running', instanceId: 'dead', attempt: 1, startedAt: at(10), leaseExpiresAt: at(100), output: 'half' }),
+        ))!;
+        const takeover = (instanceId: string) => ({ instanceId, at: at(105), leaseExpiresAt: at(135), error: 'dead stopped renewing' });
+        assert.equal(await store.takeOverRun(run.id, { attempt: 1, leaseExpiredBefore: at(100) }, takeover('x')), null, 'lease not expired yet');
+        assert.equal(await store.takeOverRun(run.id, { attempt: 2, leaseExpiredBefore: at(200) }, takeover('x')), null, 'wrong attempt');
+        assert.deepEqual(await store.listRunAttempts(run.id), []);
+        // Many instances race for the same expired run: one wins.
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.takeOverRun(run.id, { attempt: 1, leaseExpiredBefore: at(104) }, takeover(`taker-${i}`))),
+        );
+        const winners = results.filter((r) => r !== null);
+        assert.equal(winners.length, 1);
+        const taken = winners[0]!;
+        assert.equal(taken.id, run.id);
+        assert.equal(taken.attempt, 2);
+        assert.equal(taken.status, 'running');
+        assert.match(taken.instanceId ?? '', /^taker-\d$/);
+        assert.equal(time(taken.startedAt), time(at(105)));
+        assert.equal(time(taken.leaseExpiresAt), time(at(135)));
+        assert.equal(taken.finishedAt, null);
+        assert.equal(taken.output, null);
+        assert.equal(time(taken.scheduledFor), time(run.scheduledFor), 'same occurrence');
+        assert.deepEqual(await store.getRun(run.id), taken);
+        const history = await store.listRunAttempts(run.id);
+        assert.equal(history.length, 1);
+        assert.deepEqual(
+          { ...history[0]!, startedAt: time(history[0]!.startedAt), finishedAt: time(history[0]!.finishedAt) },
+          { attempt: 1, instanceId: 'dead', startedAt: time(at(10)), finishedAt: time(at(105)), status: 'abandoned', error: 'dead stopped renewing', output: 'half' },
+        );
+        // The dead owner cannot write over the new attempt.
+        assert.equal(await store.updateRun(run.id, { status: 'succeeded' }, { attempt: 1, instanceId: 'dead' }), null);
+        // A second takeover appends to the history.
+        const third = await store.takeOverRun(run.id, { attempt: 2, leaseExpiredBefore: at(136) }, { ...takeover('third'), at: at(140) });
+        assert.equal(third?.attempt, 3);
+        assert.deepEqual((await store.listRunAttempts(run.id)).map((a) => [a.attempt, a.instanceId]), [[1, 'dead'], [2, taken.instanceId]]);
+        assert.deepEqual(await store.listRunAttempts('00000000-0000-4000-8000-000000000000'), []);
       });
 
       it('jobs carry retry and concurrencyLimit: defaults when left out, stored, patched', T, async () => {

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { initCluster, runningPid, startCluster, stopClusterSync } from '../../lib/store/postgres/cluster';
+import { initCluster, runningPid, startCluster, stopCluster, stopClusterSync } from '../../lib/store/postgres/cluster';
 
 export interface TestPostgres {
   /** postgres:// URL of a new, empty database. */
@@ -72,6 +72,8 @@ function processAlive(pid: number): boolean {
 }
 
 let serverUrl: Promise<string> | null = null;
+/** The private cluster of this process, once started (for restartTestPostgresServer). */
+let privateCluster: { dataDir: string; port: number; settings: Record<string, string> } | null = null;
 
 async function startPrivateCluster(): Promise<string> {
   reapOrphans();
@@ -98,6 +100,7 @@ async function startPrivateCluster(): Promise<string> {
     try {
       await startCluster({ dataDir, port, superuser: SUPERUSER, settings }, 30);
       writeFileSync(join(base, 'owner.pid'), String(process.pid));
+      privateCluster = { dataDir, port, settings };
       return `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
     } catch (err) {
       // Another process may have taken the port between freePort() and the server's bind.
@@ -144,3 +147,17 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   };
 }
 
+/**
+ * Stops this process's private PostgreSQL server (fast shutdown: sessions are cut off), waits `downMs`, and starts it
+ * again on the same port with the same data: a database outage for the scheduler tests. Only for the private cluster
+ * (not with TEST_POSTGRES_URL). Resolves once the server accepts connections again.
+ */
+export async function restartTestPostgresServer(downMs: number): Promise<{ downAt: Date; upAt: Date }> {
+  if (!privateCluster) throw new Error('restartTestPostgresServer needs the private cluster (TEST_POSTGRES_URL unset, startTestPostgres() called)');
+  const { dataDir, port, settings } = privateCluster;
+  await stopCluster(dataDir, 'fast');
+  const downAt = new Date();
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await startCluster({ dataDir, port, superuser: SUPERUSER, settings }, 30);
+  return { downAt, upAt: new Date() };
+}

@@ -35,6 +35,9 @@ import {
   type NewRun,
   type Page,
   type Run,
+  type RunAttempt,
+  type RunOwner,
+  type RunTakeover,
   type RunListQuery,
   type RunPatch,
   type RunStatus,
@@ -93,6 +96,8 @@ interface RunDoc {
   error: string | null;
   output: string | null;
   leaseExpiresAt: Date | null;
+  /** Earlier, taken-over attempts, oldest first; absent until the first takeover. */
+  attempts?: RunAttempt[];
 }
 
 interface InstanceDoc {
@@ -427,7 +432,7 @@ function and<T>(clauses: Filter<T>[]): Filter<T> {
 }
 
 /** Database named in the URL path, or the default: never the driver's silent "test". */
-function databaseName(url: string): string {
+export function databaseName(url: string): string {
   const path = /^mongodb(?:\+srv)?:\/\/[^/?#]*\/([^?#]*)/i.exec(url)?.[1];
   return path ? decodeURIComponent(path) : DEFAULT_DATABASE;
 }
@@ -577,6 +582,18 @@ class MongoStore implements Store {
     return doc ? toJob(doc) : null;
   }
 
+  async listTags(limit: number): Promise<string[]> {
+    const tags = (await this.jobs.distinct('tags')).filter((t): t is string => typeof t === 'string');
+    // Code point order, as PostgreSQL's COLLATE "C" (JS's default sort compares UTF-16 units instead).
+    const byCodePoint = (a: string, b: string): number => {
+      const x = [...a].map((c) => c.codePointAt(0) ?? 0);
+      const y = [...b].map((c) => c.codePointAt(0) ?? 0);
+      for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+      return x.length - y.length;
+    };
+    return tags.sort(byCodePoint).slice(0, limit);
+  }
+
   async listJobs(query: JobListQuery): Promise<Page<JobWithLastRun>> {
     const clauses: Filter<JobDoc>[] = [];
     if (query.search) clauses.push({ name: { $regex: literalPattern(query.search), $options: 'i' } });
@@ -692,11 +709,59 @@ class MongoStore implements Store {
     }
   }
 
-  async updateRun(id: string, patch: RunPatch): Promise<Run | null> {
+  async updateRun(id: string, patch: RunPatch, owner?: RunOwner): Promise<Run | null> {
     const set = runSet(patch);
-    if (Object.keys(set).length === 0) return this.getRun(id);
-    const doc = await this.runs.findOneAndUpdate({ _id: id }, { $set: set }, { returnDocument: 'after' });
+    const filter: Filter<RunDoc> = owner ? { _id: id, status: 'running', attempt: owner.attempt, instanceId: owner.instanceId } : { _id: id };
+    if (Object.keys(set).length === 0) {
+      const doc = await this.runs.findOne(filter);
+      return doc ? toRun(doc) : null;
+    }
+    const doc = await this.runs.findOneAndUpdate(filter, { $set: set }, { returnDocument: 'after' });
     return doc ? toRun(doc) : null;
+  }
+
+  async takeOverRun(id: string, expected: { attempt: number; leaseExpiredBefore: Date }, takeover: RunTakeover): Promise<Run | null> {
+    const current = await this.runs.findOne({ _id: id, status: 'running', attempt: expected.attempt, leaseExpiresAt: { $lt: expected.leaseExpiredBefore } });
+    if (!current) return null;
+    const abandoned: RunAttempt = {
+      attempt: current.attempt,
+      instanceId: current.instanceId,
+      startedAt: current.startedAt,
+      finishedAt: takeover.at,
+      status: 'abandoned',
+      error: takeover.error,
+      output: current.output,
+    };
+    // The filter repeats what was read: a takeover bumps attempt and a renewal moves the lease, so whichever came
+    // first makes this write match nothing, and the pushed history entry is exactly the attempt that was replaced.
+    const doc = await this.runs.findOneAndUpdate(
+      {
+        _id: id,
+        status: 'running',
+        attempt: current.attempt,
+        instanceId: current.instanceId,
+        leaseExpiresAt: current.leaseExpiresAt,
+      },
+      {
+        $set: {
+          attempt: current.attempt + 1,
+          instanceId: takeover.instanceId,
+          startedAt: takeover.at,
+          finishedAt: null,
+          leaseExpiresAt: takeover.leaseExpiresAt,
+          error: null,
+          output: null,
+        },
+        $push: { attempts: abandoned },
+      },
+      { returnDocument: 'after' },
+    );
+    return doc ? toRun(doc) : null;
+  }
+
+  async listRunAttempts(runId: string): Promise<RunAttempt[]> {
+    const doc = await this.runs.findOne({ _id: runId }, { projection: { attempts: 1 } });
+    return (doc?.attempts ?? []).map((a) => ({ ...a }));
   }
 
   async getRun(id: string): Promise<Run | null> {

@@ -1,0 +1,18 @@
+import 'server-only';
+import type { AgendaBackend } from 'agenda';
+import type { EventEmitter } from 'node:events';
+
+/**
+ * Agenda's PostgreSQL backend owns a pg Pool and a LISTEN client without 'error' listeners: when the database restarts,
+ * an idle connection's "terminating connection" error becomes an uncaught exception and kills a plain Node process.
+ * These listeners log instead; the pool replaces broken connections on the next query and the channel reconnects
+ * itself (polling covers the gap).
+ */
+export function guardBackendErrors(backend: AgendaBackend, label: string, channel?: EventEmitter): void {
+  const log = (what: string) => (err: unknown) =>
+    console.error(`[scheduler] ${label}: ${what}: ${err instanceof Error ? err.message : String(err)}`);
+  const repository = backend.repository as unknown as { getPool?: () => EventEmitter | undefined };
+  repository.getPool?.()?.on('error', log('idle database connection lost'));
+  const notifications = (channel ?? backend.notificationChannel) as unknown as EventEmitter | undefined;
+  if (notifications && typeof notifications.on === 'function') notifications.on('error', log('notification channel'));
+}
