@@ -36,8 +36,10 @@ export async function register(): Promise<void> {
   }
 
   // After the examples: they are created only into an empty database, and this job makes it non-empty.
-  const { ensureSystemJobs } = await import('./lib/services/system-jobs');
-  await ensureSystemJobs().catch((err: unknown) => {
-    console.error(`[system-jobs] ${err instanceof Error ? err.message : String(err)}`);
-  });
+  if (process.env.CRONPLANE_SYSTEM_JOBS !== '0') {
+    const { ensureSystemJobs } = await import('./lib/services/system-jobs');
+    await ensureSystemJobs().catch((err: unknown) => {
+      console.error(`[system-jobs] ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
 }

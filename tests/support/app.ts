@@ -80,6 +80,8 @@ export async function startApp(options: StartAppOptions): Promise<StartedApp> {
     INSTANCE_ID: instanceId,
     // Test targets (HTTP jobs, the e2e form) live on this machine, which the SSRF guard refuses by default.
     HTTP_JOB_ALLOW: '127.0.0.1',
+    // Tests count and compare job lists; the built-in retention job is covered by its own test.
+    CRONPLANE_SYSTEM_JOBS: '0',
     ...options.env,
   };
   // The test runner's own flags (--test, --import tsx, conditions) must not leak into the app.
