@@ -35,6 +35,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.E2E_ADMIN_PASSWORD = app.adminPassword;
   process.env.E2E_INSTANCE_ID = app.instanceId;
   process.env.E2E_API_TOKEN = app.apiToken;
+  // Specs that start more instances (e2e/instances.spec.ts) point them at the same database.
+  process.env.E2E_DATABASE_URL = db.url;
   mkdirSync(path.dirname(E2E_STATE_FILE), { recursive: true });
   writeFileSync(E2E_STATE_FILE, JSON.stringify({ appPid: app.pid, baseUrl: app.baseUrl, databaseUrl: db.url }, null, 2));
 }

@@ -5,6 +5,9 @@ import type { Instance } from '../store/types';
 /** An instance that has not sent a heartbeat for this long is presumed dead. */
 export const LOST_AFTER_MS = 30_000;
 
+/** The window of the instances page's run count. */
+export const RUNS_WINDOW_MS = 3_600_000;
+
 export type InstanceState = 'live' | 'lost' | 'stopped';
 
 export interface InstanceView extends Instance {
@@ -29,4 +32,21 @@ export async function listInstances(): Promise<{ instances: InstanceView[]; now:
   const rank: Record<InstanceState, number> = { live: 0, lost: 1, stopped: 2 };
   views.sort((a, b) => rank[a.state] - rank[b.state] || b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
   return { instances: views, now };
+}
+
+export interface InstanceActivity extends InstanceView {
+  /** Runs this instance started in the last RUNS_WINDOW_MS, by the database clock. */
+  runsLastHour: number;
+}
+
+/**
+ * listInstances plus each instance's runs started in the last hour. Separate from listInstances because the
+ * live poller calls that every second and does not need the count.
+ */
+export async function listInstancesWithActivity(): Promise<{ instances: InstanceActivity[]; now: Date }> {
+  const store = await getStore();
+  const { instances, now } = await listInstances();
+  const counts = await store.countRunsByInstance(new Date(now.getTime() - RUNS_WINDOW_MS));
+  const byId = new Map(counts.map((c) => [c.instanceId, c.count]));
+  return { instances: instances.map((i) => ({ ...i, runsLastHour: byId.get(i.id) ?? 0 })), now };
 }

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { LOST_AFTER_MS, listInstances } from '@/lib/services/instances';
+import { LOST_AFTER_MS, RUNS_WINDOW_MS, listInstancesWithActivity } from '@/lib/services/instances';
 import { listRunningOn } from '@/lib/services/runs';
 import { LiveRefresh } from '../_components/live';
 import { Time } from '../_components/time';
@@ -17,7 +17,7 @@ function skew(ms: number): string {
 }
 
 export default async function InstancesPage() {
-  const { instances } = await listInstances();
+  const { instances } = await listInstancesWithActivity();
   // One indexed query per instance; clusters have a handful of instances.
   const running = await Promise.all(instances.map((i) => listRunningOn(i.id, RUNNING_SHOWN + 1)));
   const live = instances.filter((i) => i.state === 'live').length;
@@ -27,7 +27,8 @@ export default async function InstancesPage() {
         <div>
           <h1>Instances</h1>
           <p className="muted">
-            {live} live of {instances.length}. An instance is lost when it has not been seen for {LOST_AFTER_MS / 1000} s.
+            {live} live of {instances.length}. An instance is lost when it has not been seen for {LOST_AFTER_MS / 1000} s (by the
+            database clock); stopped and lost instances are forgotten by the prune-runs system job after a day.
           </p>
         </div>
         <div className="page-actions">
@@ -54,6 +55,9 @@ export default async function InstancesPage() {
                   Clock skew
                 </th>
                 <th scope="col">Running now</th>
+                <th scope="col" title={`Runs started in the last ${RUNS_WINDOW_MS / 60_000} minutes`}>
+                  Runs, last hour
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -110,6 +114,13 @@ export default async function InstancesPage() {
                             </li>
                           )}
                         </ul>
+                      )}
+                    </td>
+                    <td data-label="Runs, last hour" className="num" data-testid="runs-last-hour">
+                      {i.runsLastHour > 0 ? (
+                        <Link href={`/runs?instance=${encodeURIComponent(i.id)}&range=1h`}>{i.runsLastHour.toLocaleString('en-US')}</Link>
+                      ) : (
+                        <span className="muted">0</span>
                       )}
                     </td>
                   </tr>
