@@ -39,7 +39,8 @@ node --conditions=react-server --import tsx --test --test-concurrency="${TEST_CO
 
 step "end-to-end tests (Playwright, Chromium)"
 # The harness imports server-only modules (the test database, the app launcher).
-NODE_OPTIONS=--conditions=react-server PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" \
+# It reuses the build above instead of making its own.
+E2E_DIST_DIR=.next E2E_SKIP_BUILD=1 NODE_OPTIONS=--conditions=react-server PLAYWRIGHT_JSON_OUTPUT_NAME="$results/e2e.json" \
   npx playwright test --reporter=list,json || status=1
 
 node scripts/test-summary.mjs "$results" || status=1
