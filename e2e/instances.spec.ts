@@ -1,5 +1,6 @@
-import { expect, request as playwrightRequest, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { startApp, type StartedApp } from '../tests/support/app';
+import { adminApi, jobRuns, markDocument, sameDocument, signIn } from './helpers';
 
 // The cluster view: a second `next start` joins the shared database during the test, shows up live on the
 // first instance's instances page, runs work, and is shown stopped (or lost) once it goes.
@@ -7,8 +8,6 @@ test.describe.configure({ mode: 'serial' });
 
 const DATABASE_URL = process.env.E2E_DATABASE_URL ?? '';
 const FIRST_ID = process.env.E2E_INSTANCE_ID ?? '';
-const PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? '';
-const TOKEN = process.env.E2E_API_TOKEN ?? '';
 const suffix = Date.now().toString(36);
 const SECOND_ID = `e2e-second-${suffix}`;
 const jobName = `cluster tick ${suffix}`;
@@ -23,12 +22,6 @@ let page: Page;
 let api: APIRequestContext;
 let second: StartedApp | undefined;
 let jobId = '';
-
-async function jobRuns(id: string): Promise<RunJson[]> {
-  const response = await api.get(`/api/jobs/${id}/runs?limit=100`);
-  expect(response.ok()).toBe(true);
-  return ((await response.json()) as { runs: RunJson[] }).runs;
-}
 
 function instanceRow(id: string) {
   return page.locator(`table[aria-label="Instances"] tbody tr[data-instance-id="${id}"]`);
@@ -47,13 +40,9 @@ async function killSecond(): Promise<void> {
 
 test.beforeAll(async ({ browser, baseURL }) => {
   expect(DATABASE_URL, 'global setup exports the e2e database URL').not.toBe('');
-  api = await playwrightRequest.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+  api = await adminApi(baseURL);
   page = await browser.newPage();
-  await page.goto('/login');
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/jobs$/);
+  await signIn(page);
 });
 
 test.afterAll(async () => {
@@ -71,9 +60,7 @@ test('a second instance appears live without a reload, runs work, and is shown s
     await expect(page.locator('.live')).toHaveAttribute('data-live', 'live');
     await expect(instanceRow(FIRST_ID)).toHaveAttribute('data-state', 'live');
     await expect(instanceRow(SECOND_ID)).toHaveCount(0);
-    await page.evaluate(() => {
-      (window as unknown as { __sameDocument?: boolean }).__sameDocument = true;
-    });
+    await markDocument(page);
 
     second = await startApp({ databaseUrl: DATABASE_URL, env: { INSTANCE_ID: SECOND_ID }, readyTimeoutMs: 90_000 });
     expect(second.instanceId).toBe(SECOND_ID);
@@ -82,7 +69,7 @@ test('a second instance appears live without a reload, runs work, and is shown s
     const row = instanceRow(SECOND_ID);
     await expect(row).toHaveAttribute('data-state', 'live', { timeout: 20_000 });
     await expect(row.locator('td[data-label="PID"]')).toHaveText(String(second.pid));
-    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true), 'updated in place').toBe(true);
+    expect(await sameDocument(page), 'updated in place').toBe(true);
 
     // Work every second, shared by both instances: the second one gets some of it.
     const created = await api.post('/api/jobs', {
@@ -91,7 +78,7 @@ test('a second instance appears live without a reload, runs work, and is shown s
     expect(created.status(), await created.text()).toBe(201);
     jobId = ((await created.json()) as { id: string }).id;
     await expect
-      .poll(async () => (await jobRuns(jobId)).filter((r) => r.instanceId === SECOND_ID && r.status === 'succeeded').length, {
+      .poll(async () => (await jobRuns<RunJson>(api, jobId, 100)).filter((r) => r.instanceId === SECOND_ID && r.status === 'succeeded').length, {
         timeout: 30_000,
         message: 'the second instance ran some of the job',
       })

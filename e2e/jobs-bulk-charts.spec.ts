@@ -1,10 +1,9 @@
-import { expect, request as playwrightRequest, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { adminApi, createJob as createJobVia, signIn } from './helpers';
 
 // The jobs list at work: filter by tag (URL state), bulk pause and a confirmed bulk delete; the job page's charts.
 test.describe.configure({ mode: 'serial' });
 
-const PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? '';
-const TOKEN = process.env.E2E_API_TOKEN ?? '';
 const suffix = Date.now().toString(36);
 const bulkTag = `bulk-${suffix}`;
 const otherTag = `other-${suffix}`;
@@ -15,11 +14,7 @@ const bulkIds: string[] = [];
 let otherId = '';
 let chartJobId = '';
 
-async function createJob(body: Record<string, unknown>): Promise<string> {
-  const response = await api.post('/api/jobs', { data: body });
-  expect(response.status(), await response.text()).toBe(201);
-  return ((await response.json()) as { id: string }).id;
-}
+const createJob = (body: Record<string, unknown>) => createJobVia(api, body);
 
 async function jobJson(id: string): Promise<{ paused: boolean } | null> {
   const response = await api.get(`/api/jobs/${id}`);
@@ -33,7 +28,7 @@ function rowIds(p: Page): Promise<string[]> {
 }
 
 test.beforeAll(async ({ browser, baseURL }) => {
-  api = await playwrightRequest.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+  api = await adminApi(baseURL);
   for (const n of [1, 2, 3]) {
     bulkIds.push(await createJob({ name: `bulk ${n} ${suffix}`, type: 'log', payload: { message: 'bulk' }, schedule: { kind: 'interval', seconds: 3600 }, tags: [bulkTag] }));
   }
@@ -41,11 +36,7 @@ test.beforeAll(async ({ browser, baseURL }) => {
   // Every second, so the chart has runs to draw within a few seconds.
   chartJobId = await createJob({ name: `chart ${suffix}`, type: 'log', payload: { message: 'chart' }, schedule: { kind: 'interval', seconds: 1 }, tags: [otherTag] });
   page = await browser.newPage();
-  await page.goto('/login');
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/jobs$/);
+  await signIn(page);
 });
 
 test.afterAll(async () => {

@@ -1,6 +1,7 @@
-import { expect, request as playwrightRequest, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { adminApi, createJob as createJobVia, jobRuns as jobRunsVia, markDocument, sameDocument, signIn } from './helpers';
 
 // The operator's wider view: live updates, run history, run detail, instances, theme, phone layout.
 // Jobs are created through the REST API (as another client would), the browser only watches.
@@ -9,8 +10,6 @@ test.describe.configure({ mode: 'serial' });
 // README's screenshots: refreshed by `npm run screenshots`; ordinary runs keep theirs out of the tree.
 const SHOTS = path.resolve(process.env.E2E_SCREENSHOTS_DIR ?? 'test-results/screenshots');
 const INSTANCE_ID = process.env.E2E_INSTANCE_ID ?? 'e2e-1';
-const PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? '';
-const TOKEN = process.env.E2E_API_TOKEN ?? '';
 const suffix = Date.now().toString(36);
 const okJob = `live ok ${suffix}`;
 const failJob = `live failing ${suffix}`;
@@ -25,28 +24,8 @@ interface RunJson {
   status: string;
 }
 
-async function createJob(body: Record<string, unknown>): Promise<string> {
-  const response = await api.post('/api/jobs', { data: body });
-  expect(response.status(), await response.text()).toBe(201);
-  return ((await response.json()) as { id: string }).id;
-}
-
-async function jobRuns(id: string): Promise<RunJson[]> {
-  const response = await api.get(`/api/jobs/${id}/runs?limit=50`);
-  expect(response.ok()).toBe(true);
-  return ((await response.json()) as { runs: RunJson[] }).runs;
-}
-
-/** Marks the document; a reload or full navigation loses the mark. */
-async function markDocument(p: Page): Promise<void> {
-  await p.evaluate(() => {
-    (window as unknown as { __sameDocument?: boolean }).__sameDocument = true;
-  });
-}
-
-async function sameDocument(p: Page): Promise<boolean> {
-  return p.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
-}
+const createJob = (body: Record<string, unknown>) => createJobVia(api, body);
+const jobRuns = (id: string) => jobRunsVia<RunJson>(api, id, 50);
 
 async function rowsOf(p: Page, label: string): Promise<Array<{ id: string; status: string; jobId: string }>> {
   return p.locator(`table[aria-label="${label}"] tbody tr`).evaluateAll((rows) =>
@@ -56,13 +35,9 @@ async function rowsOf(p: Page, label: string): Promise<Array<{ id: string; statu
 
 test.beforeAll(async ({ browser, baseURL }) => {
   mkdirSync(SHOTS, { recursive: true });
-  api = await playwrightRequest.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+  api = await adminApi(baseURL);
   page = await browser.newPage();
-  await page.goto('/login');
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/jobs$/);
+  await signIn(page);
 });
 
 test.afterAll(async () => {

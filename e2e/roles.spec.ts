@@ -1,14 +1,13 @@
-import { expect, request as playwrightRequest, test, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { adminApi, signIn } from './helpers';
 
 // Roles in the browser: a viewer sees no mutating control, and a forged mutation (API call or server action with
 // the viewer's cookie) is refused by the server. An admin manages users and tokens and reads the audit log.
 test.describe.configure({ mode: 'serial' });
 
-const TOKEN = process.env.E2E_API_TOKEN ?? '';
-const PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? '';
 const DIST_DIR = process.env.E2E_DIST_DIR || '.next-e2e';
 const viewerName = `viewer-${randomBytes(3).toString('hex')}`;
 const viewerPassword = `pw-${randomBytes(12).toString('base64url')}`;
@@ -19,7 +18,7 @@ let jobId = '';
 let jobName = '';
 
 test.beforeAll(async ({ browser, baseURL }) => {
-  api = await playwrightRequest.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
+  api = await adminApi(baseURL);
   const user = await api.post('/api/users', { data: { username: viewerName, password: viewerPassword, role: 'viewer' } });
   expect(user.status()).toBe(201);
   jobName = `viewer target ${randomBytes(3).toString('hex')}`;
@@ -33,14 +32,6 @@ test.afterAll(async () => {
   await page.close();
   await api.dispose();
 });
-
-async function signIn(p: Page, username: string, password: string): Promise<void> {
-  await p.goto('/login');
-  await p.getByLabel('Username').fill(username);
-  await p.getByLabel('Password').fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await expect(p).toHaveURL(/\/jobs$/);
-}
 
 async function jobPaused(): Promise<boolean> {
   const answer = await api.get(`/api/jobs/${jobId}`);
@@ -120,7 +111,7 @@ test('a forged mutation with the viewer cookie is refused: API call and server a
 });
 
 test('an admin sees the controls, creates a token shown once, and finds the viewer in the audit log', async () => {
-  await signIn(page, 'admin', PASSWORD);
+  await signIn(page);
   await expect(page.getByTestId('current-role')).toHaveText('admin');
   await expect(page.getByRole('link', { name: 'New job' })).toBeVisible();
 

@@ -31,17 +31,18 @@ function useNow(): number | null {
   );
 }
 
-const absolute = (timeZone?: string) =>
-  new Intl.DateTimeFormat(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    timeZone,
-  });
+/** A full date and time to the second, 24-hour clock: every absolute moment the dashboard shows. */
+export const DATE_TIME: Intl.DateTimeFormatOptions = {
+  year: 'numeric',
+  month: 'short',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+};
+
+const absolute = (timeZone?: string) => new Intl.DateTimeFormat(undefined, { ...DATE_TIME, timeZone });
 
 const shortInZone = (timeZone: string) =>
   new Intl.DateTimeFormat(undefined, { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone, timeZoneName: 'short' });

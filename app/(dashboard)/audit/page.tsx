@@ -4,7 +4,7 @@ import { requireActor, requirePageRole } from '@/lib/auth/session';
 import { ValidationError } from '@/lib/errors';
 import { listAudit } from '@/lib/services/audit';
 import type { AuditEntry, Page } from '@/lib/store/types';
-import { DataTable, OptionList } from '../_components/data-table';
+import { DataTable, FilterSelect } from '../_components/data-table';
 import { Time } from '../_components/time';
 
 export const metadata: Metadata = { title: 'Audit log' };
@@ -85,20 +85,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
           <label htmlFor="au-actor">Actor</label>
           <input id="au-actor" name="actor" defaultValue={values.actor} placeholder="username or token name" maxLength={200} />
         </div>
-        <div className="field">
-          <label htmlFor="au-action">Action</label>
-          <select id="au-action" name="action" defaultValue={values.action}>
-            <option value="">All actions</option>
-            <OptionList values={ACTIONS} />
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="au-tt">Target type</label>
-          <select id="au-tt" name="targetType" defaultValue={values.targetType}>
-            <option value="">Any</option>
-            <OptionList values={TARGET_TYPES} />
-          </select>
-        </div>
+        <FilterSelect id="au-action" label="Action" name="action" defaultValue={values.action} any="All actions" options={ACTIONS} />
+        <FilterSelect id="au-tt" label="Target type" name="targetType" defaultValue={values.targetType} any="Any" options={TARGET_TYPES} />
         <div className="field">
           <label htmlFor="au-tid">Target id</label>
           <input id="au-tid" name="targetId" defaultValue={values.targetId} maxLength={200} />

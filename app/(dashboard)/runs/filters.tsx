@@ -2,6 +2,7 @@
 
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
+import { FilterSelect, OptionList } from '../_components/data-table';
 
 export interface FilterOptions {
   jobs: Array<{ id: string; name: string }>;
@@ -54,48 +55,14 @@ export function RunFilters({ options, values }: { options: FilterOptions; values
         <label htmlFor="flt-q">Job name contains</label>
         <input id="flt-q" type="search" name="q" defaultValue={values.q} placeholder="e.g. backup" autoComplete="off" maxLength={200} />
       </div>
-      <div className="field">
-        <label htmlFor="flt-job">Job</label>
-        <select id="flt-job" name="job" defaultValue={values.job}>
-          <option value="">All jobs</option>
-          {options.jobs.map((j) => (
-            <option key={j.id} value={j.id}>
-              {j.name}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="flt-status">Status</label>
-        <select id="flt-status" name="status" defaultValue={values.status}>
-          <option value="">Any status</option>
-          {options.statuses.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor="flt-instance">Instance</label>
-        <select id="flt-instance" name="instance" defaultValue={values.instance}>
-          <option value="">Any instance</option>
-          {options.instances.map((i) => (
-            <option key={i} value={i}>
-              {i}
-            </option>
-          ))}
-        </select>
-      </div>
+      <FilterSelect id="flt-job" label="Job" name="job" defaultValue={values.job} any="All jobs" options={options.jobs.map((j) => ({ value: j.id, label: j.name }))} />
+      <FilterSelect id="flt-status" label="Status" name="status" defaultValue={values.status} any="Any status" options={options.statuses} />
+      <FilterSelect id="flt-instance" label="Instance" name="instance" defaultValue={values.instance} any="Any instance" options={options.instances} />
       <div className="field">
         <label htmlFor="flt-range">Scheduled</label>
         <select id="flt-range" name={range === 'custom' ? undefined : 'range'} value={range} onChange={(e) => setRange(e.target.value)}>
           <option value="">Any time</option>
-          {options.ranges.map((r) => (
-            <option key={r.value} value={r.value}>
-              {r.label}
-            </option>
-          ))}
+          <OptionList values={options.ranges} />
           <option value="custom">Between…</option>
         </select>
       </div>

@@ -6,6 +6,7 @@ import { payloadFields, type PayloadField } from '@/lib/presenters/payload-field
 import { describeSchedule, nextOccurrences } from '@/lib/schedule';
 import { ScheduleSchema, cronExpressionError, isValidTimezone } from '@/lib/validation/schedule';
 import { initialFormState, type JobFormInitial, type JobFormState, type JobTypeOption } from '../form-state';
+import { DATE_TIME } from '../../_components/time';
 
 type Kind = 'cron' | 'interval' | 'once';
 
@@ -176,18 +177,7 @@ export function JobForm({ action, initial, types }: Props) {
 
   const zoneFormat = useMemo(() => {
     const tz = kind === 'cron' && isValidTimezone(timezone) ? timezone : undefined;
-    return new Intl.DateTimeFormat(undefined, {
-      weekday: 'short',
-      year: 'numeric',
-      month: 'short',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-      timeZone: tz,
-      timeZoneName: 'short',
-    });
+    return new Intl.DateTimeFormat(undefined, { weekday: 'short', ...DATE_TIME, timeZone: tz, timeZoneName: 'short' });
   }, [kind, timezone]);
 
   return (
