@@ -7,7 +7,7 @@ import { getJobType } from '../jobs/registry';
 import type { JobContext } from '../jobs/define';
 import { nextOccurrence } from '../schedule';
 import { revealPayload } from '../secrets';
-import type { Job, Run, RunPatch, RunStatus, RunTrigger, Store } from '../store/types';
+import type { Job, NewRun, Run, RunPatch, RunStatus, RunTrigger, Store } from '../store/types';
 import { guardBackendErrors } from './backend';
 import { TICKET_NAME, type SchedulerConfig } from './config';
 import { OutputBuffer } from './output';
@@ -271,6 +271,7 @@ export class Scheduler {
         (err: unknown) => console.error(`[scheduler] re-enqueue ${job.id}: ${message(err)}`),
       );
     }
+    await this.rescueRetries(now, rescue).catch((err: unknown) => console.error(`[scheduler] rescue retries: ${message(err)}`));
     const expired = await this.store.listExpiredRuns(now, 100);
     for (const run of expired) {
       if (this.executions.has(run.id) || this.state !== 'running') continue;
@@ -293,7 +294,8 @@ export class Scheduler {
   private async takeOver(run: Run, now: Date): Promise<void> {
     const lost = `instance ${run.instanceId ?? '?'} stopped renewing the run's lease (crashed or lost the database)`;
     const job = await this.store.getJob(run.jobId);
-    if (!job || run.attempt >= this.config.maxTakeoverAttempts) {
+    // Retries use attempts too: a job allowing more of them than the takeover limit keeps its own.
+    if (!job || run.attempt >= Math.max(this.config.maxTakeoverAttempts, job.retry.maxAttempts)) {
       const why = job ? `; not retried after ${run.attempt} attempt(s)` : '; its job was deleted';
       await this.store.updateRun(
         run.id,
@@ -324,7 +326,9 @@ export class Scheduler {
         return;
       }
       const ticket = parsed.data;
-      if (ticket.trigger === 'manual') {
+      if (ticket.trigger === 'retry') {
+        await this.handleRetry(ticket, agendaJob);
+      } else if (ticket.trigger === 'manual') {
         const job = await this.store.getJob(ticket.jobId);
         if (job) await this.execute(job, new Date(ticket.scheduledFor), 'manual', agendaJob);
       } else {
@@ -382,7 +386,7 @@ export class Scheduler {
         dropped > 0
           ? `; this and ${dropped - 1} later occurrence(s) up to ${next?.toISOString() ?? 'now'} (exclusive) were not replayed (run-all limit ${this.config.runAllLimit})`
           : '';
-      await this.store.insertRun({
+      await this.insertOwned({
         jobId: job.id,
         jobName: job.name,
         scheduledFor,
@@ -401,15 +405,71 @@ export class Scheduler {
     await this.execute(job, scheduledFor, late ? 'catch-up' : 'schedule', agendaJob);
   }
 
+  /**
+   * A retry ticket: the next attempt of a failed run. The store's compare-and-set on (status 'retrying', attempt) lets
+   * exactly one instance start it, however many tickets (regular, rescue) fire. A job paused or deleted meanwhile is not
+   * retried: the run ends with the last attempt's status.
+   */
+  private async handleRetry(ticket: Ticket, agendaJob: AgendaJob<Ticket>): Promise<void> {
+    if (!ticket.runId || ticket.attempt === undefined) return;
+    const run = await this.store.getRun(ticket.runId);
+    if (!run || run.status !== 'retrying' || run.attempt !== ticket.attempt) return; // started elsewhere, or done
+    const job = await this.store.getJob(run.jobId);
+    const now = this.dbNow();
+    const claimed = await this.store.claimRetry(run.id, run.attempt, { instanceId: this.instanceId, at: now, leaseExpiresAt: this.lease(now) });
+    if (!claimed) return;
+    if (!job || job.paused) {
+      const last = (await this.store.listRunAttempts(run.id)).at(-1);
+      await this.store.updateRun(
+        run.id,
+        {
+          status: last?.status ?? 'failed',
+          startedAt: last?.startedAt ?? null,
+          finishedAt: now,
+          leaseExpiresAt: null,
+          error: `${last?.error ?? 'failed'}; not retried: the job was ${job ? 'paused' : 'deleted'}`,
+        },
+        { attempt: claimed.attempt, instanceId: this.instanceId },
+      );
+      return;
+    }
+    await this.runOwned(job, claimed, agendaJob);
+  }
+
   private lease(from: Date = this.dbNow()): Date {
     return new Date(from.getTime() + this.config.leaseMs);
+  }
+
+  /**
+   * Inserts the run record of an occurrence this instance may claim, retried while the database is away: once the
+   * job's pointer has moved past the occurrence, nobody else will ever insert it, so giving up here would lose it
+   * (a database restart right at the due time did). Bounded by the lock lifetime and the lease. Null when the
+   * occurrence has a record already, unless it is the one an earlier try of ours committed without an answer.
+   */
+  private async insertOwned(newRun: NewRun): Promise<Run | null> {
+    const until = Date.now() + Math.min(this.config.lockLifetimeMs, this.config.leaseMs);
+    for (let tries = 0; ; tries++) {
+      try {
+        // A later try starts (and leases) from now, not from the first try.
+        const now = this.dbNow();
+        const attempt = tries === 0 ? newRun : { ...newRun, startedAt: newRun.startedAt && now, leaseExpiresAt: newRun.leaseExpiresAt && this.lease(now) };
+        const run = await this.store.insertRun(attempt);
+        if (run || tries === 0) return run;
+        const existing = await this.store.getRunByOccurrence(newRun.jobId, newRun.scheduledFor);
+        const ours = existing?.instanceId === this.instanceId && existing.status === newRun.status && existing.attempt === newRun.attempt;
+        return ours ? existing : null;
+      } catch (err) {
+        if (Date.now() > until || this.state === 'stopped') throw err;
+        await sleep(250);
+      }
+    }
   }
 
   /** Records and runs one occurrence. The (job, scheduledFor) unique key makes it run at most once. */
   private async execute(job: Job, scheduledFor: Date, trigger: RunTrigger, agendaJob: AgendaJob<Ticket>): Promise<void> {
     const queued = job.overlapPolicy === 'queue-one';
     const start = this.dbNow();
-    const run = await this.store.insertRun({
+    const run = await this.insertOwned({
       jobId: job.id,
       jobName: job.name,
       scheduledFor,
@@ -471,10 +531,10 @@ export class Scheduler {
      * The final write, retried while the database is away (a restart): a run left 'running' would be taken over
      * and executed again once its lease expired. Gives up when the lease is lost anyway.
      */
-    const settle = async (patch: RunPatch): Promise<void> => {
+    const persist = async (write: () => Promise<unknown>): Promise<void> => {
       for (;;) {
         try {
-          await this.store.updateRun(run.id, { ...patch, finishedAt: this.dbNow(), leaseExpiresAt: null }, owner);
+          await write();
           return;
         } catch (err) {
           if (controller.signal.reason instanceof LeaseLost || Date.now() - renewedAt > (this.config.leaseMs * 2) / 3) {
@@ -485,8 +545,10 @@ export class Scheduler {
         }
       }
     };
+    const settle = (patch: RunPatch): Promise<void> =>
+      persist(() => this.store.updateRun(run.id, { ...patch, finishedAt: this.dbNow(), leaseExpiresAt: null }, owner));
     try {
-      if (job.overlapPolicy !== 'allow') {
+      if (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null) {
         const reason = await this.waitForTurn(job, run, controller.signal);
         if (controller.signal.reason instanceof LeaseLost) return;
         if (reason) {
@@ -501,10 +563,65 @@ export class Scheduler {
         console.warn(`[scheduler] ${this.instanceId}: lost the lease of run ${run.id} (attempt ${run.attempt}); left to a takeover`);
         return;
       }
+      if ((outcome.status === 'failed' || outcome.status === 'timed-out') && run.attempt < job.retry.maxAttempts) {
+        await persist(() => this.scheduleRetry(job, run, outcome));
+        return;
+      }
       await settle(outcome);
     } finally {
       clearInterval(renew);
       this.executions.delete(run.id);
+    }
+  }
+
+  /**
+   * Ends a failed attempt for a retry (fenced like every run write: only this attempt of this instance) and writes the
+   * retry ticket for when the backoff is over. Losing the ticket (crash in between) is covered by the sweep.
+   */
+  private async scheduleRetry(job: Job, run: Run, outcome: Outcome): Promise<void> {
+    const finishedAt = this.dbNow();
+    const due = new Date(finishedAt.getTime() + retryDelayMs(job, run.attempt));
+    const waiting =
+      `attempt ${run.attempt} of ${job.retry.maxAttempts} ${outcome.status === 'timed-out' ? 'timed out' : 'failed'}` +
+      `${outcome.error ? `: ${outcome.error}` : ''}; attempt ${run.attempt + 1} at ${due.toISOString()}`;
+    const waitingRun = await this.store.retryRun(
+      run.id,
+      { attempt: run.attempt, instanceId: this.instanceId },
+      { status: outcome.status, finishedAt, error: outcome.error, output: outcome.output, waiting: waiting.slice(0, 4_000) },
+    );
+    if (!waitingRun) return; // taken over meanwhile: the run is another instance's
+    await this.saveRetryTicket(job, waitingRun, due).catch((err: unknown) =>
+      console.error(`[scheduler] retry ticket for run ${run.id}: ${message(err)} (the safety net retries)`),
+    );
+  }
+
+  private saveRetryTicket(job: Pick<Job, 'id' | 'version'>, run: Run, due: Date, rescue?: number): Promise<void> {
+    return saveTicket(this.agenda, {
+      jobId: job.id,
+      version: job.version,
+      scheduledFor: due.toISOString(),
+      trigger: 'retry',
+      runId: run.id,
+      attempt: run.attempt,
+      ...(rescue !== undefined ? { rescue } : {}),
+    });
+  }
+
+  /** Safety net for retry tickets lost between retryRun and the ticket write: waiting runs overdue by more than the grace. */
+  private async rescueRetries(now: Date, rescue: number): Promise<void> {
+    const waiting = await this.store.listRuns({ status: 'retrying', limit: 100 });
+    for (const run of waiting.items) {
+      const job = await this.store.getJob(run.jobId);
+      const last = (await this.store.listRunAttempts(run.id)).at(-1);
+      // A deleted job's run gets a ticket at once: the claim (handleRetry) closes it.
+      let due = now;
+      if (job && last) {
+        due = new Date(last.finishedAt.getTime() + retryDelayMs(job, last.attempt));
+        if (due.getTime() > now.getTime() - this.config.missedGraceMs) continue; // its ticket is still on its way
+      }
+      await this.saveRetryTicket(job ?? { id: run.jobId, version: 0 }, run, due, rescue).catch((err: unknown) =>
+        console.error(`[scheduler] re-enqueue retry of run ${run.id}: ${message(err)}`),
+      );
     }
   }
 
@@ -518,9 +635,22 @@ export class Scheduler {
       const now = this.dbNow().getTime();
       // Retried while the database is away: giving up here would leave the run 'running' (and block the next
       // occurrences) until its lease expired. Fencing aborts the signal if it stays away too long.
-      const page = await retrying(() => this.store.listRuns({ jobId: job.id, status: 'running', limit: 100 }), signal);
-      const others = page.items.filter((o) => o.id !== run.id && o.leaseExpiresAt !== null && o.leaseExpiresAt.getTime() > now);
+      const running = await retrying(() => this.runningRuns(job.id), signal);
+      const others = running.filter((o) => o.id !== run.id && o.leaseExpiresAt !== null && o.leaseExpiresAt.getTime() > now);
       const active = others.filter((o) => o.startedAt !== null);
+      if (job.concurrencyLimit !== null) {
+        // Cluster-wide limit: only runs that started before this one count (the same total order as 'skip'), so of
+        // several runs starting at once exactly the first `limit` go ahead, on whichever instances.
+        const ahead = active.filter((o) => precedes(o.startedAt!, o.id, run.startedAt ?? new Date(now), run.id)).length;
+        if (ahead >= job.concurrencyLimit) {
+          const why = `skipped: concurrency limit of ${job.concurrencyLimit} running run(s) reached`;
+          if (job.overlapPolicy !== 'queue-one') return why;
+          if (signal.aborted) return `skipped: ${message(signal.reason)}`;
+          await sleep(Math.min(500, this.config.processEveryMs));
+          continue;
+        }
+        if (job.overlapPolicy === 'allow') return null;
+      }
       if (job.overlapPolicy === 'skip') {
         const first = active.find((o) => precedes(o.startedAt!, o.id, run.startedAt ?? new Date(now), run.id));
         return first ? `skipped: the run due at ${first.scheduledFor.toISOString()} was still running` : null;
@@ -531,6 +661,19 @@ export class Scheduler {
       if (signal.aborted) return `skipped: ${message(signal.reason)}`;
       await sleep(Math.min(500, this.config.processEveryMs));
     }
+  }
+
+  /** The job's running runs (all pages). countActiveRuns answers "how many" first, so the common case lists nothing. */
+  private async runningRuns(jobId: string): Promise<Run[]> {
+    if ((await this.store.countActiveRuns(jobId, this.dbNow())) <= 1) return [];
+    const runs: Run[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.listRuns({ jobId, status: 'running', limit: 200, cursor });
+      runs.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return runs;
   }
 
   /** Runs the handler with a timeout and an abort signal; turns what happened into a run outcome. */
@@ -593,6 +736,12 @@ async function retrying<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T
       await sleep(250);
     }
   }
+}
+
+/** Backoff before attempt `failed + 1`: min(backoffSeconds * 2^(failed - 1), maxBackoffSeconds). */
+export function retryDelayMs(job: Pick<Job, 'retry'>, failed: number): number {
+  const { backoffSeconds, maxBackoffSeconds } = job.retry;
+  return Math.min(backoffSeconds * 2 ** Math.max(0, failed - 1), maxBackoffSeconds) * 1000;
 }
 
 /** Most occurrences walked to bound a run-all replay: beyond it (a per-second cron down for a day), older ones are dropped too. */

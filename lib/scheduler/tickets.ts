@@ -13,7 +13,11 @@ export const TicketSchema = z.object({
   version: z.number().int(),
   /** The occurrence (ISO-8601): when it is due. */
   scheduledFor: z.iso.datetime({ offset: true }),
-  trigger: z.enum(['schedule', 'manual']),
+  /** 'retry': the next attempt of a failed run (runId, attempt); scheduledFor is then when that attempt is due. */
+  trigger: z.enum(['schedule', 'manual', 'retry']),
+  runId: z.string().min(1).optional(),
+  /** For 'retry': the attempt the run waits to start; a ticket for any other attempt is stale. */
+  attempt: z.number().int().min(2).optional(),
   /**
    * Set on the safety net's tickets: a time bucket that keeps them out of the dedup with the regular
    * ticket, which may sit locked by a crashed instance until its Agenda lock expires.
@@ -28,19 +32,23 @@ export const TicketSchema = z.object({
 export type Ticket = z.infer<typeof TicketSchema>;
 
 /**
- * Saves a ticket that fires at its scheduledFor. Schedule tickets are deduplicated on
- * (job, version, occurrence) so the safety net can re-enqueue freely; manual ones never are.
+ * Saves a ticket that fires at its scheduledFor. Schedule tickets are deduplicated on (job, version, occurrence) and
+ * retry tickets on (run, attempt), so the safety net can re-enqueue freely; manual ones never are.
  */
 export async function saveTicket(agenda: Agenda, ticket: Ticket): Promise<void> {
   const job = agenda.create<Ticket>(TICKET_NAME, ticket);
   job.schedule(new Date(ticket.scheduledFor));
-  if (ticket.trigger === 'schedule') {
-    const key: Record<string, unknown> = {
-      'data.jobId': ticket.jobId,
-      'data.version': ticket.version,
-      'data.scheduledFor': ticket.scheduledFor,
-      'data.trigger': ticket.trigger,
-    };
+  if (ticket.trigger !== 'manual') {
+    // A retry is keyed on (run, attempt): the failing instance and the safety net may both write it, it runs once.
+    const key: Record<string, unknown> =
+      ticket.trigger === 'retry'
+        ? { 'data.runId': ticket.runId, 'data.attempt': ticket.attempt, 'data.trigger': ticket.trigger }
+        : {
+            'data.jobId': ticket.jobId,
+            'data.version': ticket.version,
+            'data.scheduledFor': ticket.scheduledFor,
+            'data.trigger': ticket.trigger,
+          };
     // Only when set: the backend compares data->>'rescue' with String(value), and a missing key never matches.
     if (ticket.rescue !== undefined) key['data.rescue'] = ticket.rescue;
     job.unique(key, { insertOnly: true });

@@ -2,7 +2,7 @@ import 'server-only';
 import { z } from 'zod';
 import { NotFoundError } from '../errors';
 import { getStore } from '../store';
-import { RUN_STATUSES, type Job, type Page, type Run, type RunStatus } from '../store/types';
+import { RUN_STATUSES, type Job, type Page, type Run, type RunAttempt, type RunStatus } from '../store/types';
 import { IdSchema } from '../validation/job';
 
 /** Quick time windows for the run history, counted back from the database clock at each read. */
@@ -100,6 +100,33 @@ export async function getRunDetail(id: string): Promise<RunDetail> {
   ]);
   const attempts = [...same.items].sort((a, b) => a.attempt - b.attempt || (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
   return { run, job, attempts, now };
+}
+
+/** One line of a run's attempt history; the current attempt is the last one (finishedAt null while it runs or waits). */
+export type RunAttemptRow = Omit<RunAttempt, 'output' | 'finishedAt'> & { finishedAt: Date | null; current: boolean };
+
+/**
+ * Every attempt of a run, oldest first: the earlier ones (retried after a failure, or taken over from a crashed
+ * instance) from the store's history, then the current one. [] when the run does not exist.
+ */
+export async function listRunAttempts(id: string): Promise<RunAttemptRow[]> {
+  const parsed = IdSchema.safeParse(id);
+  if (!parsed.success) return [];
+  const store = await getStore();
+  const [run, earlier] = await Promise.all([store.getRun(parsed.data), store.listRunAttempts(parsed.data)]);
+  if (!run) return [];
+  return [
+    ...earlier.map(({ output: _output, ...a }) => ({ ...a, current: false })),
+    {
+      attempt: run.attempt,
+      instanceId: run.instanceId,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      status: run.status,
+      error: run.error,
+      current: true,
+    },
+  ];
 }
 
 /** Runs currently executing on one instance. */

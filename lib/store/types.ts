@@ -14,6 +14,8 @@ export const RUN_STATUSES = [
   'skipped',
   'missed',
   'abandoned',
+  /** A failed (or timed-out) attempt whose job allows another: waits for its backoff (error says when). Not final. */
+  'retrying',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -75,14 +77,14 @@ export interface Run {
   leaseExpiresAt: Date | null;
 }
 
-/** An earlier attempt of a run: kept when the run was taken over because its instance stopped renewing the lease. */
+/** An earlier attempt of a run: kept when the run was taken over (its instance stopped renewing the lease) or retried. */
 export interface RunAttempt {
   attempt: number;
   instanceId: string | null;
   startedAt: Date | null;
   /** When it was given up (the takeover). */
   finishedAt: Date;
-  /** 'abandoned' for a taken-over attempt. */
+  /** 'abandoned' for a taken-over attempt; 'failed' or 'timed-out' for a retried one. */
   status: RunStatus;
   error: string | null;
   output: string | null;
@@ -96,6 +98,25 @@ export interface RunTakeover {
   leaseExpiresAt: Date;
   /** Recorded on the abandoned attempt. */
   error: string;
+}
+
+/** What retryRun writes: how the attempt ended (kept in the history), and what the waiting run shows. */
+export interface RunRetry {
+  /** 'failed' or 'timed-out'. */
+  status: RunStatus;
+  /** End of the attempt (database time). */
+  finishedAt: Date;
+  error: string | null;
+  output: string | null;
+  /** The waiting run's error text: what failed and when the next attempt is due. */
+  waiting: string;
+}
+
+/** What claimRetry writes: the instance that runs the next attempt. */
+export interface RunClaim {
+  instanceId: string;
+  at: Date;
+  leaseExpiresAt: Date;
 }
 
 /** Guard for updateRun: the write applies only while the run is still running as this attempt of this instance. */
@@ -368,7 +389,18 @@ export interface Store {
    * cleared. Null (nothing written) when the run finished, was renewed, or another instance took it over first.
    */
   takeOverRun(id: string, expected: { attempt: number; leaseExpiredBefore: Date }, takeover: RunTakeover): Promise<Run | null>;
-  /** The run's earlier (taken-over) attempts, oldest first; [] when it has none or does not exist. */
+  /**
+   * Ends the current attempt for a retry, atomically and only while the run is running as `owner` (else null, nothing
+   * written): the attempt goes to the history with `ended`'s status/error/output, and the run becomes 'retrying' as
+   * attempt + 1 (no instance, start or lease; error = ended.waiting, output cleared).
+   */
+  retryRun(id: string, owner: RunOwner, ended: RunRetry): Promise<Run | null>;
+  /**
+   * Starts a waiting retry: only while the run is 'retrying' as `attempt` (else null), it becomes running on
+   * claim.instanceId since claim.at with the lease. Exactly one of several claimers wins.
+   */
+  claimRetry(id: string, attempt: number, claim: RunClaim): Promise<Run | null>;
+  /** The run's earlier attempts (taken over or retried), oldest first; [] when it has none or does not exist. */
   listRunAttempts(runId: string): Promise<RunAttempt[]>;
   getRun(id: string): Promise<Run | null>;
   getRunByOccurrence(jobId: string, scheduledFor: Date): Promise<Run | null>;
@@ -382,7 +414,7 @@ export interface Store {
   countRunsByInstance(since: Date): Promise<InstanceRunCount[]>;
   /** The job's runs with status running whose lease expires after `now` (a run without a lease does not count). */
   countActiveRuns(jobId: string, now: Date): Promise<number>;
-  /** Deletes up to `limit` finished (not running) runs with scheduledFor < olderThan, oldest first; returns how many. */
+  /** Deletes up to `limit` finished (not running, not waiting to retry) runs with scheduledFor < olderThan, oldest first; returns how many. */
   pruneRuns(olderThan: Date, limit: number): Promise<number>;
 
   upsertInstance(instance: Instance): Promise<void>;

@@ -104,7 +104,7 @@ export interface HttpTarget {
   close(): Promise<void>;
 }
 
-/** /ok -> 200 "pong-body", /fail -> 503, /slow?ms=N -> 200 after N ms. */
+/** /ok -> 200 "pong-body", /fail -> 503, /slow?ms=N -> 200 after N ms, /flaky?key=K&fail=N -> 500 for the first N calls of K, then 200. */
 export async function startHttpTarget(): Promise<HttpTarget> {
   const hits = new Map<string, number>();
   const authorization = new Map<string, string | undefined>();
@@ -120,6 +120,10 @@ export async function startHttpTarget(): Promise<HttpTarget> {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('pong-body');
     } else if (url.pathname === '/fail') {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('down for maintenance');
+    } else if (url.pathname === '/flaky') {
+      const calls = hits.get(url.pathname + url.search)!;
+      if (calls <= Number(url.searchParams.get('fail') ?? '1')) res.writeHead(500).end(`flaky failure ${calls}`);
+      else res.writeHead(200).end('flaky-ok');
     } else if (url.pathname === '/slow') {
       const timer = setTimeout(() => res.writeHead(200).end('slow-done'), Number(url.searchParams.get('ms') ?? '5000'));
       res.on('close', () => clearTimeout(timer));

@@ -593,6 +593,51 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         assert.deepEqual(await store.listRunAttempts('00000000-0000-4000-8000-000000000000'), []);
       });
 
+      it('retryRun keeps the failed attempt and leaves the run retrying; claimRetry starts the next attempt for exactly one claimer', T, async () => {
+        const job = await store.createJob(newJob());
+        const run = (await store.insertRun(newRun(job, { status: 'running', instanceId: 'i-a', attempt: 1, startedAt: at(10), leaseExpiresAt: at(100) })))!;
+        const ended = { status: 'failed' as const, finishedAt: at(20), error: 'boom', output: 'out-1', waiting: 'attempt 2 at later' };
+        assert.equal(await store.retryRun(run.id, { attempt: 1, instanceId: 'i-b' }, ended), null, 'not the owner');
+        assert.equal(await store.retryRun(run.id, { attempt: 2, instanceId: 'i-a' }, ended), null, 'not the attempt');
+        assert.deepEqual(await store.listRunAttempts(run.id), []);
+        const waiting = await store.retryRun(run.id, { attempt: 1, instanceId: 'i-a' }, ended);
+        assert.ok(waiting);
+        assert.deepEqual(
+          [waiting.status, waiting.attempt, waiting.instanceId, waiting.startedAt, waiting.finishedAt, waiting.leaseExpiresAt, waiting.error, waiting.output],
+          ['retrying', 2, null, null, null, null, 'attempt 2 at later', null],
+        );
+        assert.deepEqual(await store.getRun(run.id), waiting);
+        const history = await store.listRunAttempts(run.id);
+        assert.deepEqual(
+          history.map((a) => ({ ...a, startedAt: time(a.startedAt), finishedAt: time(a.finishedAt) })),
+          [{ attempt: 1, instanceId: 'i-a', startedAt: time(at(10)), finishedAt: time(at(20)), status: 'failed', error: 'boom', output: 'out-1' }],
+        );
+        // The former attempt's owner can write nothing any more, and a waiting run is neither active nor expired.
+        assert.equal(await store.updateRun(run.id, { status: 'succeeded' }, { attempt: 1, instanceId: 'i-a' }), null);
+        assert.equal(await store.retryRun(run.id, { attempt: 1, instanceId: 'i-a' }, ended), null, 'already retried');
+        assert.equal(await store.countActiveRuns(job.id, at(0)), 0);
+        assert.deepEqual(await store.listExpiredRuns(at(1_000), 10), []);
+
+        assert.equal(await store.claimRetry(run.id, 3, { instanceId: 'x', at: at(30), leaseExpiresAt: at(60) }), null, 'wrong attempt');
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.claimRetry(run.id, 2, { instanceId: `claimer-${i}`, at: at(30), leaseExpiresAt: at(60) })),
+        );
+        const winners = claims.filter((r) => r !== null);
+        assert.equal(winners.length, 1);
+        const started = winners[0]!;
+        assert.deepEqual([started.status, started.attempt, time(started.startedAt), time(started.leaseExpiresAt)], ['running', 2, time(at(30)), time(at(60))]);
+        assert.match(started.instanceId ?? '', /^claimer-\d$/);
+        assert.equal(await store.claimRetry(run.id, 2, { instanceId: 'late', at: at(31), leaseExpiresAt: at(61) }), null, 'already started');
+        // The new attempt can be retried in turn: the history grows.
+        await store.retryRun(run.id, { attempt: 2, instanceId: started.instanceId }, { ...ended, status: 'timed-out', finishedAt: at(40), error: 'slow' });
+        assert.deepEqual((await store.listRunAttempts(run.id)).map((a) => [a.attempt, a.status, a.instanceId, time(a.startedAt)]), [
+          [1, 'failed', 'i-a', time(at(10))],
+          [2, 'timed-out', started.instanceId, time(at(30))],
+        ]);
+        assert.equal(await store.retryRun('00000000-0000-4000-8000-000000000000', { attempt: 1, instanceId: 'i-a' }, ended), null);
+        assert.equal(await store.claimRetry('00000000-0000-4000-8000-000000000000', 2, { instanceId: 'x', at: at(1), leaseExpiresAt: at(2) }), null);
+      });
+
       it('jobs carry retry and concurrencyLimit: defaults when left out, stored, patched', T, async () => {
         const plain = await store.createJob(newJob());
         assert.deepEqual(plain.retry, DEFAULT_RETRY);
@@ -725,12 +770,13 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         const prunable: Run[] = [];
         for (let i = 0; i < 7; i++) prunable.push((await store.insertRun(newRun(old, { scheduledFor: at(-100 + i), status: i % 2 ? 'failed' : 'succeeded' })))!);
         kept.push((await store.insertRun(newRun(old, { scheduledFor: at(-200), status: 'running' })))!.id);
+        kept.push((await store.insertRun(newRun(old, { scheduledFor: at(-300), status: 'retrying' })))!.id);
         kept.push((await store.insertRun(newRun(old, { scheduledFor: at(0), status: 'succeeded' })))!.id);
         assert.equal(await store.pruneRuns(at(0), 3), 3);
         const left = async (): Promise<string[]> => (await allRunPages(store, { jobId: old.id, limit: 50 })).ids.sort();
         assert.deepEqual(await left(), [...kept, ...prunable.slice(3).map((r) => r.id)].sort(), 'the three oldest went first');
         assert.equal(await store.pruneRuns(at(0), 100), 4);
-        assert.deepEqual(await left(), kept.slice().sort(), 'running and not-older runs stay');
+        assert.deepEqual(await left(), kept.slice().sort(), 'running, retrying and not-older runs stay');
         assert.equal(await store.pruneRuns(at(0), 100), 0);
 
         const base: Instance = { id: 'x', host: 'h', pid: 1, version: '1', startedAt: at(0), lastSeenAt: at(0), clockSkewMs: 0, stoppedAt: null };

@@ -8,6 +8,7 @@ const LABEL: Record<RunStatus, string> = {
   skipped: 'skipped',
   missed: 'missed',
   abandoned: 'abandoned',
+  retrying: 'retrying',
 };
 
 export function StatusBadge({ status }: { status: RunStatus }) {

@@ -1,10 +1,9 @@
 import 'server-only';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { AgendaBackend } from 'agenda';
-import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter, type IndexDescription } from 'mongodb';
-import { ValidationError } from '../../errors';
-import { bucketMillis, percentileCont, usernameKey } from '../common';
+import { MongoClient, MongoServerError, type Collection, type Db, type Document, type Filter, type IndexDescription, type UpdateFilter } from 'mongodb';
+import { bucketMillis, decodeCursor, decodeRunCursor, newSessionId, pageOf, percentileCont, usernameKey } from '../common';
 import type { MissedPolicy, OverlapPolicy } from '../../validation/job';
 import type { Schedule } from '../../validation/schedule';
 import {
@@ -37,6 +36,8 @@ import {
   type Run,
   type RunAttempt,
   type RunOwner,
+  type RunClaim,
+  type RunRetry,
   type RunTakeover,
   type RunListQuery,
   type RunPatch,
@@ -236,13 +237,6 @@ function mongoCode(err: unknown): number | undefined {
   return err instanceof MongoServerError && typeof err.code === 'number' ? err.code : undefined;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-// Ids are lowercase uuid strings (randomUUID), so string order equals PostgreSQL's uuid order.
-function isUuid(id: string): boolean {
-  return UUID_RE.test(id);
-}
-
 function toJob(doc: JobDoc): Job {
   return {
     id: doc._id,
@@ -386,43 +380,9 @@ function runSet(patch: RunPatch): Partial<RunDoc> {
   return set;
 }
 
-// Cursors: base64url JSON of the last item's sort key, the same encoding as the PostgreSQL store.
-function encodeCursor(key: [string, string]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function invalidCursor(): ValidationError {
-  return new ValidationError([{ path: 'cursor', message: 'invalid cursor' }]);
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.length === 2 && typeof key[0] === 'string' && typeof key[1] === 'string' && isUuid(key[1])) {
-      return [key[0], key[1]];
-    }
-  } catch {
-    // fall through
-  }
-  throw invalidCursor();
-}
-
-function decodeRunCursor(cursor: string): [Date, string] {
-  const [at, id] = decodeCursor(cursor);
-  const date = new Date(at);
-  if (Number.isNaN(date.getTime())) throw invalidCursor();
-  return [date, id];
-}
-
 /** Regex source matching `text` literally (valid for MongoDB's PCRE and for Java's regex in the test server). */
 function literalPattern(text: string): string {
   return text.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
-}
-
-function pageOf<T>(items: T[], limit: number, keyOf: (item: T) => [string, string]): Page<T> {
-  const page = items.slice(0, limit);
-  const last = page[page.length - 1];
-  return { items: page, nextCursor: items.length > limit && last ? encodeCursor(keyOf(last)) : null };
 }
 
 function and<T>(clauses: Filter<T>[]): Filter<T> {
@@ -447,6 +407,34 @@ async function retryDdl<T>(op: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     }
   }
+}
+
+/** Runs `write`; a duplicate key (the collection's one unique index besides _id) becomes the domain error `taken()`. */
+async function orTaken<T>(write: Promise<T>, taken: () => Error): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (mongoCode(err) === DUPLICATE_KEY) throw taken();
+    throw err;
+  }
+}
+
+type Stamps = Pick<JobDoc, '_id' | 'createdAt' | 'updatedAt'>;
+
+/**
+ * Inserts `fields` under a fresh uuid. An upsert on that id instead of insertOne: it lets $currentDate stamp
+ * createdAt/updatedAt with the server's clock, the same clock as now(). `caller` names the method in the error
+ * for the upsert returning nothing (which it cannot).
+ */
+async function insertStamped<T extends Stamps>(collection: Collection<T>, fields: Omit<T, keyof Stamps>, caller: string): Promise<T> {
+  const doc = await collection.findOneAndUpdate(
+    { _id: randomUUID() } as Filter<T>,
+    // The driver's update types cannot be checked against a generic T; `fields` is typed by the signature instead.
+    { $setOnInsert: fields, $currentDate: { createdAt: true, updatedAt: true } } as unknown as UpdateFilter<T>,
+    { upsert: true, returnDocument: 'after' },
+  );
+  if (!doc) throw new Error(`${caller}: the upsert returned no document`);
+  return doc as T;
 }
 
 class MongoStore implements Store {
@@ -540,41 +528,29 @@ class MongoStore implements Store {
   }
 
   async createJob(job: NewJob): Promise<Job> {
-    const id = randomUUID();
-    try {
-      // An upsert on a fresh id instead of insertOne: it lets $currentDate stamp createdAt/updatedAt with the
-      // server's clock, the same clock as now().
-      const doc = await this.jobs.findOneAndUpdate(
-        { _id: id },
-        {
-          $setOnInsert: {
-            name: job.name,
-            description: job.description,
-            type: job.type,
-            payloadJson: JSON.stringify(job.payload),
-            schedule: job.schedule,
-            paused: job.paused,
-            timeoutSeconds: job.timeoutSeconds,
-            overlapPolicy: job.overlapPolicy,
-            missedPolicy: job.missedPolicy,
-            tags: job.tags,
-            retry: { ...(job.retry ?? DEFAULT_RETRY) },
-            concurrencyLimit: job.concurrencyLimit ?? null,
-            nextRunAt: job.nextRunAt,
-            anchorAt: job.anchorAt,
-            version: 1,
-          },
-          $currentDate: { createdAt: true, updatedAt: true },
-        },
-        { upsert: true, returnDocument: 'after' },
-      );
-      if (!doc) throw new Error('createJob: the upsert returned no document');
-      return toJob(doc);
-    } catch (err) {
-      // The only unique index of jobs besides _id (a fresh uuid) is the name.
-      if (mongoCode(err) === DUPLICATE_KEY) throw new NameTakenError(job.name);
-      throw err;
-    }
+    const insert = insertStamped(
+      this.jobs,
+      {
+        name: job.name,
+        description: job.description,
+        type: job.type,
+        payloadJson: JSON.stringify(job.payload),
+        schedule: job.schedule,
+        paused: job.paused,
+        timeoutSeconds: job.timeoutSeconds,
+        overlapPolicy: job.overlapPolicy,
+        missedPolicy: job.missedPolicy,
+        tags: job.tags,
+        retry: { ...(job.retry ?? DEFAULT_RETRY) },
+        concurrencyLimit: job.concurrencyLimit ?? null,
+        nextRunAt: job.nextRunAt,
+        anchorAt: job.anchorAt,
+        version: 1,
+      },
+      'createJob',
+    );
+    // The only unique index of jobs besides _id (a fresh uuid) is the name.
+    return toJob(await orTaken(insert, () => new NameTakenError(job.name)));
   }
 
   async getJob(id: string): Promise<Job | null> {
@@ -641,17 +617,11 @@ class MongoStore implements Store {
   }
 
   async updateJob(id: string, patch: JobPatch): Promise<Job | null> {
-    try {
-      const doc = await this.jobs.findOneAndUpdate(
-        { _id: id },
-        { $set: jobSet(patch), $inc: { version: 1 }, $currentDate: { updatedAt: true } },
-        { returnDocument: 'after' },
-      );
-      return doc ? toJob(doc) : null;
-    } catch (err) {
-      if (mongoCode(err) === DUPLICATE_KEY) throw new NameTakenError(patch.name ?? '');
-      throw err;
-    }
+    const doc = await orTaken(
+      this.jobs.findOneAndUpdate({ _id: id }, { $set: jobSet(patch), $inc: { version: 1 }, $currentDate: { updatedAt: true } }, { returnDocument: 'after' }),
+      () => new NameTakenError(patch.name ?? ''),
+    );
+    return doc ? toJob(doc) : null;
   }
 
   async deleteJob(id: string): Promise<boolean> {
@@ -754,6 +724,40 @@ class MongoStore implements Store {
         },
         $push: { attempts: abandoned },
       },
+      { returnDocument: 'after' },
+    );
+    return doc ? toRun(doc) : null;
+  }
+
+  async retryRun(id: string, owner: RunOwner, ended: RunRetry): Promise<Run | null> {
+    const attempt: RunAttempt = {
+      attempt: owner.attempt,
+      instanceId: owner.instanceId,
+      startedAt: null,
+      finishedAt: ended.finishedAt,
+      status: ended.status,
+      error: ended.error,
+      output: ended.output,
+    };
+    // One conditional update: the attempt's start is read back from the document it replaces (the pipeline form
+    // would be needed to copy it in the same write), so the history entry is fixed up right after, by attempt number.
+    const before = await this.runs.findOneAndUpdate(
+      { _id: id, status: 'running', attempt: owner.attempt, instanceId: owner.instanceId },
+      {
+        $set: { status: 'retrying', attempt: owner.attempt + 1, instanceId: null, startedAt: null, finishedAt: null, leaseExpiresAt: null, error: ended.waiting, output: null },
+        $push: { attempts: attempt },
+      },
+      { returnDocument: 'before' },
+    );
+    if (!before) return null;
+    await this.runs.updateOne({ _id: id, 'attempts.attempt': owner.attempt }, { $set: { 'attempts.$.startedAt': before.startedAt } });
+    return toRun({ ...before, status: 'retrying', attempt: owner.attempt + 1, instanceId: null, startedAt: null, finishedAt: null, leaseExpiresAt: null, error: ended.waiting, output: null });
+  }
+
+  async claimRetry(id: string, attempt: number, claim: RunClaim): Promise<Run | null> {
+    const doc = await this.runs.findOneAndUpdate(
+      { _id: id, status: 'retrying', attempt },
+      { $set: { status: 'running', instanceId: claim.instanceId, startedAt: claim.at, leaseExpiresAt: claim.leaseExpiresAt } },
       { returnDocument: 'after' },
     );
     return doc ? toRun(doc) : null;
@@ -866,14 +870,14 @@ class MongoStore implements Store {
     if (limit <= 0) return 0;
     const ids = (
       await this.runs
-        .find({ scheduledFor: { $lt: olderThan }, status: { $ne: 'running' } }, { projection: { _id: 1 } })
+        .find({ scheduledFor: { $lt: olderThan }, status: { $nin: ['running', 'retrying'] } }, { projection: { _id: 1 } })
         .sort({ scheduledFor: 1, _id: 1 })
         .limit(limit)
         .toArray()
     ).map((r) => r._id);
     if (ids.length === 0) return 0;
     // The status condition again: never delete a run that is running by now.
-    const { deletedCount } = await this.runs.deleteMany({ _id: { $in: ids }, status: { $ne: 'running' } });
+    const { deletedCount } = await this.runs.deleteMany({ _id: { $in: ids }, status: { $nin: ['running', 'retrying'] } });
     return deletedCount;
   }
 
@@ -916,30 +920,20 @@ class MongoStore implements Store {
   }
 
   async createUser(user: NewUser): Promise<User> {
-    try {
-      // Upsert on a fresh id, as createJob: $currentDate stamps the server's clock.
-      const doc = await this.users.findOneAndUpdate(
-        { _id: randomUUID() },
-        {
-          $setOnInsert: {
-            username: user.username,
-            usernameKey: usernameKey(user.username),
-            role: user.role,
-            passwordHash: user.passwordHash,
-            disabled: user.disabled ?? false,
-            failedLogins: 0,
-            lockedUntil: null,
-          },
-          $currentDate: { createdAt: true, updatedAt: true },
-        },
-        { upsert: true, returnDocument: 'after' },
-      );
-      if (!doc) throw new Error('createUser: the upsert returned no document');
-      return toUser(doc);
-    } catch (err) {
-      if (mongoCode(err) === DUPLICATE_KEY) throw new UsernameTakenError(user.username);
-      throw err;
-    }
+    const insert = insertStamped(
+      this.users,
+      {
+        username: user.username,
+        usernameKey: usernameKey(user.username),
+        role: user.role,
+        passwordHash: user.passwordHash,
+        disabled: user.disabled ?? false,
+        failedLogins: 0,
+        lockedUntil: null,
+      },
+      'createUser',
+    );
+    return toUser(await orTaken(insert, () => new UsernameTakenError(user.username)));
   }
 
   async getUser(id: string): Promise<User | null> {
@@ -969,17 +963,11 @@ class MongoStore implements Store {
     if (patch.disabled !== undefined) set.disabled = patch.disabled;
     if (patch.failedLogins !== undefined) set.failedLogins = patch.failedLogins;
     if (patch.lockedUntil !== undefined) set.lockedUntil = patch.lockedUntil;
-    try {
-      const doc = await this.users.findOneAndUpdate(
-        { _id: id },
-        { ...(Object.keys(set).length > 0 ? { $set: set } : {}), $currentDate: { updatedAt: true } },
-        { returnDocument: 'after' },
-      );
-      return doc ? toUser(doc) : null;
-    } catch (err) {
-      if (mongoCode(err) === DUPLICATE_KEY) throw new UsernameTakenError(patch.username ?? '');
-      throw err;
-    }
+    const doc = await orTaken(
+      this.users.findOneAndUpdate({ _id: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), $currentDate: { updatedAt: true } }, { returnDocument: 'after' }),
+      () => new UsernameTakenError(patch.username ?? ''),
+    );
+    return doc ? toUser(doc) : null;
   }
 
   async deleteUser(id: string): Promise<boolean> {
@@ -1017,7 +1005,7 @@ class MongoStore implements Store {
     // insertOne, not an upsert: a caller's id that exists already must fail, not return the other session.
     const now = await this.now();
     const doc: SessionDoc = {
-      _id: session.id ?? randomBytes(32).toString('base64url'),
+      _id: session.id ?? newSessionId(),
       userId: session.userId,
       createdAt: now,
       expiresAt: session.expiresAt,

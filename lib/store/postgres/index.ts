@@ -1,10 +1,9 @@
 import 'server-only';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type { AgendaBackend } from 'agenda';
-import { ValidationError } from '../../errors';
-import { bucketMillis, usernameKey } from '../common';
+import { bucketMillis, decodeCursor, decodeRunCursor, isUuid, newSessionId, pageOf, usernameKey } from '../common';
 import { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { MissedPolicy, OverlapPolicy } from '../../validation/job';
 import type { Schedule } from '../../validation/schedule';
@@ -40,6 +39,8 @@ import {
   type RunListQuery,
   type RunOwner,
   type RunPatch,
+  type RunClaim,
+  type RunRetry,
   type RunTakeover,
   type RunStatus,
   type RunTrigger,
@@ -75,13 +76,6 @@ const SESSION_COLUMNS = Prisma.sql`s.id, s.user_id AS "userId", s.created_at AS 
 
 const AUDIT_COLUMNS = Prisma.sql`a.id, a.at, a.actor_type AS "actorType", a.actor_id AS "actorId", a.actor_name AS "actorName",
   a.action, a.target_type AS "targetType", a.target_id AS "targetId", a.target_name AS "targetName", a.ip, a.changes`;
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids are uuids in this store; anything else cannot exist (and would make PostgreSQL raise a cast error). */
-function isUuid(id: string): boolean {
-  return UUID_RE.test(id);
-}
 
 function toDate(value: Date | string | null): Date | null {
   if (value === null) return null;
@@ -233,45 +227,9 @@ function isUniqueViolation(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && /23505|unique constraint/i.test(`${JSON.stringify(err.meta ?? {})} ${err.message}`);
 }
 
-/** 256 random bits: unguessable session ids when the caller does not bring its own. */
-function newSessionId(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-
-// Cursors are opaque to callers: base64url JSON of the last item's sort key.
-function encodeCursor(key: [string, string]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.length === 2 && typeof key[0] === 'string' && typeof key[1] === 'string' && isUuid(key[1])) {
-      return [key[0], key[1]];
-    }
-  } catch {
-    // fall through
-  }
-  throw new ValidationError([{ path: 'cursor', message: 'invalid cursor' }]);
-}
-
-function decodeRunCursor(cursor: string): [Date, string] {
-  const [at, id] = decodeCursor(cursor);
-  const date = new Date(at);
-  if (Number.isNaN(date.getTime())) throw new ValidationError([{ path: 'cursor', message: 'invalid cursor' }]);
-  return [date, id];
-}
-
 /** LIKE pattern matching `text` literally anywhere. */
 function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-function pageOf<T>(rows: T[], limit: number, keyOf: (item: T) => [string, string]): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
 }
 
 interface LastRunColumns {
@@ -496,6 +454,39 @@ class PostgresStore implements Store {
     return rows[0] ? toRun(rows[0]) : null;
   }
 
+  async retryRun(id: string, owner: RunOwner, ended: RunRetry): Promise<Run | null> {
+    if (!isUuid(id)) return null;
+    // Same shape as takeOverRun: FOR UPDATE serialises against a takeover, so the owner check holds for the write.
+    const rows = await this.prisma.$queryRaw<RunRow[]>`
+      WITH old AS (
+        SELECT r.* FROM runs r
+        WHERE r.id = ${id}::uuid AND r.status = 'running' AND r.attempt = ${owner.attempt}::int
+          AND r.instance_id IS NOT DISTINCT FROM ${owner.instanceId}
+        FOR UPDATE
+      ), upd AS (
+        UPDATE runs r SET status = 'retrying', attempt = old.attempt + 1, instance_id = NULL, started_at = NULL,
+          finished_at = NULL, lease_expires_at = NULL, error = ${ended.waiting}, output = NULL
+        FROM old WHERE r.id = old.id
+        RETURNING r.*
+      ), hist AS (
+        INSERT INTO run_attempts (run_id, attempt, instance_id, started_at, finished_at, status, error, output)
+        SELECT old.id, old.attempt, old.instance_id, old.started_at, ${ended.finishedAt}::timestamptz, ${ended.status}, ${ended.error}, ${ended.output}
+        FROM old
+      )
+      SELECT ${RUN_COLUMNS} FROM upd r`;
+    return rows[0] ? toRun(rows[0]) : null;
+  }
+
+  async claimRetry(id: string, attempt: number, claim: RunClaim): Promise<Run | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.prisma.$queryRaw<RunRow[]>`
+      UPDATE runs r SET status = 'running', instance_id = ${claim.instanceId}, started_at = ${claim.at}::timestamptz,
+        lease_expires_at = ${claim.leaseExpiresAt}::timestamptz
+      WHERE r.id = ${id}::uuid AND r.status = 'retrying' AND r.attempt = ${attempt}::int
+      RETURNING ${RUN_COLUMNS}`;
+    return rows[0] ? toRun(rows[0]) : null;
+  }
+
   async listRunAttempts(runId: string): Promise<RunAttempt[]> {
     if (!isUuid(runId)) return [];
     const rows = await this.prisma.runAttempt.findMany({ where: { runId }, orderBy: { attempt: 'asc' } });
@@ -631,7 +622,7 @@ class PostgresStore implements Store {
     return this.prisma.$executeRaw`
       DELETE FROM runs WHERE id IN (
         SELECT r.id FROM runs r
-        WHERE r.scheduled_for < ${olderThan}::timestamptz AND r.status <> 'running'
+        WHERE r.scheduled_for < ${olderThan}::timestamptz AND r.status NOT IN ('running', 'retrying')
         ORDER BY r.scheduled_for, r.id
         LIMIT ${limit}
       )`;

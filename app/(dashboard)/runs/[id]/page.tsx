@@ -4,7 +4,7 @@ import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { NotFoundError } from '@/lib/errors';
 import { formatDuration } from '@/lib/presenters/format';
-import { getRunDetail, type RunDetail } from '@/lib/services/runs';
+import { getRunDetail, listRunAttempts, type RunDetail } from '@/lib/services/runs';
 import { StatusBadge } from '../../_components/badges';
 import { LiveRefresh } from '../../_components/live';
 import { InstanceLink } from '../../_components/runs-table';
@@ -40,7 +40,8 @@ function ms(value: number | null, signed = false): string {
 
 export default async function RunPage({ params }: { params: Params }) {
   const { id } = await params;
-  const { run, job, attempts, now } = await load(id);
+  const { run, job, now } = await load(id);
+  const history = await listRunAttempts(run.id);
   const duration = run.startedAt ? (run.finishedAt ?? now).getTime() - run.startedAt.getTime() : null;
   const lag = run.startedAt ? run.startedAt.getTime() - run.scheduledFor.getTime() : null;
   const zone = job?.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
@@ -67,7 +68,7 @@ export default async function RunPage({ params }: { params: Params }) {
               All runs of this job
             </Link>
           )}
-          {run.status === 'running' && <LiveRefresh topics={['runs']} />}
+          {(run.status === 'running' || run.status === 'retrying') && <LiveRefresh topics={['runs']} />}
         </div>
       </div>
 
@@ -139,19 +140,48 @@ export default async function RunPage({ params }: { params: Params }) {
         </section>
       </div>
 
-      {attempts.length > 1 && (
+      {history.length > 1 && (
         <section aria-labelledby="attempts-h">
           <h2 id="attempts-h" className="section-title">
-            Attempts of this occurrence
+            Attempts
           </h2>
-          <ol className="attempts">
-            {attempts.map((a) => (
-              <li key={a.id}>
-                {a.id === run.id ? <strong>Attempt {a.attempt} (this one)</strong> : <Link href={`/runs/${a.id}`}>Attempt {a.attempt}</Link>} <StatusBadge status={a.status} />{' '}
-                <Time iso={(a.startedAt ?? a.scheduledFor).toISOString()} />
-              </li>
-            ))}
-          </ol>
+          <div className="table-wrap">
+            <table className="table" data-testid="run-attempts">
+              <thead>
+                <tr>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Instance</th>
+                  <th scope="col">Started</th>
+                  <th scope="col">Finished</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.map((a) => (
+                  <tr key={a.attempt} data-testid="run-attempt">
+                    <td>
+                      {a.attempt}
+                      {a.current && <span className="muted"> (current)</span>}
+                    </td>
+                    <td>
+                      <InstanceLink id={a.instanceId} />
+                    </td>
+                    <td>
+                      <Time iso={a.startedAt?.toISOString() ?? null} empty="not started" />
+                    </td>
+                    <td>
+                      <Time iso={a.finishedAt?.toISOString() ?? null} empty="—" />
+                    </td>
+                    <td>
+                      <StatusBadge status={a.status} />
+                    </td>
+                    <td className="error-text small">{a.error ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </section>
       )}
 
