@@ -4,29 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import type { Job, Run, Store } from '../../lib/store/types';
-import { delay, startHttpTarget, useTestEnv, startWorker, stopWorker, waitFor, type HttpTarget, type Worker } from './harness';
+import { delay, stopWorker, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
 
-type Services = typeof import('../../lib/services/jobs');
-
-let pg: TestPostgres;
+let world: SchedulerWorld;
 let store: Store;
-let services: Services;
+let services: SchedulerWorld['services'];
 let http: HttpTarget;
-let closeDispatch: () => Promise<void>;
-const workers: Worker[] = [];
-
-async function allRuns(jobId: string): Promise<Run[]> {
-  const runs: Run[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listRuns({ jobId, limit: 200, cursor });
-    runs.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return runs.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
-}
+let workers: Worker[];
+const allRuns = (jobId: string): Promise<Run[]> => world.runsOf(jobId);
 
 async function finishedRun(jobId: string, what: string, timeoutMs = 15_000): Promise<Run> {
   return waitFor(what, async () => (await allRuns(jobId)).find((r) => r.status !== 'running'), timeoutMs);
@@ -35,23 +21,12 @@ async function finishedRun(jobId: string, what: string, timeoutMs = 15_000): Pro
 const inSeconds = (s: number): string => new Date(Date.now() + s * 1000).toISOString();
 
 before(async () => {
-  pg = await startTestPostgres();
-  useTestEnv(pg.url);
-  // After DATABASE_URL is set: the services open the store from it.
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  services = await import('../../lib/services/jobs');
-  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
-  http = await startHttpTarget();
-  workers.push(...(await Promise.all([startWorker(pg.url, 'worker-a'), startWorker(pg.url, 'worker-b')])));
+  world = await startSchedulerWorld(['worker-a', 'worker-b']);
+  ({ store, services, http, workers } = world);
 });
 
 after(async () => {
-  await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
-  await closeDispatch?.();
-  await store?.close();
-  await http?.close();
-  await pg?.stop();
+  await world?.close();
 });
 
 describe('scheduler with two worker processes', () => {

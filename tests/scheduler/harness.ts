@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { Run, Store } from '../../lib/store/types';
+import { startTestPostgres, type TestPostgres } from '../support/postgres';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WORKER = fileURLToPath(new URL('../support/worker.ts', import.meta.url));
@@ -143,5 +145,56 @@ export async function startHttpTarget(): Promise<HttpTarget> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * What the two-worker scheduler test files share: a fresh PostgreSQL, this process's store and job services on
+ * it (imported after DATABASE_URL is set), a local HTTP target and real worker processes. close() undoes it all.
+ */
+export interface SchedulerWorld {
+  db: TestPostgres;
+  store: Store;
+  services: typeof import('../../lib/services/jobs');
+  http: HttpTarget;
+  /** The started workers; tests may push more, and close() kills those too. */
+  workers: Worker[];
+  /** Every run of the job (all pages), oldest occurrence first. */
+  runsOf(jobId: string): Promise<Run[]>;
+  close(): Promise<void>;
+}
+
+export async function startSchedulerWorld(instanceIds: string[], env: Record<string, string> = {}): Promise<SchedulerWorld> {
+  const db = await startTestPostgres();
+  useTestEnv(db.url);
+  const { getStore } = await import('../../lib/store');
+  const store = await getStore();
+  const services = await import('../../lib/services/jobs');
+  const { closeDispatchClient } = await import('../../lib/scheduler/dispatch');
+  const http = await startHttpTarget();
+  const workers = await Promise.all(instanceIds.map((id) => startWorker(db.url, id, env)));
+  return {
+    db,
+    store,
+    services,
+    http,
+    workers,
+    async runsOf(jobId) {
+      const runs: Run[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listRuns({ jobId, limit: 200, cursor });
+        runs.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return runs.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
+    },
+    async close() {
+      await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
+      await closeDispatchClient();
+      await store.close();
+      await http.close();
+      await db.stop();
+    },
   };
 }

@@ -5,45 +5,29 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { startTestPostgres, type TestPostgres } from '../support/postgres';
+import type { TestPostgres } from '../support/postgres';
 import type { NewJob, Run, Store } from '../../lib/store/types';
-import { delay, startHttpTarget, useTestEnv, startWorker, stopWorker, waitFor, type HttpTarget, type Worker } from './harness';
+import { delay, stopWorker, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
 
-type Services = typeof import('../../lib/services/jobs');
-
+let world: SchedulerWorld;
 let db: TestPostgres;
 let store: Store;
-let services: Services;
+let services: SchedulerWorld['services'];
 let http: HttpTarget;
-let closeDispatch: () => Promise<void>;
-const workers: Worker[] = [];
-
-async function allRuns(jobId: string): Promise<Run[]> {
-  const page = await store.listRuns({ jobId, limit: 200 });
-  return page.items.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
-}
+let workers: Worker[];
+const allRuns = (jobId: string): Promise<Run[]> => world.runsOf(jobId);
 
 const secondsFromNow = (s: number): string => new Date(Date.now() + s * 1000).toISOString();
 
 before(async () => {
-  db = await startTestPostgres();
-  useTestEnv(db.url);
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  services = await import('../../lib/services/jobs');
-  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
-  http = await startHttpTarget();
   // A long Agenda lock, short leases and grace: recovery after a crash must not wait for the lock to expire.
   const env = { SCHEDULER_LOCK_LIFETIME_MS: '20000', SCHEDULER_LEASE_MS: '3000', SCHEDULER_MISSED_GRACE_MS: '2000' };
-  workers.push(...(await Promise.all([startWorker(db.url, 'worker-c', env), startWorker(db.url, 'worker-d', env)])));
+  world = await startSchedulerWorld(['worker-c', 'worker-d'], env);
+  ({ db, store, services, http, workers } = world);
 });
 
 after(async () => {
-  await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
-  await closeDispatch?.();
-  await store?.close();
-  await http?.close();
-  await db?.stop();
+  await world?.close();
 });
 
 describe('scheduler recovery and policies', () => {

@@ -5,44 +5,26 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import type { Run, Store } from '../../lib/store/types';
-import { delay, startHttpTarget, startWorker, stopWorker, useTestEnv, waitFor, type HttpTarget, type Worker } from './harness';
+import { delay, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
 
-type Services = typeof import('../../lib/services/jobs');
-
-let pg: TestPostgres;
+let world: SchedulerWorld;
 let store: Store;
-let services: Services;
+let services: SchedulerWorld['services'];
 let http: HttpTarget;
-let closeDispatch: () => Promise<void>;
-const workers: Worker[] = [];
-
-async function runsOf(jobId: string): Promise<Run[]> {
-  const page = await store.listRuns({ jobId, limit: 200 });
-  return page.items.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
-}
+let workers: Worker[];
+const runsOf = (jobId: string): Promise<Run[]> => world.runsOf(jobId);
 
 const FINAL = new Set(['succeeded', 'failed', 'timed-out', 'skipped', 'missed', 'abandoned']);
 const inSeconds = (s: number): string => new Date(Date.now() + s * 1000).toISOString();
 
 before(async () => {
-  pg = await startTestPostgres();
-  useTestEnv(pg.url);
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  services = await import('../../lib/services/jobs');
-  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
-  http = await startHttpTarget();
-  workers.push(...(await Promise.all([startWorker(pg.url, 'retry-a'), startWorker(pg.url, 'retry-b')])));
+  world = await startSchedulerWorld(['retry-a', 'retry-b']);
+  ({ store, services, http, workers } = world);
 });
 
 after(async () => {
-  await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
-  await closeDispatch?.();
-  await store?.close();
-  await http?.close();
-  await pg?.stop();
+  await world?.close();
 });
 
 describe('retries, timeouts and the concurrency limit', () => {
