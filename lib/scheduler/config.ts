@@ -20,12 +20,7 @@ export interface SchedulerConfig {
   lockLifetimeMs: number;
   /** A run's lease in our runs table; renewed while the handler runs (with the Agenda lock, every third of the shorter one); expired leases mark the run abandoned. */
   leaseMs: number;
-  /**
-   * Tickets one instance runs (and locks) at once: keeps one instance from pre-locking all the due work. Agenda locks
-   * tickets only when it polls (the locks include those due within the next poll period), so this also caps what one
-   * instance dispatches per poll: at 10, three instances saturated below 100 occurrences/s (bench/results).
-   * Kept equal to the handler limit, so a locked ticket never waits locally for a slot while others could run it.
-   */
+  /** Tickets one instance runs (and locks) at once: keeps one instance from pre-locking all the due work. */
   concurrency: number;
   /** How often each instance writes its heartbeat. */
   heartbeatMs: number;
@@ -49,7 +44,7 @@ export function loadSchedulerConfig(): SchedulerConfig {
     processEveryMs: envInt('SCHEDULER_PROCESS_EVERY_MS', 500, 50, 60_000),
     lockLifetimeMs,
     leaseMs: envInt('SCHEDULER_LEASE_MS', lockLifetimeMs, 1_000, 3_600_000),
-    concurrency: envInt('SCHEDULER_CONCURRENCY', 50, 1, 200),
+    concurrency: envInt('SCHEDULER_CONCURRENCY', 10, 1, 200),
     heartbeatMs: envInt('SCHEDULER_HEARTBEAT_MS', 5_000, 100, 300_000),
     sweepEveryMs: envInt('SCHEDULER_SWEEP_MS', 3_000, 100, 300_000),
     missedGraceMs: envInt('SCHEDULER_MISSED_GRACE_MS', 5_000, 100, 3_600_000),

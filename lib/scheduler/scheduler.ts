@@ -375,30 +375,12 @@ export class Scheduler {
     // Compare-and-set: of all instances holding a ticket for this occurrence, exactly one moves the pointer.
     const won = await this.store.advanceJob(job.id, { version: job.version, nextRunAt: scheduledFor }, next);
     if (!won) return;
-    // The next ticket is written alongside this occurrence's run record rather than before it: one round trip less
-    // between the due time and the start. Awaited before the ticket is done, so a graceful stop still waits for it.
-    const enqueued = next
-      ? this.enqueueOccurrence({ ...job, nextRunAt: next }, job.missedPolicy === 'run-all' && next.getTime() < now.getTime() - grace).catch(
-          (err: unknown) => console.error(`[scheduler] enqueue next occurrence of ${job.id}: ${message(err)} (the safety net retries)`),
-        )
-      : Promise.resolve();
-    try {
-      await this.startOccurrence(job, scheduledFor, now, late, next, dropped, agendaJob);
-    } finally {
-      await enqueued;
+    if (next) {
+      const replay = job.missedPolicy === 'run-all' && next.getTime() < now.getTime() - grace;
+      await this.enqueueOccurrence({ ...job, nextRunAt: next }, replay).catch((err: unknown) =>
+        console.error(`[scheduler] enqueue next occurrence of ${job.id}: ${message(err)} (the safety net retries)`),
+      );
     }
-  }
-
-  /** handleScheduled's second half, once this instance has moved the job's pointer past the occurrence. */
-  private async startOccurrence(
-    job: Job,
-    scheduledFor: Date,
-    now: Date,
-    late: boolean,
-    next: Date | null,
-    dropped: number,
-    agendaJob: AgendaJob<Ticket>,
-  ): Promise<void> {
     if (late && (job.missedPolicy === 'skip' || dropped > 0)) {
       const why =
         dropped > 0
