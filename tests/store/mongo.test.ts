@@ -197,7 +197,7 @@ describe('MongoDB store specifics', () => {
   // Agenda's mongo backend locks a job with one findOneAndUpdate({ unlocked and due }, { $set: lockedAt }); it is only
   // exclusive if the server applies each findOneAndUpdate atomically, also across connections. A non-atomic server
   // (find, then update by _id, as FerretDB v1 does) hands the same document to several callers here.
-  it('findOneAndUpdate is atomic across concurrent clients (what Agenda locking relies on)', T, async () => {
+  it('findOneAndUpdate is atomic across concurrent clients and returns its own after-image (what Agenda locking relies on)', T, async () => {
     const db = await startTestMongo();
     const clients = await Promise.all(Array.from({ length: 4 }, () => MongoClient.connect(db.url, { maxPoolSize: 8 })));
     try {
@@ -237,6 +237,21 @@ describe('MongoDB store specifics', () => {
         ),
       );
       assert.equal((await setup.findOne({ _id: -1 }))?.claims, clients.length * 5 * 20);
+
+      // The document returned with returnDocument 'after' is the one this update produced, not a later caller's:
+      // every concurrent increment sees a different count. (The stock memory backend returned the live document,
+      // encoded after its lock was released, which failed this in about one round in ten; see SnapshotMemoryBackend.)
+      for (let round = 0; round < 60; round++) {
+        const id = 1000 + round;
+        await setup.insertOne({ _id: id, locked: false, owner: null, claims: 0 });
+        const seen = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            clients[i % clients.length]!.db().collection<{ _id: number; claims: number }>('claims')
+              .findOneAndUpdate({ _id: id }, { $inc: { claims: 1 } }, { returnDocument: 'after' }),
+          ),
+        );
+        assert.deepEqual(seen.map((d) => d!.claims).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1), `round ${round}`);
+      }
     } finally {
       await Promise.all(clients.map((c) => c.close()));
       await db.stop();

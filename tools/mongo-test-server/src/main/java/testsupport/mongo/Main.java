@@ -71,7 +71,7 @@ public final class Main {
             versionArray.add(0);
         }
 
-        MemoryBackend backend = new MemoryBackend();
+        MemoryBackend backend = new SnapshotMemoryBackend();
         backend.version(new ReportedVersion(List.copyOf(versionArray), wireVersion));
         MongoServer server = new MongoServer(backend);
         if (oplog) {
