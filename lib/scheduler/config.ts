@@ -20,8 +20,19 @@ export interface SchedulerConfig {
   lockLifetimeMs: number;
   /** A run's lease in our runs table; renewed while the handler runs (with the Agenda lock, every third of the shorter one); expired leases mark the run abandoned. */
   leaseMs: number;
-  /** Tickets one instance runs (and locks) at once: keeps one instance from pre-locking all the due work. */
+  /**
+   * Tickets one instance runs (and locks) at once: keeps one instance from pre-locking all the due work. Agenda locks
+   * tickets only when it polls (those due within the next poll period), so this also caps what one instance takes
+   * per poll: at 10, three instances saturated below 100 occurrences/s (bench/results). Kept equal to the handler
+   * limit, so a locked ticket never waits locally for a slot while others could run it.
+   */
   concurrency: number;
+  /**
+   * A scheduled occurrence's ticket fires this long before the occurrence is due: the instance claims it (the
+   * compare-and-set on the job row) and writes the next ticket during the lead, then starts the run at the due time
+   * on the database clock. Without it the claim's round trips and Agenda's lock scan were all dispatch lag.
+   */
+  prefetchMs: number;
   /** How often each instance writes its heartbeat. */
   heartbeatMs: number;
   /** How often the safety net (overdue jobs, expired leases) runs. */
@@ -44,7 +55,8 @@ export function loadSchedulerConfig(): SchedulerConfig {
     processEveryMs: envInt('SCHEDULER_PROCESS_EVERY_MS', 500, 50, 60_000),
     lockLifetimeMs,
     leaseMs: envInt('SCHEDULER_LEASE_MS', lockLifetimeMs, 1_000, 3_600_000),
-    concurrency: envInt('SCHEDULER_CONCURRENCY', 10, 1, 200),
+    concurrency: envInt('SCHEDULER_CONCURRENCY', 50, 1, 200),
+    prefetchMs: envInt('SCHEDULER_PREFETCH_MS', 250, 0, 5_000),
     heartbeatMs: envInt('SCHEDULER_HEARTBEAT_MS', 5_000, 100, 300_000),
     sweepEveryMs: envInt('SCHEDULER_SWEEP_MS', 3_000, 100, 300_000),
     missedGraceMs: envInt('SCHEDULER_MISSED_GRACE_MS', 5_000, 100, 3_600_000),

@@ -4,7 +4,7 @@ import { getStore } from '../store';
 import type { Job } from '../store/types';
 import { getInstanceId, getRunningScheduler } from './index';
 import { guardBackendErrors } from './backend';
-import { TICKET_NAME } from './config';
+import { loadSchedulerConfig, TICKET_NAME } from './config';
 import { saveTicket } from './tickets';
 
 // Contract (used by lib/services/jobs.ts):
@@ -52,7 +52,8 @@ async function agendaForWrites(): Promise<Agenda> {
 export async function enqueueOccurrence(job: Job): Promise<void> {
   if (job.paused || !job.nextRunAt) return;
   const agenda = await agendaForWrites();
-  await saveTicket(agenda, { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule' });
+  const leadMs = getRunningScheduler()?.config.prefetchMs ?? loadSchedulerConfig().prefetchMs;
+  await saveTicket(agenda, { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule' }, leadMs);
 }
 
 export async function enqueueManualRun(job: Job, scheduledFor: Date): Promise<void> {

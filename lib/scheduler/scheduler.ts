@@ -205,13 +205,11 @@ export class Scheduler {
   /** Creates the ticket for job.nextRunAt (no-op when paused or without a next occurrence). */
   async enqueueOccurrence(job: Job, replay = false): Promise<void> {
     if (job.paused || !job.nextRunAt) return;
-    await saveTicket(this.agenda, {
-      jobId: job.id,
-      version: job.version,
-      scheduledFor: job.nextRunAt.toISOString(),
-      trigger: 'schedule',
-      ...(replay ? { replay } : {}),
-    });
+    await saveTicket(
+      this.agenda,
+      { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule', ...(replay ? { replay } : {}) },
+      this.config.prefetchMs,
+    );
   }
 
   private every(ms: number, fn: () => Promise<unknown>): void {
@@ -375,12 +373,33 @@ export class Scheduler {
     // Compare-and-set: of all instances holding a ticket for this occurrence, exactly one moves the pointer.
     const won = await this.store.advanceJob(job.id, { version: job.version, nextRunAt: scheduledFor }, next);
     if (!won) return;
-    if (next) {
-      const replay = job.missedPolicy === 'run-all' && next.getTime() < now.getTime() - grace;
+    const replay = next !== null && job.missedPolicy === 'run-all' && next.getTime() < now.getTime() - grace;
+    const enqueueNext = async (): Promise<void> => {
+      if (!next) return;
       await this.enqueueOccurrence({ ...job, nextRunAt: next }, replay).catch((err: unknown) =>
         console.error(`[scheduler] enqueue next occurrence of ${job.id}: ${message(err)} (the safety net retries)`),
       );
+    };
+    // A replay's next ticket is due at once: written before this run ended, it would start beside it and its overlap
+    // policy would skip it. So a replay goes on one occurrence after the other (a crash in between: the sweep).
+    if (!replay) await enqueueNext();
+    try {
+      await this.startOccurrence(job, scheduledFor, now, late, next, dropped, agendaJob);
+    } finally {
+      if (replay) await enqueueNext();
     }
+  }
+
+  /** handleScheduled once this instance has claimed the occurrence: a missed record, or the run at its due time. */
+  private async startOccurrence(
+    job: Job,
+    scheduledFor: Date,
+    now: Date,
+    late: boolean,
+    next: Date | null,
+    dropped: number,
+    agendaJob: AgendaJob<Ticket>,
+  ): Promise<void> {
     if (late && (job.missedPolicy === 'skip' || dropped > 0)) {
       const why =
         dropped > 0
@@ -401,6 +420,11 @@ export class Scheduler {
         leaseExpiresAt: null,
       });
       return;
+    }
+    // The ticket fired up to prefetchMs early (the claim above happened meanwhile): start when due, on the database's
+    // clock. Always waited out, even while stopping: the pointer has moved on, so nobody else would run it.
+    for (let wait = scheduledFor.getTime() - this.dbNow().getTime(); wait > 0; wait = scheduledFor.getTime() - this.dbNow().getTime()) {
+      await sleep(wait);
     }
     await this.execute(job, scheduledFor, late ? 'catch-up' : 'schedule', agendaJob);
   }

@@ -62,13 +62,16 @@ describe('graceful stop', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ due: Date; locked: Date | null; data: { trigger: string } }>(
+      const { rows } = await client.query<{ due: Date; locked: Date | null; data: { trigger: string; scheduledFor: string } }>(
         'SELECT next_run_at AS due, locked_at AS locked, data FROM agenda_jobs',
       );
       assert.equal(rows.length, 1);
       assert.equal(rows[0]!.data.trigger, 'schedule');
       assert.equal(rows[0]!.locked, null);
-      assert.equal(rows[0]!.due.getTime(), (await store.getJob(job.id))!.nextRunAt!.getTime());
+      const nextRunAt = (await store.getJob(job.id))!.nextRunAt!;
+      assert.equal(rows[0]!.data.scheduledFor, nextRunAt.toISOString());
+      assert.ok(scheduler.config.prefetchMs > 0);
+      assert.equal(rows[0]!.due.getTime(), nextRunAt.getTime() - scheduler.config.prefetchMs, 'the ticket fires the prefetch lead early');
       // Deleting or pausing can clear a job's pending tickets at once instead of letting them expire.
       const { cancelTickets } = await import('../../lib/scheduler/dispatch');
       assert.equal(await cancelTickets(job.id), 1);
