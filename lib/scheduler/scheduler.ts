@@ -468,7 +468,8 @@ export class Scheduler {
    * Inserts the run record of an occurrence this instance may claim, retried while the database is away: once the
    * job's pointer has moved past the occurrence, nobody else will ever insert it, so giving up here would lose it
    * (a database restart right at the due time did). Bounded by the lock lifetime and the lease. Null when the
-   * occurrence has a record already, unless it is the one an earlier try of ours committed without an answer.
+   * occurrence has a record already, unless it is the one an earlier try of ours committed without an answer, and
+   * for a scheduled occurrence of a job paused or deleted since it was claimed.
    */
   private async insertOwned(newRun: NewRun): Promise<Run | null> {
     const until = Date.now() + Math.min(this.config.lockLifetimeMs, this.config.leaseMs);
@@ -477,7 +478,9 @@ export class Scheduler {
         // A later try starts (and leases) from now, not from the first try.
         const now = this.dbNow();
         const attempt = tries === 0 ? newRun : { ...newRun, startedAt: newRun.startedAt && now, leaseExpiresAt: newRun.leaseExpiresAt && this.lease(now) };
-        const run = await this.store.insertRun(attempt);
+        // A scheduled occurrence is claimed up to the prefetch lead before it starts: a pause (or delete) meanwhile
+        // wins, so nothing starts after pauseJob returned. A manual run is for paused jobs too.
+        const run = await this.store.insertRun(attempt, { onlyIfJobActive: newRun.trigger !== 'manual' });
         if (run || tries === 0) return run;
         const existing = await this.store.getRunByOccurrence(newRun.jobId, newRun.scheduledFor);
         const ours = existing?.instanceId === this.instanceId && existing.status === newRun.status && existing.attempt === newRun.attempt;

@@ -374,8 +374,13 @@ export interface Store {
   /** Active (not paused) jobs whose nextRunAt is before `before`: the scheduler's safety net. */
   listDueJobs(before: Date, limit: number): Promise<Job[]>;
 
-  /** Inserts a run; null when the (jobId, scheduledFor) occurrence already has one. */
-  insertRun(run: NewRun): Promise<Run | null>;
+  /**
+   * Inserts a run; null when the (jobId, scheduledFor) occurrence already has one. With `onlyIfJobActive`, also null
+   * (nothing written) when the job is paused or deleted: a scheduled occurrence claimed just before a pause then never
+   * starts after it. PostgreSQL checks and inserts in one statement that share-locks the job row, so a pause either
+   * commits first (no run) or waits for the insert (the pause then sees the run); MongoDB checks just before inserting.
+   */
+  insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null>;
   /**
    * Null when the run does not exist. With `owner`: applies only while the run is running as owner.attempt on
    * owner.instanceId (else null, nothing written), so an instance that lost its run to a takeover cannot overwrite it.

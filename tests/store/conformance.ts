@@ -345,6 +345,33 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         assert.equal(await store.getRun(randomUUID()), null);
       });
 
+      it('insertRun with onlyIfJobActive: nothing for a paused or deleted job; a pause racing inserts never sees a run start after it', T, async () => {
+        const job = await store.createJob(newJob());
+        const active = await store.insertRun(newRun(job, { scheduledFor: at(60, 1) }), { onlyIfJobActive: true });
+        assert.ok(active, 'an active job gets its run');
+        await store.updateJob(job.id, { paused: true });
+        assert.equal(await store.insertRun(newRun(job, { scheduledFor: at(60, 2) }), { onlyIfJobActive: true }), null, 'paused: no run');
+        assert.equal(await store.getRunByOccurrence(job.id, at(60, 2)), null, 'and nothing written');
+        assert.ok(await store.insertRun(newRun(job, { scheduledFor: at(60, 3), trigger: 'manual' })), 'without the option a paused job still gets a run');
+        await store.updateJob(job.id, { paused: false });
+        assert.ok(await store.insertRun(newRun(job, { scheduledFor: at(60, 4) }), { onlyIfJobActive: true }), 'resumed: runs again');
+        const gone = await store.createJob(newJob());
+        await store.deleteJob(gone.id);
+        assert.equal(await store.insertRun(newRun(gone, { scheduledFor: at(60, 1) }), { onlyIfJobActive: true }), null, 'deleted: no run');
+
+        // Inserts racing a pause: once the pause has returned, every run that will ever exist for the job is visible.
+        const raced = await store.createJob(newJob());
+        const inserts = Array.from({ length: 40 }, (_, i) =>
+          store.insertRun(newRun(raced, { scheduledFor: at(120, i) }), { onlyIfJobActive: true }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await store.updateJob(raced.id, { paused: true });
+        const seenAfterPause = (await store.listRuns({ jobId: raced.id, limit: 100 })).items.length;
+        const created = (await Promise.all(inserts)).filter((r) => r !== null).length;
+        assert.equal((await store.listRuns({ jobId: raced.id, limit: 100 })).items.length, created);
+        if (store.kind === 'postgres') assert.equal(seenAfterPause, created, 'no insert committed after the pause');
+      });
+
       it('concurrent inserts of one occurrence: exactly one run is created', T, async () => {
         const job = await store.createJob(newJob());
         const results = await Promise.all(

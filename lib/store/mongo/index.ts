@@ -646,7 +646,10 @@ class MongoStore implements Store {
     return docs.map(toJob);
   }
 
-  async insertRun(run: NewRun): Promise<Run | null> {
+  async insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null> {
+    // No multi-document atomicity without transactions: the check comes right before the insert, so a pause landing
+    // in between (a millisecond) can still see this one run start after it.
+    if (options?.onlyIfJobActive && !(await this.jobs.findOne({ _id: run.jobId, paused: false }, { projection: { _id: 1 } }))) return null;
     const doc: RunDoc = {
       _id: randomUUID(),
       jobId: run.jobId,

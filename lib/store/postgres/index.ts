@@ -400,16 +400,20 @@ class PostgresStore implements Store {
     return rows.map(toJob);
   }
 
-  async insertRun(run: NewRun): Promise<Run | null> {
+  async insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null> {
     // ON CONFLICT DO NOTHING: a taken occurrence is an answer, not an error. The same statement records the
-    // (job, name) pair for listRuns' jobSearch, so the two never disagree.
+    // (job, name) pair for listRuns' jobSearch, so the two never disagree. FOR SHARE: a concurrent pause (an UPDATE of
+    // the job row) either commits first, and the re-checked row is paused, or waits until this insert has committed.
+    const onlyIfActive = options?.onlyIfJobActive === true;
     const rows = await this.prisma.$queryRaw<RunRow[]>`
       WITH ins AS (
         INSERT INTO runs (id, job_id, job_name, scheduled_for, started_at, finished_at, status, trigger, instance_id,
           attempt, error, output, lease_expires_at)
-        VALUES (${randomUUID()}::uuid, ${run.jobId}::uuid, ${run.jobName}, ${run.scheduledFor}::timestamptz,
+        SELECT ${randomUUID()}::uuid, ${run.jobId}::uuid, ${run.jobName}, ${run.scheduledFor}::timestamptz,
           ${run.startedAt}::timestamptz, ${run.finishedAt}::timestamptz, ${run.status}, ${run.trigger}, ${run.instanceId},
-          ${run.attempt}::int, ${run.error}, ${run.output}, ${run.leaseExpiresAt}::timestamptz)
+          ${run.attempt}::int, ${run.error}, ${run.output}, ${run.leaseExpiresAt}::timestamptz
+        WHERE NOT ${onlyIfActive}::boolean
+          OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = ${run.jobId}::uuid AND NOT j.paused FOR SHARE)
         ON CONFLICT (job_id, scheduled_for) DO NOTHING
         RETURNING *
       ), names AS (
