@@ -8,7 +8,7 @@ import type { JobContext } from '../jobs/define';
 import { nextOccurrence } from '../schedule';
 import { revealPayload } from '../secrets';
 import type { Job, NewRun, Run, RunPatch, RunStatus, RunTrigger, Store } from '../store/types';
-import { guardBackendErrors } from './backend';
+import { guardBackendErrors, muteStateNotifications } from './backend';
 import { TICKET_NAME, type SchedulerConfig } from './config';
 import { OutputBuffer } from './output';
 import { saveTicket, TicketSchema, type Ticket } from './tickets';
@@ -107,6 +107,7 @@ export class Scheduler {
       lockLifetime: config.lockLifetimeMs,
     });
     guardBackendErrors(this.backend, instanceId);
+    muteStateNotifications(this.backend.notificationChannel);
     this.agenda.on('error', (err: unknown) => {
       console.error(`[scheduler] ${this.instanceId}: agenda error: ${message(err)}`);
     });
@@ -167,6 +168,7 @@ export class Scheduler {
     }
     this.changeStream = new MongoChangeStreamNotificationChannel({ db, collection: repository.collection.collectionName });
     this.changeStream.on('error', (err: unknown) => console.error(`[scheduler] ${this.instanceId}: change stream: ${message(err)}`));
+    muteStateNotifications(this.changeStream);
     this.agenda.notifyVia(this.changeStream);
   }
 

@@ -33,6 +33,16 @@ after(async () => {
 
 describe('graceful stop', () => {
   test('past the grace period the run is abandoned, the instance stopped, no ticket left locked', async () => {
+    // Agenda's channels: new tickets, and its per-ticket state events (start, success, complete), which nothing here
+    // uses and the scheduler mutes (3 statements per occurrence, delivered to every instance).
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    const heard: Record<string, number> = {};
+    listener.on('notification', (n) => {
+      heard[n.channel] = (heard[n.channel] ?? 0) + 1;
+    });
+    await listener.query('LISTEN "agenda:jobs"');
+    await listener.query('LISTEN "agenda:jobs:state"');
     const { startScheduler } = await import('../../lib/scheduler');
     const services = await import('../../lib/services/jobs');
     const scheduler = (await startScheduler({ store, instanceId: 'in-process', handleSignals: false }))!;
@@ -45,6 +55,10 @@ describe('graceful stop', () => {
     });
     await services.runJobNow(job.id);
     const running = await waitFor('the run to start', async () => (await store.listRuns({ jobId: job.id, limit: 5 })).items.find((r) => r.status === 'running'));
+    await listener.query('SELECT 1'); // notifications sent before this round trip have arrived
+    await listener.end();
+    assert.ok((heard['agenda:jobs'] ?? 0) >= 1, `ticket notifications: ${JSON.stringify(heard)}`);
+    assert.equal(heard['agenda:jobs:state'] ?? 0, 0, 'no Agenda state notifications');
     const started = Date.now();
     await scheduler.stop(500);
     const took = Date.now() - started;
