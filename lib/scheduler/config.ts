@@ -21,12 +21,17 @@ export interface SchedulerConfig {
   /** A run's lease in our runs table; renewed while the handler runs (with the Agenda lock, every third of the shorter one); expired leases mark the run abandoned. */
   leaseMs: number;
   /**
-   * Tickets one instance runs (and locks) at once: keeps one instance from pre-locking all the due work. Agenda locks
-   * tickets only when it polls (those due within the next poll period), so this also caps what one instance takes
-   * per poll: at 10, three instances saturated below 100 occurrences/s (bench/results). Kept equal to the handler
-   * limit, so a locked ticket never waits locally for a slot while others could run it.
+   * Ticket handlers one instance runs at once. A prefetched occurrence holds its slot from the claim until its run
+   * ends (the lead included), so at R occurrences/s one instance needs about R x (lead + run time) slots.
    */
   concurrency: number;
+  /**
+   * Tickets one instance may hold locked, running or waiting: keeps one instance from pre-locking all the due work, so
+   * it spreads across instances. Agenda locks tickets only when it polls (those due within the next poll period, up to
+   * this limit), so the limit also caps what one instance takes per poll: at 10, three instances saturated below 100
+   * occurrences/s (bench/results). Twice the concurrency let one instance of three take 70 % of the work at 200/s.
+   */
+  lockLimit: number;
   /**
    * A scheduled occurrence's ticket fires this long before the occurrence is due: the instance claims it (the
    * compare-and-set on the job row) and writes the next ticket during the lead, then starts the run at the due time
@@ -51,11 +56,13 @@ export interface SchedulerConfig {
 
 export function loadSchedulerConfig(): SchedulerConfig {
   const lockLifetimeMs = envInt('SCHEDULER_LOCK_LIFETIME_MS', 30_000, 2_000, 3_600_000);
+  const concurrency = envInt('SCHEDULER_CONCURRENCY', 100, 1, 1_000);
   return {
     processEveryMs: envInt('SCHEDULER_PROCESS_EVERY_MS', 500, 50, 60_000),
     lockLifetimeMs,
     leaseMs: envInt('SCHEDULER_LEASE_MS', lockLifetimeMs, 1_000, 3_600_000),
-    concurrency: envInt('SCHEDULER_CONCURRENCY', 50, 1, 200),
+    concurrency,
+    lockLimit: envInt('SCHEDULER_LOCK_LIMIT', concurrency, 1, 2_000),
     prefetchMs: envInt('SCHEDULER_PREFETCH_MS', 250, 0, 5_000),
     heartbeatMs: envInt('SCHEDULER_HEARTBEAT_MS', 5_000, 100, 300_000),
     sweepEveryMs: envInt('SCHEDULER_SWEEP_MS', 3_000, 100, 300_000),

@@ -98,12 +98,12 @@ export class Scheduler {
       processEvery: Math.round(config.processEveryMs * (1 + Math.random() * 0.5)),
       maxConcurrency: config.concurrency,
       defaultConcurrency: config.concurrency,
-      lockLimit: config.concurrency,
+      lockLimit: config.lockLimit,
       defaultLockLifetime: config.lockLifetimeMs,
     });
     this.agenda.define<Ticket>(TICKET_NAME, (agendaJob) => this.track(this.handleTicket(agendaJob)), {
       concurrency: config.concurrency,
-      lockLimit: config.concurrency,
+      lockLimit: config.lockLimit,
       lockLifetime: config.lockLifetimeMs,
     });
     guardBackendErrors(this.backend, instanceId);
@@ -137,7 +137,7 @@ export class Scheduler {
     this.state = 'running';
     console.log(
       `[scheduler] instance ${this.instanceId} started on ${this.store.description} ` +
-        `(poll ${this.config.processEveryMs} ms, concurrency ${this.config.concurrency}, lock ${this.config.lockLifetimeMs} ms)`,
+        `(poll ${this.config.processEveryMs} ms, concurrency ${this.config.concurrency}, lock limit ${this.config.lockLimit}, lock ${this.config.lockLifetimeMs} ms)`,
     );
   }
 

@@ -2,6 +2,7 @@ import 'server-only';
 import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PostgresBackend } from '@agendajs/postgres-backend';
+import pg from 'pg';
 import type { AgendaBackend } from 'agenda';
 import { bucketMillis, decodeCursor, decodeRunCursor, isUuid, newSessionId, pageOf, usernameKey } from '../common';
 import { Prisma, PrismaClient } from '../../generated/prisma/client';
@@ -67,6 +68,18 @@ const JOB_COLUMNS = Prisma.sql`j.id, j.name, j.description, j.type, j.payload, j
 const RUN_COLUMNS = Prisma.sql`r.id, r.job_id AS "jobId", r.job_name AS "jobName", r.scheduled_for AS "scheduledFor",
   r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.status, r.trigger, r.instance_id AS "instanceId",
   r.attempt, r.error, r.output, r.lease_expires_at AS "leaseExpiresAt"`;
+
+/** RunPatch fields and their columns, for the plain-SQL updateRun. */
+const RUN_PATCH_COLUMNS: Record<keyof RunPatch, string> = {
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  status: 'status',
+  instanceId: 'instance_id',
+  attempt: 'attempt',
+  error: 'error',
+  output: 'output',
+  leaseExpiresAt: 'lease_expires_at',
+};
 
 const USER_COLUMNS = Prisma.sql`u.id, u.username, u.username_key AS "usernameKey", u.role, u.password_hash AS "passwordHash",
   u.disabled, u.failed_logins AS "failedLogins", u.locked_until AS "lockedUntil", u.created_at AS "createdAt", u.updated_at AS "updatedAt"`;
@@ -244,12 +257,26 @@ interface LastRunColumns {
 class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly prisma: PrismaClient;
+  /**
+   * Shared with Prisma (one set of connections). The scheduler's per-occurrence statements (getJob, advanceJob,
+   * insertRun, countActiveRuns, updateRun) go through it as plain SQL: measured in-process, a Prisma model query cost
+   * ~1.3 ms of CPU, $queryRaw ~0.5 ms, the same statement on the pool ~0.12 ms, and at 100 occurrences/s Prisma was
+   * about 40 % of an instance's CPU.
+   */
+  private readonly pool: pg.Pool;
 
   constructor(
     private readonly url: string,
     readonly description: string,
   ) {
-    this.prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 10 }) });
+    this.pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection dropped by a database restart must not become an uncaught exception; the pool replaces it.
+    this.pool.on('error', (err) => console.error(`[store] idle database connection lost: ${err.message}`));
+    this.prisma = new PrismaClient({ adapter: new PrismaPg(this.pool) });
+  }
+
+  private async sql<T>(text: string, values: unknown[]): Promise<T[]> {
+    return (await this.pool.query(text, values)).rows as T[];
   }
 
   createAgendaBackend(): AgendaBackend {
@@ -265,6 +292,7 @@ class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.prisma.$disconnect();
+    await this.pool.end();
   }
 
   async now(): Promise<Date> {
@@ -308,8 +336,8 @@ class PostgresStore implements Store {
 
   async getJob(id: string): Promise<Job | null> {
     if (!isUuid(id)) return null;
-    const row = await this.prisma.job.findUnique({ where: { id } });
-    return row ? toJob(row) : null;
+    const rows = await this.sql<JobRow>(`SELECT ${JOB_COLUMNS.text} FROM jobs j WHERE j.id = $1`, [id]);
+    return rows[0] ? toJob(rows[0]) : null;
   }
 
   async listTags(limit: number): Promise<string[]> {
@@ -384,11 +412,12 @@ class PostgresStore implements Store {
 
   async advanceJob(id: string, expected: { version: number; nextRunAt: Date }, nextRunAt: Date | null): Promise<boolean> {
     if (!isUuid(id)) return false;
-    const { count } = await this.prisma.job.updateMany({
-      where: { id, version: expected.version, nextRunAt: expected.nextRunAt },
-      data: { nextRunAt },
-    });
-    return count === 1;
+    // updated_at as Prisma's @updatedAt would set it; the version stays (an advance is not an edit).
+    const { rowCount } = await this.pool.query(
+      'UPDATE jobs SET next_run_at = $1, updated_at = $2 WHERE id = $3 AND version = $4 AND next_run_at = $5',
+      [nextRunAt, new Date(), id, expected.version, expected.nextRunAt],
+    );
+    return rowCount === 1;
   }
 
   async listDueJobs(before: Date, limit: number): Promise<Job[]> {
@@ -404,34 +433,60 @@ class PostgresStore implements Store {
     // ON CONFLICT DO NOTHING: a taken occurrence is an answer, not an error. The same statement records the
     // (job, name) pair for listRuns' jobSearch, so the two never disagree. FOR SHARE: a concurrent pause (an UPDATE of
     // the job row) either commits first, and the re-checked row is paused, or waits until this insert has committed.
-    const onlyIfActive = options?.onlyIfJobActive === true;
-    const rows = await this.prisma.$queryRaw<RunRow[]>`
-      WITH ins AS (
+    const rows = await this.sql<RunRow>(
+      `WITH ins AS (
         INSERT INTO runs (id, job_id, job_name, scheduled_for, started_at, finished_at, status, trigger, instance_id,
           attempt, error, output, lease_expires_at)
-        SELECT ${randomUUID()}::uuid, ${run.jobId}::uuid, ${run.jobName}, ${run.scheduledFor}::timestamptz,
-          ${run.startedAt}::timestamptz, ${run.finishedAt}::timestamptz, ${run.status}, ${run.trigger}, ${run.instanceId},
-          ${run.attempt}::int, ${run.error}, ${run.output}, ${run.leaseExpiresAt}::timestamptz
-        WHERE NOT ${onlyIfActive}::boolean
-          OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = ${run.jobId}::uuid AND NOT j.paused FOR SHARE)
+        SELECT $1::uuid, $2::uuid, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz, $7, $8, $9, $10::int, $11, $12,
+          $13::timestamptz
+        WHERE NOT $14::boolean OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $2::uuid AND NOT j.paused FOR SHARE)
         ON CONFLICT (job_id, scheduled_for) DO NOTHING
         RETURNING *
       ), names AS (
         INSERT INTO run_job_names (job_id, job_name) SELECT job_id, job_name FROM ins ON CONFLICT DO NOTHING
       )
-      SELECT ${RUN_COLUMNS} FROM ins r`;
+      SELECT ${RUN_COLUMNS.text} FROM ins r`,
+      [
+        randomUUID(),
+        run.jobId,
+        run.jobName,
+        run.scheduledFor,
+        run.startedAt,
+        run.finishedAt,
+        run.status,
+        run.trigger,
+        run.instanceId,
+        run.attempt,
+        run.error,
+        run.output,
+        run.leaseExpiresAt,
+        options?.onlyIfJobActive === true,
+      ],
+    );
     return rows[0] ? toRun(rows[0]) : null;
   }
 
   async updateRun(id: string, patch: RunPatch, owner?: RunOwner): Promise<Run | null> {
     if (!isUuid(id)) return null;
-    const guard = owner ? { status: 'running', attempt: owner.attempt, instanceId: owner.instanceId } : {};
-    try {
-      return toRun(await this.prisma.run.update({ where: { id, ...guard }, data: patch }));
-    } catch (err) {
-      if (isPrismaError(err, 'P2025')) return null;
-      throw err;
+    const values: unknown[] = [id];
+    const sets: string[] = [];
+    for (const [field, column] of Object.entries(RUN_PATCH_COLUMNS) as Array<[keyof RunPatch, string]>) {
+      if (patch[field] === undefined) continue;
+      values.push(patch[field]);
+      sets.push(`${column} = $${values.length}`);
     }
+    let where = 'r.id = $1';
+    if (owner) {
+      values.push(owner.attempt, owner.instanceId);
+      where += ` AND r.status = 'running' AND r.attempt = $${values.length - 1} AND r.instance_id = $${values.length}`;
+    }
+    const rows = await this.sql<RunRow>(
+      sets.length === 0
+        ? `SELECT ${RUN_COLUMNS.text} FROM runs r WHERE ${where}`
+        : `UPDATE runs AS r SET ${sets.join(', ')} WHERE ${where} RETURNING ${RUN_COLUMNS.text}`,
+      values,
+    );
+    return rows[0] ? toRun(rows[0]) : null;
   }
 
   async takeOverRun(id: string, expected: { attempt: number; leaseExpiredBefore: Date }, takeover: RunTakeover): Promise<Run | null> {
@@ -617,7 +672,11 @@ class PostgresStore implements Store {
 
   async countActiveRuns(jobId: string, now: Date): Promise<number> {
     if (!isUuid(jobId)) return 0;
-    return this.prisma.run.count({ where: { jobId, status: 'running', leaseExpiresAt: { gt: now } } });
+    const rows = await this.sql<{ n: number }>(
+      "SELECT count(*)::int AS n FROM runs WHERE job_id = $1 AND status = 'running' AND lease_expires_at > $2",
+      [jobId, now],
+    );
+    return rows[0]!.n;
   }
 
   async pruneRuns(olderThan: Date, limit: number): Promise<number> {
