@@ -216,6 +216,12 @@ export async function listJobRuns(id: string, query: { limit: number; cursor?: s
   return store.listRuns({ ...query, jobId: job.id });
 }
 
+/** Ids and names of the first `limit` jobs by name, for pickers (the run history's job filter): no runs read. */
+export async function listJobNames(limit: number): Promise<Array<{ id: string; name: string }>> {
+  const store = await getStore();
+  return store.listJobNames(limit);
+}
+
 /** Every tag in use (for the jobs list's tag filter), in code point order; bounded so a tag explosion cannot flood the page. */
 export async function listJobTags(limit = 200): Promise<string[]> {
   const store = await getStore();

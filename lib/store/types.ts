@@ -361,6 +361,8 @@ export interface Store {
   createJob(job: NewJob): Promise<Job>;
   getJob(id: string): Promise<Job | null>;
   listJobs(query: JobListQuery): Promise<Page<JobWithLastRun>>;
+  /** Ids and names of the first `limit` jobs in listJobs' order (code point, then id), without their runs: pickers. */
+  listJobNames(limit: number): Promise<Array<{ id: string; name: string }>>;
   /** Distinct tags over all jobs, in code point order, at most `limit`: the jobs list's tag filter. */
   listTags(limit: number): Promise<string[]>;
   /** Applies the patch and bumps version; null when the job does not exist. */

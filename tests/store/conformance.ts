@@ -487,6 +487,20 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         assert.deepEqual(await store.listTags(2), byteOrder.slice(0, 2));
       });
 
+      it('listJobNames: ids and names in listJobs order, limited', T, async () => {
+        assert.deepEqual(await store.listJobNames(10), []);
+        const jobs: Job[] = [];
+        for (const name of ['beta', 'Alpha', 'alpha', 'épée', 'Zulu', 'a-b']) jobs.push(await store.createJob(newJob({ name })));
+        const sorted = jobs.slice().sort(jobOrder).map((j) => ({ id: j.id, name: j.name }));
+        assert.deepEqual(await store.listJobNames(100), sorted);
+        assert.deepEqual(await store.listJobNames(3), sorted.slice(0, 3));
+        assert.deepEqual(
+          (await store.listJobs({ limit: 100 })).items.map((j) => ({ id: j.id, name: j.name })),
+          sorted,
+          'the same order as listJobs',
+        );
+      });
+
       it('listJobs: name order (code points, then id), exact-once pages, search, tag, lastRun', T, async () => {
         const names = ['beta', 'Alpha', 'alpha', 'gamma 100%', 'delta_1', 'deltaX1', 'Zulu', 'épée', 'b', 'a-b'];
         const jobs: Job[] = [];

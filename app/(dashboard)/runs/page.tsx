@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { listInstances } from '@/lib/services/instances';
-import { listJobs } from '@/lib/services/jobs';
+import { listJobNames } from '@/lib/services/jobs';
 import { RUN_RANGES, RunFilterSchema, listRunHistory, type RunFilter } from '@/lib/services/runs';
 import { RUN_STATUSES } from '@/lib/store/types';
 import { LiveRefresh } from '../_components/live';
@@ -71,10 +71,10 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
 
   const [history, jobs, { instances }] = await Promise.all([
     listRunHistory(filter, { limit: PAGE_SIZE, cursor }),
-    listJobs({ limit: JOB_OPTIONS }),
+    listJobNames(JOB_OPTIONS),
     listInstances(),
   ]);
-  const jobOptions = jobs.items.map((j) => ({ id: j.id, name: j.name }));
+  const jobOptions = [...jobs];
   // A filtered job may be gone (deleted) or beyond the first page of names: keep it selectable.
   if (filter.job && !jobOptions.some((j) => j.id === filter.job)) {
     const name = history.page.items[0]?.jobName;

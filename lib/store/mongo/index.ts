@@ -570,6 +570,12 @@ class MongoStore implements Store {
     return tags.sort(byCodePoint).slice(0, limit);
   }
 
+  async listJobNames(limit: number): Promise<Array<{ id: string; name: string }>> {
+    // Names are unique, so name alone orders them (binary comparison: code points, as listJobs).
+    const docs = await this.jobs.find({}, { projection: { name: 1 } }).sort({ name: 1 }).limit(limit).toArray();
+    return docs.map((d) => ({ id: d._id, name: d.name }));
+  }
+
   async listJobs(query: JobListQuery): Promise<Page<JobWithLastRun>> {
     const clauses: Filter<JobDoc>[] = [];
     if (query.search) clauses.push({ name: { $regex: literalPattern(query.search), $options: 'i' } });

@@ -346,6 +346,10 @@ class PostgresStore implements Store {
     return rows.map((r) => r.tag);
   }
 
+  async listJobNames(limit: number): Promise<Array<{ id: string; name: string }>> {
+    return this.sql<{ id: string; name: string }>('SELECT j.id, j.name FROM jobs j ORDER BY j.name COLLATE "C", j.id LIMIT $1', [limit]);
+  }
+
   async listJobs(query: JobListQuery): Promise<Page<JobWithLastRun>> {
     const where: Prisma.Sql[] = [];
     if (query.search) where.push(Prisma.sql`j.name ILIKE ${containsPattern(query.search)}`);
