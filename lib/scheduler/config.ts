@@ -58,12 +58,12 @@ export function loadSchedulerConfig(): SchedulerConfig {
   const lockLifetimeMs = envInt('SCHEDULER_LOCK_LIFETIME_MS', 30_000, 2_000, 3_600_000);
   const concurrency = envInt('SCHEDULER_CONCURRENCY', 100, 1, 1_000);
   return {
-    processEveryMs: envInt('SCHEDULER_PROCESS_EVERY_MS', 500, 50, 60_000),
+    processEveryMs: envInt('SCHEDULER_PROCESS_EVERY_MS', 250, 50, 60_000),
     lockLifetimeMs,
     leaseMs: envInt('SCHEDULER_LEASE_MS', lockLifetimeMs, 1_000, 3_600_000),
     concurrency,
     lockLimit: envInt('SCHEDULER_LOCK_LIMIT', concurrency, 1, 2_000),
-    prefetchMs: envInt('SCHEDULER_PREFETCH_MS', 250, 0, 5_000),
+    prefetchMs: envInt('SCHEDULER_PREFETCH_MS', 150, 0, 5_000),
     heartbeatMs: envInt('SCHEDULER_HEARTBEAT_MS', 5_000, 100, 300_000),
     sweepEveryMs: envInt('SCHEDULER_SWEEP_MS', 3_000, 100, 300_000),
     missedGraceMs: envInt('SCHEDULER_MISSED_GRACE_MS', 5_000, 100, 3_600_000),

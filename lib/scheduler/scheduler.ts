@@ -56,6 +56,9 @@ interface Execution {
   controller: AbortController;
 }
 
+/** How often each instance compacts Agenda's table (Store.compactTickets): dead index entries cost every lock scan. */
+const TICKET_COMPACT_EVERY_MS = 5_000;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** A deadline for Promise.race that does not keep the process alive once the race is decided. */
 const deadline = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -134,6 +137,7 @@ export class Scheduler {
     await this.agenda.start();
     this.every(this.config.heartbeatMs, () => this.heartbeat());
     this.every(this.config.sweepEveryMs, () => this.sweep());
+    this.every(TICKET_COMPACT_EVERY_MS, () => this.store.compactTickets());
     this.state = 'running';
     console.log(
       `[scheduler] instance ${this.instanceId} started on ${this.store.description} ` +
@@ -204,13 +208,17 @@ export class Scheduler {
     console.log(`[scheduler] instance ${this.instanceId} stopped`);
   }
 
-  /** Creates the ticket for job.nextRunAt (no-op when paused or without a next occurrence). */
+  /**
+   * Creates the ticket for job.nextRunAt (no-op when paused or without a next occurrence). Called only by the instance
+   * whose compare-and-set moved the job to that occurrence, so no other writer makes the same ticket: saved without
+   * Agenda's dedup (a stray duplicate would be dropped when it fires anyway).
+   */
   async enqueueOccurrence(job: Job, replay = false): Promise<void> {
     if (job.paused || !job.nextRunAt) return;
     await saveTicket(
       this.agenda,
       { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule', ...(replay ? { replay } : {}) },
-      this.config.prefetchMs,
+      { leadMs: this.config.prefetchMs, dedup: false },
     );
   }
 

@@ -32,14 +32,16 @@ export const TicketSchema = z.object({
 export type Ticket = z.infer<typeof TicketSchema>;
 
 /**
- * Saves a ticket that fires at its scheduledFor, or leadMs before it for a scheduled occurrence (the prefetch: the
+ * Saves a ticket that fires at its scheduledFor, or options.leadMs before it for a scheduled occurrence (the prefetch: the
  * handler waits for the due time itself; manual and retry tickets fire when due). Schedule tickets are deduplicated on (job, version, occurrence) and
  * retry tickets on (run, attempt), so the safety net can re-enqueue freely; manual ones never are.
  */
-export async function saveTicket(agenda: Agenda, ticket: Ticket, leadMs = 0): Promise<void> {
+export async function saveTicket(agenda: Agenda, ticket: Ticket, options: { leadMs?: number; dedup?: boolean } = {}): Promise<void> {
   const job = agenda.create<Ticket>(TICKET_NAME, ticket);
-  job.schedule(new Date(Date.parse(ticket.scheduledFor) - (ticket.trigger === 'schedule' ? leadMs : 0)));
-  if (ticket.trigger !== 'manual') {
+  job.schedule(new Date(Date.parse(ticket.scheduledFor) - (ticket.trigger === 'schedule' ? (options.leadMs ?? 0) : 0)));
+  // dedup false: the caller is the only writer of this ticket (the CAS winner's next occurrence), and a plain insert is
+  // one statement where Agenda's unique insert is a transaction of four.
+  if (ticket.trigger !== 'manual' && options.dedup !== false) {
     // A retry is keyed on (run, attempt): the failing instance and the safety net may both write it, it runs once.
     const key: Record<string, unknown> =
       ticket.trigger === 'retry'

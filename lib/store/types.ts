@@ -349,6 +349,13 @@ export interface Store {
    * picks the backend type, so the scheduler never looks at DATABASE_URL itself.
    */
   createAgendaBackend(): AgendaBackend;
+  /**
+   * Housekeeping of Agenda's table, called by each scheduler every few seconds. Every occurrence's ticket is inserted,
+   * locked, updated and deleted, and Agenda's lock query walks its index from the oldest due time, through the dead
+   * entries those leave, until autovacuum (at most once a minute per database) clears them. PostgreSQL: a VACUUM of
+   * that one small table (skipped when another instance is doing it). MongoDB: nothing to do.
+   */
+  compactTickets(): Promise<void>;
 
   /** Brings the schema/indexes up to date; safe when several processes call it at once. */
   migrate(): Promise<void>;

@@ -161,6 +161,11 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         await store.ping();
       });
 
+      it('compactTickets resolves, also when several instances call it at once', T, async () => {
+        await store.compactTickets();
+        await Promise.all([store.compactTickets(), store.compactTickets(), store.compactTickets()]);
+      });
+
       it('createJob stores every field and getJob reads it back', T, async () => {
         const spec = newJob({ schedule: { kind: 'cron', expression: '*/5 * * * *', timezone: 'Europe/Berlin' }, tags: [] });
         const created = await store.createJob(spec);

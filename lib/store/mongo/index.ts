@@ -465,6 +465,10 @@ class MongoStore implements Store {
     this.audit = db.collection<AuditDoc>(AUDIT_LOG);
   }
 
+  async compactTickets(): Promise<void> {
+    // WiredTiger reuses the space of deleted documents and its indexes hold no dead entries to walk.
+  }
+
   createAgendaBackend(): AgendaBackend {
     // Shares this store's client: the backend's disconnect() leaves a passed-in Db open, close() closes it.
     // Agenda creates its own index on connect; concurrent identical createIndex calls are harmless.
