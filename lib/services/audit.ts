@@ -4,6 +4,7 @@ import { SYSTEM, requireRole, type Actor } from '../auth/principal';
 import { ValidationError, toFieldIssues } from '../errors';
 import { getStore } from '../store';
 import type { AuditEntry, NewAuditEntry, Page } from '../store/types';
+import { QueryLimitSchema } from '../validation/job';
 
 export interface AuditTarget {
   type: string;
@@ -54,7 +55,7 @@ export async function recordAudit(actor: Actor | undefined, action: string, targ
 const text = (max: number) => z.string().trim().min(1).max(max).refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters');
 
 export const AuditQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: QueryLimitSchema,
   cursor: z.string().max(500).optional(),
   actor: text(200).optional(),
   action: text(100).optional(),

@@ -119,7 +119,18 @@ export type MissedPolicy = (typeof MISSED_POLICIES)[number];
 
 export const IdSchema = z.string().uuid('not a valid id');
 
+/**
+ * A page size (a number, or from a query string digits only), 1-200, 50 when absent. Not z.coerce.number(), which read "1 ",
+ * "1e1" and "0x10" as numbers (a property test found "1 ").
+ */
+export const QueryLimitSchema = z
+  .union([z.number(), z.string().regex(/^\d{1,4}$/, 'limit must be a whole number from 1 to 200')])
+  .optional()
+  .transform((value) => (value === undefined ? 50 : Number(value)))
+  .pipe(z.number().int().min(1, 'limit must be a whole number from 1 to 200').max(200, 'limit must be a whole number from 1 to 200'))
+  .describe('Page size, 1-200 (default 50)');
+
 export const PageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: QueryLimitSchema,
   cursor: z.string().max(500).optional(),
 });

@@ -108,7 +108,7 @@ describe('parseQuery', () => {
   });
 
   test('bad values are 400 issues named after the parameter', () => {
-    for (const query of ['limit=0', 'limit=abc', 'limit=1.5', 'limit=1000']) {
+    for (const query of ['limit=0', 'limit=abc', 'limit=1.5', 'limit=1000', 'limit=1%20', 'limit=%201', 'limit=1e1', 'limit=0x10', 'limit=%2B5', 'limit=-1']) {
       assert.throws(
         () => parseQuery(JobListQuerySchema, new Request(`${URL_}?${query}`)),
         (err: unknown) => err instanceof ValidationError && err.issues[0]?.path === 'limit',
