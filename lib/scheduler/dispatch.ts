@@ -3,7 +3,7 @@ import { Agenda, type AgendaBackend } from 'agenda';
 import { getStore } from '../store';
 import type { Job } from '../store/types';
 import { getInstanceId, getRunningScheduler } from './index';
-import { guardBackendErrors, muteStateNotifications } from './backend';
+import { guardBackendErrors } from './backend';
 import { loadSchedulerConfig, TICKET_NAME } from './config';
 import { saveTicket } from './tickets';
 
@@ -28,7 +28,6 @@ async function openClient(): Promise<Client> {
   const store = await getStore();
   const backend = store.createAgendaBackend();
   guardBackendErrors(backend, `${getInstanceId()} dispatch client`);
-  muteStateNotifications(backend.notificationChannel);
   const agenda = new Agenda({ backend, name: `${getInstanceId()}-client` });
   await agenda.ready;
   // Agenda connects the LISTEN/NOTIFY channel only in start(); connecting it here makes our saves send

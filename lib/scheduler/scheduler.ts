@@ -394,49 +394,35 @@ export class Scheduler {
     // policy would skip it. So a replay goes on one occurrence after the other (a crash in between: the sweep).
     if (!replay) await enqueueNext();
     try {
-      await this.startOccurrence(job, scheduledFor, now, late, next, dropped, agendaJob);
+      if (late && (job.missedPolicy === 'skip' || dropped > 0)) {
+        const why =
+          dropped > 0
+            ? `; this and ${dropped - 1} later occurrence(s) up to ${next?.toISOString() ?? 'now'} (exclusive) were not replayed (run-all limit ${this.config.runAllLimit})`
+            : '';
+        await this.insertOwned({
+          jobId: job.id,
+          jobName: job.name,
+          scheduledFor,
+          startedAt: null,
+          finishedAt: now,
+          status: 'missed',
+          trigger: 'schedule',
+          instanceId: this.instanceId,
+          attempt: 1,
+          error: `due at ${scheduledFor.toISOString()}, no instance could start it before ${now.toISOString()}${why}`,
+          output: null,
+          leaseExpiresAt: null,
+        });
+        return;
+      }
+      // The ticket fired up to prefetchMs early (the claim above happened meanwhile): start when due, on the database's
+      // clock. Always waited out, even while stopping: the pointer has moved on, so nobody else would run it.
+      let wait: number;
+      while ((wait = scheduledFor.getTime() - this.dbNow().getTime()) > 0) await sleep(wait);
+      await this.execute(job, scheduledFor, late ? 'catch-up' : 'schedule', agendaJob);
     } finally {
       if (replay) await enqueueNext();
     }
-  }
-
-  /** handleScheduled once this instance has claimed the occurrence: a missed record, or the run at its due time. */
-  private async startOccurrence(
-    job: Job,
-    scheduledFor: Date,
-    now: Date,
-    late: boolean,
-    next: Date | null,
-    dropped: number,
-    agendaJob: AgendaJob<Ticket>,
-  ): Promise<void> {
-    if (late && (job.missedPolicy === 'skip' || dropped > 0)) {
-      const why =
-        dropped > 0
-          ? `; this and ${dropped - 1} later occurrence(s) up to ${next?.toISOString() ?? 'now'} (exclusive) were not replayed (run-all limit ${this.config.runAllLimit})`
-          : '';
-      await this.insertOwned({
-        jobId: job.id,
-        jobName: job.name,
-        scheduledFor,
-        startedAt: null,
-        finishedAt: now,
-        status: 'missed',
-        trigger: 'schedule',
-        instanceId: this.instanceId,
-        attempt: 1,
-        error: `due at ${scheduledFor.toISOString()}, no instance could start it before ${now.toISOString()}${why}`,
-        output: null,
-        leaseExpiresAt: null,
-      });
-      return;
-    }
-    // The ticket fired up to prefetchMs early (the claim above happened meanwhile): start when due, on the database's
-    // clock. Always waited out, even while stopping: the pointer has moved on, so nobody else would run it.
-    for (let wait = scheduledFor.getTime() - this.dbNow().getTime(); wait > 0; wait = scheduledFor.getTime() - this.dbNow().getTime()) {
-      await sleep(wait);
-    }
-    await this.execute(job, scheduledFor, late ? 'catch-up' : 'schedule', agendaJob);
   }
 
   /**

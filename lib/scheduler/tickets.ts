@@ -32,9 +32,10 @@ export const TicketSchema = z.object({
 export type Ticket = z.infer<typeof TicketSchema>;
 
 /**
- * Saves a ticket that fires at its scheduledFor, or options.leadMs before it for a scheduled occurrence (the prefetch: the
- * handler waits for the due time itself; manual and retry tickets fire when due). Schedule tickets are deduplicated on (job, version, occurrence) and
- * retry tickets on (run, attempt), so the safety net can re-enqueue freely; manual ones never are.
+ * Saves a ticket that fires at its scheduledFor, or options.leadMs before it for a scheduled occurrence (the prefetch:
+ * the handler waits for the due time itself; manual and retry tickets fire when due). Schedule tickets are deduplicated
+ * on (job, version, occurrence) and retry tickets on (run, attempt), so the safety net can re-enqueue freely; manual
+ * ones never are.
  */
 export async function saveTicket(agenda: Agenda, ticket: Ticket, options: { leadMs?: number; dedup?: boolean } = {}): Promise<void> {
   const job = agenda.create<Ticket>(TICKET_NAME, ticket);

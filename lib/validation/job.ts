@@ -123,11 +123,12 @@ export const IdSchema = z.string().uuid('not a valid id');
  * A page size (a number, or from a query string digits only), 1-200, 50 when absent. Not z.coerce.number(), which read "1 ",
  * "1e1" and "0x10" as numbers (a property test found "1 ").
  */
+const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 200';
 export const QueryLimitSchema = z
-  .union([z.number(), z.string().regex(/^\d{1,4}$/, 'limit must be a whole number from 1 to 200')])
+  .union([z.number(), z.string().regex(/^\d{1,4}$/, LIMIT_MESSAGE)])
   .optional()
   .transform((value) => (value === undefined ? 50 : Number(value)))
-  .pipe(z.number().int().min(1, 'limit must be a whole number from 1 to 200').max(200, 'limit must be a whole number from 1 to 200'))
+  .pipe(z.number().int().min(1, LIMIT_MESSAGE).max(200, LIMIT_MESSAGE))
   .describe('Page size, 1-200 (default 50)');
 
 export const PageQuerySchema = z.object({

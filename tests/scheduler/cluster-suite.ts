@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Job, Run, Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
-import { delay, FAST_ENV, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { allRuns, delay, FAST_ENV, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
 
 export interface TestDatabase {
   url: string;
@@ -25,17 +25,6 @@ type Services = typeof import('../../lib/services/jobs');
 /** Lock and lease short enough that a crashed instance's work comes back within seconds. */
 export const CLUSTER_ENV = { ...FAST_ENV, SCHEDULER_LOCK_LIFETIME_MS: '3000', SCHEDULER_LEASE_MS: '3000' };
 const LOCK_MS = Number(CLUSTER_ENV.SCHEDULER_LOCK_LIFETIME_MS);
-
-export async function allRuns(store: Store, jobId: string): Promise<Run[]> {
-  const runs: Run[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listRuns({ jobId, limit: 200, cursor });
-    runs.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return runs.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
-}
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;

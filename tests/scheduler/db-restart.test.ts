@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Job, Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
 import { restartTestPostgresServer, startTestPostgres, type TestPostgres } from '../support/postgres';
-import { allRuns, assertContiguous, CLUSTER_ENV } from './cluster-suite';
-import { delay, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { assertContiguous, CLUSTER_ENV } from './cluster-suite';
+import { allRuns, delay, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
 
 type Services = typeof import('../../lib/services/jobs');
 

@@ -152,6 +152,18 @@ export async function startHttpTarget(): Promise<HttpTarget> {
  * What the two-worker scheduler test files share: a fresh PostgreSQL, this process's store and job services on
  * it (imported after DATABASE_URL is set), a local HTTP target and real worker processes. close() undoes it all.
  */
+/** Every run of a job (all pages), oldest occurrence first. */
+export async function allRuns(store: Store, jobId: string): Promise<Run[]> {
+  const runs: Run[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.listRuns({ jobId, limit: 200, cursor });
+    runs.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return runs.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
+}
+
 export interface SchedulerWorld {
   db: TestPostgres;
   store: Store;
@@ -179,16 +191,7 @@ export async function startSchedulerWorld(instanceIds: string[], env: Record<str
     services,
     http,
     workers,
-    async runsOf(jobId) {
-      const runs: Run[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.listRuns({ jobId, limit: 200, cursor });
-        runs.push(...page.items);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      return runs.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
-    },
+    runsOf: (jobId) => allRuns(store, jobId),
     async close() {
       await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
       await closeDispatchClient();

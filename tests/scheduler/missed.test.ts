@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import type { Job, Run, Store } from '../../lib/store/types';
-import { delay, startWorker, stopWorker, useTestEnv, waitFor, type Worker } from './harness';
+import { allRuns as allRunsOf, delay, startWorker, stopWorker, useTestEnv, waitFor, type Worker } from './harness';
 
 type Services = typeof import('../../lib/services/jobs');
 
@@ -17,10 +17,7 @@ let closeDispatch: () => Promise<void>;
 const workers: Worker[] = [];
 const ENV = { SCHEDULER_MISSED_GRACE_MS: '2000', SCHEDULER_RUN_ALL_LIMIT: '3' };
 
-async function allRuns(jobId: string): Promise<Run[]> {
-  const page = await store.listRuns({ jobId, limit: 200 });
-  return page.items.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
-}
+const allRuns = (jobId: string): Promise<Run[]> => allRunsOf(store, jobId);
 
 const startBoth = async (round: number): Promise<Worker[]> =>
   Promise.all([startWorker(db.url, `missed-a${round}`, ENV), startWorker(db.url, `missed-b${round}`, ENV)]);
