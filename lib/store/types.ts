@@ -387,7 +387,8 @@ export interface Store {
    * Inserts a run; null when the (jobId, scheduledFor) occurrence already has one. With `onlyIfJobActive`, also null
    * (nothing written) when the job is paused or deleted: a scheduled occurrence claimed just before a pause then never
    * starts after it. PostgreSQL checks and inserts in one statement that share-locks the job row, so a pause either
-   * commits first (no run) or waits for the insert (the pause then sees the run); MongoDB checks just before inserting.
+   * commits first (no run) or waits for the insert (the pause then sees the run); MongoDB registers the insert on the job
+   * document in one conditional update, and a pause or delete waits (bounded) for registered inserts to end.
    */
   insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null>;
   /**

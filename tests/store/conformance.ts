@@ -364,17 +364,26 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
         await store.deleteJob(gone.id);
         assert.equal(await store.insertRun(newRun(gone, { scheduledFor: at(60, 1) }), { onlyIfJobActive: true }), null, 'deleted: no run');
 
-        // Inserts racing a pause: once the pause has returned, every run that will ever exist for the job is visible.
-        const raced = await store.createJob(newJob());
-        const inserts = Array.from({ length: 40 }, (_, i) =>
-          store.insertRun(newRun(raced, { scheduledFor: at(120, i) }), { onlyIfJobActive: true }),
-        );
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        await store.updateJob(raced.id, { paused: true });
-        const seenAfterPause = (await store.listRuns({ jobId: raced.id, limit: 100 })).items.length;
-        const created = (await Promise.all(inserts)).filter((r) => r !== null).length;
-        assert.equal((await store.listRuns({ jobId: raced.id, limit: 100 })).items.length, created);
-        if (store.kind === 'postgres') assert.equal(seenAfterPause, created, 'no insert committed after the pause');
+        // Inserts racing a pause or a delete: once it has returned, every run that will ever exist for the job is
+        // visible. Several rounds, the pause or delete landing at a different point of the stream of inserts each time.
+        const writers = [store, target.another ? await target.another() : store];
+        let between = 0;
+        for (let round = 0; round < 12; round++) {
+          const raced = await store.createJob(newJob());
+          const inserts = Array.from({ length: 40 }, (_, i) =>
+            writers[i % 2]!.insertRun(newRun(raced, { scheduledFor: at(120, i) }), { onlyIfJobActive: true }),
+          );
+          await new Promise((resolve) => setTimeout(resolve, round % 4));
+          const deleting = round % 3 === 2;
+          if (deleting) assert.equal(await writers[1]!.deleteJob(raced.id), true);
+          else assert.ok(await writers[1]!.updateJob(raced.id, { paused: true }));
+          const seenAfter = (await store.listRuns({ jobId: raced.id, limit: 100 })).items.length;
+          const created = (await Promise.all(inserts)).filter((r) => r !== null).length;
+          assert.equal((await store.listRuns({ jobId: raced.id, limit: 100 })).items.length, created);
+          assert.equal(seenAfter, created, `round ${round}: no run inserted after the ${deleting ? 'delete' : 'pause'} returned`);
+          if (created > 0 && created < 40) between++;
+        }
+        assert.ok(between > 0, 'some pause or delete landed in the middle of the inserts');
       });
 
       it('concurrent inserts of one occurrence: exactly one run is created', T, async () => {

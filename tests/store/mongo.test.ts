@@ -70,6 +70,43 @@ describe('MongoDB store specifics', () => {
     }
   });
 
+  // The insert fence (insertRun onlyIfJobActive vs pause/delete): a process that dies between registering its insert
+  // on the job and removing it again leaves its token behind. A pause waits for it only up to the bound, then drops it.
+  it('a token left by a crashed insert holds a pause for the bound only, and is then dropped', T, async () => {
+    const db = await startTestMongo();
+    const store = await createMongoStore(db.url);
+    const client = new MongoClient(db.url);
+    try {
+      await store.migrate();
+      const at = new Date(Date.UTC(2030, 0, 1));
+      const job = await store.createJob({
+        name: 'fenced', description: '', type: 'log', payload: {}, schedule: { kind: 'interval', seconds: 60 }, paused: false,
+        timeoutSeconds: 60, overlapPolicy: 'skip', missedPolicy: 'run-once', tags: [], nextRunAt: at, anchorAt: at,
+      });
+      const jobs = client.db().collection<{ _id: string; insertsInFlight?: string[] }>('jobs');
+      const run = { jobId: job.id, jobName: job.name, startedAt: null, finishedAt: null, status: 'running' as const, trigger: 'schedule' as const, instanceId: 'i', attempt: 1, error: null, output: null, leaseExpiresAt: null };
+      assert.ok(await store.insertRun({ ...run, scheduledFor: at }, { onlyIfJobActive: true }));
+      assert.deepEqual((await jobs.findOne({ _id: job.id }))?.insertsInFlight, [], 'a finished insert removes its token');
+      // What a process killed mid-insert leaves: its token, never removed.
+      await jobs.updateOne({ _id: job.id }, { $push: { insertsInFlight: 'crashed-insert' } });
+      let started = Date.now();
+      assert.equal((await store.updateJob(job.id, { paused: true }))?.paused, true);
+      const waited = Date.now() - started;
+      assert.ok(waited >= 4_900 && waited < 8_000, `the pause waited ${waited} ms for the dead insert (bound 5000)`);
+      assert.deepEqual((await jobs.findOne({ _id: job.id }))?.insertsInFlight, [], 'and dropped its token');
+      started = Date.now();
+      await store.updateJob(job.id, { paused: false });
+      await store.updateJob(job.id, { paused: true });
+      assert.ok(Date.now() - started < 1_000, 'the next pause does not wait');
+      assert.equal(await store.insertRun({ ...run, scheduledFor: new Date(at.getTime() + 1) }, { onlyIfJobActive: true }), null, 'paused: refused');
+      assert.deepEqual((await jobs.findOne({ _id: job.id }))?.insertsInFlight, [], 'a refused insert registers nothing');
+    } finally {
+      await client.close();
+      await store.close();
+      await db.stop();
+    }
+  });
+
   it('migrate backfills run_job_names from runs written before it existed, so jobSearch finds them', T, async () => {
     const db = await startTestMongo();
     const client = new MongoClient(db.url);

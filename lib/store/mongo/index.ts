@@ -81,6 +81,11 @@ interface JobDoc {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * The insert fence (see insertRun): one token per insertRun({ onlyIfJobActive }) between its check and the end of
+   * its insert. Absent or empty when none is in flight.
+   */
+  insertsInFlight?: string[];
 }
 
 interface RunDoc {
@@ -226,6 +231,8 @@ const INDEXES: Record<string, IndexDescription[]> = {
   ],
 };
 
+/** Longest a pause or delete waits for run inserts that passed the job's fence before it (see drainInserts). */
+const INSERT_FENCE_WAIT_MS = 5_000;
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_EXISTS = 48;
 const COMMAND_NOT_FOUND = 59;
@@ -631,13 +638,43 @@ class MongoStore implements Store {
       this.jobs.findOneAndUpdate({ _id: id }, { $set: jobSet(patch), $inc: { version: 1 }, $currentDate: { updatedAt: true } }, { returnDocument: 'after' }),
       () => new NameTakenError(patch.name ?? ''),
     );
+    // A pause returns only once the inserts that passed the fence before it have ended (see insertRun).
+    if (doc && patch.paused === true) await this.drainInserts(id, doc.insertsInFlight);
     return doc ? toJob(doc) : null;
   }
 
   async deleteJob(id: string): Promise<boolean> {
-    // Runs stay: they carry jobName, so history survives the job.
+    // Closes the fence first (a paused job lets no insertRun({ onlyIfJobActive }) through), waits for the inserts
+    // already past it, then deletes: no run of the job starts after this returns. A crash in between leaves the job
+    // paused, not half-deleted. Runs stay: they carry jobName, so history survives the job.
+    const closed = await this.jobs.findOneAndUpdate({ _id: id }, { $set: { paused: true } }, { returnDocument: 'after', projection: { insertsInFlight: 1 } });
+    if (!closed) return false;
+    await this.drainInserts(id, closed.insertsInFlight);
     const { deletedCount } = await this.jobs.deleteOne({ _id: id });
     return deletedCount === 1;
+  }
+
+  /**
+   * Waits until none of `tokens` (the job's in-flight inserts, read in the same write that closed the fence) is left,
+   * polling the job document. No new token can appear meanwhile: the fence admits only active jobs. Bounded by
+   * INSERT_FENCE_WAIT_MS, because a process that died between its token and the end of its insert never removes it:
+   * after the bound the leftover tokens are dropped and the pause goes ahead (an insert slower than the bound, say one
+   * stuck in a failover, could then still land after the pause returned).
+   */
+  private async drainInserts(id: string, tokens: string[] | undefined): Promise<void> {
+    if (!tokens || tokens.length === 0) return;
+    const deadline = Date.now() + INSERT_FENCE_WAIT_MS;
+    let pending = tokens;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      const doc = await this.jobs.findOne({ _id: id }, { projection: { insertsInFlight: 1 } });
+      const left = new Set(doc?.insertsInFlight ?? []);
+      pending = pending.filter((t) => left.has(t));
+      if (pending.length === 0) return;
+      if (Date.now() >= deadline) break;
+    }
+    console.warn(`[store] job ${id}: ${pending.length} run insert(s) still unfinished after ${INSERT_FENCE_WAIT_MS} ms (a crashed process?): going ahead`);
+    await this.jobs.updateOne({ _id: id }, { $pull: { insertsInFlight: { $in: pending } } });
   }
 
   async advanceJob(id: string, expected: { version: number; nextRunAt: Date }, nextRunAt: Date | null): Promise<boolean> {
@@ -657,9 +694,24 @@ class MongoStore implements Store {
   }
 
   async insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null> {
-    // No multi-document atomicity without transactions: the check comes right before the insert, so a pause landing
-    // in between (a millisecond) can still see this one run start after it.
-    if (options?.onlyIfJobActive && !(await this.jobs.findOne({ _id: run.jobId, paused: false }, { projection: { _id: 1 } }))) return null;
+    if (!options?.onlyIfJobActive) return this.insertRunDoc(run);
+    // A fence instead of a transaction (which a standalone server, the test server among them, does not offer):
+    // the check is one atomic update that registers this insert on the job document only while the job is active;
+    // a pause or delete closes the fence in its own write and then waits until every registered insert has ended
+    // (drainInserts). So a pause either comes first (nothing registered, no run) or returns after the insert, and
+    // sees the run: what PostgreSQL's FOR SHARE gives.
+    const token = randomUUID();
+    const { matchedCount } = await this.jobs.updateOne({ _id: run.jobId, paused: false }, { $push: { insertsInFlight: token } });
+    if (matchedCount !== 1) return null;
+    try {
+      return await this.insertRunDoc(run);
+    } finally {
+      // A failure here leaves the token to a pause's bounded wait (drainInserts), which removes it.
+      await this.jobs.updateOne({ _id: run.jobId }, { $pull: { insertsInFlight: token } }).catch(() => undefined);
+    }
+  }
+
+  private async insertRunDoc(run: NewRun): Promise<Run | null> {
     const doc: RunDoc = {
       _id: randomUUID(),
       jobId: run.jobId,
