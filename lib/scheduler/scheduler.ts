@@ -161,9 +161,11 @@ export class Scheduler {
     await this.agenda.ready;
     const repository = this.backend.repository as unknown as { getDb(): import('mongodb').Db; collection: { collectionName: string } };
     const db = repository.getDb();
+    // `hello` needs MongoDB 4.4.2+ (mongo-java-server lacks it); older servers answer the same fields to `isMaster`.
     const hello = await db
       .admin()
       .command({ hello: 1 })
+      .catch(() => db.admin().command({ isMaster: 1 }))
       .catch(() => null);
     const replicated = hello !== null && (typeof hello.setName === 'string' || hello.msg === 'isdbgrid');
     if (!replicated) {
