@@ -11,6 +11,13 @@ export async function register(): Promise<void> {
   const { ensureCredentials } = await import('./lib/auth/credentials');
   ensureCredentials();
 
+  // The store in use, on every instance (web-only ones too): opened (and migrated) here rather than on the first request.
+  const { getStore } = await import('./lib/store');
+  await getStore().then(
+    (store) => console.log(`[store] using ${store.description}`),
+    (err: unknown) => console.error(`[store] could not open the database: ${err instanceof Error ? err.message : String(err)}`),
+  );
+
   const { startScheduler } = await import('./lib/scheduler');
   try {
     await startScheduler();

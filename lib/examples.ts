@@ -1,4 +1,5 @@
 import 'server-only';
+import { ConflictError, ValidationError } from './errors';
 import { createJob } from './services/jobs';
 import { getStore } from './store';
 import type { JobCreateInput } from './validation/job';
@@ -51,9 +52,16 @@ export async function seedExampleJobs(port: string): Promise<number> {
     try {
       await createJob(job);
       created += 1;
-    } catch {
-      // Another instance seeding at the same moment took the name: fine.
+    } catch (err) {
+      // Another instance seeding at the same moment took the name: fine. Anything else is worth saying.
+      if (err instanceof ConflictError) continue;
+      console.error(`[examples] could not create the example job "${job.name}": ${describeError(err)}`);
     }
   }
   return created;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof ValidationError && err.issues.length > 0) return err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return err instanceof Error ? err.message : String(err);
 }

@@ -20,6 +20,12 @@ if [ -f "${CRONPLANE_DATA_DIR:-.data}/credentials.json" ]; then
 fi
 echo "cronplane: starting on http://127.0.0.1:${PORT} (Ctrl-C to stop)"
 export CRONPLANE_EXAMPLE_JOBS="${CRONPLANE_EXAMPLE_JOBS:-1}"
-# The example "self-health-check" job calls this dashboard itself; the SSRF guard needs it allowed.
-export HTTP_JOB_ALLOW="${HTTP_JOB_ALLOW:-127.0.0.1:${PORT}}"
+# The example "self-health-check" job calls this dashboard itself; the SSRF guard needs it allowed (also when
+# HTTP_JOB_ALLOW is set for other targets: start-up would otherwise refuse to create that example).
+if [ "$CRONPLANE_EXAMPLE_JOBS" = "1" ]; then
+  case ",${HTTP_JOB_ALLOW:-}," in
+    *",127.0.0.1:${PORT},"*) ;;
+    *) export HTTP_JOB_ALLOW="${HTTP_JOB_ALLOW:+${HTTP_JOB_ALLOW},}127.0.0.1:${PORT}" ;;
+  esac
+fi
 exec node_modules/.bin/next start -H 127.0.0.1 -p "$PORT"

@@ -1,4 +1,4 @@
-// Manages the embedded PostgreSQL cluster under .data/pg (the default database when DATABASE_URL is unset).
+// Manages the embedded PostgreSQL cluster under .data/pg, or $CRONPLANE_DATA_DIR/pg (the default database when DATABASE_URL is unset).
 // Usage: node --conditions=react-server --import tsx scripts/embedded-db.ts <status|stop|start>
 import { embeddedStatus, ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../lib/store/postgres/embedded';
 

@@ -21,7 +21,7 @@ apt_install() {
 have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
 
 # As root, the embedded cluster runs as "postgres" (PostgreSQL refuses root), which must be able to reach
-# .data/ in this checkout. A checkout under /root or in a `mktemp -d` directory (mode 700) is out of its
+# .data/ in this checkout (or CRONPLANE_DATA_DIR). A checkout under /root or in a `mktemp -d` directory (mode 700) is out of its
 # reach: grant that one account search-only access (an ACL, no listing) on the directories in the way.
 let_postgres_reach() {
   local target="$1" dir="" rest="${1#/}"
@@ -46,7 +46,10 @@ for what in "$@"; do
       if [ "$(id -u)" = "0" ]; then
         id postgres >/dev/null 2>&1 || useradd --system --home /var/lib/postgresql postgres
         # Only the embedded default keeps its cluster in the checkout.
-        if [ -z "${DATABASE_URL:-}" ]; then mkdir -p .data && let_postgres_reach "$PWD/.data"; fi
+        if [ -z "${DATABASE_URL:-}" ]; then
+          data_dir="${CRONPLANE_DATA_DIR:-.data}"
+          mkdir -p "$data_dir" && let_postgres_reach "$(cd "$data_dir" && pwd)"
+        fi
       fi
       ;;
     chromium)

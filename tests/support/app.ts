@@ -23,7 +23,10 @@ export interface StartedApp {
 }
 
 export interface StartAppOptions {
-  databaseUrl: string;
+  /** null: no DATABASE_URL at all, the embedded default (give it CRONPLANE_DATA_DIR and EMBEDDED_PG_PORT in env). */
+  databaseUrl: string | null;
+  /** The HTTP port; default a free one. */
+  port?: number;
   /** Extra or overriding environment variables; `undefined` removes one (e.g. API_TOKEN, to test generated credentials). */
   env?: Record<string, string | undefined>;
   /** How long to wait for /api/health to answer 200. Default 60 s. */
@@ -64,7 +67,7 @@ export async function startApp(options: StartAppOptions): Promise<StartedApp> {
   if (!existsSync(join(ROOT, distDir, 'BUILD_ID'))) {
     throw new Error(`no build in ${distDir}: run \`NEXT_DIST_DIR=${distDir} npx next build\` first`);
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const adminPassword = `pw-${randomBytes(9).toString('base64url')}`;
   const apiToken = `tok-${randomBytes(18).toString('base64url')}`;
   const instanceId = `test-${port}`;
@@ -73,7 +76,7 @@ export async function startApp(options: StartAppOptions): Promise<StartedApp> {
     NODE_ENV: 'production',
     NEXT_TELEMETRY_DISABLED: '1',
     NEXT_DIST_DIR: distDir,
-    DATABASE_URL: options.databaseUrl,
+    DATABASE_URL: options.databaseUrl ?? undefined,
     ADMIN_PASSWORD: adminPassword,
     API_TOKEN: apiToken,
     SESSION_SECRET: randomBytes(32).toString('base64url'),

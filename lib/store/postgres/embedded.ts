@@ -1,13 +1,15 @@
 import 'server-only';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import { initCluster, isInitialized, runningPid, runningPort, startCluster, stopCluster } from './cluster';
 
 /**
- * The zero-configuration database: a private PostgreSQL cluster under <cwd>/.data/pg, created on first start and
- * shared by every `next start` instance of this checkout. It outlives the app (stop it with `npm run db:stop`).
+ * The zero-configuration database: a private PostgreSQL cluster under <data dir>/pg, created on first start and
+ * shared by every `next start` instance of this checkout. The data dir is CRONPLANE_DATA_DIR (relative to the
+ * working directory), default <cwd>/.data: the same place as the generated credentials. It outlives the app (stop it
+ * with `npm run db:stop`).
  */
 const SUPERUSER = 'cronplane';
 const DATABASE = 'cronplane';
@@ -21,8 +23,10 @@ export interface EmbeddedPaths {
   lockFile: string;
 }
 
-export function embeddedPaths(cwd = process.cwd()): EmbeddedPaths {
-  const baseDir = join(cwd, '.data');
+/** <CRONPLANE_DATA_DIR or cwd/.data>/pg and its companions. */
+export function embeddedPaths(cwd = process.cwd(), env: Partial<Record<string, string>> = process.env): EmbeddedPaths {
+  const configured = env.CRONPLANE_DATA_DIR?.trim();
+  const baseDir = configured ? resolve(cwd, configured) : join(cwd, '.data');
   return {
     baseDir,
     dataDir: join(baseDir, 'pg'),
@@ -96,6 +100,12 @@ function readOrCreatePassword(paths: EmbeddedPaths): string {
   return password;
 }
 
+/** Relative to the working directory when inside it (".data/pg"), else absolute. */
+function shownPath(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
 function urlFor(port: number, password: string, database: string): string {
   return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
@@ -115,7 +125,7 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
 export async function ensureEmbeddedPostgres(cwd = process.cwd()): Promise<{ url: string; dataDir: string }> {
   const paths = embeddedPaths(cwd);
   mkdirSync(paths.baseDir, { recursive: true, mode: 0o755 });
-  const shownDir = relative(cwd, paths.dataDir) || paths.dataDir;
+  const shownDir = shownPath(cwd, paths.dataDir);
   return withFileLock(paths.lockFile, async () => {
     const password = readOrCreatePassword(paths);
     let port = embeddedPort();
