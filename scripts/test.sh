@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1
-export CRONPLANE_LOG_LEVEL="${CRONPLANE_LOG_LEVEL:-warn}"
 
 step() { printf '\n== %s ==\n' "$*"; }
 
