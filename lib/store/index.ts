@@ -8,10 +8,13 @@ export interface DatabaseTarget {
 }
 
 /** DATABASE_URL picks the store by its scheme; no DATABASE_URL means the embedded PostgreSQL cluster. */
-export function resolveDatabase(env: NodeJS.ProcessEnv = process.env): DatabaseTarget {
+export function resolveDatabase(env: Partial<Record<string, string>> = process.env): DatabaseTarget {
   const url = env.DATABASE_URL?.trim();
   if (!url) return { kind: 'postgres', url: null };
-  const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
+  const colon = url.indexOf(':');
+  // Never echo the URL itself: it may hold a password.
+  if (colon <= 0) throw new Error('DATABASE_URL is not a URL: use postgres://, postgresql://, mongodb:// or mongodb+srv://');
+  const scheme = url.slice(0, colon).toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') return { kind: 'postgres', url };
   if (scheme === 'mongodb' || scheme === 'mongodb+srv') return { kind: 'mongodb', url };
   throw new Error(`DATABASE_URL has an unsupported scheme "${scheme}": use postgres://, postgresql://, mongodb:// or mongodb+srv://`);

@@ -20,6 +20,8 @@ export interface StartedApp {
   logs(): string;
   /** Sends `signal` (default SIGTERM) to the process and waits for it to exit (SIGKILL after 10 s). */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** How the process ended (null while it runs). */
+  exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | null;
 }
 
 export interface StartAppOptions {
@@ -118,6 +120,7 @@ export async function startApp(options: StartAppOptions): Promise<StartedApp> {
     apiToken: env.API_TOKEN ?? '',
     instanceId: env.INSTANCE_ID ?? '',
     logs: () => output,
+    exitStatus: () => (child.exitCode === null && child.signalCode === null ? null : { code: child.exitCode, signal: child.signalCode }),
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       try {
