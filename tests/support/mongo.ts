@@ -26,12 +26,23 @@ const TOOL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tool
 const JAR = join(TOOL_DIR, 'target', 'mongo-test-server.jar');
 const START_TIMEOUT_MS = 60_000;
 
+/** The replica-set name the second test server reports (`startTestMongo({ replicaSet: true })`). */
+export const TEST_REPLICA_SET = 'rs0';
+
 let server: Promise<string> | null = null;
+let replicaSetServer: Promise<string> | null = null;
+
+let built: Promise<unknown> | null = null;
 
 async function ensureJar(): Promise<void> {
-  if (existsSync(JAR)) return;
-  // build.sh skips when built and takes a lock, so parallel test processes build it once.
-  await promisify(execFile)('bash', [join(TOOL_DIR, 'build.sh')], { timeout: 600_000 });
+  // build.sh is a no-op when the jar is newer than every source (so a jar older than the launcher's options is rebuilt,
+  // not started with arguments it does not know) and takes a lock, so parallel test processes build it once.
+  built ??= promisify(execFile)('bash', [join(TOOL_DIR, 'build.sh')], { timeout: 600_000 }).catch((err: unknown) => {
+    built = null;
+    // No Maven here, but a jar: use it (npm test builds it first).
+    if (!existsSync(JAR)) throw err;
+  });
+  await built;
 }
 
 function java(): string {
@@ -39,12 +50,12 @@ function java(): string {
   return home ? join(home, 'bin', 'java') : 'java';
 }
 
-async function startServer(): Promise<string> {
+async function startServer(extraArgs: string[] = []): Promise<string> {
   await ensureJar();
   const child: ChildProcess = spawn(
     java(),
     // Small heap and C1 only: a test server wants a fast start, not peak throughput.
-    ['-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', JAR, '--host', '127.0.0.1', '--port', '0', '--exit-on-stdin-eof'],
+    ['-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', JAR, '--host', '127.0.0.1', '--port', '0', '--exit-on-stdin-eof', ...extraArgs],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const pid = child.pid;
@@ -89,9 +100,19 @@ async function startServer(): Promise<string> {
   return url;
 }
 
-function serverUrl(): Promise<string> {
+function serverUrl(replicaSet: boolean): Promise<string> {
   const fromEnv = process.env.MONGODB_URL?.trim();
   if (fromEnv) return Promise.resolve(fromEnv);
+  if (replicaSet) {
+    replicaSetServer ??= startServer(['--replica-set', TEST_REPLICA_SET]).then(
+      (url) => `${url}/?replicaSet=${TEST_REPLICA_SET}`,
+      (err: unknown) => {
+        replicaSetServer = null;
+        throw err;
+      },
+    );
+    return replicaSetServer;
+  }
   server ??= startServer().catch((err: unknown) => {
     server = null;
     throw err;
@@ -106,8 +127,17 @@ function withDatabase(base: string, database: string): string {
   return `${match[1]}/${database}${match[2]}`;
 }
 
-export async function startTestMongo(): Promise<TestMongo> {
-  const base = await serverUrl();
+export interface TestMongoOptions {
+  /**
+   * On the test server: a second instance (one per test process) started with `--oplog --replica-set rs0`, which
+   * reports itself as the primary of a one-member replica set and serves change streams (tools/mongo-test-server).
+   * Ignored with MONGODB_URL: that server is what it is; ask `offersChangeStreams()`.
+   */
+  replicaSet?: boolean;
+}
+
+export async function startTestMongo(options: TestMongoOptions = {}): Promise<TestMongo> {
+  const base = await serverUrl(options.replicaSet === true);
   const database = `test_${randomBytes(6).toString('hex')}`;
   const url = withDatabase(base, database);
   let stopped = false;
@@ -124,4 +154,19 @@ export async function startTestMongo(): Promise<TestMongo> {
       }
     },
   };
+}
+
+/**
+ * Whether the server behind `url` offers change streams, judged as the app's scheduler judges it: a replica-set member
+ * (`setName`) or a mongos (`msg: 'isdbgrid'`), asked with `hello` and, on servers without it, `isMaster`.
+ */
+export async function offersChangeStreams(url: string): Promise<boolean> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    const admin = client.db().admin();
+    const reply = await admin.command({ hello: 1 }).catch(() => admin.command({ isMaster: 1 }));
+    return typeof reply.setName === 'string' || reply.msg === 'isdbgrid';
+  } finally {
+    await client.close();
+  }
 }

@@ -18,6 +18,9 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
  *   --server-version V  / MONGO_TEST_SERVER_VERSION  (reported version, default 5.0.0)
  *   --wire-version W    / MONGO_TEST_WIRE_VERSION    (reported maxWireVersion, default 13 = MongoDB 5.0)
  *   --oplog             / MONGO_TEST_OPLOG=1         (enable the oplog: needed for change streams / watch())
+ *   --replica-set NAME  / MONGO_TEST_REPLICA_SET     (isMaster reports a one-member replica set NAME with this server
+ *                                                      as primary; implies --oplog. Only the handshake: no elections,
+ *                                                      no majority, no sessions, no transactions)
  *   --exit-on-stdin-eof / MONGO_TEST_EXIT_ON_EOF=1   (stop when stdin closes: a parent that dies, even by SIGKILL,
  *                                                      closes the pipe, so no server outlives its test process)
  *
@@ -45,6 +48,7 @@ public final class Main {
         String serverVersion = env("MONGO_TEST_SERVER_VERSION", "5.0.0");
         int wireVersion = Integer.parseInt(env("MONGO_TEST_WIRE_VERSION", "13"));
         boolean oplog = "1".equals(env("MONGO_TEST_OPLOG", "0")) || "true".equalsIgnoreCase(env("MONGO_TEST_OPLOG", "0"));
+        String replicaSet = env("MONGO_TEST_REPLICA_SET", "");
         boolean exitOnEof = "1".equals(env("MONGO_TEST_EXIT_ON_EOF", "0")) || "true".equalsIgnoreCase(env("MONGO_TEST_EXIT_ON_EOF", "0"));
 
         for (int i = 0; i < args.length; i++) {
@@ -55,6 +59,7 @@ public final class Main {
                 case "--server-version" -> serverVersion = args[++i];
                 case "--wire-version" -> wireVersion = Integer.parseInt(args[++i]);
                 case "--oplog" -> oplog = true;
+                case "--replica-set" -> replicaSet = args[++i];
                 case "--exit-on-stdin-eof" -> exitOnEof = true;
                 default -> {
                     System.err.println("unknown argument: " + a);
@@ -71,7 +76,10 @@ public final class Main {
             versionArray.add(0);
         }
 
-        MemoryBackend backend = new SnapshotMemoryBackend();
+        if (!replicaSet.isEmpty()) {
+            oplog = true; // a replica set without an oplog would promise change streams it cannot deliver
+        }
+        SnapshotMemoryBackend backend = new SnapshotMemoryBackend();
         backend.version(new ReportedVersion(List.copyOf(versionArray), wireVersion));
         MongoServer server = new MongoServer(backend);
         if (oplog) {
@@ -95,9 +103,13 @@ public final class Main {
             System.exit(1);
         }
         InetSocketAddress addr = server.getLocalAddress();
+        if (!replicaSet.isEmpty()) {
+            // Before READY, so no client sees a standalone first. The member is the address clients connect to.
+            backend.reportReplicaSet(replicaSet, addr.getHostString() + ":" + addr.getPort());
+        }
         long ms = (System.nanoTime() - t0) / 1_000_000;
         System.out.println("READY mongodb://" + addr.getHostString() + ":" + addr.getPort()
-            + " version=" + serverVersion + " wire=" + wireVersion + " oplog=" + oplog + " startup_ms=" + ms);
+            + " version=" + serverVersion + " wire=" + wireVersion + " oplog=" + oplog + " replicaSet=" + (replicaSet.isEmpty() ? "-" : replicaSet) + " startup_ms=" + ms);
         System.out.flush();
 
         if (exitOnEof) {
