@@ -60,7 +60,13 @@ describe('MongoDB store specifics', () => {
       assert.deepEqual(audit.get('audit_actor_newest_idx')?.key, { actorName: 1, at: -1, _id: -1 });
       assert.deepEqual(audit.get('audit_action_newest_idx')?.key, { action: 1, at: -1, _id: -1 });
       assert.deepEqual(audit.get('audit_target_newest_idx')?.key, { targetType: 1, targetId: 1, at: -1, _id: -1 });
-      assert.deepEqual((await indexes('run_job_names')).get('run_job_names_job_idx')?.key, { jobId: 1 });
+      // listAudit by target type alone / target id alone: an equality prefix, then the sort.
+      assert.deepEqual(audit.get('audit_target_type_newest_idx')?.key, { targetType: 1, at: -1, _id: -1 });
+      assert.deepEqual(audit.get('audit_target_id_newest_idx')?.key, { targetId: 1, at: -1, _id: -1 });
+      const runJobNames = await indexes('run_job_names');
+      assert.deepEqual(runJobNames.get('run_job_names_job_idx')?.key, { jobId: 1 });
+      // jobSearch's name match (jobIdsMatching): covered by the index, no document fetched.
+      assert.deepEqual(runJobNames.get('run_job_names_name_idx')?.key, { jobName: 1, jobId: 1 });
       const collections = (await client.db().listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
       assert.deepEqual(collections.filter((c) => ['agenda_jobs', 'instances', 'jobs', 'runs'].includes(c)), ['agenda_jobs', 'instances', 'jobs', 'runs']);
     } finally {
@@ -197,11 +203,24 @@ describe('MongoDB store specifics', () => {
       await store.listExpiredRuns(at(12), 10);
       await store.listInstances();
       await store.getRunByOccurrence(jobs[0]!.id, at(0));
+      await store.listRuns({ limit: 2, jobSearch: 'OB 1' });
+      await store.createUser({ username: 'someone', role: 'viewer', passwordHash: 'h' });
+      assert.equal(await store.countUsers(), 1);
+      await store.appendAudit({ actorType: 'user', actorId: null, actorName: 'someone', action: 'job.create', targetType: 'job', targetId: jobs[0]!.id, targetName: 'job 0', ip: null, changes: null });
+      await store.listAudit({ limit: 2 });
+      await store.listAudit({ limit: 2, actorName: 'someone' });
+      await store.listAudit({ limit: 2, action: 'job.create' });
+      await store.listAudit({ limit: 2, targetType: 'job' });
+      await store.listAudit({ limit: 2, targetId: jobs[0]!.id });
+      await store.listAudit({ limit: 2, targetType: 'job', targetId: jobs[0]!.id });
       await client.db().command({ profile: 0 });
       const ops = await client
         .db()
         .collection('system.profile')
-        .find({ ns: { $in: ['jobs', 'runs', 'instances'].map((c) => `${client.db().databaseName}.${c}`) }, planSummary: { $exists: true } })
+        .find({
+          ns: { $in: ['jobs', 'runs', 'instances', 'run_job_names', 'users', 'audit_log'].map((c) => `${client.db().databaseName}.${c}`) },
+          planSummary: { $exists: true },
+        })
         .toArray();
       assert.ok(ops.length > 10, `the profiler saw the queries (${ops.length})`);
       for (const op of ops) {

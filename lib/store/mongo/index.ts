@@ -204,8 +204,13 @@ const INDEXES: Record<string, IndexDescription[]> = {
     // countRunsByInstance.
     { key: { startedAt: 1, instanceId: 1 }, name: 'runs_started_idx' },
   ],
-  // listRuns' jobSearch: unique pairs (the _id), and a job's names.
-  [RUN_JOB_NAMES]: [{ key: { jobId: 1 }, name: 'run_job_names_job_idx' }],
+  [RUN_JOB_NAMES]: [
+    // A job's names (unique pairs are the _id).
+    { key: { jobId: 1 }, name: 'run_job_names_job_idx' },
+    // listRuns' jobSearch (jobIdsMatching): an unanchored case-insensitive regex gets no index bounds, so the server
+    // walks every key of this index; it holds jobId too, so no document is fetched (a covered query).
+    { key: { jobName: 1, jobId: 1 }, name: 'run_job_names_name_idx' },
+  ],
   // listInstances; pruneInstances.
   [INSTANCES]: [{ key: { lastSeenAt: -1, _id: 1 }, name: 'instances_last_seen_idx' }],
   [USERS]: [
@@ -223,11 +228,15 @@ const INDEXES: Record<string, IndexDescription[]> = {
     { key: { createdAt: -1, _id: -1 }, name: 'api_tokens_newest_idx' },
   ],
   [AUDIT_LOG]: [
-    // listAudit newest first: unfiltered / by actor / by action / by target.
+    // listAudit newest first (sort at -1, _id -1; keyset on both): unfiltered / by actor / by action / by target
+    // type and id / by target type alone / by target id alone. Each filter is an equality on the index's prefix, so
+    // the index delivers the sort; other filters given with it are checked on the way.
     { key: { at: -1, _id: -1 }, name: 'audit_newest_idx' },
     { key: { actorName: 1, at: -1, _id: -1 }, name: 'audit_actor_newest_idx' },
     { key: { action: 1, at: -1, _id: -1 }, name: 'audit_action_newest_idx' },
     { key: { targetType: 1, targetId: 1, at: -1, _id: -1 }, name: 'audit_target_newest_idx' },
+    { key: { targetType: 1, at: -1, _id: -1 }, name: 'audit_target_type_newest_idx' },
+    { key: { targetId: 1, at: -1, _id: -1 }, name: 'audit_target_id_newest_idx' },
   ],
 };
 
@@ -875,7 +884,8 @@ class MongoStore implements Store {
     const regex = { $regex: literalPattern(text), $options: 'i' };
     const [jobs, names] = await Promise.all([
       this.jobs.find({ name: regex }, { projection: { _id: 1 } }).toArray(),
-      this.runJobNames.find({ jobName: regex }, { projection: { jobId: 1 } }).toArray(),
+      // Without _id, so run_job_names_name_idx covers the query.
+      this.runJobNames.find({ jobName: regex }, { projection: { _id: 0, jobId: 1 } }).toArray(),
     ]);
     return [...new Set([...jobs.map((j) => j._id), ...names.map((n) => n.jobId)])];
   }
@@ -1043,7 +1053,9 @@ class MongoStore implements Store {
   }
 
   async countUsers(): Promise<number> {
-    return this.users.countDocuments();
+    // Exact (the contract), but from the unique usernameKey index alone: every user has a string key, so the range
+    // from '' holds them all and the count needs no document (countDocuments({}) would read every user).
+    return this.users.countDocuments({ usernameKey: { $gte: '' } });
   }
 
   async recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null> {
