@@ -62,7 +62,7 @@ export function relative(ms: number): string {
 
 interface TimeProps {
   iso: string | null;
-  /** Also show the time in this zone (the job's), when it differs from the viewer's. */
+  /** Also show the time in this zone (the job's), when it differs from the viewer's; the zone's name is its tooltip. */
   zone?: string;
   /** Show "in 5 s / 3 min ago" after the date. */
   showRelative?: boolean;
@@ -94,7 +94,12 @@ export function Time({ iso, zone, showRelative = false, relativeOnly = false, em
         {abs}
       </time>
       {showRelative && rel && <span className="muted rel"> · {rel}</span>}
-      {zone && client && zone !== viewerZone && <span className="muted zone"> ({shortInZone(zone).format(date)})</span>}
+      {zone && client && zone !== viewerZone && (
+        <span className="muted zone" title={zone}>
+          {' '}
+          ({shortInZone(zone).format(date)})
+        </span>
+      )}
     </span>
   );
 }

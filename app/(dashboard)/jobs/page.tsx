@@ -154,7 +154,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
                     {job.paused ? (
                       <span className="muted">paused</span>
                     ) : (
-                      <Time iso={job.nextRunAt?.toISOString() ?? null} showRelative empty="none" />
+                      <Time iso={job.nextRunAt?.toISOString() ?? null} zone={job.schedule.kind === 'cron' ? job.schedule.timezone : undefined} showRelative empty="none" />
                     )}
                   </td>
                   <td>
