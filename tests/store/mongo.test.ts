@@ -250,6 +250,40 @@ describe('MongoDB store specifics', () => {
     assert.equal(describeMongoUrl('mongodb://localhost'), 'mongodb (mongodb://localhost/cronplane)', 'no database in the URL: the default name');
   });
 
+  // The negative control of the atomicity test below: the same claim race (400 documents, 32 callers on 4 clients), done
+  // the way a non-atomic server effectively does findAndModify (find one unlocked document, then update it by _id).
+  // If this did not hand documents out twice, the race would be too weak to tell an atomic server from a non-atomic one.
+  it('negative control: the claim race done as find-then-update hands documents to several callers', T, async () => {
+    const db = await startTestMongo();
+    const clients = await Promise.all(Array.from({ length: 4 }, () => MongoClient.connect(db.url, { maxPoolSize: 8 })));
+    try {
+      const DOCS = 400;
+      type Claim = { _id: number; locked: boolean; claims: number };
+      await clients[0]!.db().collection<Claim>('claims').insertMany(Array.from({ length: DOCS }, (_, i) => ({ _id: i, locked: false, claims: 0 })));
+      const claimed = await Promise.all(
+        clients.flatMap((client) =>
+          Array.from({ length: 8 }, async () => {
+            const coll = client.db().collection<Claim>('claims');
+            const mine: number[] = [];
+            for (;;) {
+              const doc = await coll.findOne({ locked: false });
+              if (!doc) return mine;
+              await coll.updateOne({ _id: doc._id }, { $set: { locked: true }, $inc: { claims: 1 } });
+              mine.push(doc._id);
+            }
+          }),
+        ),
+      );
+      const all = claimed.flat();
+      console.log(`# find-then-update: ${all.length} claims of ${DOCS} documents, ${new Set(all).size} distinct`);
+      assert.equal(new Set(all).size, DOCS, 'every document was claimed');
+      assert.ok(all.length > DOCS, `documents handed to several callers (${all.length} claims of ${DOCS})`);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await db.stop();
+    }
+  });
+
   // Agenda's mongo backend locks a job with one findOneAndUpdate({ unlocked and due }, { $set: lockedAt }); it is only
   // exclusive if the server applies each findOneAndUpdate atomically, also across connections. A non-atomic server
   // (find, then update by _id, as FerretDB v1 does) hands the same document to several callers here.
