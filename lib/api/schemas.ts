@@ -2,14 +2,14 @@ import 'server-only';
 import { z } from 'zod';
 import { jobTypeNames } from '../jobs/registry';
 import { RUN_STATUSES, USER_ROLES } from '../store/types';
-import { MISSED_POLICIES, OVERLAP_POLICIES, PageQuerySchema } from '../validation/job';
+import { MISSED_POLICIES, NamePageQuerySchema, OVERLAP_POLICIES, TimePageQuerySchema } from '../validation/job';
 import { ScheduleSchema } from '../validation/schedule';
 
 /** Query of GET /api/jobs. */
 // Names and tags never hold control characters, and PostgreSQL refuses NUL in text outright.
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
-export const JobListQuerySchema = PageQuerySchema.extend({
+export const JobListQuerySchema = NamePageQuerySchema.extend({
   search: z
     .string()
     .trim()
@@ -27,7 +27,7 @@ export const JobListQuerySchema = PageQuerySchema.extend({
 });
 
 /** Query of GET /api/jobs/{id}/runs. */
-export const RunListQuerySchema = PageQuerySchema;
+export const RunListQuerySchema = TimePageQuerySchema;
 
 const IsoDate = z.iso.datetime();
 

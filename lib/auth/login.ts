@@ -2,6 +2,7 @@ import 'server-only';
 import { recordAudit } from '../services/audit';
 import { getStore } from '../store';
 import { UsernameTakenError, type User } from '../store/types';
+import { LOGIN_USERNAME_MESSAGE, LoginUsernameSchema } from '../validation/user';
 import { ADMIN_USERNAME, getCredentials } from './credentials';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './password';
 import type { Actor, Principal } from './principal';
@@ -56,9 +57,12 @@ function minutes(ms: number): string {
  * (failedLogins/lockedUntil in the store, shared by all instances). Every outcome is audited.
  */
 export async function login(input: { username: unknown; password: unknown; ip: string; userAgent: string | null }): Promise<LoginResult> {
-  const username = typeof input.username === 'string' ? input.username.trim().slice(0, 200) : '';
   const password = typeof input.password === 'string' ? input.password : '';
-  if (!username || !password) return { ok: false, status: 400, error: 'Enter the username and the password.' };
+  if (typeof input.username !== 'string' || !input.username.trim() || !password) return { ok: false, status: 400, error: 'Enter the username and the password.' };
+  // Before anything is looked up or audited: a NUL in the name failed in PostgreSQL (22021), a 500.
+  const parsedName = LoginUsernameSchema.safeParse(input.username);
+  if (!parsedName.success) return { ok: false, status: 400, error: LOGIN_USERNAME_MESSAGE };
+  const username = parsedName.data;
   const actorFor = (user: User | null): Actor => ({
     principal: { kind: 'user', id: user?.id ?? null, name: user?.username ?? username, role: user?.role ?? 'viewer' },
     ip: input.ip,

@@ -1,10 +1,9 @@
 import 'server-only';
-import { z } from 'zod';
 import { SYSTEM, requireRole, type Actor } from '../auth/principal';
 import { ValidationError, toFieldIssues } from '../errors';
 import { getStore } from '../store';
 import type { AuditEntry, NewAuditEntry, Page } from '../store/types';
-import { QueryLimitSchema } from '../validation/job';
+import { AuditQuerySchema, type AuditQuery } from '../validation/audit';
 
 export interface AuditTarget {
   type: string;
@@ -52,19 +51,8 @@ export async function recordAudit(actor: Actor | undefined, action: string, targ
   return store.appendAudit(entry);
 }
 
-const text = (max: number) => z.string().trim().min(1).max(max).refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters');
-
-export const AuditQuerySchema = z.object({
-  limit: QueryLimitSchema,
-  cursor: z.string().max(500).optional(),
-  actor: text(200).optional(),
-  action: text(100).optional(),
-  targetType: text(50).optional(),
-  targetId: text(200).optional(),
-  from: z.coerce.date().optional(),
-  to: z.coerce.date().optional(),
-});
-export type AuditQuery = z.input<typeof AuditQuerySchema>;
+// The filters' schema is shared with the OpenAPI document: dates ISO-8601 within years 1-9999, cursors checked.
+export { AuditQuerySchema, type AuditQuery } from '../validation/audit';
 
 /** Admins only: the log names users, addresses and what changed. */
 export async function listAudit(actor: Actor, input: AuditQuery): Promise<Page<AuditEntry>> {

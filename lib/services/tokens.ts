@@ -5,6 +5,7 @@ import { hashApiToken, newApiTokenSecret } from '../auth/token';
 import { NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { getStore } from '../store';
 import { USER_ROLES, type ApiToken } from '../store/types';
+import { isSingleLineText } from '../validation/text';
 import { diffFields, recordAudit } from './audit';
 
 export type PublicApiToken = Omit<ApiToken, 'tokenHash'>;
@@ -20,7 +21,7 @@ export const TokenCreateSchema = z.strictObject({
     .trim()
     .min(1, 'enter a name')
     .max(100, 'at most 100 characters')
-    .refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters'),
+    .refine(isSingleLineText, 'must not contain control characters or invalid Unicode'),
   role: z.enum(USER_ROLES, { message: `one of ${USER_ROLES.join(', ')}` }),
 });
 

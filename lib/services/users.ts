@@ -5,6 +5,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword } from '../auth/
 import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { getStore } from '../store';
 import { USER_ROLES, UsernameTakenError, type User, type UserPatch } from '../store/types';
+import { UsernameSchema } from '../validation/user';
 import { MASKED, diffFields, recordAudit } from './audit';
 
 /** A user as the app shows it: never the password hash. */
@@ -15,12 +16,6 @@ export function publicUser(user: User): PublicUser {
   return rest;
 }
 
-const UsernameSchema = z
-  .string()
-  .trim()
-  .min(1, 'enter a username')
-  .max(64, 'at most 64 characters')
-  .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits, ".", "_", "@" and "-" only');
 const PasswordSchema = z
   .string()
   .min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`)

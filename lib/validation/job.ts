@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { getJobType, jobTypeNames } from '../jobs/registry';
+import { NameCursorSchema, TimeCursorSchema } from './cursor';
 import { ScheduleSchema } from './schedule';
+import { isSingleLineText, refuseUnstorableString, refuseUnstorableText } from './text';
 
 export const OVERLAP_POLICIES = ['skip', 'allow', 'queue-one'] as const;
 export const MISSED_POLICIES = ['run-once', 'skip', 'run-all'] as const;
@@ -10,8 +12,8 @@ export const JobNameSchema = z
   .trim()
   .min(1, 'name is required')
   .max(100, 'name is at most 100 characters')
-  // Control characters make names unreadable in lists and logs.
-  .regex(/^[^\p{Cc}]+$/u, 'name must not contain control characters');
+  // Control characters make names unreadable in lists and logs (and PostgreSQL refuses NUL).
+  .refine(isSingleLineText, 'name must not contain control characters or invalid Unicode');
 
 export const TagSchema = z.string().trim().min(1).max(40).regex(/^[\p{L}\p{N}_.:/-]+$/u, 'tags are letters, digits and _ . : / -');
 
@@ -58,13 +60,17 @@ export const ConcurrencyLimitSchema = z
   .nullable()
   .describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy');
 
+const DescriptionSchema = z.string({ error: 'description must be a string' }).trim().max(2000, 'description is at most 2000 characters').superRefine(refuseUnstorableString);
+/** Any JSON object; every string in it (field names included) must be storable. The type's own schema checks the rest. */
+const PayloadSchema = z.record(z.string(), z.unknown(), { error: 'payload must be a JSON object' }).superRefine(refuseUnstorableText);
+
 const jobFields = {
   name: JobNameSchema,
-  description: z.string().trim().max(2000, 'description is at most 2000 characters').default(''),
+  description: DescriptionSchema.default(''),
   type: z.string({ error: 'type is required' }).refine((t) => getJobType(t) !== undefined, {
     message: `unknown job type; known types: ${jobTypeNames.join(', ')}`,
   }),
-  payload: z.record(z.string(), z.unknown(), { error: 'payload must be a JSON object' }).default({}),
+  payload: PayloadSchema.default({}),
   schedule: ScheduleSchema,
   paused: z.boolean().default(false),
   timeoutSeconds: z.number().int().min(1).max(86_400).default(300).describe('A run still going after this is marked timed-out'),
@@ -97,9 +103,9 @@ export const JobCreateSchema = z.object(jobFields).strict().superRefine(checkPay
 export const JobUpdateSchema = z
   .object({
     name: jobFields.name.optional(),
-    description: z.string().trim().max(2000).optional(),
+    description: DescriptionSchema.optional(),
     type: jobFields.type.optional(),
-    payload: z.record(z.string(), z.unknown(), { error: 'payload must be a JSON object' }).optional(),
+    payload: PayloadSchema.optional(),
     schedule: ScheduleSchema.optional(),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
     overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
@@ -131,7 +137,14 @@ export const QueryLimitSchema = z
   .pipe(z.number().int().min(1, LIMIT_MESSAGE).max(200, LIMIT_MESSAGE))
   .describe('Page size, 1-200 (default 50)');
 
-export const PageQuerySchema = z.object({
+/** Paging of lists sorted by name (jobs): a crafted cursor cannot carry a name the database refuses. */
+export const NamePageQuerySchema = z.object({
   limit: QueryLimitSchema,
-  cursor: z.string().max(500).optional(),
+  cursor: NameCursorSchema.optional(),
+});
+
+/** Paging of lists sorted by time (runs, audit entries): a crafted cursor cannot carry a time outside years 1-9999. */
+export const TimePageQuerySchema = z.object({
+  limit: QueryLimitSchema,
+  cursor: TimeCursorSchema.optional(),
 });

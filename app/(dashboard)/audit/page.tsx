@@ -51,8 +51,6 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
   let page: Page<AuditEntry> = { items: [], nextCursor: null };
   let problem: string | null = null;
   try {
-    // Times in the form are UTC (the label says so): the server cannot know the browser's zone.
-    const at = (v: string) => (v ? (/[zZ]|[+-]\d\d:\d\d$/.test(v) ? v : `${v}Z`) : undefined);
     page = await listAudit(actor, {
       limit: 50,
       cursor,
@@ -60,8 +58,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
       action: values.action || undefined,
       targetType: values.targetType || undefined,
       targetId: values.targetId || undefined,
-      from: at(values.from),
-      to: at(values.to),
+      // Times in the form are UTC (the label says so; a time without an offset is UTC to the schema).
+      from: values.from || undefined,
+      to: values.to || undefined,
     });
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;

@@ -4,6 +4,8 @@ import { describeSchedule } from '@/lib/schedule';
 import { hasRole } from '@/lib/auth/principal';
 import { requireSession } from '@/lib/auth/session';
 import { listJobTags, listJobs } from '@/lib/services/jobs';
+import { NameCursorSchema, validCursor } from '@/lib/validation/cursor';
+import { isSingleLineText } from '@/lib/validation/text';
 import { LiveRefresh } from '../_components/live';
 import { PausedBadge, StatusBadge } from '../_components/badges';
 import { Notice } from '../_components/notice';
@@ -22,12 +24,14 @@ function one(value: string | string[] | undefined): string | undefined {
 }
 
 export default async function JobsPage({ searchParams }: { searchParams: Search }) {
-  const params = await searchParams;
   // Viewers get no mutating control at all (the server refuses their mutations anyway).
   const canEdit = hasRole(await requireSession(), 'operator');
-  const cursor = one(params.cursor);
-  const q = one(params.q)?.trim() || undefined;
-  const tag = one(params.tag)?.trim() || undefined;
+  const params = await searchParams;
+  // A crafted cursor or a control character in a filter is dropped (the first page, no filter), not an error page.
+  const cursor = validCursor(NameCursorSchema, one(params.cursor));
+  const filterText = (value: string | undefined) => (value && isSingleLineText(value) ? value : undefined);
+  const q = filterText(one(params.q)?.trim());
+  const tag = filterText(one(params.tag)?.trim());
   const [page, tags] = await Promise.all([listJobs({ limit: PAGE_SIZE, cursor, search: q, tag }), listJobTags()]);
   // The filters travel in the URL: links keep the ones they do not change.
   const href = (next: { q?: string; tag?: string; cursor?: string }): string => {

@@ -1,9 +1,11 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { requireSession } from '@/lib/auth/session';
 import { listInstances } from '@/lib/services/instances';
 import { listJobNames } from '@/lib/services/jobs';
 import { RUN_RANGES, RunFilterSchema, listRunHistory, type RunFilter } from '@/lib/services/runs';
 import { RUN_STATUSES } from '@/lib/store/types';
+import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
 import { LiveRefresh } from '../_components/live';
 import { RunsTable } from '../_components/runs-table';
 import { RunFilters } from './filters';
@@ -53,6 +55,7 @@ function href(filter: RunFilter, cursor?: string, trail?: string[]): string {
 }
 
 export default async function RunsPage({ searchParams }: { searchParams: Search }) {
+  await requireSession();
   const params = await searchParams;
   const filter = RunFilterSchema.parse({
     job: one(params.job),
@@ -63,7 +66,7 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
     from: one(params.from),
     to: one(params.to),
   });
-  const cursor = one(params.cursor) || undefined;
+  const cursor = validCursor(TimeCursorSchema, one(params.cursor));
   // Keyset paging only goes forward: the cursors of the pages before this one ride along in the URL
   // (base64url never contains "."; an empty entry is the first page).
   const trail = cursor ? (one(params.trail) ?? '').split('.').slice(-MAX_TRAIL) : [];

@@ -7,6 +7,7 @@ import { listJobRuns } from '@/lib/services/jobs';
 import { parseStatsRange } from '@/lib/presenters/run-stats';
 import { getRunStats } from '@/lib/services/stats';
 import { getStore } from '@/lib/store';
+import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
 import { StatsCharts } from '../../_components/charts';
 import { LiveRefresh } from '../../_components/live';
 import { PausedBadge } from '../../_components/badges';
@@ -31,17 +32,18 @@ export async function generateMetadata({ params }: { params: Params }): Promise<
 }
 
 export default async function JobPage({ params, searchParams }: { params: Params; searchParams: Search }) {
+  const session = await requireSession();
   const { id } = await params;
   const search = await searchParams;
   const job = await loadJob(id);
-  const cursor = one(search.cursor);
+  const cursor = validCursor(TimeCursorSchema, one(search.cursor));
   const store = await getStore();
   const range = parseStatsRange(one(search.range));
   const [runs, now, stats] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), store.now(), getRunStats(range, job.id)]);
   const upcoming = job.paused ? [] : nextOccurrences(job.schedule, now, job.anchorAt, 5);
   const zone = job.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
   // Viewers see no mutating control; the actions refuse them on the server as well.
-  const canEdit = hasRole(await requireSession(), 'operator');
+  const canEdit = hasRole(session, 'operator');
 
   return (
     <>
