@@ -1,6 +1,7 @@
 import 'server-only';
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
+import { cache } from 'react';
 import type { UserRole } from '../store/types';
 import { hasRole, principalFromSessionCookie, requireRole, type Actor, type Principal } from './principal';
 import { clientIp } from './rate-limit';
@@ -11,14 +12,22 @@ export interface SessionUser extends Principal {
   username: string;
 }
 
-/** The signed-in user of the current request (a live, unrevoked session of an enabled user), or null. */
-export async function getSession(): Promise<SessionUser | null> {
+/**
+ * The signed-in user of the current request (a live, unrevoked session of an enabled user), or null. Read once per
+ * request (React's cache): the layout, the page and its metadata all ask.
+ */
+export const getSession = cache(async (): Promise<SessionUser | null> => {
   const jar = await cookies();
   const principal = await principalFromSessionCookie(jar.get(SESSION_COOKIE)?.value);
   return principal ? { ...principal, username: principal.name } : null;
-}
+});
 
-/** The signed-in user; redirects to /login without a valid session. Pages and server actions call this. */
+/**
+ * The signed-in user; redirects to /login without a valid session. Every page, generateMetadata that reads data, and
+ * server action calls this itself: the dashboard layout checks too, but Next renders a layout and its page side by
+ * side, so a page relying on the layout streamed its data after the layout's redirect (and proxy.ts only checks the
+ * cookie's signature, not revocation, expiry or a disabled user).
+ */
 export async function requireSession(): Promise<SessionUser> {
   const session = await getSession();
   if (!session) redirect('/login');

@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { requireSession } from '@/lib/auth/session';
 import { LOST_AFTER_MS, RUNS_WINDOW_MS, listInstancesWithActivity } from '@/lib/services/instances';
 import { listRunningOn } from '@/lib/services/runs';
 import { LiveRefresh } from '../_components/live';
@@ -17,6 +18,7 @@ function skew(ms: number): string {
 }
 
 export default async function InstancesPage() {
+  await requireSession();
   const { instances } = await listInstancesWithActivity();
   // One indexed query per instance; clusters have a handful of instances.
   const running = await Promise.all(instances.map((i) => listRunningOn(i.id, RUNNING_SHOWN + 1)));

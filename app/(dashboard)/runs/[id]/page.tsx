@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { cache } from 'react';
+import { requireSession } from '@/lib/auth/session';
 import { NotFoundError } from '@/lib/errors';
 import { formatDuration } from '@/lib/presenters/format';
 import { getRunDetail, listRunAttempts, type RunDetail } from '@/lib/services/runs';
@@ -12,7 +13,9 @@ import { Time } from '../../_components/time';
 
 type Params = Promise<{ id: string }>;
 
+/** The run or the 404 page, for a live session only (the metadata and the page both read it); one query per request. */
 const load = cache(async (id: string): Promise<RunDetail> => {
+  await requireSession();
   try {
     return await getRunDetail(id);
   } catch (err) {
@@ -39,6 +42,7 @@ function ms(value: number | null, signed = false): string {
 }
 
 export default async function RunPage({ params }: { params: Params }) {
+  await requireSession();
   const { id } = await params;
   const { run, job, now } = await load(id);
   const history = await listRunAttempts(run.id);

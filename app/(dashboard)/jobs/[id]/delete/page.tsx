@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { requirePageRole } from '@/lib/auth/session';
+import { requirePageRole, requireSession } from '@/lib/auth/session';
 import { describeSchedule } from '@/lib/schedule';
 import { deleteJobAction } from '../../actions';
 import { loadJob } from '../load';
@@ -11,6 +11,7 @@ export const metadata: Metadata = { title: 'Delete job' };
 
 /** The confirmation step: a page of its own, so it works without script and is easy to test. */
 export default async function DeleteJobPage({ params }: { params: Params }) {
+  await requireSession();
   const job = await loadJob((await params).id);
   await requirePageRole('operator', `/jobs/${job.id}`);
   return (

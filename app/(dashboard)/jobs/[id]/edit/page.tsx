@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { requirePageRole } from '@/lib/auth/session';
+import { requirePageRole, requireSession } from '@/lib/auth/session';
 import { jobFormInitial, jobTypeOptions } from '@/lib/presenters/job-form';
 import { saveJob } from '../../actions';
 import { JobForm } from '../../_components/job-form';
@@ -13,6 +13,7 @@ export async function generateMetadata({ params }: { params: Params }): Promise<
 }
 
 export default async function EditJobPage({ params }: { params: Params }) {
+  await requireSession();
   const job = await loadJob((await params).id);
   await requirePageRole('operator', `/jobs/${job.id}`);
   const types = jobTypeOptions();
