@@ -4,7 +4,7 @@ import { getStore } from '../store';
 import { UsernameTakenError, type User } from '../store/types';
 import { LOGIN_USERNAME_MESSAGE, LoginUsernameSchema } from '../validation/user';
 import { ADMIN_USERNAME, getCredentials } from './credentials';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './password';
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './password';
 import type { Actor, Principal } from './principal';
 import { loginBlockedFor, recordLoginFailure as recordIpFailure } from './rate-limit';
 import { SESSION_TTL_SECONDS, createSessionCookie } from './token';
@@ -101,12 +101,29 @@ export async function login(input: { username: unknown; password: unknown; ip: s
     return fail(user, locked ? 'wrong password, account locked' : 'wrong password', { ok: false, status: 401, error: WRONG });
   }
   await store.recordLoginSuccess(user.id);
+  if (needsRehash(user.passwordHash)) await upgradeHash(user, password);
   const cookie = createSessionCookie();
   const expiresAt = new Date(now + SESSION_TTL_SECONDS * 1000);
   await store.createSession({ id: cookie.id, userId: user.id, expiresAt, ip: input.ip, userAgent: input.userAgent?.slice(0, 400) ?? null });
   const principal: Principal = { kind: 'user', id: user.id, name: user.username, role: user.role, sessionId: cookie.id };
   await recordAudit({ principal, ip: input.ip }, 'login.success', target(user));
   return { ok: true, cookie: cookie.value, principal, expiresAt };
+}
+
+/**
+ * Rehashes a password verified against a hash made with older scrypt parameters (the password is only at hand now).
+ * A reset by an admin since the user was read wins (the hash is compared first); a failure only logs: the sign-in
+ * itself succeeded, and the next one tries again.
+ */
+async function upgradeHash(user: User, password: string): Promise<void> {
+  try {
+    const passwordHash = await hashPassword(password);
+    const store = await getStore();
+    const current = await store.getUser(user.id);
+    if (current?.passwordHash === user.passwordHash) await store.updateUser(user.id, { passwordHash });
+  } catch (err) {
+    console.warn(`[auth] could not rehash the password of ${user.username}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** Revokes the session server-side (the cookie alone no longer works anywhere) and audits it. */

@@ -2,42 +2,67 @@ import 'server-only';
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /**
- * scrypt (memory-hard, in node:crypto: no native package to build offline). N=2^15, r=8 uses 32 MiB per hash,
- * ~50-100 ms on our machines: the OWASP-recommended floor. The parameters travel with the hash, so they can be
- * raised later without invalidating stored passwords.
+ * scrypt (memory-hard, in node:crypto: no native package to build offline) at OWASP's minimum for scrypt:
+ * N=2^17, r=8, p=1, which takes 128 MiB per hash (~0.3-0.8 s on our machines). The parameters travel with each
+ * hash: hashes made with older (lower) parameters still verify, and a successful sign-in rehashes them
+ * (needsRehash, lib/auth/login.ts).
  */
-const N = 2 ** 15;
-const R = 8;
-const P = 1;
+export const SCRYPT_N = 2 ** 17;
+export const SCRYPT_R = 8;
+export const SCRYPT_P = 1;
 const KEY_LENGTH = 32;
+/** scrypt needs 128 * N * r bytes; a stored hash asking for more than this (a tampered row) is refused, not run. */
+const MAX_SCRYPT_BYTES = 256 * 1024 * 1024;
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 512;
 
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  // maxmem must exceed 128 * N * r bytes, or node refuses the parameters.
-  const options: ScryptOptions = { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 };
+  // maxmem must exceed 128 * N * r bytes (node's default is 32 MiB), or node refuses the parameters.
+  const options: ScryptOptions = { N: n, r, p, maxmem: 128 * n * r + 16 * 1024 * 1024 };
   return new Promise((resolve, reject) => {
     scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key)));
   });
 }
 
-/** `scrypt$N$r$p$<salt b64url>$<key b64url>` */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await derive(password, salt, N, R, P);
-  return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+interface ParsedHash {
+  n: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  key: Buffer;
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+/** `scrypt$N$r$p$<salt b64url>$<key b64url>`, within bounds; null for anything else. */
+function parseHash(stored: string): ParsedHash | null {
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
   const [n, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
-  // Bounds keep a tampered row from asking for gigabytes.
-  if (![n, r, p].every(Number.isSafeInteger) || n < 2 || n > 2 ** 20 || r < 1 || r > 32 || p < 1 || p > 16) return false;
-  const expected = Buffer.from(parts[5] ?? '', 'base64url');
-  if (expected.length !== KEY_LENGTH) return false;
-  const key = await derive(password, Buffer.from(parts[4] ?? '', 'base64url'), n, r, p);
-  return timingSafeEqual(key, expected);
+  if (![n, r, p].every(Number.isSafeInteger) || n < 2 || (n & (n - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return null;
+  if (128 * n * r > MAX_SCRYPT_BYTES) return null;
+  const key = Buffer.from(parts[5] ?? '', 'base64url');
+  if (key.length !== KEY_LENGTH) return null;
+  return { n, r, p, salt: Buffer.from(parts[4] ?? '', 'base64url'), key };
+}
+
+/** `scrypt$N$r$p$<salt b64url>$<key b64url>` with the current parameters. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P);
+  return `scrypt$${SCRYPT_N}$${SCRYPT_R}$${SCRYPT_P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** Checks a password against a stored hash, whatever (bounded) parameters it was made with. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const hash = parseHash(stored);
+  if (!hash) return false;
+  const key = await derive(password, hash.salt, hash.n, hash.r, hash.p);
+  return timingSafeEqual(key, hash.key);
+}
+
+/** True when a (verified) hash was made with other parameters than today's: rehash it while the password is at hand. */
+export function needsRehash(stored: string): boolean {
+  const hash = parseHash(stored);
+  return !hash || hash.n !== SCRYPT_N || hash.r !== SCRYPT_R || hash.p !== SCRYPT_P || hash.salt.length < 16;
 }
 
 let dummy: Promise<string> | null = null;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ const { SESSION_TTL_SECONDS, bearerToken, bearerTokenValid, createSessionCookie,
   await import('../../lib/auth/token');
 const { assertSameOrigin, requireApiAuth, UnauthorizedError, ForbiddenError } = await import('../../lib/auth/api');
 const { hasRole, requireRole } = await import('../../lib/auth/principal');
-const { hashPassword, verifyPassword } = await import('../../lib/auth/password');
+const { SCRYPT_N, hashPassword, needsRehash, verifyPassword } = await import('../../lib/auth/password');
 const { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, clearLoginFailures, clientIp, loginBlockedFor, recordLoginFailure } = await import(
   '../../lib/auth/rate-limit'
 );
@@ -154,16 +155,36 @@ describe('session cookies', () => {
   });
 });
 
+/** A hash in the stored format made with other parameters (older releases used N=2^15). */
+function legacyHash(password: string, n: number, r = 8, p = 1): string {
+  const salt = randomBytes(16);
+  const key = scryptSync(password.normalize('NFC'), salt, 32, { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 });
+  return `scrypt$${n}$${r}$${p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
 describe('passwords', () => {
-  test('scrypt: salted, verifies only the right password, parameters in the hash', async () => {
+  test("scrypt at OWASP's minimum (N=2^17, r=8, p=1): salted, verifies only the right password, parameters in the hash", async () => {
+    assert.equal(SCRYPT_N, 2 ** 17);
     const a = await hashPassword('correct horse battery');
     const b = await hashPassword('correct horse battery');
     assert.notEqual(a, b, 'salted');
-    assert.match(a, /^scrypt\$32768\$8\$1\$/);
+    assert.match(a, /^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
     assert.equal(await verifyPassword('correct horse battery', a), true);
     assert.equal(await verifyPassword('correct horse batterY', a), false);
     assert.equal(await verifyPassword('', a), false);
-    for (const junk of ['', 'scrypt$1$1$1$x$y', 'bcrypt$x', `scrypt$${2 ** 30}$8$1$AAAA$${'A'.repeat(43)}`]) assert.equal(await verifyPassword('x', junk), false);
+    assert.equal(needsRehash(a), false, 'a current hash stays');
+    // Tampered rows: no scrypt run asking for gigabytes, no non-power-of-two N.
+    for (const junk of ['', 'scrypt$1$1$1$x$y', 'bcrypt$x', `scrypt$${2 ** 30}$8$1$AAAA$${'A'.repeat(43)}`, `scrypt$${2 ** 18}$16$1$AAAA$${'A'.repeat(43)}`, `scrypt$100000$8$1$AAAA$${'A'.repeat(43)}`]) {
+      assert.equal(await verifyPassword('x', junk), false, junk);
+    }
+  });
+
+  test('hashes made with older parameters still verify, and are due for a rehash', async () => {
+    for (const old of [legacyHash('old password 1', 2 ** 15), legacyHash('old password 1', 2 ** 14, 8, 2)]) {
+      assert.equal(await verifyPassword('old password 1', old), true, old.slice(0, 20));
+      assert.equal(await verifyPassword('old password 2', old), false);
+      assert.equal(needsRehash(old), true);
+    }
   });
 });
 

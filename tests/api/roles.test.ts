@@ -3,8 +3,9 @@
  * `next start` from the build in NEXT_DIST_DIR.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { loginCookie, startApp, type StartedApp } from '../support/app';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 
@@ -272,6 +273,31 @@ describe('sessions', () => {
     await assert.rejects(loginCookie(app, user.username, user.password), /401/);
     const failures = await audit(`action=login.failure&targetId=${user.id}`);
     assert.equal(failures[0]?.changes?.reason?.after, 'disabled');
+  });
+
+  test('a password hashed with older scrypt parameters signs in and is rehashed with the current ones', { timeout: 60_000 }, async () => {
+    const user = await createUser('viewer');
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    try {
+      const hashOf = async () => String((await sql.query('SELECT password_hash FROM users WHERE id = $1', [user.id])).rows[0].password_hash);
+      assert.match(await hashOf(), /^scrypt\$131072\$8\$1\$/, 'new users get N=2^17');
+      // What an older release stored: N=2^15.
+      const salt = randomBytes(16);
+      const key = scryptSync(user.password, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+      const legacy = `scrypt$32768$8$1$${salt.toString('base64url')}$${key.toString('base64url')}`;
+      await sql.query('UPDATE users SET password_hash = $1 WHERE id = $2', [legacy, user.id]);
+      // A wrong password changes nothing.
+      expectStatus(await call('POST', '/api/session', { body: { username: user.username, password: 'not-the-password' }, auth: 'cronplane_session=none', ip: '198.18.9.9' }), 401);
+      assert.equal(await hashOf(), legacy);
+      await loginCookie(app, user.username, user.password);
+      const upgraded = await hashOf();
+      assert.match(upgraded, /^scrypt\$131072\$8\$1\$/, 'rehashed at sign-in');
+      await loginCookie(app, user.username, user.password);
+      assert.equal(await hashOf(), upgraded, 'a current hash is left alone');
+    } finally {
+      await sql.end();
+    }
   });
 
   test('sign-out revokes the session on the server', { timeout: 30_000 }, async () => {
