@@ -6,6 +6,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { SECRET_HEADER_NAME } from '../secrets/fields';
 import { allowListFromEnv, defaultPort, isAllowed, isLocalName, type AllowList } from './allow';
 import { blockedReason, formatIp, parseIp } from './ip';
 
@@ -21,8 +22,13 @@ export interface Target {
   family: 4 | 6;
 }
 
+/** Every address a host name resolves to (the system resolver by default; tests inject their own answers). */
+export type HostLookup = (host: string) => Promise<Array<{ address: string; family: number }>>;
+
+const systemLookup: HostLookup = (host) => dnsLookup(host, { all: true, verbatim: true });
+
 /** Resolves the URL's host and refuses it when any address is not public (unless allow-listed). */
-export async function resolveTarget(url: URL, list: AllowList = allowListFromEnv()): Promise<Target> {
+export async function resolveTarget(url: URL, list: AllowList = allowListFromEnv(), lookup: HostLookup = systemLookup): Promise<Target> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = defaultPort(url);
   const literal = parseIp(host);
@@ -34,7 +40,7 @@ export async function resolveTarget(url: URL, list: AllowList = allowListFromEnv
       throw new BlockedAddressError(`refused ${host}: loopback name (allow it with HTTP_JOB_ALLOW)`);
     }
     try {
-      addresses = await dnsLookup(host, { all: true, verbatim: true });
+      addresses = await lookup(host);
     } catch (err) {
       throw new Error(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
@@ -74,6 +80,8 @@ export interface GuardedRequest {
   maxBytes: number;
   followRedirects: boolean;
   allowList?: AllowList;
+  /** How host names are resolved (each hop); default the system resolver. */
+  lookup?: HostLookup;
 }
 
 export interface GuardedResponse {
@@ -88,8 +96,13 @@ export interface GuardedResponse {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Headers that must not follow a redirect to another origin (fetch drops them the same way). */
-const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie)$/i;
+/**
+ * Headers that must not follow a redirect to another origin: fetch drops Authorization, Proxy-Authorization and
+ * Cookie; we drop every header the app treats as a secret (lib/secrets: X-Api-Key, *token*, *secret*, ...) as well.
+ */
+export function isCredentialHeader(name: string): boolean {
+  return SECRET_HEADER_NAME.test(name);
+}
 
 interface Hop {
   status: number;
@@ -170,14 +183,14 @@ export async function guardedHttpRequest(req: GuardedRequest): Promise<GuardedRe
   let headers = { ...req.headers };
   for (let redirects = 0; ; redirects++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedAddressError(`refused redirect to ${url.protocol} URL`);
-    const target = await resolveTarget(url, list);
+    const target = await resolveTarget(url, list, req.lookup);
     const hop = await oneRequest(url, target, req, method, headers, body);
     if (!hop.location || !req.followRedirects) {
       return { status: hop.status, statusText: hop.statusText, url: url.toString(), redirects, body: hop.body, truncated: hop.truncated };
     }
     if (redirects >= req.maxRedirects) throw new Error(`too many redirects (more than ${req.maxRedirects}) from ${req.url}`);
     const next = new URL(hop.location, url);
-    if (next.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.test(name)));
+    if (next.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !isCredentialHeader(name)));
     // As browsers do: 303 always, and 301/302 after a POST, continue as GET without a body.
     if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
       if (method !== 'HEAD') method = 'GET';

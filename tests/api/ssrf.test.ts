@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { literalUrlProblem, parseAllowList } from '../../lib/net/allow';
-import { BlockedAddressError, guardedHttpRequest, resolveTarget } from '../../lib/net/guard';
+import { BlockedAddressError, guardedHttpRequest, isCredentialHeader, resolveTarget, type HostLookup } from '../../lib/net/guard';
 import { blockedReason, parseIp } from '../../lib/net/ip';
 import { httpJob, httpPayloadSchema, RESPONSE_MAX_BYTES } from '../../lib/jobs/http';
 import { jobContext } from './fixtures/job-context';
@@ -92,7 +92,7 @@ let other: Server;
 let base: string;
 let otherBase: string;
 let port: number;
-const seen: Array<{ url: string; authorization: string | undefined; method: string }> = [];
+const seen: Array<{ url: string; authorization: string | undefined; method: string; headers: IncomingMessage['headers'] }> = [];
 
 function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {
   const s = createServer(handler);
@@ -101,7 +101,7 @@ function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): P
 
 before(async () => {
   server = await listen((req, res) => {
-    seen.push({ url: req.url ?? '', authorization: req.headers.authorization, method: req.method ?? '' });
+    seen.push({ url: req.url ?? '', authorization: req.headers.authorization, method: req.method ?? '', headers: req.headers });
     const url = new URL(req.url ?? '/', 'http://x');
     const hops = Number(url.searchParams.get('n') ?? '0');
     if (url.pathname === '/ok') res.writeHead(200, { 'content-type': 'text/plain' }).end('pong');
@@ -110,6 +110,8 @@ before(async () => {
     else if (url.pathname === '/to-other') res.writeHead(307, { location: `${otherBase}/ok` }).end();
     else if (url.pathname === '/to-metadata') res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     else if (url.pathname === '/to-file') res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+    else if (url.pathname === '/to-name') res.writeHead(302, { location: `http://${url.searchParams.get('host')}:${port}/ok` }).end();
+    else if (url.pathname === '/same-origin') res.writeHead(307, { location: '/ok' }).end();
     else if (url.pathname === '/huge') {
       // Far more than the cap, written as fast as the socket takes it; the client must stop early.
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -131,7 +133,7 @@ before(async () => {
     else res.writeHead(404).end();
   });
   other = await listen((req, res) => {
-    seen.push({ url: `other${req.url ?? ''}`, authorization: req.headers.authorization, method: req.method ?? '' });
+    seen.push({ url: `other${req.url ?? ''}`, authorization: req.headers.authorization, method: req.method ?? '', headers: req.headers });
     res.writeHead(200).end('other');
   });
   port = (server.address() as AddressInfo).port;
@@ -192,13 +194,38 @@ describe('guarded requests', () => {
     await assert.rejects(request(`${base}/to-file`, `127.0.0.1:${port}`), /file: URL/);
   });
 
-  test('credentials do not follow a redirect to another origin; 303 turns a POST into a GET', async () => {
+  test('credentials, and every header the app treats as secret, do not follow a redirect to another origin; 303 turns a POST into a GET', async () => {
+    const secret = {
+      Authorization: 'Bearer s3cret-token',
+      'Proxy-Authorization': 'Basic cHJveHk6cHc=',
+      Cookie: 'sid=s3cret',
+      'X-Api-Key': 'k-s3cret',
+      'Api-Key': 'k2-s3cret',
+      'X-Auth-Token': 't-s3cret',
+      'X-Client-Secret': 'c-s3cret',
+      'X-Session-Id': 'sess-s3cret',
+      'X-Hub-Signature': 'sha256=s3cret',
+      'X-Password': 'p-s3cret',
+    };
+    const plain = { 'X-Trace-Id': 'trace-1', Accept: 'text/plain' };
+    for (const name of Object.keys(secret)) assert.equal(isCredentialHeader(name), true, name);
+    for (const name of Object.keys(plain)) assert.equal(isCredentialHeader(name), false, name);
+    const lower = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+
     const before = seen.length;
-    const answer = await request(`${base}/to-other`, '127.0.0.1', { headers: { authorization: 'Bearer s3cret-token' } });
+    const answer = await request(`${base}/to-other`, '127.0.0.1', { headers: { ...secret, ...plain } });
     assert.equal(answer.body, 'other');
     const hops = seen.slice(before);
-    assert.equal(hops[0]?.authorization, 'Bearer s3cret-token');
-    assert.equal(hops[1]?.authorization, undefined);
+    assert.equal(hops.length, 2);
+    for (const [name, value] of Object.entries(lower({ ...secret, ...plain }))) assert.equal(hops[0]?.headers[name], value, `first hop has ${name}`);
+    for (const name of Object.keys(lower(secret))) assert.equal(hops[1]?.headers[name], undefined, `${name} dropped on the cross-origin hop`);
+    for (const [name, value] of Object.entries(lower(plain))) assert.equal(hops[1]?.headers[name], value, `${name} kept`);
+
+    // Within the origin they stay.
+    const same = seen.length;
+    assert.equal((await request(`${base}/same-origin`, '127.0.0.1', { headers: secret })).body, 'pong');
+    for (const [name, value] of Object.entries(lower(secret))) assert.equal(seen[same + 1]?.headers[name], value, `${name} kept on a same-origin hop`);
+
     const post = await request(`${base}/post-redirect`, '127.0.0.1', { method: 'POST', body: '{}' });
     assert.equal(post.status, 200);
     assert.equal(seen.at(-1)?.method, 'GET');
@@ -230,5 +257,70 @@ describe('guarded requests', () => {
       if (saved === undefined) delete process.env.HTTP_JOB_ALLOW;
       else process.env.HTTP_JOB_ALLOW = saved;
     }
+  });
+});
+
+describe('after DNS: every address a name resolves to is checked (lookup injected)', () => {
+  /** A resolver that answers from a table, and records what it was asked. */
+  function fakeDns(table: Record<string, string[]>): HostLookup & { asked: string[] } {
+    const asked: string[] = [];
+    const lookup = async (host: string) => {
+      asked.push(host);
+      const addresses = table[host];
+      if (!addresses) throw Object.assign(new Error(`no such host ${host}`), { code: 'ENOTFOUND' });
+      return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+    };
+    return Object.assign(lookup, { asked });
+  }
+  const dns = fakeDns({
+    'private.test': ['10.1.2.3'],
+    'metadata.test': ['169.254.169.254'],
+    'mixed.test': ['93.184.216.34', '10.0.0.7'],
+    'mixed6.test': ['2606:4700:4700::1111', 'fd00::5'],
+    'mapped.test': ['::ffff:127.0.0.1'],
+    'public.test': ['93.184.216.34', '2606:4700:4700::1111'],
+    'internal.test': ['10.20.0.5'],
+    'loop.test': ['127.0.0.1'],
+  });
+  const none = parseAllowList('');
+
+  test('a name resolving to a private, link-local (metadata) or mapped-loopback address is refused', async () => {
+    await assert.rejects(resolveTarget(new URL('http://private.test/'), none, dns), (err: unknown) => err instanceof BlockedAddressError && /private.test \(10\.1\.2\.3\): private/.test(err.message));
+    await assert.rejects(resolveTarget(new URL('http://metadata.test/latest/meta-data/'), none, dns), (err: unknown) => err instanceof BlockedAddressError && /169\.254\.169\.254.*link-local/.test(err.message));
+    await assert.rejects(resolveTarget(new URL('http://mapped.test/'), none, dns), BlockedAddressError);
+    assert.ok(dns.asked.includes('private.test') && dns.asked.includes('metadata.test'), 'the names went through the injected lookup');
+  });
+
+  test('a mix of public and private answers is refused (every address must pass)', async () => {
+    await assert.rejects(resolveTarget(new URL('https://mixed.test/'), none, dns), /mixed\.test \(10\.0\.0\.7\): private/);
+    await assert.rejects(resolveTarget(new URL('https://mixed6.test/'), none, dns), /fd00::5/);
+  });
+
+  test('public answers pass (the first is the one connected to); an allow-listed name or range passes', async () => {
+    assert.deepEqual(await resolveTarget(new URL('https://public.test/'), none, dns), { address: '93.184.216.34', family: 4 });
+    assert.deepEqual(await resolveTarget(new URL('http://internal.test/'), parseAllowList('internal.test'), dns), { address: '10.20.0.5', family: 4 });
+    assert.deepEqual(await resolveTarget(new URL('http://internal.test/'), parseAllowList('10.20.0.0/16'), dns), { address: '10.20.0.5', family: 4 });
+    // The entry allows that name or range only.
+    await assert.rejects(resolveTarget(new URL('http://private.test/'), parseAllowList('internal.test, 10.20.0.0/16'), dns), BlockedAddressError);
+    await assert.rejects(resolveTarget(new URL('http://internal.test:8080/'), parseAllowList('internal.test:9090'), dns), BlockedAddressError);
+  });
+
+  test('a redirect to a name resolving to a private or metadata address is refused before connecting', async () => {
+    const allow = `127.0.0.1:${port}`;
+    for (const host of ['private.test', 'metadata.test', 'mixed.test']) {
+      const before = seen.length;
+      await assert.rejects(request(`${base}/to-name?host=${host}`, allow, { lookup: dns }), BlockedAddressError, host);
+      assert.deepEqual(seen.slice(before).map((s) => s.url), [`/to-name?host=${host}`], `only the first hop was made for ${host}`);
+    }
+  });
+
+  test('a redirect to an allow-listed name connects to exactly the address the lookup gave', async () => {
+    const before = seen.length;
+    const answer = await request(`${base}/to-name?host=loop.test`, `127.0.0.1:${port}`, { lookup: dns });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, 'pong');
+    assert.equal(answer.url, `http://loop.test:${port}/ok`);
+    assert.equal(seen.at(-1)?.headers.host, `loop.test:${port}`, 'the Host header keeps the name');
+    assert.equal(seen.length - before, 2);
   });
 });
