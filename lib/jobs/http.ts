@@ -9,6 +9,33 @@ export const RESPONSE_EXCERPT_CHARS = 2_000;
 export const RESPONSE_MAX_BYTES = 64 * 1024;
 export const MAX_REDIRECTS = 5;
 
+export const USERINFO_MESSAGE =
+  'url must not contain a user name or password (https://user:pass@host): the URL is stored and logged in clear. Send the credentials in a header instead, e.g. Authorization: Basic <base64 of user:pass>, which is encrypted and masked';
+
+/** Credentials in the URL itself (userinfo) would be stored unencrypted and written to every run's output. */
+function userinfoProblem(value: string): string | null {
+  try {
+    const url = new URL(value);
+    return url.username !== '' || url.password !== '' ? USERINFO_MESSAGE : null;
+  } catch {
+    // Not a URL: z.url() already says so.
+    return null;
+  }
+}
+
+/** The URL as run output shows it: any user name and password (jobs saved before they were refused) left out. */
+export function displayUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.username === '' && url.password === '') return value;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
 export const httpPayloadSchema = z
   .object({
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET').describe('HTTP method'),
@@ -17,7 +44,7 @@ export const httpPayloadSchema = z
       .max(2048)
       // Obvious internal targets are refused when saved; names are checked again after DNS at run time.
       .superRefine((value, ctx) => {
-        const problem = literalUrlProblem(value);
+        const problem = userinfoProblem(value) ?? literalUrlProblem(value);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .describe('Address to call'),
@@ -62,11 +89,11 @@ export const httpJob = defineJobType({
         followRedirects: payload.expectedStatus === undefined || payload.expectedStatus < 300 || payload.expectedStatus > 399,
       });
     } catch (err) {
-      if (timeout.aborted) throw new Error(`no response within ${payload.timeoutSeconds}s from ${payload.method} ${payload.url}`);
+      if (timeout.aborted) throw new Error(`no response within ${payload.timeoutSeconds}s from ${payload.method} ${displayUrl(payload.url)}`);
       throw err;
     }
-    const via = response.redirects > 0 ? ` (after ${response.redirects} redirect${response.redirects === 1 ? '' : 's'} to ${response.url})` : '';
-    ctx.log(`${payload.method} ${payload.url} -> ${response.status} ${response.statusText}${via} in ${Date.now() - started} ms`);
+    const via = response.redirects > 0 ? ` (after ${response.redirects} redirect${response.redirects === 1 ? '' : 's'} to ${displayUrl(response.url)})` : '';
+    ctx.log(`${payload.method} ${displayUrl(payload.url)} -> ${response.status} ${response.statusText}${via} in ${Date.now() - started} ms`);
     const text = response.body.length > RESPONSE_EXCERPT_CHARS || response.truncated ? `${response.body.slice(0, RESPONSE_EXCERPT_CHARS)}…` : response.body;
     if (text) ctx.log(text);
     const ok = payload.expectedStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === payload.expectedStatus;

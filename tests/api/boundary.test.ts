@@ -221,6 +221,14 @@ describe('through the app (PostgreSQL)', () => {
     assert.equal(await counts(), before);
   });
 
+  test('http jobs: credentials in the URL are a 400 on payload.url pointing to a secret header', async () => {
+    const before = await counts();
+    const answer = await call('POST', '/api/jobs', job({ type: 'http', payload: { url: 'https://alice:hunter2-secret@example.com/' } }));
+    refused(answer, 400, 'payload.url', /must not contain a user name or password.*Authorization/, 'userinfo');
+    assert.doesNotMatch(answer.text, /alice|hunter2/, 'the answer does not echo the credentials');
+    assert.equal(await counts(), before);
+  });
+
   test('users and tokens: control characters and lone surrogates in names are 400s', async () => {
     const before = await counts();
     refused(await call('POST', '/api/users', { username: 'a\u0000b', password: 'long-enough-password', role: 'viewer' }), 400, 'username', /letters, digits/, 'username NUL');

@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { literalUrlProblem, parseAllowList } from '../../lib/net/allow';
 import { BlockedAddressError, guardedHttpRequest, isCredentialHeader, resolveTarget, type HostLookup } from '../../lib/net/guard';
 import { blockedReason, parseIp } from '../../lib/net/ip';
-import { httpJob, httpPayloadSchema, RESPONSE_MAX_BYTES } from '../../lib/jobs/http';
+import { httpJob, httpPayloadSchema, RESPONSE_MAX_BYTES, USERINFO_MESSAGE } from '../../lib/jobs/http';
+import { JobCreateSchema } from '../../lib/validation/job';
 import { jobContext } from './fixtures/job-context';
 
 const reason = (text: string): string | null => {
@@ -322,5 +323,33 @@ describe('after DNS: every address a name resolves to is checked (lookup injecte
     assert.equal(answer.url, `http://loop.test:${port}/ok`);
     assert.equal(seen.at(-1)?.headers.host, `loop.test:${port}`, 'the Host header keeps the name');
     assert.equal(seen.length - before, 2);
+  });
+});
+
+describe('credentials in the URL (userinfo)', () => {
+  test('refused on payload field url, with a message pointing to a secret header', () => {
+    for (const url of ['https://user:pass@example.com/', 'https://user@example.com/x', 'http://:token@example.com/', 'https://a%40b:p%3Ass@example.com/']) {
+      const result = httpPayloadSchema.safeParse({ url });
+      assert.equal(result.success, false, url);
+      assert.deepEqual(result.error?.issues.map((i) => [i.path.join('.'), i.message]), [['url', USERINFO_MESSAGE]], url);
+    }
+    assert.match(USERINFO_MESSAGE, /Authorization/);
+    assert.equal(httpPayloadSchema.safeParse({ url: 'https://example.com/a@b?x=user:pass@y' }).success, true, 'an @ in the path or query is not userinfo');
+    const job = JobCreateSchema.safeParse({ name: 'u', type: 'http', payload: { url: 'https://user:pass@example.com/' }, schedule: { kind: 'interval', seconds: 60 } });
+    assert.deepEqual(job.error?.issues.map((i) => i.path.join('.')), ['payload.url']);
+  });
+
+  test('a job saved before that keeps them out of its run output', async () => {
+    const { ctx, lines } = jobContext();
+    const saved = process.env.HTTP_JOB_ALLOW;
+    try {
+      process.env.HTTP_JOB_ALLOW = '127.0.0.1';
+      await httpJob.run({ method: 'GET', url: `http://olduser:oldpass@127.0.0.1:${port}/ok`, headers: {}, timeoutSeconds: 5 }, ctx);
+      assert.match(lines.join('\n'), new RegExp(`GET http://127\\.0\\.0\\.1:${port}/ok -> 200`));
+      assert.doesNotMatch(lines.join('\n'), /olduser|oldpass/);
+    } finally {
+      if (saved === undefined) delete process.env.HTTP_JOB_ALLOW;
+      else process.env.HTTP_JOB_ALLOW = saved;
+    }
   });
 });
