@@ -41,6 +41,9 @@ export interface Actor {
 
 export const SYSTEM: Principal = { kind: 'system', id: null, name: 'system', role: 'admin' };
 
+/** The app acting on its own (start-up, system jobs, examples, seeding): pass it to the services explicitly. */
+export const SYSTEM_ACTOR: Actor = { principal: SYSTEM, ip: null };
+
 const RANK: Record<UserRole, number> = { viewer: 0, operator: 1, admin: 2 };
 
 export function hasRole(principal: Principal, role: UserRole): boolean {

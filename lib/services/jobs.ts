@@ -1,5 +1,5 @@
 import 'server-only';
-import { requireRole, type Actor } from '../auth/principal';
+import { SYSTEM_ACTOR, requireRole, type Actor } from '../auth/principal';
 import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { firstOccurrence } from '../schedule';
 import { cancelTickets, enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
@@ -37,12 +37,16 @@ function masked<T extends Job>(job: T): T {
 }
 
 /**
- * Mutations take the acting principal: with one, the role is checked here (operator at least), so a route or action
- * that forgets cannot skip it. Without one the app itself acts (start-up, examples, tests). Either way the change
- * is appended to the audit log, with secrets masked (diffs are taken of masked jobs).
+ * Mutations take the acting principal and check its role here (operator at least), so a route or action that
+ * forgets cannot skip it; the app itself passes SYSTEM_ACTOR (an admin). Every change is appended to the audit log,
+ * with secrets masked (diffs are taken of masked jobs).
+ *
+ * Each mutation also has a deprecated overload without an actor (= SYSTEM_ACTOR, checked like any other): the
+ * scheduler tests, the dispatch benchmark and the example seeding still call it that way; once they pass
+ * SYSTEM_ACTOR it goes.
  */
-function authorize(actor: Actor | undefined): void {
-  if (actor) requireRole(actor.principal, 'operator');
+function authorize(actor: Actor): void {
+  requireRole(actor.principal, 'operator');
 }
 
 const AUDITED_FIELDS = [
@@ -60,7 +64,7 @@ const AUDITED_FIELDS = [
   'concurrencyLimit',
 ] as const;
 
-async function auditJob(actor: Actor | undefined, action: string, before: Job | null, after: Job | null, target: Job): Promise<void> {
+async function auditJob(actor: Actor, action: string, before: Job | null, after: Job | null, target: Job): Promise<void> {
   const changes = diffFields(before as unknown as Record<string, unknown> | null, after as unknown as Record<string, unknown> | null, AUDITED_FIELDS);
   await recordAudit(actor, action, { type: 'job', id: target.id, name: target.name }, changes);
 }
@@ -87,7 +91,10 @@ export async function getJob(id: string): Promise<Job> {
   return masked(await loadJob(id));
 }
 
-export async function createJob(input: unknown, actor?: Actor): Promise<Job> {
+export async function createJob(input: unknown, actor: Actor): Promise<Job>;
+/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
+export async function createJob(input: unknown): Promise<Job>;
+export async function createJob(input: unknown, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
   authorize(actor);
   const spec: JobSpec = parseInput(JobCreateSchema, input);
   // A masked value cannot be a new secret: refuse it instead of saving "••••".
@@ -108,7 +115,10 @@ export async function createJob(input: unknown, actor?: Actor): Promise<Job> {
   return result;
 }
 
-export async function updateJob(id: string, input: unknown, actor?: Actor): Promise<Job> {
+export async function updateJob(id: string, input: unknown, actor: Actor): Promise<Job>;
+/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
+export async function updateJob(id: string, input: unknown): Promise<Job>;
+export async function updateJob(id: string, input: unknown, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
   authorize(actor);
   const patch = parseInput(JobUpdateSchema, input);
   const current = await loadJob(id);
@@ -148,7 +158,10 @@ export async function updateJob(id: string, input: unknown, actor?: Actor): Prom
   return result;
 }
 
-export async function deleteJob(id: string, actor?: Actor): Promise<void> {
+export async function deleteJob(id: string, actor: Actor): Promise<void>;
+/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
+export async function deleteJob(id: string): Promise<void>;
+export async function deleteJob(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
   authorize(actor);
   const store = await getStore();
   const jobId = parseId(id);
@@ -166,7 +179,10 @@ async function dropTickets(jobId: string, only?: { scheduledFor: Date }): Promis
   });
 }
 
-export async function pauseJob(id: string, actor?: Actor): Promise<Job> {
+export async function pauseJob(id: string, actor: Actor): Promise<Job>;
+/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
+export async function pauseJob(id: string): Promise<Job>;
+export async function pauseJob(id: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
   authorize(actor);
   const current = await loadJob(id);
   if (current.paused) return masked(current);
@@ -180,7 +196,10 @@ export async function pauseJob(id: string, actor?: Actor): Promise<Job> {
   return masked(job);
 }
 
-export async function resumeJob(id: string, actor?: Actor): Promise<Job> {
+export async function resumeJob(id: string, actor: Actor): Promise<Job>;
+/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
+export async function resumeJob(id: string): Promise<Job>;
+export async function resumeJob(id: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
   authorize(actor);
   const current = await loadJob(id);
   if (!current.paused) return masked(current);
@@ -200,7 +219,10 @@ export async function resumeJob(id: string, actor?: Actor): Promise<Job> {
 }
 
 /** Queues an extra run of the job right now, outside its schedule. Works while paused, too. */
-export async function runJobNow(id: string, actor?: Actor): Promise<{ job: Job; scheduledFor: Date }> {
+export async function runJobNow(id: string, actor: Actor): Promise<{ job: Job; scheduledFor: Date }>;
+/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
+export async function runJobNow(id: string): Promise<{ job: Job; scheduledFor: Date }>;
+export async function runJobNow(id: string, actor: Actor = SYSTEM_ACTOR): Promise<{ job: Job; scheduledFor: Date }> {
   authorize(actor);
   const job = await loadJob(id);
   const store = await getStore();

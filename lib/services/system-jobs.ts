@@ -1,4 +1,5 @@
 import 'server-only';
+import { SYSTEM_ACTOR } from '../auth/principal';
 import { ConflictError } from '../errors';
 import type { JobCreateInput } from '../validation/job';
 import { createJob } from './jobs';
@@ -33,7 +34,7 @@ export async function ensureSystemJobs(): Promise<string[]> {
   const created: string[] = [];
   for (const spec of systemJobs()) {
     try {
-      await createJob(spec);
+      await createJob(spec, SYSTEM_ACTOR);
       created.push(spec.name);
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;

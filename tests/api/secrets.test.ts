@@ -62,6 +62,7 @@ describe('encryption', () => {
 let pg: TestPostgres;
 let store: Store;
 let services: typeof import('../../lib/services/jobs');
+let SYSTEM_ACTOR: typeof import('../../lib/auth/principal').SYSTEM_ACTOR;
 let closeDispatch: () => Promise<void>;
 let target: Server;
 let targetUrl: string;
@@ -73,6 +74,7 @@ before(async () => {
   const { getStore } = await import('../../lib/store');
   store = await getStore();
   services = await import('../../lib/services/jobs');
+  ({ SYSTEM_ACTOR } = await import('../../lib/auth/principal'));
   ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
   target = createServer((req, res) => {
     // A badly behaved API that echoes the credential it was sent.
@@ -101,7 +103,7 @@ describe('service layer', () => {
       payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' } },
       schedule: { kind: 'interval', seconds: 3600 },
       paused: true,
-    });
+    }, SYSTEM_ACTOR);
     assert.deepEqual(created.payload.headers, { Authorization: '••••3210', 'X-Api-Key': '••••mnop', Accept: 'text/plain' });
 
     const raw = await store.getJob(created.id);
@@ -114,19 +116,19 @@ describe('service layer', () => {
 
     // The edit form sends back what it showed: masked values keep the stored secrets.
     const shown = await services.getJob(created.id);
-    const kept = await services.updateJob(created.id, { payload: { ...shown.payload, method: 'POST' } });
+    const kept = await services.updateJob(created.id, { payload: { ...shown.payload, method: 'POST' } }, SYSTEM_ACTOR);
     assert.equal(kept.payload.method, 'POST');
     const keptRaw = revealPayload('http', (await store.getJob(created.id))!.payload);
     assert.deepEqual(keptRaw.headers, { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' });
 
     // A typed value replaces the secret.
-    await services.updateJob(created.id, { payload: { ...shown.payload, headers: { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': '••••mnop' } } });
+    await services.updateJob(created.id, { payload: { ...shown.payload, headers: { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': '••••mnop' } } }, SYSTEM_ACTOR);
     const replaced = revealPayload('http', (await store.getJob(created.id))!.payload);
     assert.deepEqual(replaced.headers, { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': API_KEY });
 
     // A masked value with nothing behind it is refused, not saved as "••••".
     await assert.rejects(
-      services.createJob({ name: `masked-${randomBytes(4).toString('hex')}`, type: 'http', payload: { url: targetUrl, headers: { Authorization: '••••3210' } }, schedule: { kind: 'interval', seconds: 60 } }),
+      services.createJob({ name: `masked-${randomBytes(4).toString('hex')}`, type: 'http', payload: { url: targetUrl, headers: { Authorization: '••••3210' } }, schedule: { kind: 'interval', seconds: 60 } }, SYSTEM_ACTOR),
       (err: unknown) => {
         const issues = (err as { issues?: Array<{ path: string }> }).issues ?? [];
         return issues.some((i) => i.path === 'payload.headers.Authorization');
@@ -142,7 +144,7 @@ describe('service layer', () => {
       payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY } },
       schedule: { kind: 'interval', seconds: 3600 },
       paused: true,
-    })).id))!;
+    }, SYSTEM_ACTOR)).id))!;
     const { ctx, lines } = jobContext({ jobId: stored.id, jobName: stored.name });
     const payload = type.payloadSchema.parse(revealPayload(stored.type, stored.payload));
     let error = '';
@@ -156,5 +158,34 @@ describe('service layer', () => {
       assert.ok(!error.includes(secret));
     }
     assert.match(error, /expected a 2xx status, got 401/);
+  });
+});
+
+describe('job services check the role of every actor', () => {
+  test('a viewer is refused by every mutation, bulk included; the app itself acts as SYSTEM_ACTOR, audited as system', async () => {
+    const { bulkJobs } = await import('../../lib/services/bulk');
+    const { listAudit } = await import('../../lib/services/audit');
+    const { ForbiddenError } = await import('../../lib/auth/principal');
+    const viewer = { principal: { kind: 'user' as const, id: null, name: 'a viewer', role: 'viewer' as const }, ip: '192.0.2.1' };
+    const spec = { name: `roles-${randomBytes(4).toString('hex')}`, type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 3600 }, paused: true };
+    await assert.rejects(services.createJob(spec, viewer), ForbiddenError);
+    const job = await services.createJob(spec, SYSTEM_ACTOR);
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['updateJob', () => services.updateJob(job.id, { description: 'no' }, viewer)],
+      ['pauseJob', () => services.pauseJob(job.id, viewer)],
+      ['resumeJob', () => services.resumeJob(job.id, viewer)],
+      ['runJobNow', () => services.runJobNow(job.id, viewer)],
+      ['deleteJob', () => services.deleteJob(job.id, viewer)],
+    ];
+    for (const [name, call] of calls) await assert.rejects(call(), ForbiddenError, name);
+    const bulk = await bulkJobs('delete', [job.id], viewer);
+    assert.deepEqual(bulk.succeeded, []);
+    assert.match(bulk.failed[0]?.error ?? '', /needs the operator role/);
+    assert.deepEqual(await services.getJob(job.id), job, 'nothing changed');
+
+    await services.resumeJob(job.id, SYSTEM_ACTOR);
+    const entries = await listAudit(SYSTEM_ACTOR, { targetId: job.id });
+    assert.deepEqual(entries.items.map((e) => [e.action, e.actorType, e.actorName]).sort(), [['job.create', 'system', 'system'], ['job.resume', 'system', 'system']]);
+    await services.deleteJob(job.id, SYSTEM_ACTOR);
   });
 });
