@@ -1,5 +1,5 @@
 import 'server-only';
-import type { AgendaBackend } from 'agenda';
+import type { AgendaBackend, Job as AgendaJob } from 'agenda';
 import type { EventEmitter } from 'node:events';
 
 /**
@@ -27,4 +27,22 @@ export function muteStateNotifications(channel: object | undefined): void {
   if (channel && typeof (channel as { publishState?: unknown }).publishState === 'function') {
     Object.defineProperty(channel, 'publishState', { value: undefined, configurable: true, writable: true });
   }
+}
+
+/**
+ * Agenda saves a job's state when it starts and when it ends (lastRunAt, nextRunAt, lockedAt...): two statements per
+ * ticket that nothing here reads. A ticket is a one-off wake-up call that its handler deletes when done, and whose
+ * outcome lives in our runs table; a stray re-lock of a ticket (its lock expired) is dropped by the job's
+ * compare-and-set or the run's unique key. So tickets' state saves are skipped, except the lock renewal of a
+ * running ticket, which goes through the returned function (Agenda's touch() would be skipped too).
+ */
+export function skipTicketStateSaves(backend: AgendaBackend, ticketName: string): (job: AgendaJob) => Promise<void> {
+  const repository = backend.repository;
+  const save = repository.saveJobState.bind(repository);
+  repository.saveJobState = (job, options) => (job.name === ticketName ? Promise.resolve() : save(job, options));
+  return async (job) => {
+    // In memory too: Agenda's expiry check of a running job reads attrs.lockedAt.
+    job.attrs.lockedAt = new Date();
+    await save(job.attrs, { lastModifiedBy: job.agenda.attrs.name || undefined });
+  };
 }

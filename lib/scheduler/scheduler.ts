@@ -8,7 +8,8 @@ import type { JobContext } from '../jobs/define';
 import { nextOccurrence } from '../schedule';
 import { revealPayload } from '../secrets';
 import type { Job, NewRun, Run, RunPatch, RunStatus, RunTrigger, Store } from '../store/types';
-import { guardBackendErrors, muteStateNotifications } from './backend';
+import { guardBackendErrors, muteStateNotifications, skipTicketStateSaves } from './backend';
+import { installQueueFilling } from './queue-filling';
 import { TICKET_NAME, type SchedulerConfig } from './config';
 import { OutputBuffer } from './output';
 import { saveTicket, TicketSchema, type Ticket } from './tickets';
@@ -85,6 +86,8 @@ export class Scheduler {
   private readonly handling = new Set<Promise<void>>();
   private stopPromise: Promise<void> | null = null;
   private changeStream: MongoChangeStreamNotificationChannel | undefined;
+  /** Renews a running ticket's Agenda lock (Agenda's own state saves of tickets are skipped). */
+  private readonly renewTicketLock: (ticket: AgendaJob) => Promise<void>;
 
   constructor(
     readonly store: Store,
@@ -110,6 +113,7 @@ export class Scheduler {
       lockLifetime: config.lockLifetimeMs,
     });
     guardBackendErrors(this.backend, instanceId);
+    this.renewTicketLock = skipTicketStateSaves(this.backend, TICKET_NAME);
     muteStateNotifications(this.backend.notificationChannel);
     this.agenda.on('error', (err: unknown) => {
       console.error(`[scheduler] ${this.instanceId}: agenda error: ${message(err)}`);
@@ -135,6 +139,9 @@ export class Scheduler {
     await this.heartbeat();
     await this.useChangeStreamIfAvailable();
     await this.agenda.start();
+    if (!installQueueFilling(this.agenda, this.backend)) {
+      console.warn(`[scheduler] ${this.instanceId}: Agenda's job processor is not the expected shape; keeping its own queue filling`);
+    }
     this.every(this.config.heartbeatMs, () => this.heartbeat());
     this.every(this.config.sweepEveryMs, () => this.sweep());
     this.every(TICKET_COMPACT_EVERY_MS, () => this.store.compactTickets());
@@ -540,7 +547,7 @@ export class Scheduler {
       Promise.all([
         this.store.updateRun(run.id, { leaseExpiresAt: this.lease() }, owner),
         // Keeps Agenda from handing the ticket to another instance while this run goes on.
-        agendaJob?.touch(),
+        agendaJob && this.renewTicketLock(agendaJob),
       ])
         .then(([renewed]) => {
           if (renewed) renewedAt = sentAt;

@@ -126,6 +126,12 @@ export async function migrateDatabase(url: string, dir = migrationsDir()): Promi
 async function ensureAgendaSchema(client: pg.Client): Promise<void> {
   await client.query(getCreateTableSQL(AGENDA_TABLE));
   for (const sql of getCreateIndexesSQL(AGENDA_TABLE)) await client.query(sql);
+  // Ours: the scheduler's batch lock (lockNextJobs) walks only unlocked tickets. Agenda's own index puts every locked
+  // ticket (up to the lock limit of every instance) in front of the first lockable one.
+  await client.query(
+    `CREATE INDEX IF NOT EXISTS "${AGENDA_TABLE}_unlocked_due_idx" ON "${AGENDA_TABLE}" (name, next_run_at, priority DESC)
+     WHERE disabled = FALSE AND locked_at IS NULL`,
+  );
   await client.query(getUpdateTimestampTriggerSQL(AGENDA_TABLE));
   await client.query(getCreateLogsTableSQL(AGENDA_LOG_TABLE));
   for (const sql of getCreateLogsIndexesSQL(AGENDA_LOG_TABLE)) await client.query(sql);
