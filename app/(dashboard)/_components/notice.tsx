@@ -30,3 +30,16 @@ export function Notice({ code }: { code: string | undefined }) {
     </p>
   );
 }
+
+/**
+ * A ?cursor= the page could not use (edited, truncated, from another list): the page shows its first page instead
+ * of an error, and says so.
+ */
+export function BadCursorNotice({ show }: { show: boolean }) {
+  if (!show) return null;
+  return (
+    <p className="alert alert-error" role="status" data-testid="bad-cursor">
+      That page link is not valid (its cursor is malformed or out of date): showing the first page instead.
+    </p>
+  );
+}

@@ -8,7 +8,7 @@ import { NameCursorSchema, validCursor } from '@/lib/validation/cursor';
 import { isSingleLineText } from '@/lib/validation/text';
 import { LiveRefresh } from '../_components/live';
 import { PausedBadge, StatusBadge } from '../_components/badges';
-import { Notice } from '../_components/notice';
+import { BadCursorNotice, Notice } from '../_components/notice';
 import { Time } from '../_components/time';
 import { BulkForm } from './_components/bulk-form';
 import { bulkJobsAction } from './bulk-actions';
@@ -29,6 +29,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
   const params = await searchParams;
   // A crafted cursor or a control character in a filter is dropped (the first page, no filter), not an error page.
   const cursor = validCursor(NameCursorSchema, one(params.cursor));
+  const badCursor = Boolean(one(params.cursor)) && cursor === undefined;
   const filterText = (value: string | undefined) => (value && isSingleLineText(value) ? value : undefined);
   const q = filterText(one(params.q)?.trim());
   const tag = filterText(one(params.tag)?.trim());
@@ -67,6 +68,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
         </div>
       </div>
       <Notice code={one(params.notice)} />
+      <BadCursorNotice show={badCursor} />
       {tags.length > 0 && (
         <nav aria-label="Filter by tag">
           <ul className="chips">

@@ -7,6 +7,7 @@ import { RUN_RANGES, RunFilterSchema, listRunHistory, type RunFilter } from '@/l
 import { RUN_STATUSES } from '@/lib/store/types';
 import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
 import { LiveRefresh } from '../_components/live';
+import { BadCursorNotice } from '../_components/notice';
 import { RunsTable } from '../_components/runs-table';
 import { RunFilters } from './filters';
 
@@ -67,6 +68,7 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
     to: one(params.to),
   });
   const cursor = validCursor(TimeCursorSchema, one(params.cursor));
+  const badCursor = Boolean(one(params.cursor)) && cursor === undefined;
   // Keyset paging only goes forward: the cursors of the pages before this one ride along in the URL
   // (base64url never contains "."; an empty entry is the first page).
   const trail = cursor ? (one(params.trail) ?? '').split('.').slice(-MAX_TRAIL) : [];
@@ -114,6 +116,7 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
           to: filter.range ? '' : (filter.to?.toISOString() ?? ''),
         }}
       />
+      <BadCursorNotice show={badCursor} />
       {history.page.items.length === 0 ? (
         <div className="empty">
           <p>{cursor ? 'No older runs.' : filtered ? 'No run matches these filters.' : 'No runs yet.'}</p>

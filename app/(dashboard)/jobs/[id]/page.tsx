@@ -12,7 +12,7 @@ import { StatsCharts } from '../../_components/charts';
 import { LiveRefresh } from '../../_components/live';
 import { PausedBadge } from '../../_components/badges';
 import { RunsTable } from '../../_components/runs-table';
-import { Notice } from '../../_components/notice';
+import { BadCursorNotice, Notice } from '../../_components/notice';
 import { Time } from '../../_components/time';
 import { pauseJobAction, resumeJobAction, runJobNowAction } from '../actions';
 import { loadJob } from './load';
@@ -37,6 +37,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const search = await searchParams;
   const job = await loadJob(id);
   const cursor = validCursor(TimeCursorSchema, one(search.cursor));
+  const badCursor = Boolean(one(search.cursor)) && cursor === undefined;
   const store = await getStore();
   const range = parseStatsRange(one(search.range));
   const [runs, now, stats] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), store.now(), getRunStats(range, job.id)]);
@@ -173,6 +174,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
             <LiveRefresh topics={['jobs', 'runs']} />
           </div>
         </div>
+        <BadCursorNotice show={badCursor} />
         {runs.items.length === 0 ? (
           <p className="empty muted">{cursor ? 'No older runs.' : 'No runs yet.'}</p>
         ) : (
