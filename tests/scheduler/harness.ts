@@ -165,6 +165,7 @@ export async function allRuns(store: Store, jobId: string): Promise<Run[]> {
 }
 
 export interface SchedulerWorld {
+  /** The fresh database (PostgreSQL unless startSchedulerWorld was given another starter). */
   db: TestPostgres;
   store: Store;
   services: typeof import('../../lib/services/jobs');
@@ -176,8 +177,13 @@ export interface SchedulerWorld {
   close(): Promise<void>;
 }
 
-export async function startSchedulerWorld(instanceIds: string[], env: Record<string, string> = {}): Promise<SchedulerWorld> {
-  const db = await startTestPostgres();
+/** `start` makes the fresh database: PostgreSQL by default, startTestMongo for the MongoDB store (same shape). */
+export async function startSchedulerWorld(
+  instanceIds: string[],
+  env: Record<string, string> = {},
+  start: () => Promise<TestPostgres> = startTestPostgres,
+): Promise<SchedulerWorld> {
+  const db = await start();
   useTestEnv(db.url);
   const { getStore } = await import('../../lib/store');
   const store = await getStore();
@@ -196,6 +202,8 @@ export async function startSchedulerWorld(instanceIds: string[], env: Record<str
       await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
       await closeDispatchClient();
       await store.close();
+      // A later world in this process opens its own store (another DATABASE_URL): forget the process-wide one.
+      delete (globalThis as Record<symbol, unknown>)[Symbol.for('cronplane.store')];
       await http.close();
       await db.stop();
     },

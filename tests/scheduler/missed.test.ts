@@ -1,12 +1,14 @@
 /**
- * Every instance down for a while, then up again (real worker processes, real PostgreSQL): each job's
- * missed-occurrence policy decides what happens to the occurrences that fell due meanwhile, and the runs show it.
+ * Every instance down for a while, then up again (real worker processes; PostgreSQL, then MongoDB: see
+ * tests/scheduler/stores.ts): each job's missed-occurrence policy decides what happens to the occurrences that fell due
+ * meanwhile, and the runs show it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startTestPostgres, type TestPostgres } from '../support/postgres';
+import type { TestPostgres } from '../support/postgres';
 import type { Job, Run, Store } from '../../lib/store/types';
 import { allRuns as allRunsOf, delay, startWorker, stopWorker, useTestEnv, waitFor, type Worker } from './harness';
+import { SCHEDULER_STORES } from './stores';
 
 type Services = typeof import('../../lib/services/jobs');
 
@@ -22,114 +24,118 @@ const allRuns = (jobId: string): Promise<Run[]> => allRunsOf(store, jobId);
 const startBoth = async (round: number): Promise<Worker[]> =>
   Promise.all([startWorker(db.url, `missed-a${round}`, ENV), startWorker(db.url, `missed-b${round}`, ENV)]);
 
-before(async () => {
-  db = await startTestPostgres();
-  useTestEnv(db.url);
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  services = await import('../../lib/services/jobs');
-  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
-});
-
-after(async () => {
-  await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
-  await closeDispatch?.();
-  await store?.close();
-  await db?.stop();
-});
-
-describe('every instance down, then up', () => {
-  test('run-once runs one catch-up, skip records one missed run, run-all replays the last N and records the rest as missed', async () => {
-    workers.push(...(await startBoth(1)));
-    const make = (name: string, missedPolicy: Job['missedPolicy']): Promise<Job> =>
-      services.createJob({ name, type: 'log', payload: { message: name }, schedule: { kind: 'interval', seconds: 1 }, missedPolicy });
-    const [once, skip, all] = [await make('run-once', 'run-once'), await make('skip', 'skip'), await make('run-all', 'run-all')];
-    await waitFor('a few runs of each', async () => {
-      for (const job of [once, skip, all]) if ((await allRuns(job.id)).filter((r) => r.status === 'succeeded').length < 2) return false;
-      return true;
-    });
-    await Promise.all(workers.splice(0).map((w) => stopWorker(w, 'SIGTERM')));
-    const downAt = Date.now();
-    await delay(8_000);
-    const upAt = Date.now();
-    workers.push(...(await startBoth(2)));
-    const readyAt = Date.now();
-    await delay(4_000);
-    for (const job of [once, skip, all]) await services.pauseJob(job.id);
-    await waitFor('runs to finish', async () => {
-      for (const job of [once, skip, all]) if ((await allRuns(job.id)).some((r) => r.status === 'running')) return false;
-      return true;
+for (const factory of SCHEDULER_STORES) {
+  describe(`${factory.name}: every instance down, then up`, () => {
+    before(async () => {
+      db = await factory.start();
+      useTestEnv(db.url);
+      const { getStore } = await import('../../lib/store');
+      store = await getStore();
+      services = await import('../../lib/services/jobs');
+      ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
     });
 
-    /** Runs recorded after the instances came back, in order; and the last one before they went down. */
-    const split = async (job: Job): Promise<{ before: Run; afterUp: Run[] }> => {
-      const runs = await allRuns(job.id);
-      // Runs the policy records after the restart either have no start (missed) or started after upAt.
-      const before = runs.filter((r) => r.startedAt !== null && r.startedAt.getTime() < upAt).at(-1)!;
-      assert.ok(before.scheduledFor.getTime() <= downAt);
-      const afterUp = runs.filter((r) => r.scheduledFor.getTime() > before.scheduledFor.getTime());
-      const described = runs.map((r) => `${r.scheduledFor.toISOString()} ${r.status}/${r.trigger}`).join('\n');
-      assert.ok(afterUp.length >= 3, `${job.name}: ${afterUp.length} runs after the outage\n${described}`);
-      // The occurrence right after the last run before the outage is the first one the policy handles.
-      assert.equal(afterUp[0]!.scheduledFor.getTime() - before.scheduledFor.getTime(), 1_000, `${job.name}: first missed occurrence\n${described}`);
-      return { before, afterUp };
-    };
-    /**
-     * After the policy's first decision the schedule goes on. On a loaded machine a later occurrence may itself start
-     * more than the grace late; the policy then applies again (a catch-up or a missed record, and a jump to now), so
-     * contiguity is only required where the policy guarantees it (run-all), and most runs must be ordinary ones.
-     */
-    const onTime = (runs: Run[], policy: Job['missedPolicy']): void => {
-      if (policy === 'run-all') {
-        for (let i = 1; i < runs.length; i++) assert.equal(runs[i]!.scheduledFor.getTime() - runs[i - 1]!.scheduledFor.getTime(), 1_000, 'contiguous');
-      }
-      for (const r of runs) {
-        const late = r.trigger === 'catch-up' || (policy === 'skip' && r.status === 'missed');
-        assert.ok(r.status === 'succeeded' || late, `${r.scheduledFor.toISOString()}: ${r.status}/${r.trigger}`);
-      }
-      assert.ok(runs.filter((r) => r.status === 'succeeded' && r.trigger === 'schedule').length >= 2, 'the schedule went on');
-    };
+    after(async () => {
+      await Promise.allSettled(workers.splice(0).map((w) => stopWorker(w, 'SIGKILL', 5_000)));
+      await closeDispatch?.();
+      await store?.close();
+      // The next store's suite opens its own store (another DATABASE_URL): forget the process-wide one.
+      delete (globalThis as Record<symbol, unknown>)[Symbol.for('cronplane.store')];
+      await db?.stop();
+    });
 
-    // run-once: the first missed occurrence runs (late, as a catch-up); the schedule then continues from now.
-    {
-      const { afterUp } = await split(once);
-      const [caughtUp, ...rest] = afterUp;
-      assert.equal(caughtUp!.trigger, 'catch-up');
-      assert.equal(caughtUp!.status, 'succeeded');
-      assert.ok(caughtUp!.startedAt!.getTime() >= upAt);
-      assert.ok(rest[0]!.scheduledFor.getTime() >= upAt - 2_000, 'the occurrences in between were not run');
-      onTime(rest, 'run-once');
-    }
-    // skip: the first missed occurrence is recorded as missed, nothing else from the outage.
-    {
-      const { afterUp } = await split(skip);
-      const [missed, ...rest] = afterUp;
-      assert.equal(missed!.status, 'missed');
-      assert.equal(missed!.startedAt, null);
-      assert.match(missed!.error ?? '', /^due at .*, no instance could start it before /);
-      assert.ok(rest[0]!.scheduledFor.getTime() >= upAt - 2_000);
-      onTime(rest, 'skip');
-    }
-    // run-all, limit 3: the oldest missed occurrences beyond the limit are one missed record; the last 3 are replayed,
-    // then the schedule goes on without a gap.
-    {
-      const { afterUp } = await split(all);
-      const [missed, ...rest] = afterUp;
-      assert.equal(missed!.status, 'missed');
-      const dropped = /this and (\d+) later occurrence\(s\) up to .* were not replayed \(run-all limit 3\)$/.exec(missed!.error ?? '');
-      assert.ok(dropped, missed!.error ?? '');
-      assert.equal(rest[0]!.scheduledFor.getTime(), missed!.scheduledFor.getTime() + (Number(dropped[1]) + 1) * 1_000, 'replay starts after the dropped ones');
-      onTime(rest, 'run-all');
-      // The replayed ones are the last 3 that were more than the grace (2 s) late when the window was cut; the first
-      // of them sits at that boundary, so instances whose database-clock estimates differ by a few ms may label it
-      // either way: 'catch-up' is the label of a run started later than the grace.
-      for (const r of rest.slice(0, 3)) {
-        assert.ok(r.scheduledFor.getTime() < readyAt, 'the replayed occurrences fell due while no instance ran');
-        const lag = r.startedAt!.getTime() - r.scheduledFor.getTime();
-        assert.ok(lag > 1_500, `replayed ${lag} ms late`);
-        if (lag > 2_500) assert.equal(r.trigger, 'catch-up');
+    test('run-once runs one catch-up, skip records one missed run, run-all replays the last N and records the rest as missed', async () => {
+      workers.push(...(await startBoth(1)));
+      const make = (name: string, missedPolicy: Job['missedPolicy']): Promise<Job> =>
+        services.createJob({ name, type: 'log', payload: { message: name }, schedule: { kind: 'interval', seconds: 1 }, missedPolicy });
+      const [once, skip, all] = [await make('run-once', 'run-once'), await make('skip', 'skip'), await make('run-all', 'run-all')];
+      await waitFor('a few runs of each', async () => {
+        for (const job of [once, skip, all]) if ((await allRuns(job.id)).filter((r) => r.status === 'succeeded').length < 2) return false;
+        return true;
+      });
+      await Promise.all(workers.splice(0).map((w) => stopWorker(w, 'SIGTERM')));
+      const downAt = Date.now();
+      await delay(8_000);
+      const upAt = Date.now();
+      workers.push(...(await startBoth(2)));
+      const readyAt = Date.now();
+      await delay(4_000);
+      for (const job of [once, skip, all]) await services.pauseJob(job.id);
+      await waitFor('runs to finish', async () => {
+        for (const job of [once, skip, all]) if ((await allRuns(job.id)).some((r) => r.status === 'running')) return false;
+        return true;
+      });
+
+      /** Runs recorded after the instances came back, in order; and the last one before they went down. */
+      const split = async (job: Job): Promise<{ before: Run; afterUp: Run[] }> => {
+        const runs = await allRuns(job.id);
+        // Runs the policy records after the restart either have no start (missed) or started after upAt.
+        const before = runs.filter((r) => r.startedAt !== null && r.startedAt.getTime() < upAt).at(-1)!;
+        assert.ok(before.scheduledFor.getTime() <= downAt);
+        const afterUp = runs.filter((r) => r.scheduledFor.getTime() > before.scheduledFor.getTime());
+        const described = runs.map((r) => `${r.scheduledFor.toISOString()} ${r.status}/${r.trigger}`).join('\n');
+        assert.ok(afterUp.length >= 3, `${job.name}: ${afterUp.length} runs after the outage\n${described}`);
+        // The occurrence right after the last run before the outage is the first one the policy handles.
+        assert.equal(afterUp[0]!.scheduledFor.getTime() - before.scheduledFor.getTime(), 1_000, `${job.name}: first missed occurrence\n${described}`);
+        return { before, afterUp };
+      };
+      /**
+       * After the policy's first decision the schedule goes on. On a loaded machine a later occurrence may itself start
+       * more than the grace late; the policy then applies again (a catch-up or a missed record, and a jump to now), so
+       * contiguity is only required where the policy guarantees it (run-all), and most runs must be ordinary ones.
+       */
+      const onTime = (runs: Run[], policy: Job['missedPolicy']): void => {
+        if (policy === 'run-all') {
+          for (let i = 1; i < runs.length; i++) assert.equal(runs[i]!.scheduledFor.getTime() - runs[i - 1]!.scheduledFor.getTime(), 1_000, 'contiguous');
+        }
+        for (const r of runs) {
+          const late = r.trigger === 'catch-up' || (policy === 'skip' && r.status === 'missed');
+          assert.ok(r.status === 'succeeded' || late, `${r.scheduledFor.toISOString()}: ${r.status}/${r.trigger}`);
+        }
+        assert.ok(runs.filter((r) => r.status === 'succeeded' && r.trigger === 'schedule').length >= 2, 'the schedule went on');
+      };
+
+      // run-once: the first missed occurrence runs (late, as a catch-up); the schedule then continues from now.
+      {
+        const { afterUp } = await split(once);
+        const [caughtUp, ...rest] = afterUp;
+        assert.equal(caughtUp!.trigger, 'catch-up');
+        assert.equal(caughtUp!.status, 'succeeded');
+        assert.ok(caughtUp!.startedAt!.getTime() >= upAt);
+        assert.ok(rest[0]!.scheduledFor.getTime() >= upAt - 2_000, 'the occurrences in between were not run');
+        onTime(rest, 'run-once');
       }
-      assert.ok(rest.filter((r) => r.trigger === 'catch-up').length >= 2);
-    }
+      // skip: the first missed occurrence is recorded as missed, nothing else from the outage.
+      {
+        const { afterUp } = await split(skip);
+        const [missed, ...rest] = afterUp;
+        assert.equal(missed!.status, 'missed');
+        assert.equal(missed!.startedAt, null);
+        assert.match(missed!.error ?? '', /^due at .*, no instance could start it before /);
+        assert.ok(rest[0]!.scheduledFor.getTime() >= upAt - 2_000);
+        onTime(rest, 'skip');
+      }
+      // run-all, limit 3: the oldest missed occurrences beyond the limit are one missed record; the last 3 are replayed,
+      // then the schedule goes on without a gap.
+      {
+        const { afterUp } = await split(all);
+        const [missed, ...rest] = afterUp;
+        assert.equal(missed!.status, 'missed');
+        const dropped = /this and (\d+) later occurrence\(s\) up to .* were not replayed \(run-all limit 3\)$/.exec(missed!.error ?? '');
+        assert.ok(dropped, missed!.error ?? '');
+        assert.equal(rest[0]!.scheduledFor.getTime(), missed!.scheduledFor.getTime() + (Number(dropped[1]) + 1) * 1_000, 'replay starts after the dropped ones');
+        onTime(rest, 'run-all');
+        // The replayed ones are the last 3 that were more than the grace (2 s) late when the window was cut; the first
+        // of them sits at that boundary, so instances whose database-clock estimates differ by a few ms may label it
+        // either way: 'catch-up' is the label of a run started later than the grace.
+        for (const r of rest.slice(0, 3)) {
+          assert.ok(r.scheduledFor.getTime() < readyAt, 'the replayed occurrences fell due while no instance ran');
+          const lag = r.startedAt!.getTime() - r.scheduledFor.getTime();
+          assert.ok(lag > 1_500, `replayed ${lag} ms late`);
+          if (lag > 2_500) assert.equal(r.trigger, 'catch-up');
+        }
+        assert.ok(rest.filter((r) => r.trigger === 'catch-up').length >= 2);
+      }
+    });
   });
-});
+}
