@@ -35,6 +35,23 @@ function withSecurity(request: NextRequest, respond: (requestHeaders?: Headers) 
 }
 
 /**
+ * Why the path cannot be routed, or null. Next's router decodes each segment and answered a malformed escape
+ * ("/api/%", "/jobs/%E0%A4%A", "/api/%C0%AE") with a 500.
+ */
+function pathProblem(pathname: string): string | null {
+  for (const segment of pathname.split('/')) {
+    try {
+      decodeURIComponent(segment);
+    } catch {
+      return 'malformed percent-encoding in the path';
+    }
+  }
+  return null;
+}
+
+const NO_STORE = { 'cache-control': 'no-store' };
+
+/**
  * First gate, without a database: pages need a cookie with our signature (else /login?next=...), /api/** needs a
  * well-formed bearer token or such a cookie (else 401 JSON). Whether the session is still live, the token known and
  * unrevoked, and the role sufficient is checked by the pages, route handlers and server actions themselves.
@@ -43,15 +60,23 @@ export function proxy(request: NextRequest) {
   return withSecurity(request, (requestHeaders) => {
     const pass = () => NextResponse.next({ request: { headers: requestHeaders } });
     const { pathname, search } = request.nextUrl;
+    const problem = pathProblem(pathname);
+    if (problem) {
+      return isApi(pathname)
+        ? NextResponse.json({ error: problem }, { status: 400, headers: NO_STORE })
+        : new NextResponse(`Bad request: ${problem}.`, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8', ...NO_STORE } });
+    }
     if (isPublic(pathname)) return pass();
     const session = verifySessionCookie(request.cookies.get(SESSION_COOKIE)?.value);
     if (isApi(pathname)) {
       const authorization = request.headers.get('authorization');
       const ok = authorization ? bearerToken(authorization) !== null : session !== null;
+      // "/api" itself has no route (the catch-all needs a segment): the same JSON 404 as any unknown /api path.
+      if (ok && (pathname === '/api' || pathname === '/api/')) return NextResponse.json({ error: `no such endpoint: ${pathname}` }, { status: 404, headers: NO_STORE });
       if (ok) return pass();
       return NextResponse.json(
         { error: 'unauthorized' },
-        { status: 401, headers: { 'www-authenticate': 'Bearer realm="cronplane"', 'cache-control': 'no-store' } },
+        { status: 401, headers: { 'www-authenticate': 'Bearer realm="cronplane"', ...NO_STORE } },
       );
     }
     if (session) return pass();

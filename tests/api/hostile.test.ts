@@ -1,25 +1,32 @@
 /**
- * Hostile input at every API route, generated with fast-check: malformed and oversized bodies, wrong
- * types, NoSQL/SQL operator injection, invalid cron expressions and time zones, hostile ids and query
- * strings. Every answer must be a 4xx with a clear JSON message (never a 5xx), and what the API's GETs
- * return must be the same before and after the refused requests.
+ * Hostile input at every API route (the table below is checked against app/api, so a new route without an entry
+ * fails), generated with fast-check: malformed and oversized bodies, wrong types, NoSQL/SQL operator injection,
+ * invalid cron expressions and time zones, control characters and lone surrogates, hostile ids, paths, query
+ * strings, methods and credentials. Every refused request must be a 4xx with a clear JSON message (never a 5xx),
+ * and must leave the store as it was: the jobs and their runs, the users and tokens as the API shows them, and the
+ * number of users, tokens, sessions and audit entries in the database.
  *
- * Runs against PostgreSQL; and against the MongoDB store too when tests/support/mongo.ts can start its
- * server (HOSTILE_MONGO=0 turns that off). HOSTILE_RUNS sets the runs per property (default 25), which
- * keeps the file under a minute per store; a failure prints fast-check's seed and the shrunk input.
+ * Runs against PostgreSQL and against MongoDB (tests/support/mongo.ts: MONGODB_URL or the MongoDB-wire test
+ * server); both are required: a store that cannot start fails the suite. HOSTILE_RUNS sets the runs per property
+ * (default 25); a failure prints fast-check's seed and the shrunk input.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { MongoClient } from 'mongodb';
+import pg from 'pg';
 import { jobTypeNames } from '../../lib/jobs/registry';
 import { cronExpressionError, isValidTimezone } from '../../lib/validation/schedule';
-import { startApp, type StartedApp } from '../support/app';
+import { loginCookie, startApp, type StartedApp } from '../support/app';
+import { startTestMongo } from '../support/mongo';
 import { startTestPostgres } from '../support/postgres';
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? '25');
-const MONGO_HELPER = new URL('../support/mongo.ts', import.meta.url);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Answer {
   status: number;
@@ -28,8 +35,13 @@ interface Answer {
   json: Record<string, unknown> | null;
 }
 
+/** Row counts straight from the database: what the API does not show (sessions, the audit log's size). */
+type Counts = Record<'users' | 'api_tokens' | 'sessions' | 'audit_log' | 'jobs' | 'runs', number>;
+const COUNTED = ['users', 'api_tokens', 'sessions', 'audit_log', 'jobs', 'runs'] as const;
+
 interface Target {
   app: StartedApp;
+  counts(): Promise<Counts>;
   stop(): Promise<void>;
 }
 
@@ -124,7 +136,136 @@ const hostileId = fc
 
 const hostileQueryValue = fc.oneof(fc.string({ maxLength: 50 }), fc.constantFrom(...INJECTION_STRINGS), fc.constantFrom('-1', '0', '1e9', '201', 'NaN', '1.5', '[object Object]', '{"$gt":""}'));
 
-// ---- the suite, once per store ----------------------------------------------------------------------
+
+/** Text with one character the database cannot store or a name must not hold: C0/C1 controls, DEL, lone surrogates. */
+const BAD_CHARACTERS = ['\u0000', '\u0001', '\t', '\n', '\r', '\u001b', '\u007f', '\u0085', '\u009f', '\ud800', '\udfff'];
+const withBadCharacter = fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom(...BAD_CHARACTERS), fc.string({ maxLength: 10 })).map(([a, c, b]) => `${a}x${c}x${b}`);
+/** The same without lone surrogates, which a URL cannot carry (percent-encoding turns them into U+FFFD). */
+const withControlCharacter = fc
+  .tuple(fc.string({ maxLength: 10 }), fc.constantFrom(...BAD_CHARACTERS.filter((c) => !/[\ud800-\udfff]/.test(c))), fc.string({ maxLength: 10 }))
+  .map(([a, c, b]) => `${a}x${c}x${b}`);
+
+const ROLES = ['admin', 'operator', 'viewer'];
+const notARole = fc.oneof(hostileValue, fc.constantFrom(...INJECTION_STRINGS), fc.constantFrom('Admin', 'ADMIN', ' admin', 'root', 'superuser', ''), fc.string()).filter((v) => !ROLES.includes(v as string));
+const USERNAME_OK = /^[\p{L}\p{N}._@-]+$/u;
+const badUsername = fc
+  .oneof(notAString, withBadCharacter, fc.constantFrom(...INJECTION_STRINGS), fc.constantFrom('', '   ', 'x'.repeat(65), 'a b', 'a/b', '<script>'), fc.string())
+  .filter((v) => typeof v !== 'string' || v.trim() === '' || v.trim().length > 64 || !USERNAME_OK.test(v.trim()));
+const badPassword = fc.oneof(notAString, fc.string({ maxLength: 9 }), fc.constant('p'.repeat(513)));
+
+/** One change that makes a user-create body invalid. */
+const invalidUserCreate: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  badUsername.map((username) => ({ username })),
+  badPassword.map((password) => ({ password })),
+  notARole.map((role) => ({ role })),
+  fc.tuple(fc.constantFrom('__proto__', 'constructor', '$set', 'id', 'passwordHash', 'disabled', 'failedLogins'), hostileValue).map(([key, value]) => ({ [key]: value })),
+);
+/** One change that makes a user-update body invalid (an empty update would be valid: at least one of these). */
+const invalidUserUpdate: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  notARole.map((role) => ({ role })),
+  fc.oneof(hostileValue, fc.constantFrom('true', 'false', 0, 1)).filter((v) => typeof v !== 'boolean').map((disabled) => ({ disabled })),
+  badPassword.map((password) => ({ password })),
+  fc.tuple(fc.constantFrom('__proto__', 'username', 'passwordHash', 'lockedUntil', 'failedLogins', '$set'), hostileValue).map(([key, value]) => ({ [key]: value })),
+);
+/** One change that makes a token-create body invalid. */
+const invalidTokenCreate: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.oneof(notAString, withBadCharacter, fc.constantFrom('', '   ', 'x'.repeat(101))).map((name) => ({ name })),
+  notARole.map((role) => ({ role })),
+  fc.tuple(fc.constantFrom('__proto__', 'tokenHash', 'prefix', 'secret', 'revokedAt', '$where'), hostileValue).map(([key, value]) => ({ [key]: value })),
+);
+
+/** Sign-in bodies that cannot be a sign-in: a missing or non-string field, an empty one, a control character in the name. */
+const malformedSignIn: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.record({ username: notAString, password: fc.string({ minLength: 1 }) }),
+  fc.record({ username: fc.constantFrom('admin', 'someone'), password: fc.oneof(notAString, fc.constant('')) }),
+  fc.record({ username: withBadCharacter.filter((u) => u.trim() !== ''), password: fc.string({ minLength: 1 }) }),
+  fc.record({ username: fc.constantFrom('', '   ', '\t'), password: fc.string({ minLength: 1 }) }),
+  fc.record({ password: fc.string({ minLength: 1 }) }),
+  fc.record({ username: fc.constantFrom('admin') }),
+);
+
+/** Header values a client can send (printable ASCII) that are no credential of ours. */
+const junkHeader = fc.oneof(fc.string({ minLength: 1, maxLength: 80 }), fc.constantFrom(...INJECTION_STRINGS.filter((s) => !/[\u0000-\u001f]/.test(s) && s !== '')));
+const hostileAuth: fc.Arbitrary<Record<string, string>> = fc.oneof(
+  junkHeader.map((v) => ({ authorization: v })),
+  junkHeader.map((v) => ({ authorization: `Bearer ${v.replace(/\s/g, '') || 'x'}` })),
+  fc.constantFrom('Basic YWRtaW46YWRtaW4=', 'Bearer', 'Bearer  ', `Bearer ${'x'.repeat(600)}`, 'Bearer cpt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'Digest x').map((v) => ({ authorization: v })),
+  junkHeader.map((v) => ({ cookie: `cronplane_session=${v.replace(/[;\s]/g, '') || 'x'}` })),
+  fc.string({ minLength: 43, maxLength: 43, unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') }).map((secret) => ({ cookie: `cronplane_session=${secret}.${'A'.repeat(43)}` })),
+  fc.constant({ cookie: 'cronplane_session=' }),
+  fc.constant({}),
+);
+
+/** Dates PostgreSQL refuses or that are no ISO-8601 at all (nothing here starts like YYYY-MM-DD with a valid date). */
+const badDate = fc.oneof(
+  fc.constantFrom('-010000-01-01', '+275760-09-13', '+010000-01-01T00:00:00Z', '99999-01-01', '10000-01-01', '0000-01-01', '-000001-01-01', '2024-02-30', '2023-02-29', '2024-13-01', '2024-00-10', '2024-01-01T24:00', '2024-01-01T23:60', '2024-01-01 10:00', '0', '1e12', '-1', 'NaN', 'Infinity', 'yesterday', '1 Jan 2024', 'Jan 1, 2024', '2024/01/01', 'now()', "2024-01-01'; drop table audit_log; --"),
+  fc.integer({ min: 10_000, max: 275_760 }).map((y) => `+${String(y).padStart(6, '0')}-01-01T00:00:00Z`),
+  fc.integer({ min: 1, max: 271_821 }).map((y) => `-${String(y).padStart(6, '0')}-01-01`),
+  fc.string({ maxLength: 30 }).filter((v) => v.trim() !== '' && !/^\s*\d{4}-\d{2}-\d{2}/.test(v)),
+);
+const MIN_DATE = new Date('0001-01-01T00:00:00.000Z');
+const MAX_DATE = new Date('9999-12-31T23:59:59.999Z');
+const goodDate = fc.date({ min: MIN_DATE, max: MAX_DATE, noInvalidDate: true }).map((d) => d.toISOString());
+const base64url = (text: string) => Buffer.from(text).toString('base64url');
+/** Cursors nobody made: a time outside years 1-9999 or no time at all, a non-uuid, not JSON, not base64url. */
+const badTimeCursor = fc.oneof(
+  fc.tuple(fc.oneof(badDate, fc.string()), fc.uuid()).filter(([key]) => !/^\d{4}-\d{2}-\d{2}/.test(key)).map((key) => base64url(JSON.stringify(key))),
+  fc.tuple(goodDate, fc.string({ maxLength: 40 })).map((key) => base64url(JSON.stringify(key))),
+  fc.jsonValue({ maxDepth: 2 }).filter((v) => !Array.isArray(v)).map((v) => base64url(JSON.stringify(v))),
+  fc.string({ minLength: 1, maxLength: 60 }),
+  fc.constantFrom('%%%', 'A', 'AAAAA', 'x'.repeat(501), base64url('["2024-01-01T00:00:00.000Z"]'), base64url('not json')),
+);
+
+/** Query parameters no route reads. */
+const ignoredQuery = fc
+  .array(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.oneof(hostileQueryValue, withControlCharacter)), { minLength: 1, maxLength: 4 })
+  .map((pairs) => new URLSearchParams(pairs).toString());
+
+// ---- every route, checked against app/api -----------------------------------------------------------------------
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+type Method = (typeof METHODS)[number];
+
+/** Route pattern -> the methods it answers. `{id}` stands for a path parameter. */
+const ROUTES: Record<string, Method[]> = {
+  '/api/session': ['GET', 'POST', 'DELETE'],
+  '/api/users': ['GET', 'POST'],
+  '/api/users/{id}': ['PATCH', 'DELETE'],
+  '/api/users/{id}/sessions': ['DELETE'],
+  '/api/tokens': ['GET', 'POST'],
+  '/api/tokens/{id}': ['DELETE'],
+  '/api/audit': ['GET'],
+  '/api/instances': ['GET'],
+  '/api/events': ['GET'],
+  '/api/health': ['GET'],
+  '/api/openapi.json': ['GET'],
+  '/api/jobs': ['GET', 'POST'],
+  '/api/jobs/{id}': ['GET', 'PATCH', 'DELETE'],
+  '/api/jobs/{id}/pause': ['POST'],
+  '/api/jobs/{id}/resume': ['POST'],
+  '/api/jobs/{id}/run': ['POST'],
+  '/api/jobs/{id}/runs': ['GET'],
+  '/api/{...path}': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+};
+/** Public without credentials: README and docs/security.md say so. */
+const PUBLIC = new Set(['GET /api/health', 'POST /api/session']);
+
+function routesOnDisk(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.name === 'route.ts') {
+        const segments = relative(join(ROOT, 'app'), dir).split(sep);
+        found.push(`/${segments.map((s) => s.replace(/^\[\.\.\.(\w+)\]$/, '{...$1}').replace(/^\[(\w+)\]$/, '{$1}')).join('/')}`);
+      }
+    }
+  };
+  walk(join(ROOT, 'app', 'api'));
+  return found.sort();
+}
+
+// ---- the suite, once per store ----------------------------------------------------------------------------------
 
 async function startOnPostgres(): Promise<Target> {
   const db = await startTestPostgres();
@@ -132,36 +273,56 @@ async function startOnPostgres(): Promise<Target> {
     await db.stop();
     throw err;
   });
-  return { app, stop: async () => (await app.stop(), await db.stop()) };
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  return {
+    app,
+    async counts() {
+      const row = (await client.query(`SELECT ${COUNTED.map((t) => `(SELECT count(*)::int FROM ${t}) AS ${t}`).join(', ')}`)).rows[0] as Counts;
+      return row;
+    },
+    stop: async () => (await client.end(), await app.stop(), await db.stop()),
+  };
 }
 
 async function startOnMongo(): Promise<Target> {
-  const { startTestMongo } = (await import(MONGO_HELPER.href)) as typeof import('../support/mongo');
   const db = await startTestMongo();
   const app = await startApp({ databaseUrl: db.url, env: { HTTP_JOB_ALLOW: undefined } }).catch(async (err: unknown) => {
     await db.stop();
     throw err;
   });
-  return { app, stop: async () => (await app.stop(), await db.stop()) };
+  const client = new MongoClient(db.url);
+  await client.connect();
+  return {
+    app,
+    async counts() {
+      const entries = await Promise.all(COUNTED.map(async (name) => [name, await client.db().collection(name).countDocuments()] as const));
+      return Object.fromEntries(entries) as Counts;
+    },
+    stop: async () => (await client.close(), await app.stop(), await db.stop()),
+  };
 }
 
-const stores: Array<{ name: string; start: () => Promise<Target>; optional: boolean }> = [{ name: 'postgres', start: startOnPostgres, optional: false }];
-if (process.env.HOSTILE_MONGO !== '0' && existsSync(MONGO_HELPER)) stores.push({ name: 'mongodb', start: startOnMongo, optional: true });
+// Both stores, both required: a MongoDB leg that cannot start fails (it used to skip itself).
+const stores: Array<{ name: string; start: () => Promise<Target> }> = [
+  { name: 'postgres', start: startOnPostgres },
+  { name: 'mongodb', start: startOnMongo },
+];
+
+test('the route table below covers every route under app/api', () => {
+  assert.deepEqual(routesOnDisk(), Object.keys(ROUTES).sort());
+});
 
 for (const store of stores) {
   describe(`hostile input (${store.name})`, () => {
-    let target: Target | null = null;
-    let unavailable = '';
+    let target: Target;
     const seeded: Array<{ id: string; name: string; tags: string[] }> = [];
+    const seedUser = { id: '', username: `seed-user-${randomBytes(3).toString('hex')}`, password: `pw-${randomBytes(12).toString('base64url')}` };
+    let seedTokenId = '';
+    let seedCookie = '';
 
     before(async () => {
-      try {
-        target = await store.start();
-      } catch (err) {
-        if (!store.optional) throw err;
-        unavailable = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-        return;
-      }
+      target = await store.start();
       const jobs: Array<Record<string, unknown> & { name: string; tags?: string[] }> = [
         { ...validJob(), name: 'alpha report', tags: ['nightly', 'team-a'] },
         { ...validJob(), name: 'Ünïcödé 日本語 🚀 job', tags: ['team-b'] },
@@ -173,27 +334,41 @@ for (const store of stores) {
         assert.equal(answer.status, 201, answer.text);
         seeded.push({ id: String(answer.json?.id), name: job.name, tags: job.tags ?? [] });
       }
+      const user = await call('POST', '/api/users', { raw: JSON.stringify({ username: seedUser.username, password: seedUser.password, role: 'viewer' }) });
+      assert.equal(user.status, 201, user.text);
+      seedUser.id = String(user.json?.id);
+      const token = await call('POST', '/api/tokens', { raw: JSON.stringify({ name: 'seed token', role: 'viewer' }) });
+      assert.equal(token.status, 201, token.text);
+      seedTokenId = String(token.json?.id);
+      seedCookie = await loginCookie(target.app, seedUser.username, seedUser.password);
     }, { timeout: 180_000 });
 
     after(async () => {
       await target?.stop();
     }, { timeout: 30_000 });
 
-    function ready(t: TestContext): StartedApp | null {
-      if (target) return target.app;
-      t.skip(`${store.name} store not available: ${unavailable}`);
-      return null;
+    interface CallOptions {
+      raw?: string | Blob | ReadableStream<Uint8Array>;
+      contentType?: string;
+      /** Replaces the admin bearer token (e.g. hostile credentials, or {} for none). */
+      headers?: Record<string, string>;
     }
 
-    async function call(method: string, path: string, options: { raw?: string | Blob | ReadableStream<Uint8Array>; contentType?: string } = {}): Promise<Answer> {
-      const app = target!.app;
-      const headers: Record<string, string> = { authorization: `Bearer ${app.apiToken}` };
+    async function call(method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+      const app = target.app;
+      const headers: Record<string, string> = options.headers ?? { authorization: `Bearer ${app.apiToken}` };
       if (options.raw !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
       const init: RequestInit & { duplex?: 'half' } = { method, headers, body: options.raw, redirect: 'manual', signal: AbortSignal.timeout(20_000) };
       if (options.raw instanceof ReadableStream) init.duplex = 'half';
-      const response = await fetch(`${app.baseUrl}${path}`, init);
-      const text = await response.text();
+      const controller = new AbortController();
+      const response = await fetch(`${app.baseUrl}${path}`, { ...init, signal: AbortSignal.any([init.signal!, controller.signal]) });
       const contentType = response.headers.get('content-type') ?? '';
+      if (contentType.startsWith('text/event-stream')) {
+        // The live stream never ends: its status and type are the answer.
+        controller.abort();
+        return { status: response.status, contentType, text: '', json: null };
+      }
+      const text = await response.text();
       let json: Record<string, unknown> | null = null;
       if (contentType.includes('json')) json = JSON.parse(text) as Record<string, unknown>;
       return { status: response.status, contentType, text, json };
@@ -215,8 +390,15 @@ for (const store of stores) {
       }
     }
 
-    /** Everything the API shows: the job list, each job, each job's runs. */
-    async function snapshot(): Promise<string> {
+    function issuePaths(answer: Answer): string[] {
+      return ((answer.json?.issues ?? []) as Array<{ path: string }>).map((i) => i.path);
+    }
+
+    /**
+     * Everything the API shows of the store (the job list, each job, each job's runs, the users, the tokens) and the
+     * row counts the API does not show (sessions, audit entries; users, tokens, jobs, runs too).
+     */
+    async function snapshot(): Promise<{ view: string; counts: Counts }> {
       const list = await call('GET', '/api/jobs?limit=200');
       assert.equal(list.status, 200, list.text);
       const jobs = (list.json?.jobs ?? []) as Array<{ id: string }>;
@@ -225,20 +407,30 @@ for (const store of stores) {
         parts.push((await call('GET', `/api/jobs/${job.id}`)).json);
         parts.push((await call('GET', `/api/jobs/${job.id}/runs?limit=200`)).json);
       }
-      return JSON.stringify(parts);
+      for (const path of ['/api/users', '/api/tokens']) {
+        const answer = await call('GET', path);
+        assert.equal(answer.status, 200, answer.text);
+        parts.push(answer.json);
+      }
+      return { view: JSON.stringify(parts), counts: await target.counts() };
     }
 
-    /** Runs a property and checks the API's view of the store did not change. */
-    async function unchanged(fn: () => Promise<void>): Promise<void> {
+    /**
+     * Runs a property and checks the store did not change. `audited` says how many audit entries the property
+     * wrote on purpose (sign-in failures are audited by design); nothing else may differ.
+     */
+    async function unchanged(fn: () => Promise<void>, audited: () => number = () => 0): Promise<void> {
       const before = await snapshot();
       await fn();
-      assert.equal(await snapshot(), before, 'a refused request changed the data');
+      const after = await snapshot();
+      assert.equal(after.view, before.view, 'a refused request changed the data');
+      assert.deepEqual(after.counts, { ...before.counts, audit_log: before.counts.audit_log + audited() }, 'a refused request changed what the database holds');
     }
 
     const pickSeeded = () => fc.integer({ min: 0, max: 3 }).map((i) => seeded[i]!);
-
-    test('POST /api/jobs: invalid jobs (operators, wrong types, bad cron/zones, unknown keys) are 400s with field issues', async (t) => {
-      if (!ready(t)) return;
+    /** A different client address for each sign-in attempt, so the per-address limit does not turn them into 429s. */
+    const someAddress = () => `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    test('POST /api/jobs: invalid jobs (operators, wrong types, bad cron/zones, unknown keys) are 400s with field issues', async () => {
       await unchanged(() =>
         fc.assert(
           fc.asyncProperty(mutations, async (changes) => {
@@ -252,8 +444,7 @@ for (const store of stores) {
       );
     });
 
-    test('PATCH /api/jobs/{id}: the same invalid changes leave the job as it was', async (t) => {
-      if (!ready(t)) return;
+    test('PATCH /api/jobs/{id}: the same invalid changes leave the job as it was', async () => {
       await unchanged(() =>
         fc.assert(
           fc.asyncProperty(pickSeeded(), mutations, async (job, changes) => {
@@ -265,8 +456,7 @@ for (const store of stores) {
       );
     });
 
-    test('bodies that are not a JSON object, or not JSON, or not declared as JSON, at POST and PATCH', async (t) => {
-      if (!ready(t)) return;
+    test('bodies that are not a JSON object, or not JSON, or not declared as JSON, at POST and PATCH', async () => {
       await unchanged(() =>
         fc.assert(
           fc.asyncProperty(pickSeeded(), fc.oneof(notAnObjectBody.map((raw) => ({ raw, contentType: 'application/json' })), fc.record({ raw: fc.string(), contentType: badContentType })), fc.boolean(), async (job, { raw, contentType }, patch) => {
@@ -278,8 +468,7 @@ for (const store of stores) {
       );
     });
 
-    test('oversized and pathological bodies: 413 above 1 MB (even without a Content-Length), 400 for too-deep or too-long values', async (t) => {
-      if (!ready(t)) return;
+    test('oversized and pathological bodies: 413 above 1 MB (even without a Content-Length), 400 for too-deep or too-long values', async () => {
       await unchanged(async () => {
         const big = JSON.stringify({ ...validJob(), description: 'x'.repeat(1_100_000) });
         const answer = await call('POST', '/api/jobs', { raw: big });
@@ -306,8 +495,7 @@ for (const store of stores) {
       });
     });
 
-    test('hostile ids in every job route: 404 (or 405), never a 5xx', async (t) => {
-      if (!ready(t)) return;
+    test('hostile ids in every job route: 404 (or 405), never a 5xx', async () => {
       const routes: Array<[string, (id: string) => string, string | undefined]> = [
         ['GET', (id) => `/api/jobs/${id}`, undefined],
         ['PATCH', (id) => `/api/jobs/${id}`, '{"name":"renamed"}'],
@@ -332,8 +520,7 @@ for (const store of stores) {
       );
     });
 
-    test('query strings: bad limit/cursor are 400s; search and tag match literally (no LIKE wildcards, regex or operators)', async (t) => {
-      if (!ready(t)) return;
+    test('query strings: bad limit/cursor are 400s; search and tag match literally (no LIKE wildcards, regex or operators)', async () => {
       await unchanged(async () => {
         await fc.assert(
           fc.asyncProperty(fc.constantFrom('limit', 'cursor'), hostileQueryValue, fc.boolean(), pickSeeded(), async (param, value, runs, job) => {
@@ -366,15 +553,17 @@ for (const store of stores) {
       });
     });
 
-    test('unicode names are accepted and read back unchanged (then deleted)', async (t) => {
-      if (!ready(t)) return;
+    test('unicode names are accepted and read back unchanged (then deleted)', async () => {
       const name = fc
         .string({ unit: 'grapheme', minLength: 1, maxLength: 30 })
         .map((s) => s.trim())
         .filter((s) => s.length > 0 && s.length <= 100 && /^[^\p{Cc}]+$/u.test(s));
-      await unchanged(() =>
+      let runs = 0;
+      await unchanged(
+        () =>
         fc.assert(
           fc.asyncProperty(name, async (text) => {
+            runs += 1;
             const unique = `${text} ${randomBytes(3).toString('hex')}`;
             const created = await call('POST', '/api/jobs', { raw: JSON.stringify({ ...validJob(), name: unique }) });
             assert.equal(created.status, 201, created.text);
@@ -384,7 +573,279 @@ for (const store of stores) {
           }),
           { numRuns: RUNS },
         ),
+        // Each run creates and deletes a job: two audit entries, on purpose.
+        () => 2 * runs,
       );
+    });
+
+    // ---- sign-in and session --------------------------------------------------------------------------------------
+
+    test('POST /api/session: malformed sign-ins (wrong types, empty fields, control characters, not JSON) are 400s that write nothing', async () => {
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.oneof(
+              malformedSignIn.map((body) => ({ raw: withMutations(body, []), contentType: 'application/json' })),
+              notAnObjectBody.map((raw) => ({ raw, contentType: 'application/json' })),
+              fc.record({ raw: fc.string(), contentType: badContentType }),
+            ),
+            async ({ raw, contentType }) => {
+              const answer = await call('POST', '/api/session', { raw, contentType, headers: { 'x-forwarded-for': someAddress() } });
+              assertRefused(answer, `POST /api/session (${contentType}) ${JSON.stringify(raw).slice(0, 200)}`);
+              assert.equal(answer.status, 400, `POST /api/session ${JSON.stringify(raw).slice(0, 200)} -> ${answer.status}`);
+            },
+          ),
+          { numRuns: RUNS * 2 },
+        ),
+      );
+    });
+
+    test('POST /api/session: injection strings as credentials are just wrong credentials (401, one audited failure each, no session)', async () => {
+      const known = [seedUser.username, 'admin'].map((u) => u.toLowerCase());
+      const username = fc
+        .oneof(fc.constantFrom(...INJECTION_STRINGS), fc.constantFrom('admin\' --', 'admin" OR "1"="1', '{"$gt":""}', '*', '.*', 'ADMIN%', 'admin_'), fc.string({ minLength: 1, maxLength: 40 }))
+        .filter((u) => u.trim() !== '' && !/\p{Cc}/u.test(u) && !known.includes(u.trim().toLowerCase()));
+      const password = fc.oneof(fc.constantFrom(...INJECTION_STRINGS.filter((p) => p !== '')), fc.string({ minLength: 1, maxLength: 40 }));
+      let attempts = 0;
+      await unchanged(
+        () =>
+          fc.assert(
+            fc.asyncProperty(username, password, async (u, p) => {
+              attempts += 1;
+              const answer = await call('POST', '/api/session', { raw: JSON.stringify({ username: u, password: p }), headers: { 'x-forwarded-for': someAddress() } });
+              assertRefused(answer, `sign in as ${JSON.stringify(u)}`);
+              assert.equal(answer.status, 401, `sign in as ${JSON.stringify(u)} -> ${answer.status}`);
+              assert.equal(answer.json?.error, 'Wrong username or password.');
+            }),
+            // Each attempt costs a full scrypt check (the same time as a wrong password).
+            { numRuns: Math.max(5, Math.ceil(RUNS / 2)) },
+          ),
+        () => attempts,
+      );
+    });
+
+    test('GET and DELETE /api/session with hostile credentials: 401 JSON, the session and the store untouched', async () => {
+      await unchanged(async () => {
+        await fc.assert(
+          fc.asyncProperty(hostileAuth, fc.constantFrom('GET', 'DELETE'), async (headers, method) => {
+            const answer = await call(method, '/api/session', { headers });
+            assertRefused(answer, `${method} /api/session ${JSON.stringify(headers).slice(0, 200)}`);
+            assert.equal(answer.status, 401);
+          }),
+          { numRuns: RUNS * 2 },
+        );
+        // The live session still answers (the properties above did not sign it out).
+        const me = await call('GET', '/api/session', { headers: { cookie: seedCookie } });
+        assert.equal(me.status, 200, me.text);
+        assert.equal(me.json?.name, seedUser.username);
+      });
+    });
+
+    test('every route refuses hostile credentials with 401 JSON (public routes excepted), never a 5xx', async () => {
+      const calls = Object.entries(ROUTES).flatMap(([pattern, methods]) =>
+        methods.filter((m) => !PUBLIC.has(`${m} ${pattern}`)).map((method) => [method, pattern] as const),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(fc.constantFrom(...calls), hostileAuth, fc.option(fc.jsonValue({ maxDepth: 2 })), async ([method, pattern], headers, body) => {
+            const path = pattern.replace('{id}', seeded[0]!.id).replace('{...path}', 'no-such-thing');
+            const answer = await call(method, path, body === null || method === 'GET' ? { headers } : { headers, raw: JSON.stringify(body) });
+            assertRefused(answer, `${method} ${path} ${JSON.stringify(headers).slice(0, 200)}`);
+            assert.equal(answer.status, 401, `${method} ${path} -> ${answer.status}`);
+          }),
+          { numRuns: RUNS * 2 },
+        ),
+      );
+    });
+
+    // ---- users and tokens -----------------------------------------------------------------------------------------
+
+    test('POST /api/users, PATCH /api/users/{id}, POST /api/tokens: invalid bodies are 400s with field issues', async () => {
+      const validUser = () => ({ username: `u-${randomBytes(4).toString('hex')}`, password: `pw-${randomBytes(9).toString('base64url')}`, role: 'viewer' });
+      const validToken = () => ({ name: `t-${randomBytes(4).toString('hex')}`, role: 'viewer' });
+      const cases = fc.oneof(
+        fc.array(invalidUserCreate, { minLength: 1, maxLength: 3 }).map((changes) => ({ method: 'POST', path: '/api/users', raw: withMutations(validUser(), changes) })),
+        fc.array(invalidUserUpdate, { minLength: 1, maxLength: 3 }).map((changes) => ({ method: 'PATCH', path: `/api/users/${seedUser.id}`, raw: withMutations({}, changes) })),
+        fc.array(invalidTokenCreate, { minLength: 1, maxLength: 3 }).map((changes) => ({ method: 'POST', path: '/api/tokens', raw: withMutations(validToken(), changes) })),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(cases, async ({ method, path, raw }) => {
+            const answer = await call(method, path, { raw });
+            assertRefused(answer, `${method} ${path} ${raw.slice(0, 300)}`);
+            assert.equal(answer.status, 400, `${method} ${path} ${raw.slice(0, 300)} -> ${answer.status}`);
+            assert.ok(Array.isArray(answer.json?.issues), `field issues for ${raw.slice(0, 200)}`);
+          }),
+          { numRuns: RUNS * 3 },
+        ),
+      );
+    });
+
+    test('users and tokens: bodies that are not a JSON object, not JSON, or not declared as JSON', async () => {
+      const targets = [
+        ['POST', '/api/users'],
+        ['PATCH', `/api/users/${seedUser.id}`],
+        ['POST', '/api/tokens'],
+      ] as const;
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.constantFrom(...targets),
+            fc.oneof(notAnObjectBody.map((raw) => ({ raw, contentType: 'application/json' })), fc.record({ raw: fc.string(), contentType: badContentType })),
+            async ([method, path], { raw, contentType }) => {
+              assertRefused(await call(method, path, { raw, contentType }), `${method} ${path} (${contentType}) ${JSON.stringify(raw).slice(0, 200)}`);
+            },
+          ),
+          { numRuns: RUNS * 2 },
+        ),
+      );
+    });
+
+    test('hostile ids in every user and token route: 404 (or 405), never a 5xx', async () => {
+      const routes: Array<[string, (id: string) => string, string | undefined]> = [
+        ['PATCH', (id) => `/api/users/${id}`, '{"role":"viewer"}'],
+        ['DELETE', (id) => `/api/users/${id}`, undefined],
+        ['DELETE', (id) => `/api/users/${id}/sessions`, undefined],
+        ['DELETE', (id) => `/api/tokens/${id}`, undefined],
+        ['GET', (id) => `/api/users/${id}`, undefined],
+        ['POST', (id) => `/api/tokens/${id}`, undefined],
+        ['PUT', (id) => `/api/users/${id}/sessions`, undefined],
+      ];
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(fc.oneof(hostileId, fc.constant(randomUUID())), fc.integer({ min: 0, max: routes.length - 1 }), async (id, r) => {
+            fc.pre(id !== seedUser.id && id !== seedTokenId);
+            const [method, path, raw] = routes[r]!;
+            const url = path(encodeURIComponent(id));
+            const answer = await call(method, url, raw === undefined ? {} : { raw });
+            assertRefused(answer, `${method} ${url}`);
+            assert.ok([404, 405].includes(answer.status), `${method} ${url} -> ${answer.status}`);
+          }),
+          { numRuns: RUNS * 2 },
+        ),
+      );
+    });
+
+    // ---- the audit log's query string -------------------------------------------------------------------------------
+
+    test('GET /api/audit: dates outside years 1-9999 or not ISO-8601, crafted cursors, bad limits and control characters are 400s naming the parameter', async () => {
+      const bad = fc.oneof(
+        fc.tuple(fc.constantFrom('from', 'to'), badDate),
+        fc.tuple(fc.constant('cursor'), badTimeCursor),
+        fc.tuple(fc.constant('limit'), hostileQueryValue.filter((v) => v.trim() !== '' && !(/^\d{1,4}$/.test(v) && Number(v) >= 1 && Number(v) <= 200))),
+        fc.tuple(fc.constantFrom('actor', 'action', 'targetType', 'targetId'), withControlCharacter),
+        fc.tuple(fc.constantFrom('actor', 'targetId'), fc.constant('x'.repeat(201))),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(bad, async ([param, value]) => {
+            const path = `/api/audit?${new URLSearchParams({ [param]: value })}`;
+            const answer = await call('GET', path);
+            assertRefused(answer, `GET ${path}`);
+            assert.equal(answer.status, 400, `GET ${path} -> ${answer.status}`);
+            assert.deepEqual(issuePaths(answer), [param], `GET ${path}`);
+          }),
+          { numRuns: RUNS * 3 },
+        ),
+      );
+    });
+
+    test('GET /api/audit: any date in years 1-9999, well-formed cursors and plain filters are answered (200), filters matched literally', async () => {
+      const ok = fc.oneof(
+        fc.tuple(fc.constantFrom('from', 'to'), goodDate),
+        fc.tuple(fc.constant('cursor'), fc.tuple(goodDate, fc.uuid()).map((key) => base64url(JSON.stringify(key)))),
+        fc.tuple(fc.constantFrom('actor', 'action', 'targetType', 'targetId'), fc.oneof(fc.constantFrom(...INJECTION_STRINGS.filter((s) => !/\p{Cc}/u.test(s) && s !== '')), fc.string({ minLength: 1, maxLength: 30 }))),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(ok, async ([param, value]) => {
+            fc.pre(value.trim() !== '');
+            const path = `/api/audit?${new URLSearchParams({ [param]: value })}`;
+            const answer = await call('GET', path);
+            assert.equal(answer.status, 200, `GET ${path} -> ${answer.status} ${answer.text.slice(0, 300)}`);
+            const entries = (answer.json?.entries ?? []) as Array<Record<string, unknown>>;
+            const fields: Record<string, string> = { actor: 'actorName', action: 'action', targetType: 'targetType', targetId: 'targetId' };
+            const field = fields[param];
+            if (field) assert.ok(entries.every((e) => e[field] === value.trim()), `GET ${path}: only exact matches`);
+          }),
+          { numRuns: RUNS * 2 },
+        ),
+      );
+    });
+
+    // ---- routes without input, methods, unknown paths ---------------------------------------------------------------
+
+    test('routes that read no query ignore a hostile one: the same answer as without it', async () => {
+      const plain = ['/api/users', '/api/tokens', '/api/openapi.json', '/api/session'];
+      await unchanged(async () => {
+        const expected = new Map<string, string>();
+        for (const path of plain) expected.set(path, (await call('GET', path)).text);
+        await fc.assert(
+          fc.asyncProperty(fc.constantFrom(...plain, '/api/instances', '/api/health', '/api/events'), ignoredQuery, async (path, query) => {
+            const answer = await call('GET', `${path}?${query}`);
+            assert.equal(answer.status, 200, `GET ${path}?${query} -> ${answer.status} ${answer.text.slice(0, 200)}`);
+            if (expected.has(path)) assert.equal(answer.text, expected.get(path), `GET ${path}?${query}`);
+            if (path === '/api/events') assert.match(answer.contentType, /^text\/event-stream/);
+            if (path === '/api/instances') assert.ok(Array.isArray(answer.json?.instances));
+            if (path === '/api/health') assert.equal(answer.json?.status, 'ok');
+          }),
+          { numRuns: RUNS * 2 },
+        );
+      });
+    });
+
+    test('every route answers a method it does not take with 405 JSON and an Allow header', async () => {
+      const calls = Object.entries(ROUTES).flatMap(([pattern, methods]) => METHODS.filter((m) => !methods.includes(m)).map((method) => [method, pattern, methods] as const));
+      assert.ok(calls.length > 30);
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(fc.constantFrom(...calls), fc.option(fc.jsonValue({ maxDepth: 2 })), async ([method, pattern, allowed], body) => {
+            const path = pattern.replace('{id}', pattern.startsWith('/api/users') ? seedUser.id : pattern.startsWith('/api/tokens') ? seedTokenId : seeded[1]!.id);
+            const answer = await call(method, path, body === null || method === 'GET' ? {} : { raw: JSON.stringify(body) });
+            assertRefused(answer, `${method} ${path}`);
+            assert.equal(answer.status, 405, `${method} ${path} -> ${answer.status}`);
+            assert.deepEqual(answer.json?.error, `method ${method} not allowed; use ${allowed.join(', ')}`);
+          }),
+          { numRuns: RUNS * 2 },
+        ),
+      );
+    });
+
+    test('unknown /api paths are 404 JSON for every method; malformed percent-escapes are 400 JSON (the router answered 500)', async () => {
+      const known = new Set(['session', 'users', 'tokens', 'audit', 'instances', 'events', 'health', 'openapi.json', 'jobs']);
+      const segment = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s !== '.' && s !== '..');
+      const unknownPath = fc
+        .array(segment, { minLength: 1, maxLength: 4 })
+        .filter((segments) => !known.has(segments[0]!))
+        .map((segments) => `/api/${segments.map(encodeURIComponent).join('/')}`);
+      const malformed = fc.tuple(fc.constantFrom('', 'jobs/', 'users/', 'tokens/', 'nope/'), fc.constantFrom('%', '%E0%A4%A', '%C0%AE', '%FF', '%ZZ', 'a%', '%%', '%D8%00'), fc.constantFrom('', '/x')).map(([a, b, c]) => `/api/${a}${b}${c}`);
+      await unchanged(async () => {
+        await fc.assert(
+          fc.asyncProperty(unknownPath, fc.constantFrom(...METHODS), async (path, method) => {
+            const answer = await call(method, path, method === 'GET' ? {} : { raw: '{}' });
+            assertRefused(answer, `${method} ${path}`);
+            assert.equal(answer.status, 404, `${method} ${path} -> ${answer.status}`);
+            assert.match(String(answer.json?.error), /^no such endpoint: /);
+          }),
+          { numRuns: RUNS * 2 },
+        );
+        await fc.assert(
+          fc.asyncProperty(malformed, fc.constantFrom(...METHODS), async (path, method) => {
+            const answer = await call(method, path);
+            assertRefused(answer, `${method} ${path}`);
+            assert.equal(answer.status, 400, `${method} ${path} -> ${answer.status}`);
+          }),
+          { numRuns: RUNS * 2 },
+        );
+        for (const method of METHODS) {
+          const bare = await call(method, '/api');
+          assertRefused(bare, `${method} /api`);
+          assert.equal(bare.status, 404);
+        }
+        // Pages too: a malformed escape is a 400, not the router's 500.
+        const page = await fetch(`${target.app.baseUrl}/jobs/%E0%A4%A`, { headers: { cookie: seedCookie }, redirect: 'manual' });
+        assert.equal(page.status, 400, await page.text());
+      });
     });
   });
 }
