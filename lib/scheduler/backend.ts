@@ -1,5 +1,5 @@
 import 'server-only';
-import type { AgendaBackend, Job as AgendaJob } from 'agenda';
+import type { Agenda, AgendaBackend, Job as AgendaJob } from 'agenda';
 import type { EventEmitter } from 'node:events';
 
 /**
@@ -44,5 +44,21 @@ export function skipTicketStateSaves(backend: AgendaBackend, ticketName: string)
     // In memory too: Agenda's expiry check of a running job reads attrs.lockedAt.
     job.attrs.lockedAt = new Date();
     await save(job.attrs, { lastModifiedBy: job.agenda.attrs.name || undefined });
+  };
+}
+
+/**
+ * Agenda publishes a notification (a NOTIFY on PostgreSQL, delivered to and parsed by every instance) for every saved
+ * job, while a receiver acts only on a job due before its next poll (Agenda ignores the rest: its poll locks them in
+ * time). A scheduled occurrence's next ticket is usually due an interval later, so its notification was one statement
+ * and one message per instance for nothing. Tickets due more than `horizonMs` ahead are saved without it.
+ */
+export function skipDistantNotifications(agenda: Agenda, horizonMs: number): void {
+  const target = agenda as unknown as { publishJobNotification?: (job: AgendaJob) => Promise<void> };
+  const publish = target.publishJobNotification?.bind(agenda);
+  if (!publish) return;
+  target.publishJobNotification = (job) => {
+    const due = job.attrs.nextRunAt;
+    return due && due.getTime() > Date.now() + horizonMs ? Promise.resolve() : publish(job);
   };
 }

@@ -8,7 +8,7 @@ import type { JobContext } from '../jobs/define';
 import { nextOccurrence } from '../schedule';
 import { revealPayload } from '../secrets';
 import type { Job, NewRun, Run, RunPatch, RunStatus, RunTrigger, Store } from '../store/types';
-import { guardBackendErrors, muteStateNotifications, skipTicketStateSaves } from './backend';
+import { guardBackendErrors, muteStateNotifications, skipDistantNotifications, skipTicketStateSaves } from './backend';
 import { installQueueFilling } from './queue-filling';
 import { TICKET_NAME, type SchedulerConfig } from './config';
 import { OutputBuffer } from './output';
@@ -59,6 +59,8 @@ interface Execution {
 
 /** How often each instance compacts Agenda's table (Store.compactTickets): dead index entries cost every lock scan. */
 const TICKET_COMPACT_EVERY_MS = 5_000;
+/** How many claimed jobs an instance remembers (a job's row is then not read again for its next occurrence). */
+const RECENT_JOBS_LIMIT = 10_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** A deadline for Promise.race that does not keep the process alive once the race is decided. */
@@ -86,6 +88,8 @@ export class Scheduler {
   private readonly handling = new Set<Promise<void>>();
   private stopPromise: Promise<void> | null = null;
   private changeStream: MongoChangeStreamNotificationChannel | undefined;
+  /** The jobs this instance claimed an occurrence of lately, as it left them: see handleScheduled. */
+  private readonly recentJobs = new Map<string, Job>();
   /** Renews a running ticket's Agenda lock (Agenda's own state saves of tickets are skipped). */
   private readonly renewTicketLock: (ticket: AgendaJob) => Promise<void>;
 
@@ -114,6 +118,8 @@ export class Scheduler {
     });
     guardBackendErrors(this.backend, instanceId);
     this.renewTicketLock = skipTicketStateSaves(this.backend, TICKET_NAME);
+    // Every instance's poll locks what is due before its next poll (at most 1.5 x the period with the jitter).
+    skipDistantNotifications(this.agenda, 2 * config.processEveryMs);
     muteStateNotifications(this.backend.notificationChannel);
     this.agenda.on('error', (err: unknown) => {
       console.error(`[scheduler] ${this.instanceId}: agenda error: ${message(err)}`);
@@ -363,35 +369,35 @@ export class Scheduler {
 
   private async handleScheduled(ticket: Ticket, agendaJob: AgendaJob<Ticket>): Promise<void> {
     const scheduledFor = new Date(ticket.scheduledFor);
-    const job = await this.store.getJob(ticket.jobId);
-    // The row is the source of truth: a ticket for another occurrence, a paused or a deleted job is stale. The
-    // version is deliberately not compared: an edit that keeps the schedule (payload, name...) bumps it without a
-    // new ticket, and the pending occurrence is still owed. The CAS below uses the version just read.
-    if (!job || job.paused || job.nextRunAt?.getTime() !== scheduledFor.getTime()) return;
-
     const now = this.dbNow();
     const grace = this.config.missedGraceMs;
     const late = now.getTime() - scheduledFor.getTime() > grace;
-    // Anchored on the due time, not on now, so occurrences never drift.
-    let next = nextOccurrence(job.schedule, scheduledFor, job.anchorAt);
-    /** run-all over its limit: how many occurrences were dropped, recorded on this occurrence's 'missed' run. */
-    let dropped = 0;
-    if (next && next.getTime() < now.getTime() - grace) {
-      if (job.missedPolicy !== 'run-all') {
-        // Instances were down: do not replay every missed occurrence, continue with the first future one.
-        next = nextOccurrence(job.schedule, now, job.anchorAt);
-      } else if (!ticket.replay) {
-        // Replay the missed occurrences one after another, but at most the last runAllLimit of them (this one included).
-        const window = lastOccurrences(job, scheduledFor, new Date(now.getTime() - grace), this.config.runAllLimit);
-        if (window.dropped > 0) {
-          dropped = window.dropped;
-          next = window.first;
-        }
+    // The job as this instance left it when it claimed the previous occurrence saves a read; the CAS below checks it
+    // (version and pointer), and a failed CAS on a remembered copy reads the row and tries once more.
+    let remembered = this.recentJobs.get(ticket.jobId);
+    if (remembered?.nextRunAt?.getTime() !== scheduledFor.getTime()) remembered = undefined;
+    let current = remembered ?? (await this.store.getJob(ticket.jobId));
+    let job: Job;
+    let planned: { next: Date | null; dropped: number };
+    for (;;) {
+      // The row is the source of truth: a ticket for another occurrence, a paused or a deleted job is stale. The
+      // version is deliberately not compared with the ticket's: an edit that keeps the schedule (payload, name...)
+      // bumps it without a new ticket, and the pending occurrence is still owed. The CAS uses the version just read.
+      if (!current || current.paused || current.nextRunAt?.getTime() !== scheduledFor.getTime()) {
+        this.recentJobs.delete(ticket.jobId);
+        return;
       }
+      job = current;
+      planned = this.planNext(job, ticket, now);
+      // Compare-and-set: of all instances holding a ticket for this occurrence, exactly one moves the pointer.
+      if (await this.store.advanceJob(job.id, { version: job.version, nextRunAt: scheduledFor }, planned.next)) break;
+      this.recentJobs.delete(ticket.jobId);
+      if (!remembered) return;
+      remembered = undefined;
+      current = await this.store.getJob(ticket.jobId);
     }
-    // Compare-and-set: of all instances holding a ticket for this occurrence, exactly one moves the pointer.
-    const won = await this.store.advanceJob(job.id, { version: job.version, nextRunAt: scheduledFor }, next);
-    if (!won) return;
+    const { next, dropped } = planned;
+    this.rememberJob({ ...job, nextRunAt: next });
     const replay = next !== null && job.missedPolicy === 'run-all' && next.getTime() < now.getTime() - grace;
     const enqueueNext = async (): Promise<void> => {
       if (!next) return;
@@ -432,6 +438,30 @@ export class Scheduler {
     } finally {
       if (replay) await enqueueNext();
     }
+  }
+
+  /**
+   * The occurrence after `ticket`'s, anchored on its due time (not on now, so occurrences never drift), with the missed
+   * policy applied when instances were down: `dropped` > 0 when a run-all replay was cut to its limit.
+   */
+  private planNext(job: Job, ticket: Ticket, now: Date): { next: Date | null; dropped: number } {
+    const scheduledFor = new Date(ticket.scheduledFor);
+    const grace = this.config.missedGraceMs;
+    const next = nextOccurrence(job.schedule, scheduledFor, job.anchorAt);
+    if (!next || next.getTime() >= now.getTime() - grace) return { next, dropped: 0 };
+    // Instances were down: do not replay every missed occurrence, continue with the first future one.
+    if (job.missedPolicy !== 'run-all') return { next: nextOccurrence(job.schedule, now, job.anchorAt), dropped: 0 };
+    if (ticket.replay) return { next, dropped: 0 };
+    // Replay the missed occurrences one after another, but at most the last runAllLimit of them (this one included).
+    const window = lastOccurrences(job, scheduledFor, new Date(now.getTime() - grace), this.config.runAllLimit);
+    return window.dropped > 0 ? { next: window.first, dropped: window.dropped } : { next, dropped: 0 };
+  }
+
+  /** Keeps the most recently claimed jobs (bounded; the oldest entry goes first). */
+  private rememberJob(job: Job): void {
+    this.recentJobs.delete(job.id);
+    this.recentJobs.set(job.id, job);
+    if (this.recentJobs.size > RECENT_JOBS_LIMIT) this.recentJobs.delete(this.recentJobs.keys().next().value!);
   }
 
   /**

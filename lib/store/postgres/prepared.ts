@@ -15,7 +15,6 @@ export function prepared(text: string, values: unknown[]): QueryConfig {
     name = `cp_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
     names.set(text, name);
   }
-  if (process.env.CP_NO_PREPARE) return { text, values };
   return { name, text, values };
 }
 
