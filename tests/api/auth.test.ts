@@ -196,7 +196,8 @@ describe('roles', () => {
     assert.equal(hasRole(p('operator'), 'admin'), false);
     assert.equal(hasRole(p('viewer'), 'viewer'), true);
     assert.equal(hasRole(p('viewer'), 'operator'), false);
-    assert.throws(() => requireRole(p('viewer'), 'operator'), (err: unknown) => err instanceof ForbiddenError && err.status === 403);
+    assert.throws(() => requireRole(p('viewer'), 'operator'), (err: unknown) => err instanceof ForbiddenError && err.status === 403 && err.message === 'this needs the operator role; you are a viewer');
+    assert.throws(() => requireRole(p('operator'), 'admin'), { message: 'this needs the admin role; you are an operator' });
     assert.doesNotThrow(() => requireRole(p('admin'), 'admin'));
   });
 });
