@@ -3,6 +3,7 @@ import { ConflictError, ValidationError } from './errors';
 import { createJob } from './services/jobs';
 import { getStore } from './store';
 import type { JobCreateInput } from './validation/job';
+import { SYSTEM_ACTOR } from './auth/principal';
 
 /** A few jobs that show what the scheduler does, created only into an empty database. */
 export function exampleJobs(port: string): JobCreateInput[] {
@@ -50,7 +51,7 @@ export async function seedExampleJobs(port: string): Promise<number> {
   let created = 0;
   for (const job of exampleJobs(port)) {
     try {
-      await createJob(job);
+      await createJob(job, SYSTEM_ACTOR);
       created += 1;
     } catch (err) {
       // Another instance seeding at the same moment took the name: fine. Anything else is worth saying.

@@ -1,5 +1,5 @@
 import 'server-only';
-import { SYSTEM_ACTOR, type Actor } from '../auth/principal';
+import type { Actor } from '../auth/principal';
 import { AppError } from '../errors';
 import { deleteJob, pauseJob, resumeJob } from './jobs';
 
@@ -26,10 +26,7 @@ const run: Record<BulkAction, (id: string, actor: Actor) => Promise<unknown>> = 
  * audit as a single command, and the actor's role is checked per job). One job failing does not stop the others: the result says which did not go through.
  * Runs one job at a time: the calls share the store's connection pool with the scheduler.
  */
-export async function bulkJobs(action: BulkAction, ids: readonly string[], actor: Actor): Promise<BulkResult>;
-/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts (lib/services/jobs.ts). */
-export async function bulkJobs(action: BulkAction, ids: readonly string[]): Promise<BulkResult>;
-export async function bulkJobs(action: BulkAction, ids: readonly string[], actor: Actor = SYSTEM_ACTOR): Promise<BulkResult> {
+export async function bulkJobs(action: BulkAction, ids: readonly string[], actor: Actor): Promise<BulkResult> {
   if (!(BULK_ACTIONS as readonly string[]).includes(action)) throw new AppError(`unknown bulk action "${String(action)}"`, 400);
   const unique = [...new Set(ids)];
   if (unique.length > BULK_LIMIT) throw new AppError(`at most ${BULK_LIMIT} jobs at once`, 400);

@@ -1,5 +1,5 @@
 import 'server-only';
-import { SYSTEM_ACTOR, requireRole, type Actor } from '../auth/principal';
+import { requireRole, type Actor } from '../auth/principal';
 import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { firstOccurrence } from '../schedule';
 import { cancelTickets, enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
@@ -40,10 +40,6 @@ function masked<T extends Job>(job: T): T {
  * Mutations take the acting principal and check its role here (operator at least), so a route or action that
  * forgets cannot skip it; the app itself passes SYSTEM_ACTOR (an admin). Every change is appended to the audit log,
  * with secrets masked (diffs are taken of masked jobs).
- *
- * Each mutation also has a deprecated overload without an actor (= SYSTEM_ACTOR, checked like any other): the
- * scheduler tests, the dispatch benchmark and the example seeding still call it that way; once they pass
- * SYSTEM_ACTOR it goes.
  */
 function authorize(actor: Actor): void {
   requireRole(actor.principal, 'operator');
@@ -92,9 +88,7 @@ export async function getJob(id: string): Promise<Job> {
 }
 
 export async function createJob(input: unknown, actor: Actor): Promise<Job>;
-/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
-export async function createJob(input: unknown): Promise<Job>;
-export async function createJob(input: unknown, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
+export async function createJob(input: unknown, actor: Actor): Promise<Job> {
   authorize(actor);
   const spec: JobSpec = parseInput(JobCreateSchema, input);
   // A masked value cannot be a new secret: refuse it instead of saving "••••".
@@ -116,9 +110,7 @@ export async function createJob(input: unknown, actor: Actor = SYSTEM_ACTOR): Pr
 }
 
 export async function updateJob(id: string, input: unknown, actor: Actor): Promise<Job>;
-/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
-export async function updateJob(id: string, input: unknown): Promise<Job>;
-export async function updateJob(id: string, input: unknown, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
+export async function updateJob(id: string, input: unknown, actor: Actor): Promise<Job> {
   authorize(actor);
   const patch = parseInput(JobUpdateSchema, input);
   const current = await loadJob(id);
@@ -159,9 +151,7 @@ export async function updateJob(id: string, input: unknown, actor: Actor = SYSTE
 }
 
 export async function deleteJob(id: string, actor: Actor): Promise<void>;
-/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
-export async function deleteJob(id: string): Promise<void>;
-export async function deleteJob(id: string, actor: Actor = SYSTEM_ACTOR): Promise<void> {
+export async function deleteJob(id: string, actor: Actor): Promise<void> {
   authorize(actor);
   const store = await getStore();
   const jobId = parseId(id);
@@ -180,9 +170,7 @@ async function dropTickets(jobId: string, only?: { scheduledFor: Date }): Promis
 }
 
 export async function pauseJob(id: string, actor: Actor): Promise<Job>;
-/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
-export async function pauseJob(id: string): Promise<Job>;
-export async function pauseJob(id: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
+export async function pauseJob(id: string, actor: Actor): Promise<Job> {
   authorize(actor);
   const current = await loadJob(id);
   if (current.paused) return masked(current);
@@ -197,9 +185,7 @@ export async function pauseJob(id: string, actor: Actor = SYSTEM_ACTOR): Promise
 }
 
 export async function resumeJob(id: string, actor: Actor): Promise<Job>;
-/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
-export async function resumeJob(id: string): Promise<Job>;
-export async function resumeJob(id: string, actor: Actor = SYSTEM_ACTOR): Promise<Job> {
+export async function resumeJob(id: string, actor: Actor): Promise<Job> {
   authorize(actor);
   const current = await loadJob(id);
   if (!current.paused) return masked(current);
@@ -220,9 +206,7 @@ export async function resumeJob(id: string, actor: Actor = SYSTEM_ACTOR): Promis
 
 /** Queues an extra run of the job right now, outside its schedule. Works while paused, too. */
 export async function runJobNow(id: string, actor: Actor): Promise<{ job: Job; scheduledFor: Date }>;
-/** @deprecated Pass the acting principal, or SYSTEM_ACTOR when the app itself acts. */
-export async function runJobNow(id: string): Promise<{ job: Job; scheduledFor: Date }>;
-export async function runJobNow(id: string, actor: Actor = SYSTEM_ACTOR): Promise<{ job: Job; scheduledFor: Date }> {
+export async function runJobNow(id: string, actor: Actor): Promise<{ job: Job; scheduledFor: Date }> {
   authorize(actor);
   const job = await loadJob(id);
   const store = await getStore();

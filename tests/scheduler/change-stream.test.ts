@@ -14,6 +14,7 @@ import type { Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
 import { offersChangeStreams, startTestMongo, type TestMongo, type TestMongoOptions } from '../support/mongo';
 import { allRuns, delay, FAST_ENV, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 const SLOW_POLL_ENV = { ...FAST_ENV, SCHEDULER_PROCESS_EVERY_MS: '20000', SCHEDULER_SWEEP_MS: '20000' };
 /** A notified ticket starts at its due time; a polled one 20-30 s after the app's previous poll. */
@@ -82,7 +83,7 @@ for (const { label, options } of servers) {
         type: 'http',
         payload: { url: `${http.url}/ok?notified=1` },
         schedule: { kind: 'once', at: new Date(Date.now() + dueIn).toISOString() },
-      });
+      }, SYSTEM_ACTOR);
       const due = job.nextRunAt!.getTime();
       if (changeStreams) {
         const run = await waitFor('the run to finish', async () => (await allRuns(store, job.id)).find((r) => r.status !== 'running'), 15_000);

@@ -10,6 +10,7 @@ import type { Job, Run, Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
 import { offersChangeStreams } from '../support/mongo';
 import { allRuns, delay, FAST_ENV, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 export interface TestDatabase {
   url: string;
@@ -54,7 +55,7 @@ export function clusterSuite(factory: StoreFactory): void {
   const stopped = new Set<StartedApp>();
 
   async function pauseAndSettle(jobs: Job[]): Promise<void> {
-    for (const job of jobs) await services.pauseJob(job.id);
+    for (const job of jobs) await services.pauseJob(job.id, SYSTEM_ACTOR);
     await waitFor(
       'runs to finish',
       async () => {
@@ -113,7 +114,7 @@ export function clusterSuite(factory: StoreFactory): void {
             overlapPolicy: 'allow',
             missedPolicy: 'run-all',
             schedule: { kind: 'interval', seconds: 1 },
-          }),
+          }, SYSTEM_ACTOR),
         );
       }
       await delay(31_500);
@@ -165,7 +166,7 @@ export function clusterSuite(factory: StoreFactory): void {
         type: 'http',
         payload: { url: `${http.url}${path}` },
         schedule: { kind: 'once', at: new Date(Date.now() + 1_000).toISOString() },
-      });
+      }, SYSTEM_ACTOR);
       const run = await waitFor('the long run to finish', async () => (await allRuns(store, job.id)).find((r) => r.status !== 'running'), 30_000);
       assert.equal(run.status, 'succeeded', `${run.error}`);
       assert.equal(run.attempt, 1, 'nobody took the run over while it was renewed');
@@ -184,7 +185,7 @@ export function clusterSuite(factory: StoreFactory): void {
             type: 'http',
             payload: { url: `${http.url}/ok?sigterm=${i}` },
             schedule: { kind: 'interval', seconds: 1 },
-          }),
+          }, SYSTEM_ACTOR),
         );
       }
       await delay(3_000);
@@ -221,7 +222,7 @@ export function clusterSuite(factory: StoreFactory): void {
         type: 'http',
         payload: { url: `${http.url}${path}` },
         schedule: { kind: 'once', at: new Date(Date.now() + 1_000).toISOString() },
-      });
+      }, SYSTEM_ACTOR);
       const first = await waitFor('the run to start', async () => (await allRuns(store, job.id)).find((r) => r.status === 'running'), 10_000);
       const victim = live().find((a) => a.instanceId === first.instanceId);
       assert.ok(victim, `run on ${first.instanceId}, not one of ${live().map((a) => a.instanceId).join()}`);

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Job, Run, Store } from '../../lib/store/types';
 import { delay, stopWorker, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
 import { SCHEDULER_STORES } from './stores';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 let world: SchedulerWorld;
 let store: Store;
@@ -42,11 +43,11 @@ for (const factory of SCHEDULER_STORES) {
             type: 'log',
             payload: { message: `tick ${i}` },
             schedule: { kind: 'interval', seconds: 1 },
-          }),
+          }, SYSTEM_ACTOR),
         );
       }
       await delay(8_000);
-      for (const job of jobs) await services.pauseJob(job.id);
+      for (const job of jobs) await services.pauseJob(job.id, SYSTEM_ACTOR);
       // Let runs that started before the pause finish.
       await waitFor('runs to finish', async () => {
         for (const job of jobs) if ((await allRuns(job.id)).some((r) => r.status === 'running')) return false;
@@ -91,13 +92,13 @@ for (const factory of SCHEDULER_STORES) {
         type: 'http',
         payload: { url: `${http.url}/ok`, headers: { Authorization: token } },
         schedule: { kind: 'once', at: inSeconds(1) },
-      });
+      }, SYSTEM_ACTOR);
       const bad = await services.createJob({
         name: 'http-bad',
         type: 'http',
         payload: { url: `${http.url}/fail` },
         schedule: { kind: 'once', at: inSeconds(1) },
-      });
+      }, SYSTEM_ACTOR);
       const okRun = await finishedRun(ok.id, 'the http-ok run');
       assert.equal(okRun.status, 'succeeded', okRun.error ?? '');
       assert.match(okRun.output ?? '', /^GET http:\/\/127\.0\.0\.1:\d+\/ok -> 200 OK in \d+ ms\npong-body$/);
@@ -120,7 +121,7 @@ for (const factory of SCHEDULER_STORES) {
         payload: { url: `${http.url}/slow?ms=8000` },
         schedule: { kind: 'once', at: inSeconds(1) },
         timeoutSeconds: 1,
-      });
+      }, SYSTEM_ACTOR);
       const run = await finishedRun(job.id, 'the too-slow run');
       assert.equal(run.status, 'timed-out');
       assert.equal(run.error, 'exceeded its timeout of 1s');
@@ -135,8 +136,8 @@ for (const factory of SCHEDULER_STORES) {
         payload: { message: 'by hand', level: 'warn' },
         schedule: { kind: 'cron', expression: '0 0 1 1 *', timezone: 'UTC' },
         paused: true,
-      });
-      const { scheduledFor } = await services.runJobNow(job.id);
+      }, SYSTEM_ACTOR);
+      const { scheduledFor } = await services.runJobNow(job.id, SYSTEM_ACTOR);
       const run = await finishedRun(job.id, 'the manual run', 5_000);
       assert.equal(run.trigger, 'manual');
       assert.equal(run.status, 'succeeded');
@@ -153,13 +154,13 @@ for (const factory of SCHEDULER_STORES) {
         type: 'http',
         payload: { url: `${http.url}/slow?ms=3000` },
         schedule: { kind: 'once', at: inSeconds(1) },
-      });
+      }, SYSTEM_ACTOR);
       const beat = await services.createJob({
         name: 'heartbeat',
         type: 'log',
         payload: { message: 'beat' },
         schedule: { kind: 'interval', seconds: 1 },
-      });
+      }, SYSTEM_ACTOR);
       const running = await waitFor('the slow run to start', async () => (await allRuns(slow.id)).find((r) => r.status === 'running'));
       const victim = workers.find((w) => w.instanceId === running.instanceId)!;
       const survivor = workers.find((w) => w !== victim)!;
@@ -179,7 +180,7 @@ for (const factory of SCHEDULER_STORES) {
       const afterKill = (await allRuns(beat.id)).filter((r) => r.scheduledFor > new Date(killedAt.getTime() + 1_000));
       assert.ok(afterKill.length >= 2, `only ${afterKill.length} runs after the stop`);
       assert.ok(afterKill.every((r) => r.instanceId === survivor.instanceId && r.status === 'succeeded'));
-      await services.pauseJob(beat.id);
+      await services.pauseJob(beat.id, SYSTEM_ACTOR);
     });
   });
 }

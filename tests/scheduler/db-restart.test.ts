@@ -10,6 +10,7 @@ import { startApp, type StartedApp } from '../support/app';
 import { restartTestPostgresServer, startTestPostgres, type TestPostgres } from '../support/postgres';
 import { assertContiguous, CLUSTER_ENV } from './cluster-suite';
 import { allRuns, delay, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 type Services = typeof import('../../lib/services/jobs');
 
@@ -60,7 +61,7 @@ describe('database restart under 2 next start instances', () => {
           // run-all: the occurrences that fell due during the outage are owed too, so the whole chain must be there.
           missedPolicy: 'run-all',
           overlapPolicy: 'allow',
-        }),
+        }, SYSTEM_ACTOR),
       );
     }
     await delay(3_000);
@@ -103,7 +104,7 @@ describe('database restart under 2 next start instances', () => {
       return true;
     }, 20_000);
     await delay(Math.max(0, upAt.getTime() + 9_000 - Date.now()));
-    for (const job of jobs) await services.pauseJob(job.id);
+    for (const job of jobs) await services.pauseJob(job.id, SYSTEM_ACTOR);
     await waitFor('runs to finish', async () => {
       for (const job of jobs) if ((await allRuns(store, job.id)).some((r) => r.status === 'running')) return false;
       return true;

@@ -9,6 +9,7 @@ import type { TestPostgres } from '../support/postgres';
 import type { Job, Run, Store } from '../../lib/store/types';
 import { allRuns as allRunsOf, delay, startWorker, stopWorker, useTestEnv, waitFor, type Worker } from './harness';
 import { SCHEDULER_STORES } from './stores';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 type Services = typeof import('../../lib/services/jobs');
 
@@ -47,7 +48,7 @@ for (const factory of SCHEDULER_STORES) {
     test('run-once runs one catch-up, skip records one missed run, run-all replays the last N and records the rest as missed', async () => {
       workers.push(...(await startBoth(1)));
       const make = (name: string, missedPolicy: Job['missedPolicy']): Promise<Job> =>
-        services.createJob({ name, type: 'log', payload: { message: name }, schedule: { kind: 'interval', seconds: 1 }, missedPolicy });
+        services.createJob({ name, type: 'log', payload: { message: name }, schedule: { kind: 'interval', seconds: 1 }, missedPolicy }, SYSTEM_ACTOR);
       const [once, skip, all] = [await make('run-once', 'run-once'), await make('skip', 'skip'), await make('run-all', 'run-all')];
       await waitFor('a few runs of each', async () => {
         for (const job of [once, skip, all]) if ((await allRuns(job.id)).filter((r) => r.status === 'succeeded').length < 2) return false;
@@ -60,7 +61,7 @@ for (const factory of SCHEDULER_STORES) {
       workers.push(...(await startBoth(2)));
       const readyAt = Date.now();
       await delay(4_000);
-      for (const job of [once, skip, all]) await services.pauseJob(job.id);
+      for (const job of [once, skip, all]) await services.pauseJob(job.id, SYSTEM_ACTOR);
       await waitFor('runs to finish', async () => {
         for (const job of [once, skip, all]) if ((await allRuns(job.id)).some((r) => r.status === 'running')) return false;
         return true;

@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { TestPostgres } from '../support/postgres';
 import type { NewJob, Run, Store } from '../../lib/store/types';
 import { delay, stopWorker, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 let world: SchedulerWorld;
 let db: TestPostgres;
@@ -37,9 +38,9 @@ describe('scheduler recovery and policies', () => {
       type: 'http',
       payload: { url: `${http.url}/slow?ms=2500` },
       schedule: { kind: 'interval', seconds: 1 },
-    });
+    }, SYSTEM_ACTOR);
     await delay(6_500);
-    await services.pauseJob(job.id);
+    await services.pauseJob(job.id, SYSTEM_ACTOR);
     await waitFor('runs to finish', async () => (await allRuns(job.id)).every((r) => r.status !== 'running'), 10_000);
     const runs = await allRuns(job.id);
     const ran = runs.filter((r) => r.status === 'succeeded');
@@ -53,14 +54,14 @@ describe('scheduler recovery and policies', () => {
 
   test('missed occurrences: run-once runs it late as a catch-up, skip records it as missed', async () => {
     const past = new Date(Date.now() - 60_000).toISOString();
-    const late = await services.createJob({ name: 'late-run-once', type: 'log', payload: { message: 'late' }, schedule: { kind: 'once', at: past } });
+    const late = await services.createJob({ name: 'late-run-once', type: 'log', payload: { message: 'late' }, schedule: { kind: 'once', at: past } }, SYSTEM_ACTOR);
     const skip = await services.createJob({
       name: 'late-skip',
       type: 'log',
       payload: { message: 'never' },
       schedule: { kind: 'once', at: past },
       missedPolicy: 'skip',
-    });
+    }, SYSTEM_ACTOR);
     const caughtUp = await waitFor('the catch-up run', async () => (await allRuns(late.id)).find((r) => r.status !== 'running'));
     assert.equal(caughtUp.trigger, 'catch-up');
     assert.equal(caughtUp.status, 'succeeded');
@@ -72,13 +73,13 @@ describe('scheduler recovery and policies', () => {
   });
 
   test('an edit that keeps the schedule keeps the chain: no gap, the next runs use the new payload', async () => {
-    const job = await services.createJob({ name: 'edited', type: 'log', payload: { message: 'before' }, schedule: { kind: 'interval', seconds: 1 } });
+    const job = await services.createJob({ name: 'edited', type: 'log', payload: { message: 'before' }, schedule: { kind: 'interval', seconds: 1 } }, SYSTEM_ACTOR);
     await waitFor('a first run', async () => (await allRuns(job.id)).some((r) => r.status === 'succeeded'));
-    const edited = await services.updateJob(job.id, { payload: { message: 'after' } });
+    const edited = await services.updateJob(job.id, { payload: { message: 'after' } }, SYSTEM_ACTOR);
     assert.ok(edited.version > job.version);
     const editedAt = Date.now();
     await delay(3_000);
-    await services.pauseJob(job.id);
+    await services.pauseJob(job.id, SYSTEM_ACTOR);
     await waitFor('runs to finish', async () => (await allRuns(job.id)).every((r) => r.status !== 'running'));
     const runs = await allRuns(job.id);
     for (let i = 1; i < runs.length; i++) assert.equal(runs[i]!.scheduledFor.getTime() - runs[i - 1]!.scheduledFor.getTime(), 1_000, 'no gap');
@@ -141,9 +142,9 @@ describe('scheduler recovery and policies', () => {
       type: 'http',
       payload: { url: `${http.url}/slow?ms=6000` },
       schedule: { kind: 'once', at: secondsFromNow(1) },
-    });
+    }, SYSTEM_ACTOR);
     const beats = await Promise.all(
-      [1, 2, 3].map((i) => services.createJob({ name: `beat-${i}`, type: 'log', payload: { message: 'beat' }, schedule: { kind: 'interval', seconds: 1 } })),
+      [1, 2, 3].map((i) => services.createJob({ name: `beat-${i}`, type: 'log', payload: { message: 'beat' }, schedule: { kind: 'interval', seconds: 1 } }, SYSTEM_ACTOR)),
     );
     const running = await waitFor('the slow run to start', async () => (await allRuns(slow.id)).find((r) => r.status === 'running'));
     const victim = workers.find((w) => w.instanceId === running.instanceId)!;
@@ -171,7 +172,7 @@ describe('scheduler recovery and policies', () => {
     // The interval jobs go on, on the survivor only, with every occurrence; an occurrence whose ticket the victim
     // had locked is rescued by the safety net well before the 20 s Agenda lock expires.
     await delay(6_000);
-    for (const beat of beats) await services.pauseJob(beat.id);
+    for (const beat of beats) await services.pauseJob(beat.id, SYSTEM_ACTOR);
     for (const beat of beats) {
       await waitFor('beat runs to finish', async () => (await allRuns(beat.id)).every((r) => r.status !== 'running'));
       const runs = await allRuns(beat.id);

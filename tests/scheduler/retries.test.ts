@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Run, Store } from '../../lib/store/types';
 import { delay, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
 import { SCHEDULER_STORES } from './stores';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 let world: SchedulerWorld;
 let store: Store;
@@ -44,7 +45,7 @@ for (const factory of SCHEDULER_STORES) {
         payload: { url: `${http.url}${path}` },
         schedule: { kind: 'once', at: inSeconds(1) },
         retry: { maxAttempts: 3, backoffSeconds: 1, maxBackoffSeconds: 60 },
-      });
+      }, SYSTEM_ACTOR);
       const seen: Run[] = [];
       const final = await waitFor(
         'the run to finish after its retries',
@@ -86,7 +87,7 @@ for (const factory of SCHEDULER_STORES) {
         payload: { url: `${http.url}${path}` },
         schedule: { kind: 'once', at: inSeconds(1) },
         retry: { maxAttempts: 2, backoffSeconds: 1, maxBackoffSeconds: 1 },
-      });
+      }, SYSTEM_ACTOR);
       const [run] = await waitFor('the run to give up', async () => {
         const runs = await runsOf(job.id);
         return runs[0] && FINAL.has(runs[0].status) ? runs : undefined;
@@ -109,9 +110,9 @@ for (const factory of SCHEDULER_STORES) {
         schedule: { kind: 'interval', seconds: 2 },
         timeoutSeconds: 1,
         overlapPolicy: 'skip',
-      });
+      }, SYSTEM_ACTOR);
       await delay(7_500);
-      await services.pauseJob(job.id);
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
       const runs = await waitFor('runs to finish', async () => {
         const all = await runsOf(job.id);
         return all.every((r) => FINAL.has(r.status)) ? all : undefined;
@@ -140,9 +141,9 @@ for (const factory of SCHEDULER_STORES) {
         overlapPolicy: 'allow',
         concurrencyLimit: 2,
         timeoutSeconds: 30,
-      });
+      }, SYSTEM_ACTOR);
       await delay(8_000);
-      await services.pauseJob(job.id);
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
       const runs = await waitFor('runs to finish', async () => {
         const all = await runsOf(job.id);
         return all.every((r) => FINAL.has(r.status)) ? all : undefined;

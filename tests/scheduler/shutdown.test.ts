@@ -9,6 +9,7 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import type { Run, Store } from '../../lib/store/types';
 import { OutputBuffer } from '../../lib/scheduler/output';
 import { startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 let db: TestPostgres;
 let store: Store;
@@ -52,8 +53,8 @@ describe('graceful stop', () => {
       type: 'http',
       payload: { url: `${http.url}/slow?ms=30000` },
       schedule: { kind: 'interval', seconds: 3600 },
-    });
-    await services.runJobNow(job.id);
+    }, SYSTEM_ACTOR);
+    await services.runJobNow(job.id, SYSTEM_ACTOR);
     const running = await waitFor('the run to start', async () => (await store.listRuns({ jobId: job.id, limit: 5 })).items.find((r) => r.status === 'running'));
     await listener.query('SELECT 1'); // notifications sent before this round trip have arrived
     await listener.end();
@@ -109,15 +110,15 @@ describe('tickets follow pause, resume and delete', () => {
         );
         return rows.map((r) => `${r.data.trigger}@${r.data.scheduledFor}`);
       };
-      const job = await services.createJob({ name: 'monthly', type: 'log', payload: { message: 'm' }, schedule: { kind: 'cron', expression: '0 3 1 * *', timezone: 'UTC' } });
+      const job = await services.createJob({ name: 'monthly', type: 'log', payload: { message: 'm' }, schedule: { kind: 'cron', expression: '0 3 1 * *', timezone: 'UTC' } }, SYSTEM_ACTOR);
       assert.deepEqual(await tickets(job.id), [`schedule@${job.nextRunAt!.toISOString()}`]);
       // No scheduler runs in this process now: a run-now ticket stays queued.
-      const { scheduledFor } = await services.runJobNow(job.id);
-      await services.pauseJob(job.id);
+      const { scheduledFor } = await services.runJobNow(job.id, SYSTEM_ACTOR);
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
       assert.deepEqual(await tickets(job.id), [`manual@${scheduledFor.toISOString()}`]);
-      const resumed = await services.resumeJob(job.id);
+      const resumed = await services.resumeJob(job.id, SYSTEM_ACTOR);
       assert.deepEqual((await tickets(job.id)).sort(), [`manual@${scheduledFor.toISOString()}`, `schedule@${resumed.nextRunAt!.toISOString()}`].sort());
-      await services.deleteJob(job.id);
+      await services.deleteJob(job.id, SYSTEM_ACTOR);
       assert.deepEqual(await tickets(job.id), []);
     } finally {
       await client.end();

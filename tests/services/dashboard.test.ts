@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import type { JobContext } from '../../lib/jobs/define';
 import type { Job, Run, RunStatus, Store } from '../../lib/store/types';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 // Dashboard services against a real PostgreSQL: run stats (charts), bulk commands, the prune-runs system job and
 // its start-up creation.
@@ -35,7 +36,7 @@ after(async () => {
 }, { timeout: 30_000 });
 
 async function newJob(name: string, paused = false): Promise<Job> {
-  return jobs.createJob({ name, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 }, paused, tags: ['t'] });
+  return jobs.createJob({ name, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 }, paused, tags: ['t'] }, SYSTEM_ACTOR);
 }
 
 async function insertRun(job: Job, scheduledFor: Date, status: RunStatus, durationMs: number | null): Promise<Run> {
@@ -112,10 +113,10 @@ describe('bulk commands', () => {
     const picked = [await newJob('bulk-1'), await newJob('bulk-2'), await newJob('bulk-3')];
     const bystander = await newJob('bulk-bystander');
     const gone = await newJob('bulk-gone');
-    await jobs.deleteJob(gone.id);
+    await jobs.deleteJob(gone.id, SYSTEM_ACTOR);
     const ids = picked.map((j) => j.id);
 
-    const paused = await bulk.bulkJobs('pause', [ids[0]!, gone.id, ids[1]!, ids[2]!, ids[0]!]);
+    const paused = await bulk.bulkJobs('pause', [ids[0]!, gone.id, ids[1]!, ids[2]!, ids[0]!], SYSTEM_ACTOR);
     assert.deepEqual(paused.succeeded, ids, 'each once, in order, duplicates dropped');
     assert.deepEqual(paused.failed.map((f) => f.id), [gone.id]);
     assert.match(paused.failed[0]!.error, /not found/);
@@ -126,24 +127,24 @@ describe('bulk commands', () => {
     }
     assert.equal((await store.getJob(bystander.id))?.paused, false, 'unselected jobs untouched');
 
-    const resumed = await bulk.bulkJobs('resume', ids.slice(0, 2));
+    const resumed = await bulk.bulkJobs('resume', ids.slice(0, 2), SYSTEM_ACTOR);
     assert.deepEqual(resumed.failed, []);
     assert.equal((await store.getJob(ids[0]!))?.paused, false);
     assert.ok((await store.getJob(ids[0]!))?.nextRunAt, 'resumed jobs are scheduled again');
     assert.equal((await store.getJob(ids[2]!))?.paused, true);
 
-    const deleted = await bulk.bulkJobs('delete', [...ids, 'not-a-uuid']);
+    const deleted = await bulk.bulkJobs('delete', [...ids, 'not-a-uuid'], SYSTEM_ACTOR);
     assert.deepEqual(deleted.succeeded, ids);
     assert.deepEqual(deleted.failed.map((f) => f.id), ['not-a-uuid']);
     for (const id of ids) assert.equal(await store.getJob(id), null);
     assert.ok(await store.getJob(bystander.id));
 
-    await assert.rejects(bulk.bulkJobs('explode' as 'pause', ids), /unknown bulk action/);
-    await assert.rejects(bulk.bulkJobs('pause', Array.from({ length: bulk.BULK_LIMIT + 1 }, (_, i) => String(i))), /at most/);
+    await assert.rejects(bulk.bulkJobs('explode' as 'pause', ids, SYSTEM_ACTOR), /unknown bulk action/);
+    await assert.rejects(bulk.bulkJobs('pause', Array.from({ length: bulk.BULK_LIMIT + 1 }, (_, i) => String(i)), SYSTEM_ACTOR), /at most/);
   });
 
   test('listJobTags lists each tag once in code point order', { timeout: 30_000 }, async () => {
-    await jobs.createJob({ name: 'tags-1', type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 }, paused: true, tags: ['zeta', 'Alpha'] });
+    await jobs.createJob({ name: 'tags-1', type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 }, paused: true, tags: ['zeta', 'Alpha'] }, SYSTEM_ACTOR);
     const tags = await jobs.listJobTags();
     assert.ok(tags.includes('zeta') && tags.includes('Alpha') && tags.includes('t'));
     assert.deepEqual(tags, [...new Set(tags)].sort(), 'sorted, distinct');
