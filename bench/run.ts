@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--loads 10,100,200,300,500] [--instances 1,3] [--duration 30] [--systems cronplane,agenda,pgboss]`
+ * `npm run bench [-- --quick] [--loads 10,100,200,300,500,1000] [--instances 1,3] [--duration 30] [--systems cronplane,agenda,pgboss]`
  *
  * Same load for every system: K jobs, each due every second (K = the load in occurrences/s), run by N worker
  * processes against one fresh database per scenario on one private PostgreSQL server. Lag, duplicates and
@@ -37,7 +37,7 @@ function list(raw: string | undefined, fallback: number[]): number[] {
 }
 
 const quick = values.quick;
-const loads = list(values.loads, quick ? [10, 100] : [10, 100, 200, 300, 500]);
+const loads = list(values.loads, quick ? [10, 100] : [10, 100, 200, 300, 500, 1000]);
 const instanceCounts = list(values.instances, [1, 3]);
 const durationS = Number(values.duration ?? (quick ? 10 : 30));
 const warmupS = Number(values.warmup ?? (quick ? 4 : 5));
