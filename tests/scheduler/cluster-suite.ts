@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Job, Run, Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
 import { offersChangeStreams } from '../support/mongo';
-import { allRuns, delay, FAST_ENV, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { allRuns, delay, FAST_ENV, openTestServices, startHttpTarget, waitFor, type HttpTarget, type TestServices } from './harness';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 export interface TestDatabase {
@@ -48,7 +48,7 @@ export function clusterSuite(factory: StoreFactory): void {
   let store: Store;
   let services: Services;
   let http: HttpTarget;
-  let closeDispatch: () => Promise<void>;
+  let opened: TestServices | undefined;
   let apps: StartedApp[] = [];
 
   const live = (): StartedApp[] => apps.filter((a) => !stopped.has(a));
@@ -68,12 +68,8 @@ export function clusterSuite(factory: StoreFactory): void {
 
   describe(`${factory.name}: 3 next start instances`, () => {
     before(async () => {
-      db = await factory.start();
-      useTestEnv(db.url);
-      const { getStore } = await import('../../lib/store');
-      store = await getStore();
-      services = await import('../../lib/services/jobs');
-      ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
+      opened = await openTestServices(factory.start);
+      ({ db, store, services } = opened);
       http = await startHttpTarget();
       apps = await Promise.all([0, 1, 2].map(() => startApp({ databaseUrl: db.url, env: CLUSTER_ENV })));
     });
@@ -81,12 +77,8 @@ export function clusterSuite(factory: StoreFactory): void {
     after(async () => {
       await Promise.allSettled(apps.map((a) => a.stop('SIGKILL')));
       if (process.env.SHOW_WORKER_LOGS) for (const a of apps) console.log(`--- ${a.instanceId}\n${a.logs()}`);
-      await closeDispatch?.();
-      await store?.close();
-      // The next suite in this process opens its own store (another DATABASE_URL): forget the process-wide one.
-      delete (globalThis as Record<symbol, unknown>)[Symbol.for('cronplane.store')];
       await http?.close();
-      await db?.stop();
+      await opened?.close();
     });
 
     test('health reports how due work is dispatched', async () => {

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Job, Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
-import { restartTestPostgresServer, startTestPostgres, type TestPostgres } from '../support/postgres';
+import { restartTestPostgresServer, type TestPostgres } from '../support/postgres';
 import { assertContiguous, CLUSTER_ENV } from './cluster-suite';
-import { allRuns, delay, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { allRuns, delay, openTestServices, startHttpTarget, waitFor, type HttpTarget, type TestServices } from './harness';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 type Services = typeof import('../../lib/services/jobs');
@@ -18,7 +18,7 @@ let db: TestPostgres;
 let store: Store;
 let services: Services;
 let http: HttpTarget;
-let closeDispatch: () => Promise<void>;
+let opened: TestServices | undefined;
 let apps: StartedApp[] = [];
 // A lease longer than the outage: running handlers are not fenced off by a short restart.
 const ENV = { ...CLUSTER_ENV, SCHEDULER_LEASE_MS: '15000', SCHEDULER_LOCK_LIFETIME_MS: '15000' };
@@ -29,12 +29,8 @@ async function get(app: StartedApp, path: string, headers: Record<string, string
 }
 
 before(async () => {
-  db = await startTestPostgres();
-  useTestEnv(db.url);
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  services = await import('../../lib/services/jobs');
-  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
+  opened = await openTestServices();
+  ({ db, store, services } = opened);
   http = await startHttpTarget();
   apps = await Promise.all([0, 1].map(() => startApp({ databaseUrl: db.url, env: ENV })));
 });
@@ -42,10 +38,8 @@ before(async () => {
 after(async () => {
   await Promise.allSettled(apps.map((a) => a.stop('SIGKILL')));
   if (process.env.SHOW_WORKER_LOGS) for (const a of apps) console.log(`--- ${a.instanceId}\n${a.logs()}`);
-  await closeDispatch?.();
-  await store?.close();
   await http?.close();
-  await db?.stop();
+  await opened?.close();
 });
 
 describe('database restart under 2 next start instances', () => {

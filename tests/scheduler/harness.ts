@@ -177,35 +177,58 @@ export interface SchedulerWorld {
   close(): Promise<void>;
 }
 
-/** `start` makes the fresh database: PostgreSQL by default, startTestMongo for the MongoDB store (same shape). */
-export async function startSchedulerWorld(
-  instanceIds: string[],
-  env: Record<string, string> = {},
-  start: () => Promise<TestPostgres> = startTestPostgres,
-): Promise<SchedulerWorld> {
+/**
+ * What the test process itself holds of a fresh database: the store and the job services (as the dashboard uses
+ * them). `start` makes the database: PostgreSQL by default, startTestMongo for the MongoDB store (same shape).
+ */
+export interface TestServices {
+  db: TestPostgres;
+  store: Store;
+  services: typeof import('../../lib/services/jobs');
+  /** Closes the dispatch client and the store, forgets the process-wide store, and drops the database. */
+  close(): Promise<void>;
+}
+
+export async function openTestServices(start: () => Promise<TestPostgres> = startTestPostgres): Promise<TestServices> {
   const db = await start();
   useTestEnv(db.url);
   const { getStore } = await import('../../lib/store');
   const store = await getStore();
   const services = await import('../../lib/services/jobs');
   const { closeDispatchClient } = await import('../../lib/scheduler/dispatch');
-  const http = await startHttpTarget();
-  const workers = await Promise.all(instanceIds.map((id) => startWorker(db.url, id, env)));
   return {
     db,
     store,
     services,
-    http,
-    workers,
-    runsOf: (jobId) => allRuns(store, jobId),
     async close() {
-      await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
       await closeDispatchClient();
       await store.close();
-      // A later world in this process opens its own store (another DATABASE_URL): forget the process-wide one.
+      // A later suite in this process opens its own store (another DATABASE_URL): forget the process-wide one.
       delete (globalThis as Record<symbol, unknown>)[Symbol.for('cronplane.store')];
-      await http.close();
       await db.stop();
+    },
+  };
+}
+
+export async function startSchedulerWorld(
+  instanceIds: string[],
+  env: Record<string, string> = {},
+  start: () => Promise<TestPostgres> = startTestPostgres,
+): Promise<SchedulerWorld> {
+  const base = await openTestServices(start);
+  const http = await startHttpTarget();
+  const workers = await Promise.all(instanceIds.map((id) => startWorker(base.db.url, id, env)));
+  return {
+    db: base.db,
+    store: base.store,
+    services: base.services,
+    http,
+    workers,
+    runsOf: (jobId) => allRuns(base.store, jobId),
+    async close() {
+      await Promise.allSettled(workers.map((w) => stopWorker(w, 'SIGKILL', 5_000)));
+      await http.close();
+      await base.close();
     },
   };
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestPostgres } from '../support/postgres';
 import type { Job, Run, Store } from '../../lib/store/types';
-import { allRuns as allRunsOf, delay, startWorker, stopWorker, useTestEnv, waitFor, type Worker } from './harness';
+import { allRuns as allRunsOf, delay, openTestServices, startWorker, stopWorker, waitFor, type TestServices, type Worker } from './harness';
 import { SCHEDULER_STORES } from './stores';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
@@ -16,7 +16,7 @@ type Services = typeof import('../../lib/services/jobs');
 let db: TestPostgres;
 let store: Store;
 let services: Services;
-let closeDispatch: () => Promise<void>;
+let opened: TestServices | undefined;
 const workers: Worker[] = [];
 const ENV = { SCHEDULER_MISSED_GRACE_MS: '2000', SCHEDULER_RUN_ALL_LIMIT: '3' };
 
@@ -28,21 +28,13 @@ const startBoth = async (round: number): Promise<Worker[]> =>
 for (const factory of SCHEDULER_STORES) {
   describe(`${factory.name}: every instance down, then up`, () => {
     before(async () => {
-      db = await factory.start();
-      useTestEnv(db.url);
-      const { getStore } = await import('../../lib/store');
-      store = await getStore();
-      services = await import('../../lib/services/jobs');
-      ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
+      opened = await openTestServices(factory.start);
+      ({ db, store, services } = opened);
     });
 
     after(async () => {
       await Promise.allSettled(workers.splice(0).map((w) => stopWorker(w, 'SIGKILL', 5_000)));
-      await closeDispatch?.();
-      await store?.close();
-      // The next store's suite opens its own store (another DATABASE_URL): forget the process-wide one.
-      delete (globalThis as Record<symbol, unknown>)[Symbol.for('cronplane.store')];
-      await db?.stop();
+      await opened?.close();
     });
 
     test('run-once runs one catch-up, skip records one missed run, run-all replays the last N and records the rest as missed', async () => {

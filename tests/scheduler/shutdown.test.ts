@@ -5,31 +5,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { startTestPostgres, type TestPostgres } from '../support/postgres';
+import type { TestPostgres } from '../support/postgres';
 import type { Run, Store } from '../../lib/store/types';
 import { OutputBuffer } from '../../lib/scheduler/output';
-import { startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { openTestServices, startHttpTarget, waitFor, type HttpTarget, type TestServices } from './harness';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 let db: TestPostgres;
 let store: Store;
 let http: HttpTarget;
-let closeDispatch: () => Promise<void>;
+let opened: TestServices | undefined;
 
 before(async () => {
-  db = await startTestPostgres();
-  useTestEnv(db.url);
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
+  opened = await openTestServices();
+  ({ db, store } = opened);
   http = await startHttpTarget();
 });
 
 after(async () => {
-  await closeDispatch?.();
-  await store?.close();
   await http?.close();
-  await db?.stop();
+  await opened?.close();
 });
 
 describe('graceful stop', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { createPostgresStore } from '../../lib/store/postgres';
 import type { Store } from '../../lib/store/types';
-import { startTestPostgres } from '../support/postgres';
+import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import { storeConformance } from './conformance';
 
 storeConformance('postgres', async () => {
@@ -23,16 +23,27 @@ storeConformance('postgres', async () => {
   };
 });
 
+/** A fresh database with a migrated store and a plain client on it, all closed and dropped after `fn`. */
+async function withMigratedStore(fn: (store: Store, client: pg.Client, db: TestPostgres) => Promise<void>): Promise<void> {
+  const db = await startTestPostgres();
+  const store = await createPostgresStore(db.url, 'postgres (test)');
+  const client = new pg.Client({ connectionString: db.url });
+  try {
+    await store.migrate();
+    await client.connect();
+    await fn(store, client, db);
+  } finally {
+    await client.end();
+    await store.close();
+    await db.stop();
+  }
+}
+
 // What compactTickets is for: the dead rows every ticket leaves behind (insert, lock, update, delete) are reclaimed
 // at once rather than at autovacuum's next visit. The table's emptied pages are cut off by the VACUUM.
 describe('postgres: compactTickets', () => {
-  it('reclaims the dead rows of deleted tickets', async () => {
-    const db = await startTestPostgres();
-    const store = await createPostgresStore(db.url, 'postgres (test)');
-    const client = new pg.Client({ connectionString: db.url });
-    try {
-      await store.migrate();
-      await client.connect();
+  it('reclaims the dead rows of deleted tickets', () =>
+    withMigratedStore(async (store, client) => {
       await client.query(`INSERT INTO agenda_jobs (name, next_run_at, data) SELECT 't', now(), jsonb_build_object('i', i) FROM generate_series(1, 5000) i`);
       await client.query('DELETE FROM agenda_jobs');
       const pages = async (): Promise<number> =>
@@ -41,25 +52,15 @@ describe('postgres: compactTickets', () => {
       assert.ok(before > 10, `${before} pages of dead rows`);
       await store.compactTickets();
       assert.equal(await pages(), 0, 'the dead rows are gone and the empty pages cut off');
-    } finally {
-      await client.end();
-      await store.close();
-      await db.stop();
-    }
-  });
+    }));
 });
 
 // The audit log's filters by target type alone and by target id alone read their own index in keyset order: measured
 // from PostgreSQL's per-index scan counters around the store's own query, on a log large enough that a sequential scan
 // would be the planner's choice without them.
 describe('postgres: audit filters use an index', () => {
-  it('target type alone and target id alone scan their indexes, never the table', async () => {
-    const db = await startTestPostgres();
-    const store = await createPostgresStore(db.url, 'postgres (test)');
-    const client = new pg.Client({ connectionString: db.url });
-    try {
-      await store.migrate();
-      await client.connect();
+  it('target type alone and target id alone scan their indexes, never the table', () =>
+    withMigratedStore(async (_store, client, db) => {
       await client.query(`
         INSERT INTO audit_log (id, at, actor_type, actor_name, action, target_type, target_id, target_name)
         SELECT gen_random_uuid(), now() - i * interval '1 second', 'user', 'admin', 'job.update',
@@ -96,10 +97,5 @@ describe('postgres: audit filters use an index', () => {
         assert.ok(after[index]! > before[index]!, `${JSON.stringify(query)} used ${index}`);
         assert.equal(after.seq, before.seq, `${JSON.stringify(query)} did not scan the table`);
       }
-    } finally {
-      await client.end();
-      await store.close();
-      await db.stop();
-    }
-  });
+    }));
 });
