@@ -1,5 +1,8 @@
 import type { z } from 'zod';
 
+/** The trigger a handler (and an http job's target) is told: the run's trigger, or 'retry' for a retried attempt. */
+export type DeliveryTrigger = 'schedule' | 'manual' | 'catch-up' | 'retry';
+
 /** What a handler gets besides its payload: the run's identity and a way to write output. */
 export interface JobContext {
   jobId: string;
@@ -8,6 +11,8 @@ export interface JobContext {
   /** The occurrence this run belongs to: the time it was due. */
   scheduledFor: Date;
   attempt: number;
+  /** Why this attempt runs: its schedule, a run-now, a late catch-up, or a retry of a failed attempt. */
+  trigger: DeliveryTrigger;
   instanceId: string;
   /** Aborted when the run times out or the instance shuts down past its grace period. */
   signal: AbortSignal;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { literalUrlProblem } from '../net/allow';
 import { guardedHttpRequest } from '../net/guard';
-import { defineJobType } from './define';
+import { defineJobType, type JobContext } from './define';
 
 /** The response body excerpt kept in the run output, in characters. */
 export const RESPONSE_EXCERPT_CHARS = 2_000;
@@ -36,6 +36,33 @@ export function displayUrl(value: string): string {
   }
 }
 
+/**
+ * Headers Cronplane sets on every delivery so the target can tell which occurrence a call belongs to (and deduplicate
+ * repeated deliveries of one occurrence: a takeover or a retry). Reserved: a payload cannot set or forge them.
+ */
+export const DELIVERY_HEADERS = {
+  jobId: 'Cronplane-Job-Id',
+  jobName: 'Cronplane-Job-Name',
+  runId: 'Cronplane-Run-Id',
+  scheduledFor: 'Cronplane-Scheduled-For',
+  attempt: 'Cronplane-Attempt',
+  trigger: 'Cronplane-Trigger',
+} as const;
+
+const RESERVED_HEADER = /^cronplane-/i;
+
+/** The delivery headers of one attempt. The job name is percent-encoded: header values are bytes, names are Unicode. */
+export function deliveryHeaders(ctx: Pick<JobContext, 'jobId' | 'jobName' | 'runId' | 'scheduledFor' | 'attempt' | 'trigger'>): Record<string, string> {
+  return {
+    [DELIVERY_HEADERS.jobId]: ctx.jobId,
+    [DELIVERY_HEADERS.jobName]: encodeURIComponent(ctx.jobName),
+    [DELIVERY_HEADERS.runId]: ctx.runId,
+    [DELIVERY_HEADERS.scheduledFor]: ctx.scheduledFor.toISOString(),
+    [DELIVERY_HEADERS.attempt]: String(ctx.attempt),
+    [DELIVERY_HEADERS.trigger]: ctx.trigger,
+  };
+}
+
 export const httpPayloadSchema = z
   .object({
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET').describe('HTTP method'),
@@ -51,6 +78,13 @@ export const httpPayloadSchema = z
     headers: z
       .record(z.string().min(1).max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'), z.string().max(8192))
       .default({})
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers)) {
+          if (RESERVED_HEADER.test(name)) {
+            ctx.addIssue({ code: 'custom', path: [name], message: `${name}: headers starting with Cronplane- are set by Cronplane on every delivery and cannot be set here` });
+          }
+        }
+      })
       // Authorization, Cookie, X-Api-Key, ... values are encrypted at rest and masked when shown (lib/secrets).
       .meta({ description: 'Request headers', secret: 'header-values' }),
     body: z.string().max(1_000_000).optional().describe('Request body (sent as is)'),
@@ -64,6 +98,10 @@ export const httpPayloadSchema = z
       .describe('Fail unless the response has this status (default: any 2xx)'),
   })
   .strict();
+
+function withoutReserved(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !RESERVED_HEADER.test(name)));
+}
 
 export const httpJob = defineJobType({
   name: 'http',
@@ -80,7 +118,8 @@ export const httpJob = defineJobType({
       response = await guardedHttpRequest({
         method: payload.method,
         url: payload.url,
-        headers: payload.headers,
+        // Ours last: a stored payload from before the names were reserved cannot override them.
+        headers: { ...withoutReserved(payload.headers), ...deliveryHeaders(ctx) },
         body: payload.body,
         signal,
         maxRedirects: MAX_REDIRECTS,

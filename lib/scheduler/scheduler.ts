@@ -761,6 +761,7 @@ export class Scheduler {
       runId: run.id,
       scheduledFor: run.scheduledFor,
       attempt: run.attempt,
+      trigger: run.trigger,
       instanceId: this.instanceId,
       signal: controller.signal,
       log: (line) => output.append(String(line)),

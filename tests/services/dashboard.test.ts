@@ -67,6 +67,7 @@ function context(): { ctx: JobContext; lines: string[]; abort: AbortController }
     runId: 'r',
     scheduledFor: new Date(),
     attempt: 1,
+    trigger: 'schedule',
     instanceId: 'i',
     signal: abort.signal,
     log: (line) => lines.push(line),
