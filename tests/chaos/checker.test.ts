@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { reviveInput } from './adapter';
 import { check, type CheckDelivery, type CheckInput, type CheckJob, type CheckRun, type InstanceEvent, type ViolationClass } from './checker';
 
 const T0 = Date.parse('2026-01-01T00:00:00.500Z');
@@ -215,6 +216,13 @@ describe('chaos checker: doctored logs fail', () => {
     assertOnly(input, 'doubled', 10);
   });
 
+  test('a taken-over attempt that delivers after its takeover (a frozen owner waking up) -> doubled', () => {
+    const input = clean();
+    replaceRun(input, 10, run(10, { attempt: 2, instanceId: 'i2', startedAt: new Date(at(16)), history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(16)), status: 'unknown', error: null }] }));
+    replaceDelivery(input, 10, [delivery(10, { arrivedAt: at(16, 400), endedAt: at(16, 500) }), delivery(10, { attempt: 2, arrivedAt: at(16, 5), endedAt: at(16, 90) })]);
+    assertOnly(input, 'doubled', 10);
+  });
+
   test('two records for one occurrence (a single one inside a range) -> doubled', () => {
     const input = clean();
     replaceDelivery(input, 14, []);
@@ -336,5 +344,20 @@ describe('chaos checker: doctored logs fail', () => {
     const late = clean();
     late.runs.push(run(26));
     assert.deepEqual(classes(late), ['unexpected']);
+  });
+});
+
+describe('chaos checker: saved runs', () => {
+  test('a saved input (JSON, deliveries as JSON lines) checks the same after reading it back (recheck.ts)', () => {
+    const input = clean();
+    replaceRun(input, 10, run(10, { attempt: 2, history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(14)), status: 'unknown', error: null }] }));
+    replaceDelivery(input, 10, [delivery(10, { arrivedAt: at(15) })]);
+    input.runs.push(run(12, { id: 'run-range', status: 'missed', startedAt: null, rangeEnd: new Date(at(16)), rangeCount: 3 }));
+    input.lifecycle = [{ instanceId: 'i1', kind: 'sigterm', at: at(19) }];
+    const saved = JSON.parse(JSON.stringify({ jobs: input.jobs, runs: input.runs, lifecycle: input.lifecycle, faults: [{ kind: 'kill' }] })) as Record<string, unknown>;
+    const back = reviveInput(saved, input.deliveries.map((d) => JSON.stringify(d)).join('\n') + '\n');
+    const original = check({ ...input, faults: [{ kind: 'kill' }] });
+    assert.equal(original.ok, false);
+    assert.deepEqual(check(back), original);
   });
 });

@@ -5,7 +5,8 @@
  *
  *   once               one delivery
  *   again-by-takeover  more than one delivery, every extra one explained by a taken-over attempt in the history
- *                      (status unknown/abandoned), at most one delivery per attempt number
+ *                      (status unknown/abandoned) that delivered before its takeover, at most one delivery per attempt
+ *                      number
  *   again-by-retry     more than one delivery, every extra one explained by a failed/timed-out attempt that was retried
  *   recorded-missed    a missed record (single or range) and no delivery
  *   recorded-skipped   a skipped record (single or range) and no delivery
@@ -111,6 +112,8 @@ export interface CheckOptions {
    * reaches the instance's JavaScript at its next event-loop turn, and a start already under way then is not a new one.
    */
   stopToleranceMs?: number;
+  /** doubled: how long after its takeover a taken-over attempt's delivery may still arrive (default 50 ms). */
+  takeoverToleranceMs?: number;
   /** overlap: in-flight intervals must overlap by more than this (default 0). */
   overlapToleranceMs?: number;
   /** Occurrences due up to this long after the job's creation are optional (default 1000 ms). */
@@ -309,6 +312,7 @@ export function check(input: CheckInput): CheckReport {
   const earlyDeliveryTol = o.earlyDeliveryToleranceMs ?? 0;
   const stopTol = o.stopToleranceMs ?? 50;
   const overlapTol = o.overlapToleranceMs ?? 0;
+  const takeoverTol = o.takeoverToleranceMs ?? 50;
   const afterStart = o.optionalAfterStartMs ?? 1000;
   const beforeEnd = o.optionalBeforeEndMs ?? 1000;
   const afterEnd = o.optionalAfterEndMs ?? 1000;
@@ -471,6 +475,21 @@ export function check(input: CheckInput): CheckReport {
         continue;
       }
       perAttempt.set(d.attempt, [...(perAttempt.get(d.attempt) ?? []), d]);
+    }
+    // A taken-over attempt whose call reaches the target after the takeover started it again elsewhere: the old owner
+    // (frozen, cut off) went on after losing the run. The takeover explains a call made before it, not one made after.
+    const zombies = run.history.flatMap((h) =>
+      TAKEOVER_STATUSES.has(h.status) && h.finishedAt
+        ? (perAttempt.get(h.attempt) ?? []).filter((d) => d.arrivedAt > h.finishedAt!.getTime() + takeoverTol).map((d) => ({ d, h }))
+        : [],
+    );
+    if (zombies.length > 0) {
+      flag(
+        occ,
+        'doubled',
+        zombies.map(({ d, h }) => `attempt ${h.attempt} (taken over from ${h.instanceId ?? '?'} at ${h.finishedAt!.toISOString()}) delivered at ${iso(d.arrivedAt)}, after its takeover`).join('; '),
+      );
+      continue;
     }
     const repeated = [...perAttempt.entries()].filter(([, ds]) => ds.length > 1);
     if (repeated.length > 0) {
