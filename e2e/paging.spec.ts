@@ -40,7 +40,7 @@ test.beforeAll(async ({ browser, baseURL }) => {
       async () => {
         const response = await api.get(`/api/jobs/${jobId}/runs?limit=100`);
         const { runs } = (await response.json()) as { runs: Array<{ status: string }> };
-        return runs.length === RUNS && runs.every((r) => r.status !== 'running');
+        return runs.length === RUNS && runs.every((r) => r.status !== 'running' && r.status !== 'claimed');
       },
       { timeout: 60_000 },
     )

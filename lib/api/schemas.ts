@@ -71,6 +71,8 @@ export const RunJsonSchema = z.object({
   attempt: z.number().int(),
   error: z.string().nullable(),
   output: z.string().nullable(),
+  rangeEnd: IsoDate.nullable().describe('Set when this record stands for a range of occurrences (one missed record for an outage): every occurrence from scheduledFor through rangeEnd'),
+  rangeCount: z.number().int().nullable().describe('How many occurrences the range holds; null when too many to count'),
 });
 
 export const LastRunJsonSchema = RunJsonSchema.pick({ id: true, status: true, scheduledFor: true, startedAt: true, finishedAt: true, instanceId: true });

@@ -62,6 +62,8 @@ export function runJson(run: Run): RunJson {
     attempt: run.attempt,
     error: run.error,
     output: run.output,
+    rangeEnd: isoOrNull(run.rangeEnd),
+    rangeCount: run.rangeCount,
   };
 }
 

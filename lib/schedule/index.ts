@@ -26,6 +26,43 @@ export function nextOccurrence(schedule: Schedule, after: Date, anchor: Date): D
 }
 
 /**
+ * The occurrences after `after`, one per call (null when there are no more). Builds the cron expression once: a step
+ * then costs ~50 µs instead of a parse per occurrence.
+ */
+export function occurrencesAfter(schedule: Schedule, after: Date, anchor: Date): () => Date | null {
+  let cursor: Date | null = after;
+  const cron = schedule.kind === 'cron' ? new Cron(schedule.expression, { timezone: schedule.timezone, paused: true }) : null;
+  return () => {
+    if (!cursor) return null;
+    cursor = cron ? (cron.nextRun(cursor) ?? null) : nextOccurrence(schedule, cursor, anchor);
+    return cursor;
+  };
+}
+
+/**
+ * The occurrences in (after, through]: how many and the last one. Intervals are counted, not walked; a cron schedule is
+ * walked up to `max` occurrences, and past that `count` and `last` are null (too many to count cheaply).
+ */
+export function countOccurrences(schedule: Schedule, after: Date, through: Date, anchor: Date, max: number): { count: number | null; last: Date | null } {
+  if (through.getTime() <= after.getTime()) return { count: 0, last: null };
+  if (schedule.kind === 'interval') {
+    const first = nextOccurrence(schedule, after, anchor)!;
+    if (first.getTime() > through.getTime()) return { count: 0, last: null };
+    const stepMs = schedule.seconds * 1000;
+    const count = Math.floor((through.getTime() - first.getTime()) / stepMs) + 1;
+    return { count, last: new Date(first.getTime() + (count - 1) * stepMs) };
+  }
+  const next = occurrencesAfter(schedule, after, anchor);
+  let count = 0;
+  let last: Date | null = null;
+  for (let at = next(); at && at.getTime() <= through.getTime(); at = next()) {
+    if (++count > max) return { count: null, last: null };
+    last = at;
+  }
+  return { count, last };
+}
+
+/**
  * The occurrence a newly created, edited or resumed job waits for. A one-off whose time is already
  * past still gets its occurrence (the missed-occurrence policy decides what happens); an interval
  * starts one period after its anchor.

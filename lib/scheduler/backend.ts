@@ -31,20 +31,14 @@ export function muteStateNotifications(channel: object | undefined): void {
 
 /**
  * Agenda saves a job's state when it starts and when it ends (lastRunAt, nextRunAt, lockedAt...): two statements per
- * ticket that nothing here reads. A ticket is a one-off wake-up call that its handler deletes when done, and whose
- * outcome lives in our runs table; a stray re-lock of a ticket (its lock expired) is dropped by the job's
- * compare-and-set or the run's unique key. So tickets' state saves are skipped, except the lock renewal of a
- * running ticket, which goes through the returned function (Agenda's touch() would be skipped too).
+ * ticket that nothing here reads. A ticket is a one-off wake-up call, deleted as soon as its occurrence is claimed (the
+ * run record, with its own lease, holds the occurrence from then on); a stray re-lock of a ticket is dropped by the
+ * claim. So tickets' state saves are skipped; other Agenda jobs keep them.
  */
-export function skipTicketStateSaves(backend: AgendaBackend, ticketName: string): (job: AgendaJob) => Promise<void> {
+export function skipTicketStateSaves(backend: AgendaBackend, ticketName: string): void {
   const repository = backend.repository;
   const save = repository.saveJobState.bind(repository);
   repository.saveJobState = (job, options) => (job.name === ticketName ? Promise.resolve() : save(job, options));
-  return async (job) => {
-    // In memory too: Agenda's expiry check of a running job reads attrs.lockedAt.
-    job.attrs.lockedAt = new Date();
-    await save(job.attrs, { lastModifiedBy: job.agenda.attrs.name || undefined });
-  };
 }
 
 /**

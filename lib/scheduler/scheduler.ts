@@ -4,14 +4,16 @@ import { Agenda, type AgendaBackend, type Job as AgendaJob } from 'agenda';
 import { hostname } from 'node:os';
 import packageJson from '../../package.json' with { type: 'json' };
 import { getJobType } from '../jobs/registry';
-import type { JobContext } from '../jobs/define';
+import type { DeliveryTrigger, JobContext } from '../jobs/define';
 import { nextOccurrence } from '../schedule';
 import { revealPayload } from '../secrets';
-import type { Job, NewRun, Run, RunPatch, RunStatus, RunTrigger, Store } from '../store/types';
+import type { HeldRun, Job, NewRun, Run, RunPatch, RunStatus, Store } from '../store/types';
 import { guardBackendErrors, muteStateNotifications, skipDistantNotifications, skipTicketStateSaves } from './backend';
+import { DatabaseClock } from './clock';
 import { installQueueFilling } from './queue-filling';
 import { TICKET_NAME, type SchedulerConfig } from './config';
 import { OutputBuffer } from './output';
+import { planClaim } from './plan';
 import { saveTicket, TicketSchema, type Ticket } from './tickets';
 
 type SchedulerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -52,46 +54,105 @@ interface Outcome {
   output: string | null;
 }
 
-interface Execution {
+/**
+ * A run this instance holds: claimed (waiting for its due time) or running. Its lease is renewed with every heartbeat
+ * while it is held; the controller aborts whatever this instance still does for it (fencing, timeout, shutdown).
+ */
+interface Held {
   run: Run;
   controller: AbortController;
+  /** Local time at which the last write that set its lease (claim, start, renewal) was sent, once confirmed. */
+  renewedAt: number;
+  /** The Agenda ticket that delivered it, if any: Agenda's in-memory lock is kept fresh while the run is held. */
+  ticket: AgendaJob | null;
+}
+
+/** A fired ticket: deleted once its occurrence is claimed (or dropped), handed back to Agenda when this instance stops. */
+class TicketHandle {
+  private settled = false;
+
+  constructor(
+    readonly agendaJob: AgendaJob<Ticket>,
+    private readonly agenda: Agenda,
+  ) {}
+
+  /** The ticket has done its job: its run record (or nothing) takes over. */
+  async remove(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    // Agenda's own final save then finds no row, which it ignores by design.
+    await this.agendaJob.remove().catch(() => undefined);
+  }
+
+  /** This instance is stopping: unlock the ticket so that another instance fires it. */
+  async handBack(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    const id = this.agendaJob.attrs._id;
+    if (id !== undefined) await this.agenda.db.unlockJobs([id]).catch(() => undefined);
+  }
 }
 
 /** How often each instance compacts Agenda's table (Store.compactTickets): dead index entries cost every lock scan. */
 const TICKET_COMPACT_EVERY_MS = 5_000;
 /** How many claimed jobs an instance remembers (a job's row is then not read again for its next occurrence). */
 const RECENT_JOBS_LIMIT = 10_000;
+/** Lost retry tickets are looked for every this many sweeps (each look reads the waiting runs and their history). */
+const RETRY_RESCUE_EVERY_SWEEPS = 5;
+/** Clock samples taken at start-up, before anything is judged on the database's clock. */
+const START_CLOCK_SAMPLES = 5;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** A deadline for Promise.race that does not keep the process alive once the race is decided. */
 const deadline = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/** Sleeps `ms`, or less if one of the signals is aborted first. */
+function pause(ms: number, ...signals: AbortSignal[]): Promise<void> {
+  return new Promise((resolve) => {
+    if (signals.some((s) => s.aborted)) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const s of signals) s.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    for (const s of signals) s.addEventListener('abort', done, { once: true });
+  });
+}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
 /**
- * One instance's scheduler: an Agenda worker over the store's Agenda backend plus the loops that keep
- * it honest (heartbeat, overdue-job safety net, expired-lease sweeper). The job row decides what runs;
- * Agenda only delivers "tickets" (one-off Agenda jobs) at the right moment to one instance.
+ * One instance's scheduler: an Agenda worker over the store's Agenda backend plus the loops that keep it honest
+ * (heartbeat with lease renewals, the safety net of overdue occurrences and expired leases). The job row decides what
+ * is owed; Agenda only delivers "tickets" (one-off Agenda jobs) at the right moment to one instance. An occurrence is
+ * claimed by writing its run record ('claimed') in the same step that moves the job's pointer past it, so that it is
+ * owed by a record from then on, never only by an instance's memory. See docs/coordination.md.
  */
 export class Scheduler {
   readonly agenda: Agenda;
   private readonly backend: AgendaBackend;
   readonly startedAt = new Date();
   private state: SchedulerState = 'created';
-  /** Local clock minus database clock; leases and lateness are judged on the database's clock. */
-  private skewMs = 0;
+  /** Leases, lateness and due times are judged on the database's clock. */
+  private readonly clock = new DatabaseClock();
+  /** Start of this instance's current unbroken run of heartbeats (database time), and when the last one was sent. */
+  private aliveSince: Date | null = null;
+  private lastBeatAt: number | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly executions = new Map<string, Execution>();
-  /** Every ticket handler in flight, so a graceful stop can wait for them. */
+  /** Runs this instance holds, claimed or running: their leases ride on the heartbeat. */
+  private readonly held = new Map<string, Held>();
+  /** Every ticket handler and takeover in flight, so a graceful stop can wait for them. */
   private readonly handling = new Set<Promise<void>>();
+  /** Aborted when the instance starts stopping: wakes every claim waiting for its due time, so it is given back. */
+  private readonly stopping = new AbortController();
   private stopPromise: Promise<void> | null = null;
+  private sweeps = 0;
   private changeStream: MongoChangeStreamNotificationChannel | undefined;
   /** The jobs this instance claimed an occurrence of lately, as it left them: see handleScheduled. */
   private readonly recentJobs = new Map<string, Job>();
-  /** Renews a running ticket's Agenda lock (Agenda's own state saves of tickets are skipped). */
-  private readonly renewTicketLock: (ticket: AgendaJob) => Promise<void>;
 
   constructor(
     readonly store: Store,
@@ -101,7 +162,7 @@ export class Scheduler {
     this.backend = store.createAgendaBackend();
     this.agenda = new Agenda({
       backend: this.backend,
-      // Shows up as last_modified_by on Agenda's rows: which instance touched a ticket last.
+      // Shows up as last_modified_by on Agenda's rows: which instance locked a ticket last.
       name: instanceId,
       // Jittered per instance: with one fixed period everywhere, the instance whose poll phase comes first
       // locks every ticket due within the next period, every time (measured: one worker took 94% of the runs).
@@ -117,7 +178,8 @@ export class Scheduler {
       lockLifetime: config.lockLifetimeMs,
     });
     guardBackendErrors(this.backend, instanceId);
-    this.renewTicketLock = skipTicketStateSaves(this.backend, TICKET_NAME);
+    // A fired ticket is deleted once its occurrence is claimed; nothing reads Agenda's state of tickets.
+    skipTicketStateSaves(this.backend, TICKET_NAME);
     // Every instance's poll locks what is due before its next poll (at most 1.5 x the period with the jitter).
     skipDistantNotifications(this.agenda, 2 * config.processEveryMs);
     muteStateNotifications(this.backend.notificationChannel);
@@ -134,27 +196,35 @@ export class Scheduler {
     return this.state;
   }
 
-  /** Now, on the database's clock (as of the last heartbeat). */
+  /** Now, on the database's clock (best estimate). */
   dbNow(): Date {
-    return new Date(Date.now() - this.skewMs);
+    return this.clock.now();
   }
 
   async start(): Promise<void> {
     if (this.state !== 'created') return;
     this.state = 'starting';
+    // Several round trips before anything is judged on the database's clock: the first ones carry connection set-up,
+    // and a start computed from them could come early (measured: up to ~77 ms right after start-up).
+    for (let i = 0; i < START_CLOCK_SAMPLES; i++) await this.sampleClock();
     await this.heartbeat();
     await this.useChangeStreamIfAvailable();
     await this.agenda.start();
     if (!installQueueFilling(this.agenda, this.backend)) {
       console.warn(`[scheduler] ${this.instanceId}: Agenda's job processor is not the expected shape; keeping its own queue filling`);
     }
-    this.every(this.config.heartbeatMs, () => this.heartbeat());
+    // Heartbeats, lease renewals and fencing go on while stopping: running handlers still hold their runs. Renewals have
+    // a timer of their own: a slow heartbeat write must not delay them.
+    this.every(this.config.heartbeatMs, () => this.heartbeat(), true);
+    this.every(Math.min(this.config.heartbeatMs, Math.floor(this.config.leaseMs / 4)), () => this.renewLeases(), true);
+    this.every(Math.max(50, Math.floor(this.config.leaseMs / 6)), async () => this.fence(), true);
     this.every(this.config.sweepEveryMs, () => this.sweep());
     this.every(TICKET_COMPACT_EVERY_MS, () => this.store.compactTickets());
     this.state = 'running';
     console.log(
       `[scheduler] instance ${this.instanceId} started on ${this.store.description} ` +
-        `(poll ${this.config.processEveryMs} ms, concurrency ${this.config.concurrency}, lock limit ${this.config.lockLimit}, lock ${this.config.lockLifetimeMs} ms)`,
+        `(poll ${this.config.processEveryMs} ms, concurrency ${this.config.concurrency}, lock limit ${this.config.lockLimit}, ` +
+        `lease ${this.config.leaseMs} ms, heartbeat ${this.config.heartbeatMs} ms, clock offset ${this.clock.offsetMs} ± ${Math.ceil(this.clock.errorMs)} ms)`,
     );
   }
 
@@ -192,8 +262,10 @@ export class Scheduler {
   }
 
   /**
-   * Graceful stop: take no new tickets (tickets locked but not started are unlocked for others), let running
-   * handlers finish within the grace period, abort and mark the rest abandoned, then record the instance as stopped.
+   * Graceful stop: start nothing new. Tickets locked but not fired are unlocked, claims not started yet are given back
+   * at once (with a ticket, so another instance takes them over on time), running handlers get the grace period; those
+   * still going after it are aborted and given back for a takeover (their outcome is unknown). Then the instance is
+   * recorded as stopped.
    */
   stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     this.stopPromise ??= this.doStop(graceMs);
@@ -203,30 +275,33 @@ export class Scheduler {
   private async doStop(graceMs: number): Promise<void> {
     const wasStarted = this.state !== 'created';
     this.state = 'stopping';
-    for (const timer of this.timers) clearInterval(timer);
+    // Wakes every claim waiting for its due time: each gives itself back (runClaim).
+    this.stopping.abort();
     if (wasStarted) {
       // stop(false): unlock queued tickets but keep the pool open for the handlers still running.
       await this.agenda.stop(false).catch((err: unknown) => console.error(`[scheduler] agenda stop: ${message(err)}`));
       const allDone = (): Promise<boolean> => Promise.allSettled([...this.handling]).then(() => true);
       const finished = await Promise.race([allDone(), deadline(graceMs).then(() => false)]);
       if (!finished) {
-        console.warn(`[scheduler] ${this.instanceId}: ${this.executions.size} run(s) still going after ${graceMs} ms, abandoning them`);
-        for (const execution of this.executions.values()) execution.controller.abort(new ShutdownAbort(this.instanceId));
+        console.warn(`[scheduler] ${this.instanceId}: ${this.held.size} run(s) still going after ${graceMs} ms, giving them back`);
+        for (const held of this.held.values()) held.controller.abort(new ShutdownAbort(this.instanceId));
         // The abort settles each handler at once; this only bounds the final database writes.
         await Promise.race([allDone(), deadline(5_000)]);
       }
+      for (const timer of this.timers) clearInterval(timer);
       await this.heartbeat(true).catch((err: unknown) => console.error(`[scheduler] final heartbeat: ${message(err)}`));
       // agenda.stop(false) left the pool open; Agenda has no processor any more, so close it directly.
       await this.backend.disconnect().catch((err: unknown) => console.error(`[scheduler] close agenda backend: ${message(err)}`));
     }
+    for (const timer of this.timers) clearInterval(timer);
     this.state = 'stopped';
     console.log(`[scheduler] instance ${this.instanceId} stopped`);
   }
 
   /**
    * Creates the ticket for job.nextRunAt (no-op when paused or without a next occurrence). Called only by the instance
-   * whose compare-and-set moved the job to that occurrence, so no other writer makes the same ticket: saved without
-   * Agenda's dedup (a stray duplicate would be dropped when it fires anyway).
+   * whose claim moved the job to that occurrence, so no other writer makes the same ticket: saved without Agenda's
+   * dedup (a stray duplicate would be dropped when it fires anyway).
    */
   async enqueueOccurrence(job: Job, replay = false): Promise<void> {
     if (job.paused || !job.nextRunAt) return;
@@ -237,11 +312,12 @@ export class Scheduler {
     );
   }
 
-  private every(ms: number, fn: () => Promise<unknown>): void {
+  private every(ms: number, fn: () => Promise<unknown>, whileStopping = false): void {
     let busy = false;
     const timer = setInterval(() => {
       // Skip a beat rather than pile up calls when the database is slow.
-      if (busy || this.state !== 'running') return;
+      const active = this.state === 'running' || (whileStopping && this.state === 'stopping');
+      if (busy || !active) return;
       busy = true;
       fn()
         .catch((err: unknown) => console.error(`[scheduler] ${this.instanceId}: ${message(err)}`))
@@ -259,31 +335,97 @@ export class Scheduler {
     return promise;
   }
 
-  /** Writes the heartbeat and measures clock skew against the database. */
+  private lease(from: Date = this.dbNow()): Date {
+    return new Date(from.getTime() + this.config.leaseMs);
+  }
+
+  /** One timed round trip to the database's clock. */
+  private async sampleClock(): Promise<Date> {
+    const sent = Date.now();
+    const databaseNow = await this.store.now();
+    this.clock.record(sent, databaseNow.getTime(), Date.now());
+    return databaseNow;
+  }
+
+  /**
+   * The heartbeat: measures the database clock and writes the instance row (leases are renewed on the same cadence, by
+   * renewLeases). A heartbeat after a gap longer than the lease (a freeze, a lost database) starts a new run of
+   * heartbeats (aliveSince): the instance was not up in between, as far as the missed policy is concerned.
+   */
   private async heartbeat(stopped = false): Promise<void> {
-    const before = Date.now();
-    const dbNow = await this.store.now();
-    const after = Date.now();
-    this.skewMs = Math.round((before + after) / 2 - dbNow.getTime());
-    const stoppedAt = stopped ? this.dbNow() : null;
+    const sent = Date.now();
+    await this.sampleClock();
+    const now = this.dbNow();
+    if (this.lastBeatAt === null || sent - this.lastBeatAt > this.config.leaseMs) this.aliveSince = now;
     await this.store.upsertInstance({
       id: this.instanceId,
       host: hostname(),
       pid: process.pid,
       version: packageJson.version,
       startedAt: this.startedAt,
-      lastSeenAt: stoppedAt ?? this.dbNow(),
-      clockSkewMs: this.skewMs,
-      stoppedAt,
+      lastSeenAt: now,
+      clockSkewMs: this.clock.offsetMs,
+      stoppedAt: stopped ? now : null,
+      aliveSince: this.aliveSince ?? now,
     });
+    this.lastBeatAt = sent;
   }
 
-  /** Safety net: re-enqueue overdue occurrences (lost tickets) and close runs whose instance vanished. */
+  /** Renews the lease of every held run in one write; a run it no longer holds (taken over, closed) is abandoned here. */
+  private async renewLeases(): Promise<void> {
+    const entries = [...this.held.values()];
+    if (entries.length === 0) return;
+    const sent = Date.now();
+    const renewed = new Set(
+      await this.store.renewLeases(
+        this.instanceId,
+        entries.map((h) => ({ id: h.run.id, attempt: h.run.attempt })),
+        this.lease(),
+      ),
+    );
+    for (const held of entries) {
+      if (this.held.get(held.run.id) !== held) continue; // finished meanwhile
+      if (renewed.has(held.run.id)) held.renewedAt = Math.max(held.renewedAt, sent);
+      else held.controller.abort(new LeaseLost(this.instanceId));
+      // Agenda aborts a ticket whose in-memory lock it finds older than the lock lifetime: the run is the lock now.
+      if (held.ticket) held.ticket.attrs.lockedAt = new Date();
+    }
+  }
+
+  /**
+   * Fencing: a held run whose lease was not confirmed for 2/3 of the lease (checked every sixth) is given up here: its
+   * handler is aborted and nothing more is written for it. The lease in the database runs until a full lease after the
+   * last confirmed write was sent, so this instance stops before anyone may take over, as long as the clock error stays
+   * under lease / 6.
+   */
+  private fence(): void {
+    const limit = (this.config.leaseMs * 2) / 3;
+    for (const held of this.held.values()) {
+      if (Date.now() - held.renewedAt > limit && !held.controller.signal.aborted) held.controller.abort(new LeaseLost(this.instanceId));
+    }
+  }
+
+  /** Registers a run this instance now holds; `confirmedAt` is when the write that leased it was sent. */
+  private hold(run: Run, ticket: AgendaJob | null, confirmedAt: number): Held {
+    const held: Held = { run, controller: new AbortController(), renewedAt: confirmedAt, ticket };
+    this.held.set(run.id, held);
+    return held;
+  }
+
+  private unhold(held: Held): void {
+    if (this.held.get(held.run.id) === held) this.held.delete(held.run.id);
+  }
+
+  /**
+   * The safety net: rescue tickets for occurrences still unclaimed `rescueAfterMs` after they were due (a lost ticket,
+   * or one locked by an instance that died or froze before firing it), lost retry tickets, and takeovers of runs whose
+   * lease expired (claimed or running on an instance that died, froze, was cut off or gave them back).
+   */
   private async sweep(): Promise<void> {
     const now = this.dbNow();
-    const due = await this.store.listDueJobs(new Date(now.getTime() - this.config.missedGraceMs), 100);
-    // One rescue ticket per overdue occurrence and lock lifetime: the regular ticket may be lost (crash between
-    // the job write and the enqueue) or locked by a dead instance until its lock expires. Duplicates are harmless.
+    const due = await this.store.listDueJobs(new Date(now.getTime() - this.config.rescueAfterMs), 100);
+    // One rescue ticket per overdue occurrence and lock lifetime: the regular ticket may be lost or sit locked by a dead
+    // instance until its lock expires. Duplicates are harmless: the claim lets one through.
     const rescue = Math.floor(now.getTime() / this.config.lockLifetimeMs);
     for (const job of due) {
       if (!job.nextRunAt) continue;
@@ -294,11 +436,13 @@ export class Scheduler {
         (err: unknown) => console.error(`[scheduler] re-enqueue ${job.id}: ${message(err)}`),
       );
     }
-    await this.rescueRetries(now, rescue).catch((err: unknown) => console.error(`[scheduler] rescue retries: ${message(err)}`));
+    if (this.sweeps++ % RETRY_RESCUE_EVERY_SWEEPS === 0) {
+      await this.rescueRetries(now, rescue).catch((err: unknown) => console.error(`[scheduler] rescue retries: ${message(err)}`));
+    }
     const expired = await this.store.listExpiredRuns(now, 100);
     for (const run of expired) {
-      if (this.executions.has(run.id) || this.state !== 'running') continue;
-      await this.takeOver(run, now).catch((err: unknown) => console.error(`[scheduler] take over run ${run.id}: ${message(err)}`));
+      if (this.held.has(run.id) || this.state !== 'running') continue;
+      await this.adopt(run, now).catch((err: unknown) => console.error(`[scheduler] take over run ${run.id}: ${message(err)}`));
     }
   }
 
@@ -308,27 +452,66 @@ export class Scheduler {
     return latest !== undefined && (latest.trigger === 'catch-up' || latest.status === 'missed');
   }
 
+  /** A run whose lease expired (found by the sweep, or given back with a takeover ticket): take it over if still owed. */
+  private async adopt(run: Run, now: Date): Promise<void> {
+    // A full instance leaves the run to the others (their sweep finds it too), like Agenda's lock limit does for tickets.
+    if (this.held.size >= this.config.concurrency) return;
+    if (run.status === 'claimed') await this.takeOverClaim(run, now);
+    else if (run.status === 'running') await this.takeOver(run, now);
+  }
+
   /**
-   * A run whose lease expired: its instance died (or lost the database longer than the lease). The occurrence is
-   * still owed, so it is taken over as the next attempt of the same run (same (job, scheduledFor) row), unless the
-   * job is gone or the run already used its takeover attempts; then it is closed as abandoned. The store's
-   * compare-and-set lets exactly one instance take it over.
+   * A claimed occurrence whose claimer stopped renewing it (died or froze before starting it, or gave it back while
+   * stopping): nothing ran yet, so it is simply claimed again, here, and started as its claimer would have (in order, not
+   * before it is due). The missed policy does not apply: a live instance is starting it.
+   */
+  private async takeOverClaim(run: Run, now: Date): Promise<void> {
+    const job = await this.store.getJob(run.jobId);
+    const sent = Date.now();
+    const taken = await this.store.takeOverClaim(
+      run.id,
+      { instanceId: run.instanceId, leaseExpiredBefore: now },
+      { instanceId: this.instanceId, leaseExpiresAt: this.lease(now) },
+    );
+    if (!taken) return; // renewed after all, started, or another instance was faster
+    if (!job || job.paused) {
+      // Paused or deleted since (its pause closes claims; a claimer that died mid-way can leave one): not owed.
+      await this.store.updateRun(run.id, {
+        status: 'skipped',
+        finishedAt: now,
+        leaseExpiresAt: null,
+        error: `skipped: the job was ${job ? 'paused' : 'deleted'} before this occurrence started`,
+      });
+      return;
+    }
+    console.warn(`[scheduler] ${this.instanceId}: took over the claim of ${job.name} due at ${run.scheduledFor.toISOString()} from ${run.instanceId ?? '?'}`);
+    // Its claimer may have died between recording the occurrence and moving the pointer (MongoDB: two writes).
+    if (job.nextRunAt?.getTime() === run.scheduledFor.getTime()) await this.completeAdvance(job, run.scheduledFor);
+    void this.track(this.runClaim(job, taken, this.hold(taken, null, sent)).catch((err: unknown) => console.error(`[scheduler] run ${run.id}: ${message(err)}`)));
+  }
+
+  /**
+   * A running run whose lease expired: its instance died, froze, lost the database or gave it back while stopping. The
+   * occurrence is still owed, so it is taken over as the next attempt of the same run (same (job, scheduledFor) row;
+   * the attempt before goes to the history as 'unknown': it may or may not have done its work), unless the job is gone
+   * or the run used its attempts; then it is closed with outcome unknown. The store's compare-and-set lets exactly one
+   * instance take it over.
    */
   private async takeOver(run: Run, now: Date): Promise<void> {
-    const lost = `instance ${run.instanceId ?? '?'} stopped renewing the run's lease (crashed or lost the database)`;
+    // A run given back by a stopping instance says so in its error; otherwise all that is known is the silence.
+    const lost = run.error ?? `instance ${run.instanceId ?? '?'} stopped renewing the run's lease (crashed, froze or lost the database)`;
     const job = await this.store.getJob(run.jobId);
     // Retries use attempts too: a job allowing more of them than the takeover limit keeps its own.
     if (!job || run.attempt >= Math.max(this.config.maxTakeoverAttempts, job.retry.maxAttempts)) {
       const why = job ? `; not retried after ${run.attempt} attempt(s)` : '; its job was deleted';
       await this.store.updateRun(
         run.id,
-        { status: 'abandoned', finishedAt: now, leaseExpiresAt: null, error: `${lost}${why}` },
+        { status: run.startedAt ? 'unknown' : 'abandoned', finishedAt: now, leaseExpiresAt: null, error: `${lost}${why}` },
         { attempt: run.attempt, instanceId: run.instanceId },
       );
       return;
     }
-    // A full instance leaves the run to the others (their sweep finds it too), like Agenda's lock limit does for tickets.
-    if (this.executions.size >= this.config.concurrency) return;
+    const sent = Date.now();
     const taken = await this.store.takeOverRun(
       run.id,
       { attempt: run.attempt, leaseExpiredBefore: now },
@@ -337,11 +520,12 @@ export class Scheduler {
     if (!taken) return; // renewed after all, finished, or another instance was faster
     console.warn(`[scheduler] ${this.instanceId}: took over run ${run.id} of ${job.name} (attempt ${taken.attempt}) from ${run.instanceId ?? '?'}`);
     // Not awaited: the sweep goes on; the handler is tracked so a graceful stop waits for it.
-    void this.track(this.runOwned(job, taken, null).catch((err: unknown) => console.error(`[scheduler] run ${run.id}: ${message(err)}`)));
+    void this.track(this.runOwned(job, taken, this.hold(taken, null, sent), taken.trigger).catch((err: unknown) => console.error(`[scheduler] run ${run.id}: ${message(err)}`)));
   }
 
   /** Agenda's handler for one ticket. Never throws: outcomes live in our runs table, not in Agenda. */
   private async handleTicket(agendaJob: AgendaJob<Ticket>): Promise<void> {
+    const handle = new TicketHandle(agendaJob, this.agenda);
     try {
       const parsed = TicketSchema.safeParse(agendaJob.attrs.data);
       if (!parsed.success) {
@@ -349,246 +533,244 @@ export class Scheduler {
         return;
       }
       const ticket = parsed.data;
-      if (ticket.trigger === 'retry') {
-        await this.handleRetry(ticket, agendaJob);
-      } else if (ticket.trigger === 'manual') {
-        const job = await this.store.getJob(ticket.jobId);
-        if (job) await this.execute(job, new Date(ticket.scheduledFor), 'manual', agendaJob);
-      } else {
-        await this.handleScheduled(ticket, agendaJob);
+      if (this.state !== 'running') {
+        // Stopping: start nothing new. Another instance fires the ticket.
+        await handle.handBack();
+        return;
       }
+      if (ticket.trigger === 'retry') await this.handleRetry(ticket, handle);
+      else if (ticket.trigger === 'manual') await this.handleManual(ticket, handle);
+      else if (ticket.trigger === 'takeover') await this.handleTakeover(ticket, handle);
+      else await this.handleScheduled(ticket, handle);
     } catch (err) {
       // Typically the database: the job stays overdue and the safety net re-enqueues it.
       console.error(`[scheduler] ticket ${String(agendaJob.attrs._id)} failed: ${message(err)}`);
     } finally {
-      // Done tickets go, so Agenda's table holds only pending work. Agenda's own final save then
-      // finds no row, which it ignores by design.
-      await agendaJob.remove().catch(() => undefined);
+      // Done tickets go, so Agenda's table holds only pending work.
+      await handle.remove();
     }
   }
 
-  private async handleScheduled(ticket: Ticket, agendaJob: AgendaJob<Ticket>): Promise<void> {
-    const scheduledFor = new Date(ticket.scheduledFor);
-    const now = this.dbNow();
-    const grace = this.config.missedGraceMs;
-    const late = now.getTime() - scheduledFor.getTime() > grace;
-    // The job as this instance left it when it claimed the previous occurrence saves a read; the CAS below checks it
-    // (version and pointer), and a failed CAS on a remembered copy reads the row and tries once more.
-    let remembered = this.recentJobs.get(ticket.jobId);
-    if (remembered?.nextRunAt?.getTime() !== scheduledFor.getTime()) remembered = undefined;
-    let current = remembered ?? (await this.store.getJob(ticket.jobId));
-    let job: Job;
-    let planned: { next: Date | null; dropped: number };
-    for (;;) {
-      // The row is the source of truth: a ticket for another occurrence, a paused or a deleted job is stale. The
-      // version is deliberately not compared with the ticket's: an edit that keeps the schedule (payload, name...)
-      // bumps it without a new ticket, and the pending occurrence is still owed. The CAS uses the version just read.
-      if (!current || current.paused || current.nextRunAt?.getTime() !== scheduledFor.getTime()) {
-        this.recentJobs.delete(ticket.jobId);
-        return;
-      }
-      job = current;
-      planned = this.planNext(job, ticket, now);
-      // Compare-and-set: of all instances holding a ticket for this occurrence, exactly one moves the pointer.
-      if (await this.store.advanceJob(job.id, { version: job.version, nextRunAt: scheduledFor }, planned.next)) break;
-      this.recentJobs.delete(ticket.jobId);
-      if (!remembered) return;
-      remembered = undefined;
-      current = await this.store.getJob(ticket.jobId);
-    }
-    const { next, dropped } = planned;
-    this.rememberJob({ ...job, nextRunAt: next });
-    const replay = next !== null && job.missedPolicy === 'run-all' && next.getTime() < now.getTime() - grace;
-    const enqueueNext = async (): Promise<void> => {
-      if (!next) return;
-      await this.enqueueOccurrence({ ...job, nextRunAt: next }, replay).catch((err: unknown) =>
-        console.error(`[scheduler] enqueue next occurrence of ${job.id}: ${message(err)} (the safety net retries)`),
-      );
-    };
-    // A replay's next ticket is due at once: written before this run ended, it would start beside it and its overlap
-    // policy would skip it. So a replay goes on one occurrence after the other (a crash in between: the sweep).
-    if (!replay) await enqueueNext();
-    try {
-      if (late && (job.missedPolicy === 'skip' || dropped > 0)) {
-        const why =
-          dropped > 0
-            ? `; this and ${dropped - 1} later occurrence(s) up to ${next?.toISOString() ?? 'now'} (exclusive) were not replayed (run-all limit ${this.config.runAllLimit})`
-            : '';
-        await this.insertOwned({
-          jobId: job.id,
-          jobName: job.name,
-          scheduledFor,
-          startedAt: null,
-          finishedAt: now,
-          status: 'missed',
-          trigger: 'schedule',
-          instanceId: this.instanceId,
-          attempt: 1,
-          error: `due at ${scheduledFor.toISOString()}, no instance could start it before ${now.toISOString()}${why}`,
-          output: null,
-          leaseExpiresAt: null,
-        });
-        return;
-      }
-      // The ticket fired up to prefetchMs early (the claim above happened meanwhile): start when due, on the database's
-      // clock. Always waited out, even while stopping: the pointer has moved on, so nobody else would run it.
-      let wait: number;
-      while ((wait = scheduledFor.getTime() - this.dbNow().getTime()) > 0) await sleep(wait);
-      await this.execute(job, scheduledFor, late ? 'catch-up' : 'schedule', agendaJob);
-    } finally {
-      if (replay) await enqueueNext();
-    }
-  }
-
-  /**
-   * The occurrence after `ticket`'s, anchored on its due time (not on now, so occurrences never drift), with the missed
-   * policy applied when instances were down: `dropped` > 0 when a run-all replay was cut to its limit.
-   */
-  private planNext(job: Job, ticket: Ticket, now: Date): { next: Date | null; dropped: number } {
-    const scheduledFor = new Date(ticket.scheduledFor);
-    const grace = this.config.missedGraceMs;
-    const next = nextOccurrence(job.schedule, scheduledFor, job.anchorAt);
-    if (!next || next.getTime() >= now.getTime() - grace) return { next, dropped: 0 };
-    // Instances were down: do not replay every missed occurrence, continue with the first future one.
-    if (job.missedPolicy !== 'run-all') return { next: nextOccurrence(job.schedule, now, job.anchorAt), dropped: 0 };
-    if (ticket.replay) return { next, dropped: 0 };
-    // Replay the missed occurrences one after another, but at most the last runAllLimit of them (this one included).
-    const window = lastOccurrences(job, scheduledFor, new Date(now.getTime() - grace), this.config.runAllLimit);
-    return window.dropped > 0 ? { next: window.first, dropped: window.dropped } : { next, dropped: 0 };
-  }
-
-  /** Keeps the most recently claimed jobs (bounded; the oldest entry goes first). */
-  private rememberJob(job: Job): void {
-    this.recentJobs.delete(job.id);
-    this.recentJobs.set(job.id, job);
-    if (this.recentJobs.size > RECENT_JOBS_LIMIT) this.recentJobs.delete(this.recentJobs.keys().next().value!);
-  }
-
-  /**
-   * A retry ticket: the next attempt of a failed run. The store's compare-and-set on (status 'retrying', attempt) lets
-   * exactly one instance start it, however many tickets (regular, rescue) fire. A job paused or deleted meanwhile is not
-   * retried: the run ends with the last attempt's status.
-   */
-  private async handleRetry(ticket: Ticket, agendaJob: AgendaJob<Ticket>): Promise<void> {
-    if (!ticket.runId || ticket.attempt === undefined) return;
+  /** A run given back by a stopping instance: take it over at once instead of at the next sweep. */
+  private async handleTakeover(ticket: Ticket, handle: TicketHandle): Promise<void> {
+    await handle.remove();
+    if (!ticket.runId) return;
     const run = await this.store.getRun(ticket.runId);
-    if (!run || run.status !== 'retrying' || run.attempt !== ticket.attempt) return; // started elsewhere, or done
-    const job = await this.store.getJob(run.jobId);
     const now = this.dbNow();
-    const claimed = await this.store.claimRetry(run.id, run.attempt, { instanceId: this.instanceId, at: now, leaseExpiresAt: this.lease(now) });
-    if (!claimed) return;
-    if (!job || job.paused) {
-      const last = (await this.store.listRunAttempts(run.id)).at(-1);
-      await this.store.updateRun(
-        run.id,
-        {
-          status: last?.status ?? 'failed',
-          startedAt: last?.startedAt ?? null,
-          finishedAt: now,
-          leaseExpiresAt: null,
-          error: `${last?.error ?? 'failed'}; not retried: the job was ${job ? 'paused' : 'deleted'}`,
-        },
-        { attempt: claimed.attempt, instanceId: this.instanceId },
-      );
-      return;
-    }
-    await this.runOwned(job, claimed, agendaJob);
+    if (!run || !run.leaseExpiresAt || run.leaseExpiresAt.getTime() >= now.getTime() || this.held.has(run.id)) return;
+    await this.adopt(run, now);
   }
 
-  private lease(from: Date = this.dbNow()): Date {
-    return new Date(from.getTime() + this.config.leaseMs);
-  }
-
-  /**
-   * Inserts the run record of an occurrence this instance may claim, retried while the database is away: once the
-   * job's pointer has moved past the occurrence, nobody else will ever insert it, so giving up here would lose it
-   * (a database restart right at the due time did). Bounded by the lock lifetime and the lease. Null when the
-   * occurrence has a record already, unless it is the one an earlier try of ours committed without an answer, and
-   * for a scheduled occurrence of a job paused or deleted since it was claimed.
-   */
-  private async insertOwned(newRun: NewRun): Promise<Run | null> {
-    const until = Date.now() + Math.min(this.config.lockLifetimeMs, this.config.leaseMs);
-    for (let tries = 0; ; tries++) {
-      try {
-        // A later try starts (and leases) from now, not from the first try.
-        const now = this.dbNow();
-        const attempt = tries === 0 ? newRun : { ...newRun, startedAt: newRun.startedAt && now, leaseExpiresAt: newRun.leaseExpiresAt && this.lease(now) };
-        // A scheduled occurrence is claimed up to the prefetch lead before it starts: a pause (or delete) meanwhile
-        // wins, so nothing starts after pauseJob returned. A manual run is for paused jobs too.
-        const run = await this.store.insertRun(attempt, { onlyIfJobActive: newRun.trigger !== 'manual' });
-        if (run || tries === 0) return run;
-        const existing = await this.store.getRunByOccurrence(newRun.jobId, newRun.scheduledFor);
-        const ours = existing?.instanceId === this.instanceId && existing.status === newRun.status && existing.attempt === newRun.attempt;
-        return ours ? existing : null;
-      } catch (err) {
-        if (Date.now() > until || this.state === 'stopped') throw err;
-        await sleep(250);
-      }
-    }
-  }
-
-  /** Records and runs one occurrence. The (job, scheduledFor) unique key makes it run at most once. */
-  private async execute(job: Job, scheduledFor: Date, trigger: RunTrigger, agendaJob: AgendaJob<Ticket>): Promise<void> {
+  private async handleManual(ticket: Ticket, handle: TicketHandle): Promise<void> {
+    const job = await this.store.getJob(ticket.jobId);
+    if (!job) return;
     const queued = job.overlapPolicy === 'queue-one';
+    const sent = Date.now();
     const start = this.dbNow();
+    // A run-now is its own occurrence (scheduledFor = when it was asked for), outside the schedule's order.
     const run = await this.insertOwned({
       jobId: job.id,
       jobName: job.name,
-      scheduledFor,
-      // A queue-one run waiting for its predecessor has no start yet: that is how others see it waiting.
+      scheduledFor: new Date(ticket.scheduledFor),
       startedAt: queued ? null : start,
       finishedAt: null,
       status: 'running',
-      trigger,
+      trigger: 'manual',
       instanceId: this.instanceId,
       attempt: 1,
       error: null,
       output: null,
       leaseExpiresAt: this.lease(start),
     });
+    await handle.remove();
     if (!run) return; // this occurrence already ran (or runs) elsewhere
-    await this.runOwned(job, run, agendaJob);
+    await this.runOwned(job, run, this.hold(run, handle.agendaJob, sent), 'manual');
   }
 
   /**
-   * Runs a run this instance owns (inserted here, or taken over): renews its lease (and the ticket's Agenda lock)
-   * while the handler runs, and writes the outcome. Every write is guarded by (attempt, instance): once another
-   * instance has taken the run over, this one can no longer touch it, and it stops its handler (self-fencing).
+   * A schedule ticket, fired up to the prefetch lead before its occurrence is due. The job row says whether the
+   * occurrence is still owed; the claim records it and moves the pointer in one step (Store.claimOccurrence); the
+   * ticket is deleted at once (the run record is the claim from then on); the run starts at its due time.
    */
-  private async runOwned(job: Job, run: Run, agendaJob: AgendaJob<Ticket> | null): Promise<void> {
+  private async handleScheduled(ticket: Ticket, handle: TicketHandle): Promise<void> {
+    const scheduledFor = new Date(ticket.scheduledFor);
+    // The job as this instance left it when it claimed the previous occurrence saves a read; the claim checks it
+    // (version and pointer), and a stale remembered copy is read again once.
+    let remembered = this.recentJobs.get(ticket.jobId);
+    if (remembered?.nextRunAt?.getTime() !== scheduledFor.getTime()) remembered = undefined;
+    let current = remembered ?? (await this.store.getJob(ticket.jobId));
+    let job: Job;
+    let plan: ReturnType<typeof planClaim>;
+    let run: Run;
+    let sent: number;
+    for (;;) {
+      // The row is the source of truth: a ticket for another occurrence, a paused or a deleted job is stale. The
+      // version is deliberately not compared with the ticket's: an edit that keeps the schedule (payload, name...)
+      // bumps it without a new ticket, and the pending occurrence is still owed. The claim uses the version just read.
+      if (!current || current.paused || current.nextRunAt?.getTime() !== scheduledFor.getTime()) {
+        this.recentJobs.delete(ticket.jobId);
+        return;
+      }
+      job = current;
+      const now = this.dbNow();
+      const late = now.getTime() - scheduledFor.getTime() > this.config.missedGraceMs;
+      plan = planClaim({
+        job,
+        scheduledFor,
+        now,
+        graceMs: this.config.missedGraceMs,
+        runAllLimit: this.config.runAllLimit,
+        instanceId: this.instanceId,
+        leaseExpiresAt: this.lease(now),
+        // Only a late occurrence asks: was any instance up when it fell due (a fault), or none (an outage)?
+        someoneAlive: late ? await this.store.anyInstanceAliveAt(scheduledFor) : true,
+        replay: ticket.replay === true,
+      });
+      if (this.state !== 'running') return handle.handBack();
+      sent = Date.now();
+      const result = await this.store.claimOccurrence({
+        jobId: job.id,
+        expected: { version: job.version, nextRunAt: scheduledFor },
+        nextRunAt: plan.next,
+        runs: plan.records,
+      });
+      if (result.outcome === 'claimed') {
+        run = result.run;
+        break;
+      }
+      this.recentJobs.delete(ticket.jobId);
+      // 'taken': recorded by a claimer that has not moved the pointer yet (MongoDB's two writes). If it is alive it will;
+      // if it died, its claim's lease runs out and whoever takes the claim over moves the pointer (takeOverClaim).
+      if (result.outcome === 'taken' || !remembered) return;
+      remembered = undefined;
+      current = await this.store.getJob(ticket.jobId);
+    }
+    await handle.remove();
+    const next = plan.next;
+    this.rememberJob({ ...job, nextRunAt: next });
+    const enqueueNext = async (): Promise<void> => {
+      if (!next) return;
+      await this.enqueueOccurrence({ ...job, nextRunAt: next }, plan.replay).catch((err: unknown) =>
+        console.error(`[scheduler] enqueue next occurrence of ${job.id}: ${message(err)} (the safety net retries)`),
+      );
+    };
+    if (!plan.chain) await enqueueNext();
+    try {
+      if (plan.starts) await this.runClaim(job, run, this.hold(run, handle.agendaJob, sent));
+    } finally {
+      if (plan.chain) await enqueueNext();
+    }
+  }
+
+  /**
+   * The occurrence is recorded but the job's pointer did not move past it: its claimer died between its two writes
+   * (MongoDB has no transaction). The pointer moves as that claim planned it: past every occurrence its records cover
+   * (the occurrence's own range, or the range record of a run-once fold right after it). Its claimed record itself is
+   * taken over once its lease expires.
+   */
+  private async completeAdvance(job: Job, scheduledFor: Date): Promise<void> {
+    const own = await this.store.getRunByOccurrence(job.id, scheduledFor);
+    if (!own) return;
+    let last = own.rangeEnd ?? scheduledFor;
+    const following = nextOccurrence(job.schedule, scheduledFor, job.anchorAt);
+    if (following && !own.rangeEnd) {
+      const fold = await this.store.getRunByOccurrence(job.id, following);
+      if (fold?.rangeEnd) last = fold.rangeEnd;
+    }
+    const next = nextOccurrence(job.schedule, last, job.anchorAt);
+    if (await this.store.advanceJob(job.id, { version: job.version, nextRunAt: scheduledFor }, next)) {
+      console.warn(`[scheduler] ${this.instanceId}: moved ${job.name} past its recorded occurrence ${scheduledFor.toISOString()} (its claimer stopped half-way)`);
+      await this.enqueueOccurrence({ ...job, nextRunAt: next });
+    }
+  }
+
+  /**
+   * A claim this instance holds: waits for its due time on the database's clock (never early: the estimate plus its
+   * error bound), then starts it, in order (after the job's earlier claimed occurrences). Fenced before the start: a
+   * claim whose lease this instance could not keep (a freeze, a lost database) or that was taken over is dropped, and
+   * a stopping instance gives its claims back at once.
+   */
+  private async runClaim(job: Job, claimed: Run, held: Held): Promise<void> {
+    const signal = held.controller.signal;
+    let handedOn = false;
+    try {
+      for (;;) {
+        if (signal.aborted) {
+          console.warn(`[scheduler] ${this.instanceId}: dropped its claim of ${job.name} due at ${claimed.scheduledFor.toISOString()}: ${message(signal.reason)}`);
+          return;
+        }
+        if (this.state !== 'running') return await this.release(held, null);
+        const wait = this.clock.localTimeWhenPassed(claimed.scheduledFor) - Date.now();
+        if (wait > 0) {
+          await pause(wait, signal, this.stopping.signal);
+          continue;
+        }
+        const now = this.dbNow();
+        const late = now.getTime() - claimed.scheduledFor.getTime() > this.config.missedGraceMs;
+        const sent = Date.now();
+        let result: Awaited<ReturnType<Store['startRun']>>;
+        try {
+          result = await this.store.startRun(claimed, this.instanceId, {
+            at: now,
+            queued: job.overlapPolicy === 'queue-one',
+            leaseExpiresAt: this.lease(now),
+            // Started late (after a takeover, or behind an earlier occurrence), it says so.
+            trigger: late && claimed.trigger === 'schedule' ? 'catch-up' : claimed.trigger,
+          });
+        } catch (err) {
+          // The database is away: try again while the lease holds (fencing aborts the signal otherwise).
+          console.error(`[scheduler] start run ${claimed.id}: ${message(err)}`);
+          await pause(250, signal, this.stopping.signal);
+          continue;
+        }
+        if (result.outcome === 'lost') {
+          console.warn(`[scheduler] ${this.instanceId}: the claim of ${job.name} due at ${claimed.scheduledFor.toISOString()} is no longer its own (taken over, paused or deleted)`);
+          return;
+        }
+        if (result.outcome === 'waiting') {
+          await pause(result.reason === 'early' ? 2 : Math.min(250, this.config.processEveryMs), signal, this.stopping.signal);
+          continue;
+        }
+        held.run = result.run;
+        held.renewedAt = Math.max(held.renewedAt, sent);
+        handedOn = true;
+        return await this.runOwned(job, result.run, held, result.run.trigger);
+      }
+    } finally {
+      if (!handedOn) this.unhold(held);
+    }
+  }
+
+  /**
+   * Gives a held run back for another instance to take over at once (a stopping instance): its lease is expired now,
+   * and a takeover ticket fires it on another instance without waiting for a sweep.
+   */
+  private async release(held: Held, note: string | null): Promise<void> {
+    const run = held.run;
+    const expiredAt = new Date(this.dbNow().getTime() - 1);
+    const released = await this.store
+      .releaseRuns(this.instanceId, [{ id: run.id, attempt: run.attempt }], expiredAt, note ?? undefined)
+      .catch((err: unknown) => {
+        console.error(`[scheduler] give back run ${run.id}: ${message(err)} (taken over once its lease expires)`);
+        return 0;
+      });
+    this.unhold(held);
+    if (released === 0) return;
+    await saveTicket(this.agenda, { jobId: run.jobId, version: 0, scheduledFor: new Date().toISOString(), trigger: 'takeover', runId: run.id }).catch(
+      (err: unknown) => console.error(`[scheduler] takeover ticket for run ${run.id}: ${message(err)} (the safety net takes it over)`),
+    );
+  }
+
+  /**
+   * Runs a run this instance owns (started here, or taken over): its lease rides on the heartbeat; every write is
+   * guarded by (attempt, instance), so once another instance has taken the run over this one can no longer touch it,
+   * and it stops its handler (fencing). Writes the outcome, or schedules a retry, or gives the run back (shutdown).
+   */
+  private async runOwned(job: Job, run: Run, held: Held, trigger: DeliveryTrigger): Promise<void> {
     const queued = job.overlapPolicy === 'queue-one';
     const owner = { attempt: run.attempt, instanceId: this.instanceId };
-    const controller = new AbortController();
-    this.executions.set(run.id, { run, controller });
-    // Renewal every third of the lease (and of the Agenda lock). Fencing, on the local clock: when no renewal was
-    // confirmed for 2/3 of the lease, the handler is stopped. Checked every sixth, so it stops by 5/6 of the lease after
-    // the last confirmed renewal was sent, while that renewal's lease (database time) runs until a full lease after:
-    // the dead-or-cut-off owner stops before anyone may take over, as long as clock error stays under lease / 6.
-    const renewEvery = Math.max(100, Math.floor(Math.min(this.config.leaseMs, this.config.lockLifetimeMs) / 3));
-    let renewedAt = Date.now();
-    let attemptedAt = Date.now();
-    let renewing = false;
-    const renew = setInterval(() => {
-      if (Date.now() - renewedAt > (this.config.leaseMs * 2) / 3) controller.abort(new LeaseLost(this.instanceId));
-      if (renewing || controller.signal.aborted || Date.now() - attemptedAt < renewEvery) return;
-      renewing = true;
-      const sentAt = Date.now();
-      attemptedAt = sentAt;
-      Promise.all([
-        this.store.updateRun(run.id, { leaseExpiresAt: this.lease() }, owner),
-        // Keeps Agenda from handing the ticket to another instance while this run goes on.
-        agendaJob && this.renewTicketLock(agendaJob),
-      ])
-        .then(([renewed]) => {
-          if (renewed) renewedAt = sentAt;
-          else controller.abort(new LeaseLost(this.instanceId));
-        })
-        .catch((err: unknown) => console.error(`[scheduler] renew lease of run ${run.id}: ${message(err)}`))
-        .finally(() => {
-          renewing = false;
-        });
-    }, Math.max(50, Math.floor(renewEvery / 2)));
-    renew.unref();
+    const controller = held.controller;
+    const fenced = (): boolean => controller.signal.reason instanceof LeaseLost || Date.now() - held.renewedAt > (this.config.leaseMs * 2) / 3;
     /**
      * The final write, retried while the database is away (a restart): a run left 'running' would be taken over
      * and executed again once its lease expired. Gives up when the lease is lost anyway.
@@ -599,7 +781,7 @@ export class Scheduler {
           await write();
           return;
         } catch (err) {
-          if (controller.signal.reason instanceof LeaseLost || Date.now() - renewedAt > (this.config.leaseMs * 2) / 3) {
+          if (fenced()) {
             console.error(`[scheduler] ${this.instanceId}: could not record the outcome of run ${run.id}: ${message(err)}; left to a takeover`);
             return;
           }
@@ -609,30 +791,46 @@ export class Scheduler {
     };
     const settle = (patch: RunPatch): Promise<void> =>
       persist(() => this.store.updateRun(run.id, { ...patch, finishedAt: this.dbNow(), leaseExpiresAt: null }, owner));
+    const giveBack = (reason: string): Promise<void> => persist(() => this.release(held, `${reason}; outcome unknown`));
     try {
+      if (this.state !== 'running') {
+        // The stop began while the start was on its way to the database: nothing ran yet, so the run goes back as not
+        // started (a takeover then records this attempt as abandoned, not as an unknown outcome).
+        await persist(() => this.store.updateRun(run.id, { startedAt: null }, owner));
+        await persist(() => this.release(held, `instance ${this.instanceId} was stopping: given back before its handler started`));
+        return;
+      }
       if (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null) {
         const reason = await this.waitForTurn(job, run, controller.signal);
         if (controller.signal.reason instanceof LeaseLost) return;
+        if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(message(controller.signal.reason));
         if (reason) {
           await settle({ status: 'skipped', error: reason });
           return;
         }
         if (queued && !run.startedAt) await retrying(() => this.store.updateRun(run.id, { startedAt: this.dbNow() }, owner), controller.signal);
       }
-      const outcome = await this.invoke(job, run, controller);
+      // Fencing right before the handler, not only on the fence's timer: after a freeze the handler's continuation would
+      // otherwise run before any timer does.
+      if (fenced()) {
+        console.warn(`[scheduler] ${this.instanceId}: no confirmed lease of run ${run.id} for 2/3 of the lease; not calling its handler`);
+        return;
+      }
+      const outcome = await this.invoke(job, run, controller, trigger);
       // The run is (or is about to be) another instance's: leave the record to it.
       if (controller.signal.reason instanceof LeaseLost) {
         console.warn(`[scheduler] ${this.instanceId}: lost the lease of run ${run.id} (attempt ${run.attempt}); left to a takeover`);
         return;
       }
+      // Cut short by a shutdown: another instance takes it over as the next attempt (its call may have got through).
+      if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(message(controller.signal.reason));
       if ((outcome.status === 'failed' || outcome.status === 'timed-out') && run.attempt < job.retry.maxAttempts) {
         await persist(() => this.scheduleRetry(job, run, outcome));
         return;
       }
       await settle(outcome);
     } finally {
-      clearInterval(renew);
-      this.executions.delete(run.id);
+      this.unhold(held);
     }
   }
 
@@ -738,8 +936,71 @@ export class Scheduler {
     return runs;
   }
 
+  /** Keeps the most recently claimed jobs (bounded; the oldest entry goes first). */
+  private rememberJob(job: Job): void {
+    this.recentJobs.delete(job.id);
+    this.recentJobs.set(job.id, job);
+    if (this.recentJobs.size > RECENT_JOBS_LIMIT) this.recentJobs.delete(this.recentJobs.keys().next().value!);
+  }
+
+  /**
+   * A retry ticket: the next attempt of a failed run. The store's compare-and-set on (status 'retrying', attempt) lets
+   * exactly one instance start it, however many tickets (regular, rescue) fire. A job paused or deleted meanwhile is not
+   * retried: the run ends with the last attempt's status.
+   */
+  private async handleRetry(ticket: Ticket, handle: TicketHandle): Promise<void> {
+    if (!ticket.runId || ticket.attempt === undefined) return;
+    const run = await this.store.getRun(ticket.runId);
+    if (!run || run.status !== 'retrying' || run.attempt !== ticket.attempt) return; // started elsewhere, or done
+    const job = await this.store.getJob(run.jobId);
+    const now = this.dbNow();
+    const sent = Date.now();
+    const claimed = await this.store.claimRetry(run.id, run.attempt, { instanceId: this.instanceId, at: now, leaseExpiresAt: this.lease(now) });
+    await handle.remove();
+    if (!claimed) return;
+    if (!job || job.paused) {
+      const last = (await this.store.listRunAttempts(run.id)).at(-1);
+      await this.store.updateRun(
+        run.id,
+        {
+          status: last?.status ?? 'failed',
+          startedAt: last?.startedAt ?? null,
+          finishedAt: now,
+          leaseExpiresAt: null,
+          error: `${last?.error ?? 'failed'}; not retried: the job was ${job ? 'paused' : 'deleted'}`,
+        },
+        { attempt: claimed.attempt, instanceId: this.instanceId },
+      );
+      return;
+    }
+    await this.runOwned(job, claimed, this.hold(claimed, handle.agendaJob, sent), 'retry');
+  }
+
+  /**
+   * Inserts the run record of a run-now, retried while the database is away (bounded by the lease). Null when the
+   * occurrence has a record already, unless it is the one an earlier try of ours committed without an answer.
+   */
+  private async insertOwned(newRun: NewRun): Promise<Run | null> {
+    const until = Date.now() + this.config.leaseMs;
+    for (let tries = 0; ; tries++) {
+      try {
+        // A later try starts (and leases) from now, not from the first try.
+        const now = this.dbNow();
+        const attempt = tries === 0 ? newRun : { ...newRun, startedAt: newRun.startedAt && now, leaseExpiresAt: newRun.leaseExpiresAt && this.lease(now) };
+        const run = await this.store.insertRun(attempt);
+        if (run || tries === 0) return run;
+        const existing = await this.store.getRunByOccurrence(newRun.jobId, newRun.scheduledFor);
+        const ours = existing?.instanceId === this.instanceId && existing.status === newRun.status && existing.attempt === newRun.attempt;
+        return ours ? existing : null;
+      } catch (err) {
+        if (Date.now() > until || this.state === 'stopped') throw err;
+        await sleep(250);
+      }
+    }
+  }
+
   /** Runs the handler with a timeout and an abort signal; turns what happened into a run outcome. */
-  private async invoke(job: Job, run: Run, controller: AbortController): Promise<Outcome> {
+  private async invoke(job: Job, run: Run, controller: AbortController, trigger: DeliveryTrigger): Promise<Outcome> {
     const output = new OutputBuffer(this.config.outputLimitChars);
     const type = getJobType(job.type);
     if (!type) return { status: 'failed', error: `unknown job type "${job.type}"`, output: null };
@@ -761,7 +1022,7 @@ export class Scheduler {
       runId: run.id,
       scheduledFor: run.scheduledFor,
       attempt: run.attempt,
-      trigger: run.trigger,
+      trigger,
       instanceId: this.instanceId,
       signal: controller.signal,
       log: (line) => output.append(String(line)),
@@ -781,7 +1042,8 @@ export class Scheduler {
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof TimeoutAbort) return { status: 'timed-out', error: reason.message, output: output.toString() };
-      if (reason instanceof ShutdownAbort) return { status: 'abandoned', error: reason.message, output: output.toString() };
+      // Cut short by a shutdown past its grace period: the caller gives the run back for a takeover.
+      if (reason instanceof ShutdownAbort) return { status: 'unknown', error: reason.message, output: output.toString() };
       return { status: 'failed', error: message(err).slice(0, 4_000) || 'failed', output: output.toString() };
     } finally {
       clearTimeout(timeout);
@@ -805,30 +1067,6 @@ async function retrying<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T
 export function retryDelayMs(job: Pick<Job, 'retry'>, failed: number): number {
   const { backoffSeconds, maxBackoffSeconds } = job.retry;
   return Math.min(backoffSeconds * 2 ** Math.max(0, failed - 1), maxBackoffSeconds) * 1000;
-}
-
-/** Most occurrences walked to bound a run-all replay: beyond it (a per-second cron down for a day), older ones are dropped too. */
-const MAX_WALK = 200_000;
-
-/**
- * For run-all: the occurrences from `from` (inclusive) up to `until` (inclusive), keeping only the last `limit`.
- * `first` is the earliest kept one (or the first after `until` when the walk was cut short); `dropped` counts those before it.
- */
-function lastOccurrences(job: Job, from: Date, until: Date, limit: number): { first: Date | null; dropped: number } {
-  const kept: Date[] = [from];
-  let dropped = 0;
-  let cursor = from;
-  for (let walked = 0; walked < MAX_WALK; walked++) {
-    const next = nextOccurrence(job.schedule, cursor, job.anchorAt);
-    if (!next || next.getTime() > until.getTime()) return { first: dropped > 0 ? kept[0]! : from, dropped };
-    kept.push(next);
-    if (kept.length > limit) {
-      kept.shift();
-      dropped++;
-    }
-    cursor = next;
-  }
-  return { first: nextOccurrence(job.schedule, until, job.anchorAt), dropped: dropped + kept.length };
 }
 
 /** Total order of runs for tie-breaks: earlier time first, then smaller id. */

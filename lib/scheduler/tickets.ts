@@ -13,8 +13,11 @@ export const TicketSchema = z.object({
   version: z.number().int(),
   /** The occurrence (ISO-8601): when it is due. */
   scheduledFor: z.iso.datetime({ offset: true }),
-  /** 'retry': the next attempt of a failed run (runId, attempt); scheduledFor is then when that attempt is due. */
-  trigger: z.enum(['schedule', 'manual', 'retry']),
+  /**
+   * 'retry': the next attempt of a failed run (runId, attempt); scheduledFor is then when that attempt is due.
+   * 'takeover': a run (runId) a stopping instance gave back, for another instance to take over at once.
+   */
+  trigger: z.enum(['schedule', 'manual', 'retry', 'takeover']),
   runId: z.string().min(1).optional(),
   /** For 'retry': the attempt the run waits to start; a ticket for any other attempt is stale. */
   attempt: z.number().int().min(2).optional(),
@@ -47,7 +50,9 @@ export async function saveTicket(agenda: Agenda, ticket: Ticket, options: { lead
     const key: Record<string, unknown> =
       ticket.trigger === 'retry'
         ? { 'data.runId': ticket.runId, 'data.attempt': ticket.attempt, 'data.trigger': ticket.trigger }
-        : {
+        : ticket.trigger === 'takeover'
+          ? { 'data.runId': ticket.runId, 'data.trigger': ticket.trigger }
+          : {
             'data.jobId': ticket.jobId,
             'data.version': ticket.version,
             'data.scheduledFor': ticket.scheduledFor,

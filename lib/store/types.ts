@@ -7,13 +7,25 @@ export type StoreKind = 'postgres' | 'mongodb';
 export type JsonObject = Record<string, unknown>;
 
 export const RUN_STATUSES = [
+  /**
+   * An occurrence an instance claimed (in the same write that moved the job's pointer past it) and will start at its due
+   * time. Not started: nothing ran yet. A claim whose lease runs out (its instance died, froze or stopped) is taken over.
+   */
+  'claimed',
   'running',
   'succeeded',
   'failed',
   'timed-out',
   'skipped',
   'missed',
+  /** Given up without starting the handler (e.g. a run whose job was deleted before it could be taken over). */
   'abandoned',
+  /**
+   * The handler started but its instance stopped before it reported an outcome (killed, frozen past its lease, cut off
+   * from the database, or shut down past its grace period): it may or may not have done its work. For an attempt in
+   * the history this means it was taken over; as a run's status, that no further attempt was made.
+   */
+  'unknown',
   /** A failed (or timed-out) attempt whose job allows another: waits for its backoff (error says when). Not final. */
   'retrying',
 ] as const;
@@ -73,8 +85,15 @@ export interface Run {
   attempt: number;
   error: string | null;
   output: string | null;
-  /** Until when the running instance holds the run; renewed while the handler runs. */
+  /** Until when the instance holding the run (claimed or running) keeps it; renewed with its heartbeat. */
   leaseExpiresAt: Date | null;
+  /**
+   * Set on a record that stands for a range of occurrences (one 'missed' record for everything that fell due while no
+   * instance was running): every occurrence from scheduledFor through rangeEnd (inclusive) is covered by this record.
+   */
+  rangeEnd: Date | null;
+  /** How many occurrences the range holds (scheduledFor included); null when there were too many to count. */
+  rangeCount: number | null;
 }
 
 /** An earlier attempt of a run: kept when the run was taken over (its instance stopped renewing the lease) or retried. */
@@ -84,7 +103,7 @@ export interface RunAttempt {
   startedAt: Date | null;
   /** When it was given up (the takeover). */
   finishedAt: Date;
-  /** 'abandoned' for a taken-over attempt; 'failed' or 'timed-out' for a retried one. */
+  /** 'unknown' for a taken-over attempt that had started ('abandoned' when it had not); 'failed' or 'timed-out' for a retried one. */
   status: RunStatus;
   error: string | null;
   output: string | null;
@@ -139,6 +158,11 @@ export interface Instance {
   /** Local clock minus database clock, in ms, measured at the last heartbeat. */
   clockSkewMs: number;
   stoppedAt: Date | null;
+  /**
+   * Start of the instance's current unbroken run of heartbeats (no gap longer than its lease). With lastSeenAt it says
+   * when the instance was up: a frozen or cut-off instance starts a new run of heartbeats when it comes back.
+   */
+  aliveSince: Date;
 }
 
 /** retry and concurrencyLimit may be left out: DEFAULT_RETRY and null. */
@@ -146,7 +170,52 @@ export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'r
   Partial<Pick<Job, 'retry' | 'concurrencyLimit'>>;
 export type JobPatch = Partial<Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version'>>;
 
-export type NewRun = Omit<Run, 'id'>;
+/** rangeEnd and rangeCount may be left out: null. */
+export type NewRun = Omit<Run, 'id' | 'rangeEnd' | 'rangeCount'> & Partial<Pick<Run, 'rangeEnd' | 'rangeCount'>>;
+
+/**
+ * One instance's claim of a job's due occurrence: in one step (atomically on PostgreSQL), the occurrence's records are
+ * written and the job's pointer moves from `expected.nextRunAt` to `nextRunAt`. runs[0] is the occurrence itself
+ * (scheduledFor = expected.nextRunAt): 'claimed' to be started by its instance, or a final 'missed' record; a second
+ * record may stand for the range of occurrences the missed policy folded.
+ */
+export interface OccurrenceClaim {
+  jobId: string;
+  expected: { version: number; nextRunAt: Date };
+  nextRunAt: Date | null;
+  runs: NewRun[];
+}
+
+/**
+ * 'claimed': the records were written and the pointer moved (run = runs[0] as written). 'stale': the job is not at
+ * `expected` (another instance claimed it, or an edit, pause or delete came first): nothing written. 'taken': the job is
+ * at `expected` but the occurrence already has a record (a claimer died between its two writes, MongoDB only): the
+ * pointer did not move; nothing written.
+ */
+export type ClaimResult = { outcome: 'claimed'; run: Run } | { outcome: 'stale' } | { outcome: 'taken' };
+
+/** What startRun writes: the start of a claimed run on its instance. */
+export interface RunStart {
+  /** Start time (database clock); with `queued` the run starts waiting for its predecessor, startedAt stays null. */
+  at: Date;
+  queued: boolean;
+  leaseExpiresAt: Date;
+  /** Replaces the claim's trigger (a claim started late becomes a catch-up). */
+  trigger: RunTrigger;
+}
+
+/**
+ * 'started': the run is running on the instance. 'waiting': not yet: an earlier occurrence of the job is still claimed
+ * (occurrences start in order), or (PostgreSQL, judged on the database clock) it is not due yet. 'lost': the claim is no
+ * longer this instance's (taken over, closed by a pause or delete, or gone).
+ */
+export type StartResult = { outcome: 'started'; run: Run } | { outcome: 'waiting'; reason: 'earlier' | 'early' } | { outcome: 'lost' };
+
+/** A run an instance holds (claimed or running) as one attempt: what lease renewals and releases are guarded by. */
+export interface HeldRun {
+  id: string;
+  attempt: number;
+}
 export type RunPatch = Partial<Pick<Run, 'startedAt' | 'finishedAt' | 'status' | 'instanceId' | 'attempt' | 'error' | 'output' | 'leaseExpiresAt'>>;
 
 export interface Page<T> {
@@ -372,8 +441,12 @@ export interface Store {
   listJobNames(limit: number): Promise<Array<{ id: string; name: string }>>;
   /** Distinct tags over all jobs, in code point order, at most `limit`: the jobs list's tag filter. */
   listTags(limit: number): Promise<string[]>;
-  /** Applies the patch and bumps version; null when the job does not exist. */
+  /**
+   * Applies the patch and bumps version; null when the job does not exist. A pause (paused: true) also closes the job's
+   * claimed runs (not started yet) as 'skipped', so none of them starts once it has returned.
+   */
   updateJob(id: string, patch: JobPatch): Promise<Job | null>;
+  /** Deletes the job; its claimed runs are closed as 'skipped' first, as for a pause. Runs stay (history). */
   deleteJob(id: string): Promise<boolean>;
   /**
    * Compare-and-set of the schedule pointer: sets nextRunAt only while the job is still at
@@ -384,13 +457,44 @@ export interface Store {
   listDueJobs(before: Date, limit: number): Promise<Job[]>;
 
   /**
-   * Inserts a run; null when the (jobId, scheduledFor) occurrence already has one. With `onlyIfJobActive`, also null
-   * (nothing written) when the job is paused or deleted: a scheduled occurrence claimed just before a pause then never
-   * starts after it. PostgreSQL checks and inserts in one statement that share-locks the job row, so a pause either
-   * commits first (no run) or waits for the insert (the pause then sees the run); MongoDB registers the insert on the job
-   * document in one conditional update, and a pause or delete waits (bounded) for registered inserts to end.
+   * Claims a due occurrence (see OccurrenceClaim and ClaimResult): of all instances holding a ticket for it, exactly one
+   * gets 'claimed'. PostgreSQL: one statement (the job row locked, the records inserted, the pointer moved only if the
+   * occurrence's record was inserted). MongoDB: the records first (the unique key decides), then the pointer's
+   * compare-and-set; if that fails because of an edit, pause or delete, the records are removed again. A claimer that
+   * dies between the two leaves the occurrence recorded and the pointer behind ('taken' for everyone after it): the
+   * scheduler moves the pointer on as the records say.
    */
-  insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null>;
+  claimOccurrence(claim: OccurrenceClaim): Promise<ClaimResult>;
+  /**
+   * Starts a claimed run: only while it is 'claimed' by `instanceId` and no earlier occurrence of the job is still
+   * claimed; PostgreSQL also refuses before scheduledFor on its own clock. See StartResult.
+   */
+  startRun(run: Pick<Run, 'id' | 'jobId' | 'scheduledFor'>, instanceId: string, start: RunStart): Promise<StartResult>;
+  /**
+   * Takes over a claimed run whose lease expired before `expected.leaseExpiredBefore` (its instance died, froze or gave
+   * it back): only while it is still claimed by `expected.instanceId`; it becomes claimed by `claim.instanceId` with the
+   * new lease. Null (nothing written) otherwise. Exactly one of several takers wins.
+   */
+  takeOverClaim(id: string, expected: { instanceId: string | null; leaseExpiredBefore: Date }, claim: { instanceId: string; leaseExpiresAt: Date }): Promise<Run | null>;
+  /**
+   * Renews the leases of the runs `instanceId` holds (claimed, or running as the given attempt) to `leaseExpiresAt`;
+   * returns the ids it renewed. A run left out of the answer is no longer the instance's.
+   */
+  renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<string[]>;
+  /**
+   * Gives runs up for others to take over at once (a stopping instance): their lease is set to `expiredAt`, and `note`
+   * (when given) becomes their error, so a takeover can say why. Only runs still held by `instanceId` as the given
+   * attempt; returns how many.
+   */
+  releaseRuns(instanceId: string, runs: HeldRun[], expiredAt: Date, note?: string): Promise<number>;
+  /**
+   * True when some instance was up at `at`: it had been heartbeating without a gap since before `at` (aliveSince) and
+   * was seen at or after `at`, and had not stopped before it. The missed policy applies only when none was.
+   */
+  anyInstanceAliveAt(at: Date): Promise<boolean>;
+
+  /** Inserts a run; null when the (jobId, scheduledFor) occurrence already has one. */
+  insertRun(run: NewRun): Promise<Run | null>;
   /**
    * Null when the run does not exist. With `owner`: applies only while the run is running as owner.attempt on
    * owner.instanceId (else null, nothing written), so an instance that lost its run to a takeover cannot overwrite it.
@@ -399,7 +503,8 @@ export interface Store {
   /**
    * Takes over a run whose instance stopped renewing its lease, atomically: only while it is still running as
    * `expected.attempt` with a lease that expired before `expected.leaseExpiredBefore`. The current attempt goes to the
-   * run's attempt history as 'abandoned' (finishedAt = takeover.at, error = takeover.error, its output kept); the run
+   * run's attempt history as 'unknown' ('abandoned' if it had not started: a queued run) (finishedAt = takeover.at,
+   * error = takeover.error, its output kept); the run
    * becomes attempt + 1, running on takeover.instanceId since takeover.at, with the new lease, error and output
    * cleared. Null (nothing written) when the run finished, was renewed, or another instance took it over first.
    */
@@ -420,7 +525,7 @@ export interface Store {
   getRun(id: string): Promise<Run | null>;
   getRunByOccurrence(jobId: string, scheduledFor: Date): Promise<Run | null>;
   listRuns(query: RunListQuery): Promise<Page<Run>>;
-  /** Runs with status running whose lease expired before `before`. */
+  /** Runs held by an instance (status claimed or running) whose lease expired before `before`, oldest lease first. */
   listExpiredRuns(before: Date, limit: number): Promise<Run[]>;
 
   /** Runs per bucket of scheduledFor in [from, to), ascending; only buckets that have runs. */
@@ -429,7 +534,7 @@ export interface Store {
   countRunsByInstance(since: Date): Promise<InstanceRunCount[]>;
   /** The job's runs with status running whose lease expires after `now` (a run without a lease does not count). */
   countActiveRuns(jobId: string, now: Date): Promise<number>;
-  /** Deletes up to `limit` finished (not running, not waiting to retry) runs with scheduledFor < olderThan, oldest first; returns how many. */
+  /** Deletes up to `limit` finished (not claimed, running or waiting to retry) runs with scheduledFor < olderThan, oldest first; returns how many. */
   pruneRuns(olderThan: Date, limit: number): Promise<number>;
 
   upsertInstance(instance: Instance): Promise<void>;

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
 import { offersChangeStreams, startTestMongo, type TestMongo, type TestMongoOptions } from '../support/mongo';
-import { allRuns, delay, FAST_ENV, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
+import { inFlight, allRuns, delay, FAST_ENV, startHttpTarget, useTestEnv, waitFor, type HttpTarget } from './harness';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 const SLOW_POLL_ENV = { ...FAST_ENV, SCHEDULER_PROCESS_EVERY_MS: '20000', SCHEDULER_SWEEP_MS: '20000' };
@@ -86,7 +86,7 @@ for (const { label, options } of servers) {
       }, SYSTEM_ACTOR);
       const due = job.nextRunAt!.getTime();
       if (changeStreams) {
-        const run = await waitFor('the run to finish', async () => (await allRuns(store, job.id)).find((r) => r.status !== 'running'), 15_000);
+        const run = await waitFor('the run to finish', async () => (await allRuns(store, job.id)).find((r) => !inFlight(r)), 15_000);
         assert.equal(run.status, 'succeeded', `${run.error}`);
         assert.equal(run.instanceId, app!.instanceId);
         const lag = run.startedAt!.getTime() - due;

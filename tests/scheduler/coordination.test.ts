@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Job, Run, Store } from '../../lib/store/types';
-import { delay, stopWorker, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
+import { inFlight, delay, stopWorker, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
 import { SCHEDULER_STORES } from './stores';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
@@ -18,7 +18,7 @@ let workers: Worker[];
 const allRuns = (jobId: string): Promise<Run[]> => world.runsOf(jobId);
 
 async function finishedRun(jobId: string, what: string, timeoutMs = 15_000): Promise<Run> {
-  return waitFor(what, async () => (await allRuns(jobId)).find((r) => r.status !== 'running'), timeoutMs);
+  return waitFor(what, async () => (await allRuns(jobId)).find((r) => !inFlight(r)), timeoutMs);
 }
 
 const inSeconds = (s: number): string => new Date(Date.now() + s * 1000).toISOString();
@@ -50,7 +50,7 @@ for (const factory of SCHEDULER_STORES) {
       for (const job of jobs) await services.pauseJob(job.id, SYSTEM_ACTOR);
       // Let runs that started before the pause finish.
       await waitFor('runs to finish', async () => {
-        for (const job of jobs) if ((await allRuns(job.id)).some((r) => r.status === 'running')) return false;
+        for (const job of jobs) if ((await allRuns(job.id)).some((r) => inFlight(r))) return false;
         return true;
       });
 

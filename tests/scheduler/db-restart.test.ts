@@ -9,7 +9,7 @@ import type { Job, Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
 import { restartTestPostgresServer, type TestPostgres } from '../support/postgres';
 import { assertContiguous, CLUSTER_ENV } from './cluster-suite';
-import { allRuns, delay, openTestServices, startHttpTarget, waitFor, type HttpTarget, type TestServices } from './harness';
+import { allRuns, inFlight, delay, openTestServices, startHttpTarget, waitFor, type HttpTarget, type TestServices } from './harness';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 type Services = typeof import('../../lib/services/jobs');
@@ -100,7 +100,7 @@ describe('database restart under 2 next start instances', () => {
     await delay(Math.max(0, upAt.getTime() + 9_000 - Date.now()));
     for (const job of jobs) await services.pauseJob(job.id, SYSTEM_ACTOR);
     await waitFor('runs to finish', async () => {
-      for (const job of jobs) if ((await allRuns(store, job.id)).some((r) => r.status === 'running')) return false;
+      for (const job of jobs) if ((await allRuns(store, job.id)).some((r) => inFlight(r))) return false;
       return true;
     }, 20_000);
 

@@ -80,6 +80,17 @@ export async function stopWorker(worker: Worker, signal: NodeJS.Signals = 'SIGTE
   return result;
 }
 
+/** Claimed (waiting for its due time) or running: not settled yet. */
+export function inFlight(run: Pick<Run, 'status'>): boolean {
+  return run.status === 'claimed' || run.status === 'running';
+}
+
+/** The runs without the last one if the pause at the end closed it (claimed, not started yet: skipped, never run). */
+export function ranBeforePause(runs: Run[]): Run[] {
+  const last = runs.at(-1);
+  return last && last.status === 'skipped' && /paused before this occurrence started/.test(last.error ?? '') ? runs.slice(0, -1) : runs;
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agenda, type AgendaBackend, type JobParameters } from 'agenda';
 import pg from 'pg';
-import { skipTicketStateSaves } from '../../lib/scheduler/backend';
+import { guardBackendErrors, skipTicketStateSaves } from '../../lib/scheduler/backend';
 import { canLockInBatches, installQueueFilling } from '../../lib/scheduler/queue-filling';
 import { createMongoStore } from '../../lib/store/mongo';
 import { createPostgresStore } from '../../lib/store/postgres';
@@ -118,6 +118,8 @@ function stormSuite(kind: string, open: () => Promise<{ store: Store; cleanup():
     it('30 due tickets, 30 concurrent fills, lock limit 5: at most 5 locked, no unlock, each run once', async () => {
       const { store, cleanup } = await open();
       const backend = store.createAgendaBackend();
+      // As the scheduler does: the database drop at the end cuts idle connections, which must not become uncaught errors.
+      guardBackendErrors(backend, 'storm');
       const agenda = new Agenda({ backend, processEvery: 60_000, lockLimit: 5, maxConcurrency: 5, defaultConcurrency: 5 });
       try {
         await store.migrate();
@@ -139,7 +141,7 @@ function stormSuite(kind: string, open: () => Promise<{ store: Store; cleanup():
           counts.saves++;
           return save(job, options);
         };
-        const renew = skipTicketStateSaves(backend, NAME);
+        skipTicketStateSaves(backend, NAME);
         let running = 0;
         let maxRunning = 0;
         const ran = new Map<number, number>();
@@ -149,7 +151,6 @@ function stormSuite(kind: string, open: () => Promise<{ store: Store; cleanup():
             running++;
             maxRunning = Math.max(maxRunning, running);
             await sleep(40);
-            await renew(job); // a long handler's lock renewal still reaches the table
             ran.set(job.attrs.data.i, (ran.get(job.attrs.data.i) ?? 0) + 1);
             running--;
             await job.remove();
@@ -182,8 +183,8 @@ function stormSuite(kind: string, open: () => Promise<{ store: Store; cleanup():
         assert.ok(maxLocked <= 5, `locked at most the limit (${maxLocked})`);
         assert.ok(maxRunning <= 5);
         assert.equal(counts.unlock, 0, 'no ticket was locked over the limit and handed back');
-        // 30 renewals through the returned function; Agenda's own start/end saves (60) skipped.
-        assert.equal(counts.saves, 30, `state saves: only the renewals (${counts.saves})`);
+        // Agenda's own start/end saves (60) skipped.
+        assert.equal(counts.saves, 0, `no state saves of tickets (${counts.saves})`);
       } finally {
         await agenda.stop().catch(() => undefined);
         await cleanup();

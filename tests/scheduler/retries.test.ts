@@ -17,7 +17,7 @@ let http: HttpTarget;
 let workers: Worker[];
 const runsOf = (jobId: string): Promise<Run[]> => world.runsOf(jobId);
 
-const FINAL = new Set(['succeeded', 'failed', 'timed-out', 'skipped', 'missed', 'abandoned']);
+const FINAL = new Set(['succeeded', 'failed', 'timed-out', 'skipped', 'missed', 'abandoned', 'unknown']);
 const inSeconds = (s: number): string => new Date(Date.now() + s * 1000).toISOString();
 
 for (const factory of SCHEDULER_STORES) {

@@ -1,6 +1,7 @@
 /**
- * An in-process scheduler on a real PostgreSQL: a stop whose grace period runs out abandons the run
- * (recorded as such), marks the instance stopped and leaves no ticket locked. Plus the output bound.
+ * An in-process scheduler on a real PostgreSQL: a stop whose grace period runs out gives the run back (its outcome is
+ * unknown) for another instance to take over, marks the instance stopped and leaves no ticket locked. Plus the output
+ * bound.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +10,8 @@ import type { TestPostgres } from '../support/postgres';
 import type { Run, Store } from '../../lib/store/types';
 import { OutputBuffer } from '../../lib/scheduler/output';
 import { openTestServices, startHttpTarget, waitFor, type HttpTarget, type TestServices } from './harness';
+import { Scheduler } from '../../lib/scheduler/scheduler';
+import { loadSchedulerConfig } from '../../lib/scheduler/config';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 let db: TestPostgres;
@@ -28,7 +31,7 @@ after(async () => {
 });
 
 describe('graceful stop', () => {
-  test('past the grace period the run is abandoned, the instance stopped, no ticket left locked', async () => {
+  test('past the grace period the run is given back and taken over elsewhere, the instance stopped, no ticket left locked', async () => {
     // Agenda's channels: new tickets, and its per-ticket state events (start, success, complete), which nothing here
     // uses and the scheduler mutes (3 statements per occurrence, delivered to every instance).
     const listener = new pg.Client({ connectionString: db.url });
@@ -62,32 +65,51 @@ describe('graceful stop', () => {
     assert.equal(scheduler.running, false);
 
     const run = (await store.getRun(running.id)) as Run;
-    assert.equal(run.status, 'abandoned');
-    assert.equal(run.error, 'instance in-process shut down before the run finished');
-    assert.equal(run.leaseExpiresAt, null);
+    assert.equal(run.status, 'running', 'given back for a takeover, not closed: the occurrence is still owed');
+    assert.equal(run.error, 'instance in-process shut down before the run finished; outcome unknown');
+    assert.ok(run.leaseExpiresAt && run.leaseExpiresAt.getTime() <= Date.now(), 'its lease is expired at once');
     const instance = (await store.listInstances()).find((i) => i.id === 'in-process');
     assert.ok(instance?.stoppedAt);
 
-    // The run's ticket is gone; the next occurrence's ticket (an hour away) waits, unlocked, for any instance.
+    // The run's ticket is gone; a takeover ticket for the run, and the next occurrence's ticket (an hour away), wait
+    // unlocked for any instance.
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ due: Date; locked: Date | null; data: { trigger: string; scheduledFor: string } }>(
-        'SELECT next_run_at AS due, locked_at AS locked, data FROM agenda_jobs',
+      const { rows } = await client.query<{ due: Date; locked: Date | null; data: { trigger: string; scheduledFor: string; runId?: string } }>(
+        'SELECT next_run_at AS due, locked_at AS locked, data FROM agenda_jobs ORDER BY next_run_at',
       );
-      assert.equal(rows.length, 1);
-      assert.equal(rows[0]!.data.trigger, 'schedule');
-      assert.equal(rows[0]!.locked, null);
+      assert.deepEqual(rows.map((r) => r.data.trigger), ['takeover', 'schedule']);
+      assert.equal(rows[0]!.data.runId, run.id);
+      assert.ok(rows.every((r) => r.locked === null));
       const nextRunAt = (await store.getJob(job.id))!.nextRunAt!;
-      assert.equal(rows[0]!.data.scheduledFor, nextRunAt.toISOString());
+      assert.equal(rows[1]!.data.scheduledFor, nextRunAt.toISOString());
       assert.ok(scheduler.config.prefetchMs > 0);
-      assert.equal(rows[0]!.due.getTime(), nextRunAt.getTime() - scheduler.config.prefetchMs, 'the ticket fires the prefetch lead early');
+      assert.equal(rows[1]!.due.getTime(), nextRunAt.getTime() - scheduler.config.prefetchMs, 'the ticket fires the prefetch lead early');
       // Deleting or pausing can clear a job's pending tickets at once instead of letting them expire.
       const { cancelTickets } = await import('../../lib/scheduler/dispatch');
-      assert.equal(await cancelTickets(job.id), 1);
+      assert.equal(await cancelTickets(job.id), 2);
       assert.equal((await client.query('SELECT 1 FROM agenda_jobs')).rowCount, 0);
     } finally {
       await client.end();
+    }
+
+    // Another instance takes the run over (its sweep finds the expired lease; the takeover ticket is gone) as attempt 2.
+    const successor = new Scheduler(store, 'successor', loadSchedulerConfig());
+    await successor.start();
+    try {
+      const taken = await waitFor('the takeover', async () => {
+        const r = await store.getRun(running.id);
+        return r && r.attempt === 2 ? r : undefined;
+      }, 10_000);
+      assert.equal(taken.instanceId, 'successor');
+      const [first] = await store.listRunAttempts(running.id);
+      assert.equal(first?.status, 'unknown');
+      assert.equal(first?.instanceId, 'in-process');
+      assert.equal(first?.error, 'instance in-process shut down before the run finished; outcome unknown; taken over by successor');
+      assert.equal(http.requests.filter((r) => r.path === '/slow?ms=30000').length, 2, 'the target was called again');
+    } finally {
+      await successor.stop(100);
     }
   });
 });

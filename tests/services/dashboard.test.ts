@@ -161,7 +161,7 @@ describe('prune-runs system job', () => {
     for (let i = 0; i < 25; i++) old.push(await insertRun(job, new Date(now.getTime() - 40 * day - i * 1000), i % 3 ? 'succeeded' : 'failed', 10));
     const oldRunning = await insertRun(job, new Date(now.getTime() - 45 * day), 'running', 10);
     const recent = await insertRun(job, new Date(now.getTime() - 29 * day), 'succeeded', 10);
-    const base = { host: 'h', pid: 1, version: '1', startedAt: now, clockSkewMs: 0, stoppedAt: null };
+    const base = { host: 'h', pid: 1, version: '1', startedAt: now, clockSkewMs: 0, stoppedAt: null, aliveSince: now };
     await store.upsertInstance({ ...base, id: 'prune-old', lastSeenAt: new Date(now.getTime() - 2 * day) });
     await store.upsertInstance({ ...base, id: 'prune-fresh', lastSeenAt: now });
 

@@ -76,9 +76,11 @@ describe('MongoDB store specifics', () => {
     }
   });
 
-  // The insert fence (insertRun onlyIfJobActive vs pause/delete): a process that dies between registering its insert
-  // on the job and removing it again leaves its token behind. A pause waits for it only up to the bound, then drops it.
-  it('a token left by a crashed insert holds a pause for the bound only, and is then dropped', T, async () => {
+  // MongoDB has no transaction here: a claim writes the occurrence's record, then moves the job's pointer. A claimer
+  // that dies in between leaves the record and the pointer behind; the next claim must say so ('taken'), not 'stale'
+  // (which would drop the ticket and leave the job stuck), and change nothing. A claim whose compare-and-set loses to
+  // a pause takes its record back.
+  it('a claim half-written by a dead claimer is reported as taken; a claim that loses to a pause takes its records back', T, async () => {
     const db = await startTestMongo();
     const store = await createMongoStore(db.url);
     const client = new MongoClient(db.url);
@@ -86,26 +88,25 @@ describe('MongoDB store specifics', () => {
       await store.migrate();
       const at = new Date(Date.UTC(2030, 0, 1));
       const job = await store.createJob({
-        name: 'fenced', description: '', type: 'log', payload: {}, schedule: { kind: 'interval', seconds: 60 }, paused: false,
+        name: 'half-claimed', description: '', type: 'log', payload: {}, schedule: { kind: 'interval', seconds: 60 }, paused: false,
         timeoutSeconds: 60, overlapPolicy: 'skip', missedPolicy: 'run-once', tags: [], nextRunAt: at, anchorAt: at,
       });
-      const jobs = client.db().collection<{ _id: string; insertsInFlight?: string[] }>('jobs');
-      const run = { jobId: job.id, jobName: job.name, startedAt: null, finishedAt: null, status: 'running' as const, trigger: 'schedule' as const, instanceId: 'i', attempt: 1, error: null, output: null, leaseExpiresAt: null };
-      assert.ok(await store.insertRun({ ...run, scheduledFor: at }, { onlyIfJobActive: true }));
-      assert.deepEqual((await jobs.findOne({ _id: job.id }))?.insertsInFlight, [], 'a finished insert removes its token');
-      // What a process killed mid-insert leaves: its token, never removed.
-      await jobs.updateOne({ _id: job.id }, { $push: { insertsInFlight: 'crashed-insert' } });
-      let started = Date.now();
-      assert.equal((await store.updateJob(job.id, { paused: true }))?.paused, true);
-      const waited = Date.now() - started;
-      assert.ok(waited >= 4_900 && waited < 8_000, `the pause waited ${waited} ms for the dead insert (bound 5000)`);
-      assert.deepEqual((await jobs.findOne({ _id: job.id }))?.insertsInFlight, [], 'and dropped its token');
-      started = Date.now();
-      await store.updateJob(job.id, { paused: false });
-      await store.updateJob(job.id, { paused: true });
-      assert.ok(Date.now() - started < 1_000, 'the next pause does not wait');
-      assert.equal(await store.insertRun({ ...run, scheduledFor: new Date(at.getTime() + 1) }, { onlyIfJobActive: true }), null, 'paused: refused');
-      assert.deepEqual((await jobs.findOne({ _id: job.id }))?.insertsInFlight, [], 'a refused insert registers nothing');
+      const record = { jobId: job.id, jobName: job.name, scheduledFor: at, startedAt: null, finishedAt: null, status: 'claimed' as const, trigger: 'schedule' as const, instanceId: 'dead', attempt: 1, error: null, output: null, leaseExpiresAt: at };
+      // What the dead claimer left: its record, and the pointer still at the occurrence.
+      assert.ok(await store.insertRun(record));
+      const claim = { jobId: job.id, expected: { version: job.version, nextRunAt: at }, nextRunAt: new Date(at.getTime() + 60_000), runs: [{ ...record, instanceId: 'next' }] };
+      assert.deepEqual(await store.claimOccurrence(claim), { outcome: 'taken' });
+      assert.equal((await store.getJob(job.id))!.nextRunAt?.getTime(), at.getTime());
+      assert.equal((await store.getRunByOccurrence(job.id, at))!.instanceId, 'dead');
+
+      // The compare-and-set after the record loses to a pause that came in between (simulated: the job is paused with
+      // the version the claimer read still in its hands): the record goes again.
+      const other = await store.createJob({ ...job, name: 'loses-to-pause', nextRunAt: at });
+      const jobs = client.db().collection<{ _id: string; paused: boolean; version: number }>('jobs');
+      await jobs.updateOne({ _id: other.id }, { $set: { paused: true } });
+      const lost = await store.claimOccurrence({ ...claim, jobId: other.id, expected: { version: other.version, nextRunAt: at }, runs: [{ ...record, jobId: other.id, jobName: other.name }] });
+      assert.deepEqual(lost, { outcome: 'stale' });
+      assert.equal(await store.getRunByOccurrence(other.id, at), null, 'no record left behind');
     } finally {
       await client.close();
       await store.close();
@@ -186,7 +187,7 @@ describe('MongoDB store specifics', () => {
           leaseExpiresAt: at(i + 10),
         });
       }
-      await store.upsertInstance({ id: 'i-0', host: 'h', pid: 1, version: '1', startedAt: at(0), lastSeenAt: at(1), clockSkewMs: 0, stoppedAt: null });
+      await store.upsertInstance({ id: 'i-0', host: 'h', pid: 1, version: '1', startedAt: at(0), lastSeenAt: at(1), clockSkewMs: 0, stoppedAt: null, aliveSince: at(0) });
       const page = await store.listJobs({ limit: 2 });
       await store.listJobs({ limit: 2, cursor: page.nextCursor! });
       await store.listJobs({ limit: 2, search: 'JOB' });

@@ -1,6 +1,7 @@
 import type { RunStatus } from '@/lib/store/types';
 
 const LABEL: Record<RunStatus, string> = {
+  claimed: 'claimed',
   running: 'running',
   succeeded: 'succeeded',
   failed: 'failed',
@@ -8,6 +9,7 @@ const LABEL: Record<RunStatus, string> = {
   skipped: 'skipped',
   missed: 'missed',
   abandoned: 'abandoned',
+  unknown: 'outcome unknown',
   retrying: 'retrying',
 };
 

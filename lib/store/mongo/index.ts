@@ -36,6 +36,11 @@ import {
   type Run,
   type RunAttempt,
   type RunOwner,
+  type ClaimResult,
+  type HeldRun,
+  type OccurrenceClaim,
+  type RunStart,
+  type StartResult,
   type RunClaim,
   type RunRetry,
   type RunTakeover,
@@ -81,11 +86,6 @@ interface JobDoc {
   version: number;
   createdAt: Date;
   updatedAt: Date;
-  /**
-   * The insert fence (see insertRun): one token per insertRun({ onlyIfJobActive }) between its check and the end of
-   * its insert. Absent or empty when none is in flight.
-   */
-  insertsInFlight?: string[];
 }
 
 interface RunDoc {
@@ -102,6 +102,9 @@ interface RunDoc {
   error: string | null;
   output: string | null;
   leaseExpiresAt: Date | null;
+  /** Absent on documents written before ranges existed, and on single-occurrence records. */
+  rangeEnd?: Date | null;
+  rangeCount?: number | null;
   /** Earlier, taken-over attempts, oldest first; absent until the first takeover. */
   attempts?: RunAttempt[];
 }
@@ -115,6 +118,8 @@ interface InstanceDoc {
   lastSeenAt: Date;
   clockSkewMs: number;
   stoppedAt: Date | null;
+  /** Absent on documents written before it existed: read as startedAt. */
+  aliveSince?: Date;
 }
 
 /** A (job, name) pair some run was recorded under; _id is JSON of [jobId, jobName]. */
@@ -240,8 +245,6 @@ const INDEXES: Record<string, IndexDescription[]> = {
   ],
 };
 
-/** Longest a pause or delete waits for run inserts that passed the job's fence before it (see drainInserts). */
-const INSERT_FENCE_WAIT_MS = 5_000;
 const DUPLICATE_KEY = 11000;
 const NAMESPACE_EXISTS = 48;
 const COMMAND_NOT_FOUND = 59;
@@ -291,7 +294,33 @@ function toRun(doc: RunDoc): Run {
     error: doc.error,
     output: doc.output,
     leaseExpiresAt: doc.leaseExpiresAt,
+    rangeEnd: doc.rangeEnd ?? null,
+    rangeCount: doc.rangeCount ?? null,
   };
+}
+
+/** A run document as inserted: a fresh id, ranges only when set. */
+function newRunDoc(run: NewRun): RunDoc {
+  const doc: RunDoc = {
+    _id: randomUUID(),
+    jobId: run.jobId,
+    jobName: run.jobName,
+    scheduledFor: run.scheduledFor,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    status: run.status,
+    trigger: run.trigger,
+    instanceId: run.instanceId,
+    attempt: run.attempt,
+    error: run.error,
+    output: run.output,
+    leaseExpiresAt: run.leaseExpiresAt,
+  };
+  if (run.rangeEnd) {
+    doc.rangeEnd = run.rangeEnd;
+    doc.rangeCount = run.rangeCount ?? null;
+  }
+  return doc;
 }
 
 function toInstance(doc: InstanceDoc): Instance {
@@ -304,6 +333,7 @@ function toInstance(doc: InstanceDoc): Instance {
     lastSeenAt: doc.lastSeenAt,
     clockSkewMs: doc.clockSkewMs,
     stoppedAt: doc.stoppedAt,
+    aliveSince: doc.aliveSince ?? doc.startedAt,
   };
 }
 
@@ -647,43 +677,28 @@ class MongoStore implements Store {
       this.jobs.findOneAndUpdate({ _id: id }, { $set: jobSet(patch), $inc: { version: 1 }, $currentDate: { updatedAt: true } }, { returnDocument: 'after' }),
       () => new NameTakenError(patch.name ?? ''),
     );
-    // A pause returns only once the inserts that passed the fence before it have ended (see insertRun).
-    if (doc && patch.paused === true) await this.drainInserts(id, doc.insertsInFlight);
+    // After the paused job is written: no claim can complete any more (its compare-and-set needs the job active and at
+    // its version), and the claims made before it are closed here (see claimOccurrence).
+    if (doc && patch.paused === true) await this.closeClaims(id, 'skipped: the job was paused before this occurrence started');
     return doc ? toJob(doc) : null;
   }
 
   async deleteJob(id: string): Promise<boolean> {
-    // Closes the fence first (a paused job lets no insertRun({ onlyIfJobActive }) through), waits for the inserts
-    // already past it, then deletes: no run of the job starts after this returns. A crash in between leaves the job
-    // paused, not half-deleted. Runs stay: they carry jobName, so history survives the job.
-    const closed = await this.jobs.findOneAndUpdate({ _id: id }, { $set: { paused: true } }, { returnDocument: 'after', projection: { insertsInFlight: 1 } });
-    if (!closed) return false;
-    await this.drainInserts(id, closed.insertsInFlight);
+    // Paused first, as a pause: no claim completes after it, the earlier ones are closed; then the document goes. A crash
+    // in between leaves the job paused, not half-deleted. Runs stay: they carry jobName, so history survives the job.
+    const paused = await this.jobs.findOneAndUpdate({ _id: id }, { $set: { paused: true }, $inc: { version: 1 } }, { returnDocument: 'after', projection: { _id: 1 } });
+    if (!paused) return false;
+    await this.closeClaims(id, 'skipped: the job was deleted before this occurrence started');
     const { deletedCount } = await this.jobs.deleteOne({ _id: id });
     return deletedCount === 1;
   }
 
-  /**
-   * Waits until none of `tokens` (the job's in-flight inserts, read in the same write that closed the fence) is left,
-   * polling the job document. No new token can appear meanwhile: the fence admits only active jobs. Bounded by
-   * INSERT_FENCE_WAIT_MS, because a process that died between its token and the end of its insert never removes it:
-   * after the bound the leftover tokens are dropped and the pause goes ahead (an insert slower than the bound, say one
-   * stuck in a failover, could then still land after the pause returned).
-   */
-  private async drainInserts(id: string, tokens: string[] | undefined): Promise<void> {
-    if (!tokens || tokens.length === 0) return;
-    const deadline = Date.now() + INSERT_FENCE_WAIT_MS;
-    let pending = tokens;
-    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      const doc = await this.jobs.findOne({ _id: id }, { projection: { insertsInFlight: 1 } });
-      const left = new Set(doc?.insertsInFlight ?? []);
-      pending = pending.filter((t) => left.has(t));
-      if (pending.length === 0) return;
-      if (Date.now() >= deadline) break;
-    }
-    console.warn(`[store] job ${id}: ${pending.length} run insert(s) still unfinished after ${INSERT_FENCE_WAIT_MS} ms (a crashed process?): going ahead`);
-    await this.jobs.updateOne({ _id: id }, { $pull: { insertsInFlight: { $in: pending } } });
+  /** A pause or delete: the job's claimed runs (none started yet) will not start; each gets a 'skipped' record. */
+  private async closeClaims(jobId: string, why: string): Promise<void> {
+    await this.runs.updateMany(
+      { jobId, status: 'claimed' },
+      { $set: { status: 'skipped', finishedAt: new Date(), leaseExpiresAt: null, error: why } },
+    );
   }
 
   async advanceJob(id: string, expected: { version: number; nextRunAt: Date }, nextRunAt: Date | null): Promise<boolean> {
@@ -702,47 +717,106 @@ class MongoStore implements Store {
     return docs.map(toJob);
   }
 
-  async insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null> {
-    if (!options?.onlyIfJobActive) return this.insertRunDoc(run);
-    // A fence instead of a transaction (which a standalone server, the test server among them, does not offer):
-    // the check is one atomic update that registers this insert on the job document only while the job is active;
-    // a pause or delete closes the fence in its own write and then waits until every registered insert has ended
-    // (drainInserts). So a pause either comes first (nothing registered, no run) or returns after the insert, and
-    // sees the run: what PostgreSQL's FOR SHARE gives.
-    const token = randomUUID();
-    const { matchedCount } = await this.jobs.updateOne({ _id: run.jobId, paused: false }, { $push: { insertsInFlight: token } });
-    if (matchedCount !== 1) return null;
+  async claimOccurrence(claim: OccurrenceClaim): Promise<ClaimResult> {
+    const [own, ...more] = claim.runs;
+    if (!own) return { outcome: 'stale' };
+    // No transaction (a standalone server, the test server among them, has none): the records first, so that a claim
+    // is never only in memory and the unique key decides between claimers; then the pointer's compare-and-set. A claimer
+    // that dies in between leaves the occurrence recorded and the pointer behind: the next claimer gets 'taken' and
+    // the scheduler moves the pointer on as the records say.
+    const first = newRunDoc(own);
+    await this.recordJobName(own.jobId, own.jobName);
     try {
-      return await this.insertRunDoc(run);
-    } finally {
-      // A failure here leaves the token to a pause's bounded wait (drainInserts), which removes it.
-      await this.jobs.updateOne({ _id: run.jobId }, { $pull: { insertsInFlight: token } }).catch(() => undefined);
-    }
-  }
-
-  private async insertRunDoc(run: NewRun): Promise<Run | null> {
-    const doc: RunDoc = {
-      _id: randomUUID(),
-      jobId: run.jobId,
-      jobName: run.jobName,
-      scheduledFor: run.scheduledFor,
-      startedAt: run.startedAt,
-      finishedAt: run.finishedAt,
-      status: run.status,
-      trigger: run.trigger,
-      instanceId: run.instanceId,
-      attempt: run.attempt,
-      error: run.error,
-      output: run.output,
-      leaseExpiresAt: run.leaseExpiresAt,
-    };
-    // The (job, name) pair first: a crash in between leaves an extra pair (harmless: the job did carry that
-    // name), never a run that jobSearch cannot find.
-    try {
-      await this.runJobNames.insertOne({ _id: JSON.stringify([run.jobId, run.jobName]), jobId: run.jobId, jobName: run.jobName });
+      await this.runs.insertOne(first);
     } catch (err) {
       if (mongoCode(err) !== DUPLICATE_KEY) throw err;
+      const current = await this.jobs.findOne({ _id: claim.jobId, version: claim.expected.version, nextRunAt: claim.expected.nextRunAt, paused: false }, { projection: { _id: 1 } });
+      return current ? { outcome: 'taken' } : { outcome: 'stale' };
     }
+    const rest = more.map(newRunDoc);
+    for (const doc of rest) {
+      try {
+        await this.runs.insertOne(doc);
+      } catch (err) {
+        if (mongoCode(err) !== DUPLICATE_KEY) throw err;
+      }
+    }
+    const { matchedCount } = await this.jobs.updateOne(
+      { _id: claim.jobId, version: claim.expected.version, nextRunAt: claim.expected.nextRunAt, paused: false },
+      { $set: { nextRunAt: claim.nextRunAt }, $currentDate: { updatedAt: true } },
+    );
+    if (matchedCount === 1) return { outcome: 'claimed', run: toRun(first) };
+    // The job moved on meanwhile (an edit, a pause or a delete came first): take the records back, as PostgreSQL's
+    // single statement would not have written them. Only while the occurrence's record is still this claimer's own: a
+    // pause may have closed it as skipped, or (after a freeze) another instance may have taken it over; then it stays.
+    const { deletedCount } = await this.runs.deleteOne({ _id: first._id, status: { $in: ['claimed', 'missed'] }, instanceId: own.instanceId });
+    if (deletedCount === 1 && rest.length > 0) await this.runs.deleteMany({ _id: { $in: rest.map((d) => d._id) }, status: 'missed', instanceId: own.instanceId });
+    return { outcome: 'stale' };
+  }
+
+  async startRun(run: Pick<Run, 'id' | 'jobId' | 'scheduledFor'>, instanceId: string, start: RunStart): Promise<StartResult> {
+    // In order: an earlier occurrence still claimed starts first. Claims are written in occurrence order (each moves the
+    // pointer past its own), so once none is left before this one, none can appear.
+    const earlier = await this.runs.findOne({ jobId: run.jobId, status: 'claimed', scheduledFor: { $lt: run.scheduledFor } }, { projection: { _id: 1 } });
+    if (earlier) {
+      const mine = await this.runs.findOne({ _id: run.id, status: 'claimed', instanceId }, { projection: { _id: 1 } });
+      return mine ? { outcome: 'waiting', reason: 'earlier' } : { outcome: 'lost' };
+    }
+    const doc = await this.runs.findOneAndUpdate(
+      { _id: run.id, status: 'claimed', instanceId },
+      { $set: { status: 'running', startedAt: start.queued ? null : start.at, leaseExpiresAt: start.leaseExpiresAt, trigger: start.trigger } },
+      { returnDocument: 'after' },
+    );
+    return doc ? { outcome: 'started', run: toRun(doc) } : { outcome: 'lost' };
+  }
+
+  async takeOverClaim(id: string, expected: { instanceId: string | null; leaseExpiredBefore: Date }, claim: { instanceId: string; leaseExpiresAt: Date }): Promise<Run | null> {
+    const doc = await this.runs.findOneAndUpdate(
+      { _id: id, status: 'claimed', instanceId: expected.instanceId, leaseExpiresAt: { $lt: expected.leaseExpiredBefore } },
+      { $set: { instanceId: claim.instanceId, leaseExpiresAt: claim.leaseExpiresAt } },
+      { returnDocument: 'after' },
+    );
+    return doc ? toRun(doc) : null;
+  }
+
+  async renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<string[]> {
+    if (runs.length === 0) return [];
+    const held: Filter<RunDoc> = { $or: runs.map((r) => ({ _id: r.id, attempt: r.attempt })), instanceId, status: { $in: ['claimed', 'running'] } };
+    await this.runs.updateMany(held, { $set: { leaseExpiresAt } });
+    // Which ones: those still held (the same filter, so each of them was renewed by the write above, or by a start that
+    // landed in between with a lease of its own).
+    const renewed = await this.runs.find(held, { projection: { _id: 1 } }).toArray();
+    return renewed.map((d) => d._id);
+  }
+
+  async releaseRuns(instanceId: string, runs: HeldRun[], expiredAt: Date, note?: string): Promise<number> {
+    if (runs.length === 0) return 0;
+    const set: Partial<RunDoc> = { leaseExpiresAt: expiredAt };
+    if (note !== undefined) set.error = note;
+    const { modifiedCount } = await this.runs.updateMany(
+      { $or: runs.map((r) => ({ _id: r.id, attempt: r.attempt })), instanceId, status: { $in: ['claimed', 'running'] } },
+      { $set: set },
+    );
+    return modifiedCount;
+  }
+
+  async anyInstanceAliveAt(at: Date): Promise<boolean> {
+    const doc = await this.instances.findOne(
+      {
+        $and: [
+          { $or: [{ aliveSince: { $lte: at } }, { aliveSince: { $exists: false }, startedAt: { $lte: at } }] },
+          { lastSeenAt: { $gte: at } },
+          { $or: [{ stoppedAt: null }, { stoppedAt: { $gte: at } }] },
+        ],
+      },
+      { projection: { _id: 1 } },
+    );
+    return doc !== null;
+  }
+
+  async insertRun(run: NewRun): Promise<Run | null> {
+    const doc = newRunDoc(run);
+    await this.recordJobName(run.jobId, run.jobName);
     try {
       await this.runs.insertOne(doc);
       return toRun(doc);
@@ -750,6 +824,18 @@ class MongoStore implements Store {
       // _id is a fresh uuid, so a duplicate key is the (jobId, scheduledFor) occurrence: taken is an answer.
       if (mongoCode(err) === DUPLICATE_KEY) return null;
       throw err;
+    }
+  }
+
+  /**
+   * The (job, name) pair for listRuns' jobSearch, before the run itself: a crash in between leaves an extra pair
+   * (harmless: the job did carry that name), never a run that jobSearch cannot find.
+   */
+  private async recordJobName(jobId: string, jobName: string): Promise<void> {
+    try {
+      await this.runJobNames.insertOne({ _id: JSON.stringify([jobId, jobName]), jobId, jobName });
+    } catch (err) {
+      if (mongoCode(err) !== DUPLICATE_KEY) throw err;
     }
   }
 
@@ -772,7 +858,7 @@ class MongoStore implements Store {
       instanceId: current.instanceId,
       startedAt: current.startedAt,
       finishedAt: takeover.at,
-      status: 'abandoned',
+      status: current.startedAt ? 'unknown' : 'abandoned',
       error: takeover.error,
       output: current.output,
     };
@@ -945,20 +1031,20 @@ class MongoStore implements Store {
     if (limit <= 0) return 0;
     const ids = (
       await this.runs
-        .find({ scheduledFor: { $lt: olderThan }, status: { $nin: ['running', 'retrying'] } }, { projection: { _id: 1 } })
+        .find({ scheduledFor: { $lt: olderThan }, status: { $nin: ['claimed', 'running', 'retrying'] } }, { projection: { _id: 1 } })
         .sort({ scheduledFor: 1, _id: 1 })
         .limit(limit)
         .toArray()
     ).map((r) => r._id);
     if (ids.length === 0) return 0;
     // The status condition again: never delete a run that is running by now.
-    const { deletedCount } = await this.runs.deleteMany({ _id: { $in: ids }, status: { $nin: ['running', 'retrying'] } });
+    const { deletedCount } = await this.runs.deleteMany({ _id: { $in: ids }, status: { $nin: ['claimed', 'running', 'retrying'] } });
     return deletedCount;
   }
 
   async listExpiredRuns(before: Date, limit: number): Promise<Run[]> {
     const docs = await this.runs
-      .find({ status: 'running', leaseExpiresAt: { $lt: before } })
+      .find({ status: { $in: ['claimed', 'running'] }, leaseExpiresAt: { $lt: before } })
       .sort({ leaseExpiresAt: 1, _id: 1 })
       .limit(limit)
       .toArray();
@@ -978,6 +1064,7 @@ class MongoStore implements Store {
           // Whole milliseconds, as the PostgreSQL store keeps them.
           clockSkewMs: Math.round(instance.clockSkewMs),
           stoppedAt: instance.stoppedAt,
+          aliveSince: instance.aliveSince,
         },
       },
       { upsert: true },

@@ -40,6 +40,11 @@ import {
   type RunAttempt,
   type RunListQuery,
   type RunOwner,
+  type ClaimResult,
+  type HeldRun,
+  type OccurrenceClaim,
+  type RunStart,
+  type StartResult,
   type RunPatch,
   type RunClaim,
   type RunRetry,
@@ -69,7 +74,7 @@ const JOB_COLUMNS = Prisma.sql`j.id, j.name, j.description, j.type, j.payload, j
 
 const RUN_COLUMNS = Prisma.sql`r.id, r.job_id AS "jobId", r.job_name AS "jobName", r.scheduled_for AS "scheduledFor",
   r.started_at AS "startedAt", r.finished_at AS "finishedAt", r.status, r.trigger, r.instance_id AS "instanceId",
-  r.attempt, r.error, r.output, r.lease_expires_at AS "leaseExpiresAt"`;
+  r.attempt, r.error, r.output, r.lease_expires_at AS "leaseExpiresAt", r.range_end AS "rangeEnd", r.range_count AS "rangeCount"`;
 
 /** RunPatch fields and their columns, for the plain-SQL updateRun. */
 const RUN_PATCH_COLUMNS: Record<keyof RunPatch, string> = {
@@ -136,6 +141,8 @@ function toRun(row: RunRow): Run {
     error: row.error,
     output: row.output,
     leaseExpiresAt: toDate(row.leaseExpiresAt),
+    rangeEnd: toDate(row.rangeEnd),
+    rangeCount: row.rangeCount,
   };
 }
 
@@ -149,6 +156,7 @@ function toInstance(row: InstanceRow): Instance {
     lastSeenAt: row.lastSeenAt,
     clockSkewMs: row.clockSkewMs,
     stoppedAt: row.stoppedAt,
+    aliveSince: row.aliveSince,
   };
 }
 
@@ -448,6 +456,9 @@ class PostgresStore implements Store {
     if (!isUuid(id)) return null;
     try {
       const row = await this.prisma.job.update({ where: { id }, data: { ...jobData(patch), version: { increment: 1 } } });
+      // After the pause committed: no claim can be made any more (claims lock the row and need it active), and the
+      // claims made before it are closed here. A start in between is a start before the pause returned.
+      if (patch.paused === true) await this.closeClaims(id, 'skipped: the job was paused before this occurrence started');
       return toJob(row);
     } catch (err) {
       if (isPrismaError(err, 'P2025')) return null;
@@ -458,8 +469,10 @@ class PostgresStore implements Store {
 
   async deleteJob(id: string): Promise<boolean> {
     if (!isUuid(id)) return false;
-    // Runs stay (no foreign key): they carry job_name, so history survives the job.
+    // Runs stay (no foreign key): they carry job_name, so history survives the job. Claims cannot start without the job
+    // (startRun checks it), and are closed so that they do not wait for a takeover.
     const { count } = await this.prisma.job.deleteMany({ where: { id } });
+    if (count > 0) await this.closeClaims(id, 'skipped: the job was deleted before this occurrence started');
     return count > 0;
   }
 
@@ -487,17 +500,161 @@ class PostgresStore implements Store {
     return rows.map(toJob);
   }
 
-  async insertRun(run: NewRun, options?: { onlyIfJobActive?: boolean }): Promise<Run | null> {
+  async claimOccurrence(claim: OccurrenceClaim): Promise<ClaimResult> {
+    const [own, ...more] = claim.runs;
+    if (!own || !isUuid(claim.jobId)) return { outcome: 'stale' };
+    const records = [own, ...more];
+    // One statement: the job row is locked at the expected version and occurrence (a concurrent claim waits, then finds
+    // it moved), the occurrence's record is inserted (the unique key), the other records only if that one was, and the
+    // pointer moves only if it was: a claim is never in memory alone, and a pointer never moves past an unrecorded
+    // occurrence. (job, name) for listRuns' jobSearch in the same statement.
+    const rows = await this.sql<RunRow & { matched: number }>(
+      `WITH j AS (
+         SELECT id FROM jobs WHERE id = $1::uuid AND version = $2::int AND next_run_at = $3::timestamptz AND NOT paused FOR UPDATE
+       ), v AS (
+         SELECT * FROM unnest($6::uuid[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[],
+           $12::text[], $13::int[], $14::text[], $15::text[], $16::timestamptz[], $17::timestamptz[], $18::int[])
+           WITH ORDINALITY AS v(id, scheduled_for, started_at, finished_at, status, trigger, instance_id, attempt, error, output,
+             lease_expires_at, range_end, range_count, ord)
+       ), ins AS (
+         INSERT INTO runs (id, job_id, job_name, scheduled_for, started_at, finished_at, status, trigger, instance_id, attempt,
+           error, output, lease_expires_at, range_end, range_count)
+         SELECT v.id, j.id, $5, v.scheduled_for, v.started_at, v.finished_at, v.status, v.trigger, v.instance_id, v.attempt,
+           v.error, v.output, v.lease_expires_at, v.range_end, v.range_count
+         FROM j CROSS JOIN v WHERE v.ord = 1
+         ON CONFLICT (job_id, scheduled_for) DO NOTHING
+         RETURNING *
+       ), rest AS (
+         INSERT INTO runs (id, job_id, job_name, scheduled_for, started_at, finished_at, status, trigger, instance_id, attempt,
+           error, output, lease_expires_at, range_end, range_count)
+         SELECT v.id, ins.job_id, ins.job_name, v.scheduled_for, v.started_at, v.finished_at, v.status, v.trigger, v.instance_id,
+           v.attempt, v.error, v.output, v.lease_expires_at, v.range_end, v.range_count
+         FROM ins CROSS JOIN v WHERE v.ord > 1
+         ON CONFLICT (job_id, scheduled_for) DO NOTHING
+       ), adv AS (
+         UPDATE jobs SET next_run_at = $4::timestamptz, updated_at = $19::timestamptz WHERE id IN (SELECT job_id FROM ins)
+       ), names AS (
+         INSERT INTO run_job_names (job_id, job_name) SELECT job_id, job_name FROM ins ON CONFLICT DO NOTHING
+       )
+       SELECT (SELECT count(*)::int FROM j) AS matched, x.* FROM (SELECT 1) AS one LEFT JOIN (SELECT ${RUN_COLUMNS.text} FROM ins r) AS x ON TRUE`,
+      [
+        claim.jobId,
+        claim.expected.version,
+        claim.expected.nextRunAt,
+        claim.nextRunAt,
+        own.jobName,
+        records.map(() => randomUUID()),
+        records.map((r) => r.scheduledFor),
+        records.map((r) => r.startedAt),
+        records.map((r) => r.finishedAt),
+        records.map((r) => r.status),
+        records.map((r) => r.trigger),
+        records.map((r) => r.instanceId),
+        records.map((r) => r.attempt),
+        records.map((r) => r.error),
+        records.map((r) => r.output),
+        records.map((r) => r.leaseExpiresAt),
+        records.map((r) => r.rangeEnd ?? null),
+        records.map((r) => r.rangeCount ?? null),
+        new Date(),
+      ],
+    );
+    const row = rows[0]!;
+    if (row.id) return { outcome: 'claimed', run: toRun(row) };
+    return row.matched > 0 ? { outcome: 'taken' } : { outcome: 'stale' };
+  }
+
+  async startRun(run: Pick<Run, 'id' | 'jobId' | 'scheduledFor'>, instanceId: string, start: RunStart): Promise<StartResult> {
+    if (!isUuid(run.id)) return { outcome: 'lost' };
+    // Judged on the database's clock (clock_timestamp: now() is the transaction's start): never before it is due. In
+    // order: not while an earlier occurrence of the job is still claimed. Not for a job paused or deleted meanwhile.
+    const rows = await this.sql<RunRow>(
+      `UPDATE runs r SET status = 'running', started_at = CASE WHEN $3::boolean THEN NULL ELSE $4::timestamptz END,
+         lease_expires_at = $5::timestamptz, trigger = $6
+       WHERE r.id = $1::uuid AND r.status = 'claimed' AND r.instance_id = $2 AND r.scheduled_for <= clock_timestamp()
+         AND NOT EXISTS (SELECT 1 FROM runs e WHERE e.job_id = r.job_id AND e.status = 'claimed' AND e.scheduled_for < r.scheduled_for)
+         AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.job_id AND NOT j.paused)
+       RETURNING ${RUN_COLUMNS.text}`,
+      [run.id, instanceId, start.queued, start.at, start.leaseExpiresAt, start.trigger],
+    );
+    if (rows[0]) return { outcome: 'started', run: toRun(rows[0]) };
+    // Why not (rare): the same conditions, one by one.
+    const why = await this.sql<{ mine: boolean; active: boolean; earlier: boolean; due: boolean }>(
+      `SELECT (r.status = 'claimed' AND r.instance_id = $2) AS mine,
+         EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.job_id AND NOT j.paused) AS active,
+         EXISTS (SELECT 1 FROM runs e WHERE e.job_id = r.job_id AND e.status = 'claimed' AND e.scheduled_for < r.scheduled_for) AS earlier,
+         r.scheduled_for <= clock_timestamp() AS due
+       FROM runs r WHERE r.id = $1::uuid`,
+      [run.id, instanceId],
+    );
+    const state = why[0];
+    if (!state || !state.mine || !state.active) return { outcome: 'lost' };
+    return { outcome: 'waiting', reason: state.due ? 'earlier' : 'early' };
+  }
+
+  async takeOverClaim(id: string, expected: { instanceId: string | null; leaseExpiredBefore: Date }, claim: { instanceId: string; leaseExpiresAt: Date }): Promise<Run | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.sql<RunRow>(
+      `UPDATE runs r SET instance_id = $2, lease_expires_at = $3::timestamptz
+       WHERE r.id = $1::uuid AND r.status = 'claimed' AND r.instance_id IS NOT DISTINCT FROM $4 AND r.lease_expires_at < $5::timestamptz
+       RETURNING ${RUN_COLUMNS.text}`,
+      [id, claim.instanceId, claim.leaseExpiresAt, expected.instanceId, expected.leaseExpiredBefore],
+    );
+    return rows[0] ? toRun(rows[0]) : null;
+  }
+
+  async renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<string[]> {
+    const held = runs.filter((r) => isUuid(r.id));
+    if (held.length === 0) return [];
+    const rows = await this.sql<{ id: string }>(
+      `UPDATE runs r SET lease_expires_at = $2::timestamptz FROM unnest($3::uuid[], $4::int[]) AS h(id, attempt)
+       WHERE r.id = h.id AND r.attempt = h.attempt AND r.instance_id = $1 AND r.status IN ('claimed', 'running')
+       RETURNING r.id`,
+      [instanceId, leaseExpiresAt, held.map((r) => r.id), held.map((r) => r.attempt)],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async releaseRuns(instanceId: string, runs: HeldRun[], expiredAt: Date, note?: string): Promise<number> {
+    const held = runs.filter((r) => isUuid(r.id));
+    if (held.length === 0) return 0;
+    const { rowCount } = await this.pool.query(
+      prepared(
+        `UPDATE runs r SET lease_expires_at = $2::timestamptz, error = COALESCE($5, r.error) FROM unnest($3::uuid[], $4::int[]) AS h(id, attempt)
+         WHERE r.id = h.id AND r.attempt = h.attempt AND r.instance_id = $1 AND r.status IN ('claimed', 'running')`,
+        [instanceId, expiredAt, held.map((r) => r.id), held.map((r) => r.attempt), note ?? null],
+      ),
+    );
+    return rowCount ?? 0;
+  }
+
+  async anyInstanceAliveAt(at: Date): Promise<boolean> {
+    const rows = await this.sql<{ alive: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM instances WHERE alive_since <= $1::timestamptz AND last_seen_at >= $1::timestamptz
+         AND (stopped_at IS NULL OR stopped_at >= $1::timestamptz)) AS alive`,
+      [at],
+    );
+    return rows[0]!.alive;
+  }
+
+  /** A pause or delete: the job's claimed runs (none started yet) will not start; each gets a 'skipped' record. */
+  private async closeClaims(jobId: string, why: string): Promise<void> {
+    await this.sql(
+      `UPDATE runs SET status = 'skipped', finished_at = clock_timestamp(), lease_expires_at = NULL, error = $2
+       WHERE job_id = $1::uuid AND status = 'claimed'`,
+      [jobId, why],
+    );
+  }
+
+  async insertRun(run: NewRun): Promise<Run | null> {
     // ON CONFLICT DO NOTHING: a taken occurrence is an answer, not an error. The same statement records the
-    // (job, name) pair for listRuns' jobSearch, so the two never disagree. FOR SHARE: a concurrent pause (an UPDATE of
-    // the job row) either commits first, and the re-checked row is paused, or waits until this insert has committed.
+    // (job, name) pair for listRuns' jobSearch, so the two never disagree.
     const rows = await this.sql<RunRow>(
       `WITH ins AS (
         INSERT INTO runs (id, job_id, job_name, scheduled_for, started_at, finished_at, status, trigger, instance_id,
-          attempt, error, output, lease_expires_at)
-        SELECT $1::uuid, $2::uuid, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz, $7, $8, $9, $10::int, $11, $12,
-          $13::timestamptz
-        WHERE NOT $14::boolean OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = $2::uuid AND NOT j.paused FOR SHARE)
+          attempt, error, output, lease_expires_at, range_end, range_count)
+        VALUES ($1::uuid, $2::uuid, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz, $7, $8, $9, $10::int, $11, $12,
+          $13::timestamptz, $14::timestamptz, $15::int)
         ON CONFLICT (job_id, scheduled_for) DO NOTHING
         RETURNING *
       ), names AS (
@@ -518,7 +675,8 @@ class PostgresStore implements Store {
         run.error,
         run.output,
         run.leaseExpiresAt,
-        options?.onlyIfJobActive === true,
+        run.rangeEnd ?? null,
+        run.rangeCount ?? null,
       ],
     );
     return rows[0] ? toRun(rows[0]) : null;
@@ -564,7 +722,8 @@ class PostgresStore implements Store {
         RETURNING r.*
       ), hist AS (
         INSERT INTO run_attempts (run_id, attempt, instance_id, started_at, finished_at, status, error, output)
-        SELECT old.id, old.attempt, old.instance_id, old.started_at, ${takeover.at}::timestamptz, 'abandoned', ${takeover.error}, old.output
+        SELECT old.id, old.attempt, old.instance_id, old.started_at, ${takeover.at}::timestamptz,
+          CASE WHEN old.started_at IS NULL THEN 'abandoned' ELSE 'unknown' END, ${takeover.error}, old.output
         FROM old
       )
       SELECT ${RUN_COLUMNS} FROM upd r`;
@@ -685,7 +844,7 @@ class PostgresStore implements Store {
 
   async listExpiredRuns(before: Date, limit: number): Promise<Run[]> {
     const rows = await this.prisma.run.findMany({
-      where: { status: 'running', leaseExpiresAt: { lt: before } },
+      where: { status: { in: ['claimed', 'running'] }, leaseExpiresAt: { lt: before } },
       orderBy: [{ leaseExpiresAt: 'asc' }, { id: 'asc' }],
       take: limit,
     });
@@ -743,7 +902,7 @@ class PostgresStore implements Store {
     return this.prisma.$executeRaw`
       DELETE FROM runs WHERE id IN (
         SELECT r.id FROM runs r
-        WHERE r.scheduled_for < ${olderThan}::timestamptz AND r.status NOT IN ('running', 'retrying')
+        WHERE r.scheduled_for < ${olderThan}::timestamptz AND r.status NOT IN ('claimed', 'running', 'retrying')
         ORDER BY r.scheduled_for, r.id
         LIMIT ${limit}
       )`;
@@ -758,6 +917,7 @@ class PostgresStore implements Store {
       lastSeenAt: instance.lastSeenAt,
       clockSkewMs: Math.round(instance.clockSkewMs),
       stoppedAt: instance.stoppedAt,
+      aliveSince: instance.aliveSince,
     };
     await this.prisma.instance.upsert({ where: { id: instance.id }, create: { id: instance.id, ...data }, update: data });
   }

@@ -32,7 +32,7 @@ export async function generateMetadata({ params }: { params: Params }): Promise<
 const TRIGGER_WORDS: Record<string, string> = {
   schedule: 'its schedule',
   manual: 'an operator (run now)',
-  'catch-up': 'a catch-up after downtime',
+  'catch-up': 'a catch-up: started late (after downtime, or a takeover)',
 };
 
 function ms(value: number | null, signed = false): string {
@@ -72,7 +72,7 @@ export default async function RunPage({ params }: { params: Params }) {
               All runs of this job
             </Link>
           )}
-          {(run.status === 'running' || run.status === 'retrying') && <LiveRefresh topics={['runs']} />}
+          {(run.status === 'claimed' || run.status === 'running' || run.status === 'retrying') && <LiveRefresh topics={['runs']} />}
         </div>
       </div>
 
@@ -84,9 +84,18 @@ export default async function RunPage({ params }: { params: Params }) {
             <dd>
               <Time iso={run.scheduledFor.toISOString()} zone={zone} showRelative />
             </dd>
+            {run.rangeEnd && (
+              <>
+                <dt title="This one record stands for every occurrence from the due time through this one">Covers</dt>
+                <dd data-testid="run-range">
+                  {run.rangeCount === null ? 'every occurrence' : `${run.rangeCount} occurrences`} through{' '}
+                  <Time iso={run.rangeEnd.toISOString()} zone={zone} />
+                </dd>
+              </>
+            )}
             <dt>Started</dt>
             <dd>
-              <Time iso={run.startedAt?.toISOString() ?? null} empty="not started" />
+              <Time iso={run.startedAt?.toISOString() ?? null} empty={run.status === 'claimed' ? 'claimed, starts when due' : 'not started'} />
             </dd>
             <dt>Finished</dt>
             <dd>
@@ -101,7 +110,7 @@ export default async function RunPage({ params }: { params: Params }) {
             <dd data-testid="run-lag" className={lag !== null && lag > 5_000 ? 'warn-text' : undefined}>
               {ms(lag, true)}
             </dd>
-            {run.leaseExpiresAt && run.status === 'running' && (
+            {run.leaseExpiresAt && (run.status === 'running' || run.status === 'claimed') && (
               <>
                 <dt>Lease until</dt>
                 <dd>
