@@ -520,7 +520,11 @@ export class Scheduler {
     if (!taken) return; // renewed after all, finished, or another instance was faster
     console.warn(`[scheduler] ${this.instanceId}: took over run ${run.id} of ${job.name} (attempt ${taken.attempt}) from ${run.instanceId ?? '?'}`);
     // Not awaited: the sweep goes on; the handler is tracked so a graceful stop waits for it.
-    void this.track(this.runOwned(job, taken, this.hold(taken, null, sent), taken.trigger).catch((err: unknown) => console.error(`[scheduler] run ${run.id}: ${message(err)}`)));
+    void this.track(
+      this.runOwned(job, taken, this.hold(taken, null, sent), taken.trigger, run.startedAt !== null).catch((err: unknown) =>
+        console.error(`[scheduler] run ${run.id}: ${message(err)}`),
+      ),
+    );
   }
 
   /** Agenda's handler for one ticket. Never throws: outcomes live in our runs table, not in Agenda. */
@@ -766,7 +770,7 @@ export class Scheduler {
    * guarded by (attempt, instance), so once another instance has taken the run over this one can no longer touch it,
    * and it stops its handler (fencing). Writes the outcome, or schedules a retry, or gives the run back (shutdown).
    */
-  private async runOwned(job: Job, run: Run, held: Held, trigger: DeliveryTrigger): Promise<void> {
+  private async runOwned(job: Job, run: Run, held: Held, trigger: DeliveryTrigger, turnTaken = false): Promise<void> {
     const queued = job.overlapPolicy === 'queue-one';
     const owner = { attempt: run.attempt, instanceId: this.instanceId };
     const controller = held.controller;
@@ -800,7 +804,9 @@ export class Scheduler {
         await persist(() => this.release(held, `instance ${this.instanceId} was stopping: given back before its handler started`));
         return;
       }
-      if (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null) {
+      // A takeover of an attempt that had started its handler continues that occurrence: it had its turn already, and
+      // skipping it now would record as not run what may have reached the target.
+      if (!turnTaken && (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null)) {
         const reason = await this.waitForTurn(job, run, controller.signal);
         if (controller.signal.reason instanceof LeaseLost) return;
         if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(message(controller.signal.reason));
@@ -917,7 +923,8 @@ export class Scheduler {
       }
       const waitingAhead = others.find((o) => o.startedAt === null && precedes(o.scheduledFor, o.id, run.scheduledFor, run.id));
       if (waitingAhead) return `skipped: the run due at ${waitingAhead.scheduledFor.toISOString()} was already queued`;
-      if (active.length === 0) return null;
+      // Only an earlier occurrence holds this one back: two runs waiting for each other would wait forever.
+      if (!active.some((o) => precedes(o.scheduledFor, o.id, run.scheduledFor, run.id))) return null;
       if (signal.aborted) return `skipped: ${message(signal.reason)}`;
       await sleep(Math.min(500, this.config.processEveryMs));
     }

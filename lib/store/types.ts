@@ -504,8 +504,8 @@ export interface Store {
    * Takes over a run whose instance stopped renewing its lease, atomically: only while it is still running as
    * `expected.attempt` with a lease that expired before `expected.leaseExpiredBefore`. The current attempt goes to the
    * run's attempt history as 'unknown' ('abandoned' if it had not started: a queued run) (finishedAt = takeover.at,
-   * error = takeover.error, its output kept); the run
-   * becomes attempt + 1, running on takeover.instanceId since takeover.at, with the new lease, error and output
+   * error = takeover.error, its output kept); the run becomes attempt + 1, running on takeover.instanceId since
+   * takeover.at (a queued run keeps startedAt null: it still waits for its turn), with the new lease, error and output
    * cleared. Null (nothing written) when the run finished, was renewed, or another instance took it over first.
    */
   takeOverRun(id: string, expected: { attempt: number; leaseExpiredBefore: Date }, takeover: RunTakeover): Promise<Run | null>;

@@ -817,7 +817,9 @@ export function storeConformance(label: string, open: () => Promise<ConformanceT
 
         // A queued run (waiting for its predecessor, never started) taken over: that attempt did nothing.
         const queued = (await store.insertRun(newRun(job, { scheduledFor: at(500), status: 'running', instanceId: 'dead', startedAt: null, leaseExpiresAt: at(510) })))!;
-        assert.ok(await store.takeOverRun(queued.id, { attempt: 1, leaseExpiredBefore: at(520) }, takeover('x')));
+        const requeued = await store.takeOverRun(queued.id, { attempt: 1, leaseExpiredBefore: at(520) }, takeover('x'));
+        assert.ok(requeued);
+        assert.equal(requeued.startedAt, null, 'still waiting for its turn: a queued run taken over has not started');
         assert.equal((await store.listRunAttempts(queued.id))[0]!.status, 'abandoned');
       });
 

@@ -876,7 +876,8 @@ class MongoStore implements Store {
         $set: {
           attempt: current.attempt + 1,
           instanceId: takeover.instanceId,
-          startedAt: takeover.at,
+          // A queued run (waiting for its predecessor) goes on waiting: no start yet.
+          startedAt: current.startedAt ? takeover.at : null,
           finishedAt: null,
           leaseExpiresAt: takeover.leaseExpiresAt,
           error: null,

@@ -716,7 +716,8 @@ class PostgresStore implements Store {
           AND r.lease_expires_at < ${expected.leaseExpiredBefore}::timestamptz
         FOR UPDATE
       ), upd AS (
-        UPDATE runs r SET attempt = old.attempt + 1, instance_id = ${takeover.instanceId}, started_at = ${takeover.at}::timestamptz,
+        UPDATE runs r SET attempt = old.attempt + 1, instance_id = ${takeover.instanceId},
+          started_at = CASE WHEN old.started_at IS NULL THEN NULL ELSE ${takeover.at}::timestamptz END,
           finished_at = NULL, lease_expires_at = ${takeover.leaseExpiresAt}::timestamptz, error = NULL, output = NULL
         FROM old WHERE r.id = old.id
         RETURNING r.*

@@ -1,0 +1,106 @@
+/**
+ * Takeovers and the overlap policies, with real worker processes (PostgreSQL, then MongoDB): what the fault harness
+ * found. A queue-one job whose running run and queued run were both taken over after a crash must not deadlock (the
+ * taken-over queued run kept looking started, and each waited for the other for ever); a taken-over run that had
+ * already called its target continues as that occurrence instead of being skipped by its own overlap policy.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { SYSTEM_ACTOR } from '../../lib/auth/principal';
+import type { Run } from '../../lib/store/types';
+import { delay, inFlight, openTestServices, startHttpTarget, startWorker, stopWorker, waitFor, type HttpTarget, type TestServices, type Worker } from './harness';
+import { SCHEDULER_STORES } from './stores';
+
+const ENV = { SCHEDULER_LEASE_MS: '3000', SCHEDULER_HEARTBEAT_MS: '500' };
+
+for (const factory of SCHEDULER_STORES) {
+  describe(`${factory.name}: takeovers and the overlap policy`, () => {
+    let opened: TestServices;
+    let http: HttpTarget;
+    const workers: Worker[] = [];
+
+    before(async () => {
+      opened = await openTestServices(factory.start);
+      http = await startHttpTarget();
+    });
+
+    after(async () => {
+      await Promise.allSettled(workers.splice(0).map((w) => stopWorker(w, 'SIGKILL', 5_000)));
+      await http?.close();
+      await opened?.close();
+    });
+
+    const runsOf = async (jobId: string): Promise<Run[]> => {
+      const runs: Run[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await opened.store.listRuns({ jobId, limit: 100, cursor });
+        runs.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return runs.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
+    };
+
+    test('queue-one: a crash with one run going and the next one queued, both taken over: they run one after the other, no deadlock', async () => {
+      const { store, services } = opened;
+      const first = await startWorker(opened.db.url, `${factory.name}-queue-a`, ENV);
+      workers.push(first);
+      const path = '/slow?ms=3500&queue=1';
+      const job = await services.createJob(
+        { name: 'queued-through-a-crash', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 2 }, overlapPolicy: 'queue-one' },
+        SYSTEM_ACTOR,
+      );
+      // One run going, the next one queued behind it (running, no start), both on the only instance.
+      const [going, queued] = await waitFor('a run going and the next one queued', async () => {
+        const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
+        const started = runs.find((r) => r.startedAt !== null);
+        const waiting = runs.find((r) => r.startedAt === null);
+        return started && waiting ? ([started, waiting] as const) : undefined;
+      }, 15_000);
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
+      await stopWorker(first, 'SIGKILL');
+      const second = await startWorker(opened.db.url, `${factory.name}-queue-b`, ENV);
+      workers.push(second);
+
+      const settled = await waitFor('both to finish after the takeovers', async () => {
+        const a = await store.getRun(going.id);
+        const b = await store.getRun(queued.id);
+        return a && b && !inFlight(a) && !inFlight(b) ? ([a, b] as const) : undefined;
+      }, 30_000);
+      const [a, b] = settled;
+      assert.equal(a.status, 'succeeded', `${a.error}`);
+      assert.equal(b.status, 'succeeded', `${b.error}`);
+      assert.equal(a.attempt, 2);
+      assert.equal(b.instanceId, second.instanceId);
+      assert.ok(b.startedAt!.getTime() >= a.finishedAt!.getTime() - 50, 'the queued one started after the one ahead of it ended');
+      const history = await store.listRunAttempts(queued.id);
+      assert.deepEqual(history.map((h) => h.status), ['abandoned'], 'the queued attempt had not started: abandoned, not unknown');
+      assert.equal((await store.listRunAttempts(going.id))[0]?.status, 'unknown');
+      await stopWorker(second, 'SIGTERM');
+    });
+
+    test('skip: a taken-over run that had called its target continues that occurrence; it is not skipped behind a later one', async () => {
+      const { store, services } = opened;
+      const first = await startWorker(opened.db.url, `${factory.name}-skip-a`, ENV);
+      workers.push(first);
+      const path = '/slow?ms=5000&skip=1';
+      const job = await services.createJob(
+        { name: 'skip-through-a-crash', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 3 }, overlapPolicy: 'skip' },
+        SYSTEM_ACTOR,
+      );
+      const going = await waitFor('a run going', async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null), 15_000);
+      assert.equal(going.instanceId, first.instanceId, 'the only instance runs it');
+      await waitFor('its call to reach the target', async () => http.requests.some((r) => r.path === path) || undefined, 5_000);
+      await stopWorker(first, 'SIGKILL');
+      const second = await startWorker(opened.db.url, `${factory.name}-skip-b`, ENV);
+      workers.push(second);
+      const taken = await waitFor('the takeover to finish', async () => {
+        const run = await store.getRun(going.id);
+        return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
+      }, 30_000);
+      assert.equal(taken.status, 'succeeded', `the occurrence went on: ${taken.status} ${taken.error}`);
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
+      await delay(500);
+    });
+  });
+}
