@@ -902,7 +902,9 @@ export class Scheduler {
       // Retried while the database is away: giving up here would leave the run 'running' (and block the next
       // occurrences) until its lease expired. Fencing aborts the signal if it stays away too long.
       const running = await retrying(() => this.runningRuns(job.id), signal);
-      const others = running.filter((o) => o.id !== run.id && o.leaseExpiresAt !== null && o.leaseExpiresAt.getTime() > now);
+      // A run whose lease expired counts too: its instance is gone, but the occurrence is still going (its takeover
+      // continues it within a sweep). Left out, a later occurrence slipped into the gap and overlapped the takeover.
+      const others = running.filter((o) => o.id !== run.id && o.leaseExpiresAt !== null);
       const active = others.filter((o) => o.startedAt !== null);
       if (job.concurrencyLimit !== null) {
         // Cluster-wide limit: only runs that started before this one count (the same total order as 'skip'), so of
@@ -930,9 +932,12 @@ export class Scheduler {
     }
   }
 
-  /** The job's running runs (all pages). countActiveRuns answers "how many" first, so the common case lists nothing. */
+  /**
+   * The job's running runs with a lease, expired or not (all pages). countActiveRuns answers "how many" first (from the
+   * epoch: any lease), so the common case lists nothing.
+   */
   private async runningRuns(jobId: string): Promise<Run[]> {
-    if ((await this.store.countActiveRuns(jobId, this.dbNow())) <= 1) return [];
+    if ((await this.store.countActiveRuns(jobId, new Date(0))) <= 1) return [];
     const runs: Run[] = [];
     let cursor: string | undefined;
     do {

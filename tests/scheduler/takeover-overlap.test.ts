@@ -101,6 +101,38 @@ for (const factory of SCHEDULER_STORES) {
       assert.equal(taken.status, 'succeeded', `the occurrence went on: ${taken.status} ${taken.error}`);
       await services.pauseJob(job.id, SYSTEM_ACTOR);
       await delay(500);
+      await stopWorker(second, 'SIGTERM');
+    });
+
+    test('skip: between a dead owner\'s lease expiry and its takeover, a later occurrence does not slip in (no overlap at the target)', async () => {
+      const { store, services } = opened;
+      const first = await startWorker(opened.db.url, `${factory.name}-gap-a`, ENV);
+      workers.push(first);
+      const path = '/slow?ms=4000&gap=1';
+      const job = await services.createJob(
+        { name: 'skip-through-the-gap', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 1 }, overlapPolicy: 'skip' },
+        SYSTEM_ACTOR,
+      );
+      const going = await waitFor('a run going', async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null), 15_000);
+      // The survivor sweeps rarely: the dead owner's run sits with an expired lease for seconds before its takeover,
+      // while occurrences fall due every second.
+      const second = await startWorker(opened.db.url, `${factory.name}-gap-b`, { ...ENV, SCHEDULER_SWEEP_MS: '6000' });
+      workers.push(second);
+      await stopWorker(first, 'SIGKILL');
+      const taken = await waitFor('the takeover to finish', async () => {
+        const run = await store.getRun(going.id);
+        return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
+      }, 40_000);
+      assert.equal(taken.status, 'succeeded');
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
+      await waitFor('runs to settle', async () => (await runsOf(job.id)).every((r) => !inFlight(r)) || undefined, 15_000);
+      const calls = http.requests.filter((r) => r.path === path).sort((a, b) => a.start - b.start);
+      for (let i = 1; i < calls.length; i++) {
+        assert.ok(calls[i - 1]!.end !== null && calls[i - 1]!.end! <= calls[i]!.start, `call ${i} started at ${calls[i]!.start} while call ${i - 1} went on until ${calls[i - 1]!.end}`);
+      }
+      const skipped = (await runsOf(job.id)).filter((r) => r.status === 'skipped');
+      assert.ok(skipped.length >= 3, `the occurrences in between were skipped (${skipped.length})`);
+      await stopWorker(second, 'SIGTERM');
     });
   });
 }
