@@ -14,8 +14,14 @@ export interface JobContext {
   /** Why this attempt runs: its schedule, a run-now, a late catch-up, or a retry of a failed attempt. */
   trigger: DeliveryTrigger;
   instanceId: string;
-  /** Aborted when the run times out or the instance shuts down past its grace period. */
+  /** Aborted when the run times out, the instance shuts down past its grace period, or loses the run's lease. */
   signal: AbortSignal;
+  /**
+   * False once this instance can no longer be sure it holds the run: no lease renewal confirmed for 2/3 of the lease
+   * (a freeze, a lost database), or the run was taken over. Synchronous and cheap: a handler checks it right before a
+   * side effect, since after a freeze its continuation may run before the timer that aborts `signal`.
+   */
+  stillOwned(): boolean;
   /** Appends a line to the run's output (kept as a bounded excerpt). */
   log(line: string): void;
 }

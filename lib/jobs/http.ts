@@ -122,6 +122,8 @@ export const httpJob = defineJobType({
         headers: { ...withoutReserved(payload.headers), ...deliveryHeaders(ctx) },
         body: payload.body,
         signal,
+        // A frozen instance that wakes after its run was taken over sends nothing: the takeover calls the target.
+        beforeSend: () => (ctx.stillOwned() ? null : 'not sent: this instance no longer holds the run (its lease lapsed or it was taken over)'),
         maxRedirects: MAX_REDIRECTS,
         maxBytes: RESPONSE_MAX_BYTES,
         // A job that expects a 3xx wants to see the redirect itself.

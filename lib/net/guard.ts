@@ -82,6 +82,11 @@ export interface GuardedRequest {
   allowList?: AllowList;
   /** How host names are resolved (each hop); default the system resolver. */
   lookup?: HostLookup;
+  /**
+   * Asked once the connection is up, right before the request is written: a reason not to send it (the run is no
+   * longer this instance's), or null. Nothing reaches the target when it answers with a reason.
+   */
+  beforeSend?: () => string | null;
 }
 
 export interface GuardedResponse {
@@ -169,8 +174,21 @@ function oneRequest(url: URL, target: Target, req: GuardedRequest, method: strin
       },
     );
     request.on('error', reject);
-    if (body !== undefined) request.write(body);
-    request.end();
+    // Nothing is written before the connection is up (ClientRequest buffers until end()), so the last check happens
+    // right before the bytes leave.
+    const send = (): void => {
+      const refusal = req.beforeSend?.() ?? null;
+      if (refusal) {
+        request.destroy(new Error(refusal));
+        return;
+      }
+      if (body !== undefined) request.write(body);
+      request.end();
+    };
+    request.once('socket', (socket) => {
+      if (!socket.connecting) send();
+      else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', send);
+    });
   });
 }
 

@@ -822,7 +822,7 @@ export class Scheduler {
         console.warn(`[scheduler] ${this.instanceId}: no confirmed lease of run ${run.id} for 2/3 of the lease; not calling its handler`);
         return;
       }
-      const outcome = await this.invoke(job, run, controller, trigger);
+      const outcome = await this.invoke(job, run, controller, trigger, fenced);
       // The run is (or is about to be) another instance's: leave the record to it.
       if (controller.signal.reason instanceof LeaseLost) {
         console.warn(`[scheduler] ${this.instanceId}: lost the lease of run ${run.id} (attempt ${run.attempt}); left to a takeover`);
@@ -1012,7 +1012,7 @@ export class Scheduler {
   }
 
   /** Runs the handler with a timeout and an abort signal; turns what happened into a run outcome. */
-  private async invoke(job: Job, run: Run, controller: AbortController, trigger: DeliveryTrigger): Promise<Outcome> {
+  private async invoke(job: Job, run: Run, controller: AbortController, trigger: DeliveryTrigger, fenced: () => boolean): Promise<Outcome> {
     const output = new OutputBuffer(this.config.outputLimitChars);
     const type = getJobType(job.type);
     if (!type) return { status: 'failed', error: `unknown job type "${job.type}"`, output: null };
@@ -1037,6 +1037,7 @@ export class Scheduler {
       trigger,
       instanceId: this.instanceId,
       signal: controller.signal,
+      stillOwned: () => !controller.signal.aborted && !fenced(),
       log: (line) => output.append(String(line)),
     };
     const timeout = setTimeout(() => controller.abort(new TimeoutAbort(job.timeoutSeconds)), job.timeoutSeconds * 1000);

@@ -69,6 +69,7 @@ function context(): { ctx: JobContext; lines: string[]; abort: AbortController }
     attempt: 1,
     trigger: 'schedule',
     instanceId: 'i',
+    stillOwned: () => true,
     signal: abort.signal,
     log: (line) => lines.push(line),
   };
