@@ -1,0 +1,94 @@
+// Jobs: what they are, how they are created, patched and listed, and the store's part that keeps them.
+import { BrandedError } from '../../errors';
+import type { Schedule } from '../../validation/schedule';
+import type { MissedPolicy, OverlapPolicy } from '../../validation/job';
+import type { JsonObject, Page } from './database';
+import type { Run } from './runs';
+
+/** How a failed run is retried: attempt n+1 starts min(backoffSeconds * 2^(n-1), maxBackoffSeconds) after attempt n failed. */
+export interface RetryPolicy {
+  /** 1 = no retry; at most 10. */
+  maxAttempts: number;
+  /** Base of the exponential backoff, >= 1. */
+  backoffSeconds: number;
+  /** Cap of the backoff. */
+  maxBackoffSeconds: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 };
+
+export interface Job {
+  id: string;
+  name: string;
+  description: string;
+  type: string;
+  payload: JsonObject;
+  schedule: Schedule;
+  paused: boolean;
+  timeoutSeconds: number;
+  overlapPolicy: OverlapPolicy;
+  missedPolicy: MissedPolicy;
+  tags: string[];
+  retry: RetryPolicy;
+  /** Most runs of this job at once across the cluster; null = no limit beyond the overlap policy. */
+  concurrencyLimit: number | null;
+  /** The occurrence the job waits for next; null when paused or when a one-off has run. */
+  nextRunAt: Date | null;
+  /** Interval schedules count from here, so occurrences never drift. */
+  anchorAt: Date;
+  /** Bumped by every change that affects scheduling; lets a stale dispatch see it is stale. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface JobWithLastRun extends Job {
+  lastRun: Pick<Run, 'id' | 'status' | 'scheduledFor' | 'startedAt' | 'finishedAt' | 'instanceId'> | null;
+}
+
+/** retry and concurrencyLimit may be left out: DEFAULT_RETRY and null. */
+export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit'> &
+  Partial<Pick<Job, 'retry' | 'concurrencyLimit'>>;
+export type JobPatch = Partial<Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version'>>;
+
+export interface JobListQuery {
+  limit: number;
+  cursor?: string;
+  /** Case-insensitive substring of the name. */
+  search?: string;
+  tag?: string;
+}
+
+/** Thrown by createJob/updateJob when another job has the name. */
+export class NameTakenError extends BrandedError {
+  static readonly brand: string = 'NameTakenError';
+
+  constructor(readonly jobName: string) {
+    super(`a job named "${jobName}" already exists`);
+  }
+}
+
+/** Jobs and their schedule pointers. */
+export interface JobStore {
+  createJob(job: NewJob): Promise<Job>;
+  getJob(id: string): Promise<Job | null>;
+  listJobs(query: JobListQuery): Promise<Page<JobWithLastRun>>;
+  /** Ids and names of the first `limit` jobs in listJobs' order (code point, then id), without their runs: pickers. */
+  listJobNames(limit: number): Promise<Array<{ id: string; name: string }>>;
+  /** Distinct tags over all jobs, in code point order, at most `limit`: the jobs list's tag filter. */
+  listTags(limit: number): Promise<string[]>;
+  /**
+   * Applies the patch and bumps version; null when the job does not exist. A pause (paused: true) also closes the job's
+   * claimed runs (not started yet) as 'skipped', so none of them starts once it has returned.
+   */
+  updateJob(id: string, patch: JobPatch): Promise<Job | null>;
+  /** Deletes the job; its claimed runs are closed as 'skipped' first, as for a pause. Runs stay (history). */
+  deleteJob(id: string): Promise<boolean>;
+  /**
+   * Compare-and-set of the schedule pointer: sets nextRunAt only while the job is still at
+   * `expected.version` with nextRunAt === `expected.nextRunAt`. Does not bump version. True when it moved.
+   */
+  advanceJob(id: string, expected: { version: number; nextRunAt: Date }, nextRunAt: Date | null): Promise<boolean>;
+  /** Active (not paused) jobs whose nextRunAt is before `before`: the scheduler's safety net. */
+  listDueJobs(before: Date, limit: number): Promise<Job[]>;
+}
