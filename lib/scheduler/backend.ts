@@ -1,6 +1,7 @@
 import 'server-only';
 import type { Agenda, AgendaBackend, Job as AgendaJob } from 'agenda';
 import type { EventEmitter } from 'node:events';
+import { errorMessage, logger } from '../log';
 
 /**
  * Agenda's PostgreSQL backend owns a pg Pool and a LISTEN client without 'error' listeners: when the database restarts,
@@ -9,12 +10,12 @@ import type { EventEmitter } from 'node:events';
  * itself (polling covers the gap).
  */
 export function guardBackendErrors(backend: AgendaBackend, label: string, channel?: EventEmitter): void {
-  const log = (what: string) => (err: unknown) =>
-    console.error(`[scheduler] ${label}: ${what}: ${err instanceof Error ? err.message : String(err)}`);
+  const log = logger('scheduler');
+  const report = (what: string) => (err: unknown) => log.error({ backend: label, err: errorMessage(err) }, what);
   const repository = backend.repository as unknown as { getPool?: () => EventEmitter | undefined };
-  repository.getPool?.()?.on('error', log('idle database connection lost'));
+  repository.getPool?.()?.on('error', report('idle database connection lost'));
   const notifications = (channel ?? backend.notificationChannel) as unknown as EventEmitter | undefined;
-  if (notifications && typeof notifications.on === 'function') notifications.on('error', log('notification channel'));
+  if (notifications && typeof notifications.on === 'function') notifications.on('error', report('notification channel error'));
 }
 
 /**

@@ -1,5 +1,6 @@
 import 'server-only';
 import { Agenda, type AgendaBackend } from 'agenda';
+import { errorMessage, logger } from '../log';
 import { getStore } from '../store';
 import type { Job } from '../store/types';
 import { getInstanceId, getRunningScheduler } from './index';
@@ -33,7 +34,7 @@ async function openClient(): Promise<Client> {
   // Agenda connects the LISTEN/NOTIFY channel only in start(); connecting it here makes our saves send
   // NOTIFY, so workers pick a run-now ticket up at once instead of at their next poll.
   await backend.notificationChannel?.connect().catch((err: unknown) => {
-    console.warn(`[scheduler] dispatch client: no notifications (${err instanceof Error ? err.message : String(err)}); workers will poll`);
+    logger('scheduler').warn({ err: errorMessage(err) }, 'dispatch client: no notifications; workers will poll');
   });
   return { agenda, backend };
 }

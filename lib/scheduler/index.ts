@@ -1,6 +1,6 @@
 import 'server-only';
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { getInstanceId, setInstanceId } from '../instance';
+import { errorMessage, logger } from '../log';
 import { getStore } from '../store';
 import type { Store } from '../store/types';
 import { loadSchedulerConfig, type SchedulerConfig } from './config';
@@ -30,7 +30,6 @@ export interface SchedulerInfo {
 }
 
 interface SchedulerGlobal {
-  instanceId?: string;
   starting?: Promise<Scheduler | null>;
   scheduler?: Scheduler;
   disabled?: boolean;
@@ -46,12 +45,9 @@ function shared(): SchedulerGlobal {
   return g[KEY];
 }
 
-/** This process's instance id, stable for its lifetime. */
-export function getInstanceId(): string {
-  const s = shared();
-  s.instanceId ??= process.env.INSTANCE_ID?.trim() || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  return s.instanceId;
-}
+export { getInstanceId } from '../instance';
+
+const log = logger('scheduler');
 
 export function isSchedulerDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
   const value = env.SCHEDULER_DISABLED?.trim().toLowerCase();
@@ -67,10 +63,10 @@ export function startScheduler(options: StartSchedulerOptions = {}): Promise<Sch
   s.starting ??= (async () => {
     if (isSchedulerDisabled()) {
       s.disabled = true;
-      console.log(`[scheduler] disabled (SCHEDULER_DISABLED): instance ${getInstanceId()} serves the web only`);
+      log.info(`disabled (SCHEDULER_DISABLED): instance ${getInstanceId()} serves the web only`);
       return null;
     }
-    if (options.instanceId) s.instanceId = options.instanceId;
+    if (options.instanceId) setInstanceId(options.instanceId);
     const store = options.store ?? (await getStore());
     const scheduler = new Scheduler(store, getInstanceId(), { ...loadSchedulerConfig(), ...options.config });
     s.scheduler = scheduler;
@@ -126,13 +122,13 @@ function hookSignals(scheduler: Scheduler): void {
         return;
       }
       stopping = true;
-      console.log(`[scheduler] ${signal}: stopping instance ${scheduler.instanceId}`);
+      log.info(`${signal}: stopping instance ${scheduler.instanceId}`);
       scheduler
         .stop()
         .then(
           () => 0,
           (err: unknown) => {
-            console.error(`[scheduler] graceful stop failed: ${err instanceof Error ? err.message : String(err)}`);
+            log.error({ err: errorMessage(err) }, 'graceful stop failed');
             return 1;
           },
         )

@@ -1,5 +1,5 @@
 import 'server-only';
-import type { Agenda } from 'agenda';
+import type { Agenda, Job as AgendaJob } from 'agenda';
 import { z } from 'zod';
 import { TICKET_NAME } from './config';
 
@@ -63,4 +63,30 @@ export async function saveTicket(agenda: Agenda, ticket: Ticket, options: { lead
     job.unique(key, { insertOnly: true });
   }
   await job.save();
+}
+
+/** A fired ticket: deleted once its occurrence is claimed (or dropped), handed back to Agenda when this instance stops. */
+export class TicketHandle {
+  private settled = false;
+
+  constructor(
+    readonly agendaJob: AgendaJob<Ticket>,
+    private readonly agenda: Agenda,
+  ) {}
+
+  /** The ticket has done its job: its run record (or nothing) takes over. */
+  async remove(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    // Agenda's own final save then finds no row, which it ignores by design.
+    await this.agendaJob.remove().catch(() => undefined);
+  }
+
+  /** This instance is stopping: unlock the ticket so that another instance fires it. */
+  async handBack(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    const id = this.agendaJob.attrs._id;
+    if (id !== undefined) await this.agenda.db.unlockJobs([id]).catch(() => undefined);
+  }
 }

@@ -177,7 +177,8 @@ for (const factory of SCHEDULER_STORES) {
 
       // The survivor keeps the interval job going.
       await delay(3_000);
-      const afterKill = (await allRuns(beat.id)).filter((r) => r.scheduledFor > new Date(killedAt.getTime() + 1_000));
+      // Settled ones: the newest occurrence may be claimed already (up to the prefetch lead before it is due) or running.
+      const afterKill = (await allRuns(beat.id)).filter((r) => r.scheduledFor > new Date(killedAt.getTime() + 1_000) && !inFlight(r));
       assert.ok(afterKill.length >= 2, `only ${afterKill.length} runs after the stop`);
       assert.ok(afterKill.every((r) => r.instanceId === survivor.instanceId && r.status === 'succeeded'));
       await services.pauseJob(beat.id, SYSTEM_ACTOR);

@@ -1,0 +1,158 @@
+import 'server-only';
+import { getJobType } from '../jobs/registry';
+import type { DeliveryTrigger, JobContext } from '../jobs/define';
+import { errorMessage } from '../log';
+import { revealPayload } from '../secrets';
+import type { Job, Run, RunPatch, RunStatus } from '../store/types';
+import { LeaseLost, retrying, ShutdownAbort, sleep, TimeoutAbort } from './aborts';
+import type { Held } from './leases';
+import { OutputBuffer } from './output';
+import type { OverlapSystem } from './overlap';
+import type { SchedulerResources } from './resources';
+
+export interface Outcome {
+  status: RunStatus;
+  error: string | null;
+  output: string | null;
+}
+
+/** What happens to an attempt that failed or timed out while its job allows another: the retry system schedules it. */
+export type FailedAttemptHandler = (job: Job, run: Run, outcome: Outcome) => Promise<void>;
+
+/**
+ * Execution: a run this instance holds and may start is run here: the overlap policy, fencing right before the handler,
+ * the handler itself (with its timeout and abort signal), and the outcome written under the owner guard.
+ */
+export class ExecutionSystem {
+  constructor(
+    private readonly res: SchedulerResources,
+    private readonly overlap: OverlapSystem,
+    private readonly onFailedAttempt: FailedAttemptHandler,
+  ) {}
+
+  /**
+   * Runs a run this instance owns (started here, or taken over): its lease rides on the heartbeat; every write is
+   * guarded by (attempt, instance), so once another instance has taken the run over this one can no longer touch it,
+   * and it stops its handler (fencing). Writes the outcome, or schedules a retry, or gives the run back (shutdown).
+   */
+  async runOwned(job: Job, run: Run, held: Held, trigger: DeliveryTrigger, turnTaken = false): Promise<void> {
+    const queued = job.overlapPolicy === 'queue-one';
+    const owner = { attempt: run.attempt, instanceId: this.res.instanceId };
+    const controller = held.controller;
+    const fenced = (): boolean => controller.signal.reason instanceof LeaseLost || this.res.held.lapsed(held);
+    /**
+     * The final write, retried while the database is away (a restart): a run left 'running' would be taken over
+     * and executed again once its lease expired. Gives up when the lease is lost anyway.
+     */
+    const persist = async (write: () => Promise<unknown>): Promise<void> => {
+      for (;;) {
+        try {
+          await write();
+          return;
+        } catch (err) {
+          if (fenced()) {
+            this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'could not record the outcome of the run; left to a takeover');
+            return;
+          }
+          await sleep(250);
+        }
+      }
+    };
+    const settle = (patch: RunPatch): Promise<void> =>
+      persist(() => this.res.store.updateRun(run.id, { ...patch, finishedAt: this.res.clock.now(), leaseExpiresAt: null }, owner));
+    const giveBack = (reason: string): Promise<void> => persist(() => this.res.held.release(held, `${reason}; outcome unknown`));
+    try {
+      if (this.res.state() !== 'running') {
+        // The stop began while the start was on its way to the database: nothing ran yet, so the run goes back as not
+        // started (a takeover then records this attempt as abandoned, not as an unknown outcome).
+        await persist(() => this.res.store.updateRun(run.id, { startedAt: null }, owner));
+        await persist(() => this.res.held.release(held, `instance ${this.res.instanceId} was stopping: given back before its handler started`));
+        return;
+      }
+      // A takeover of an attempt that had started its handler continues that occurrence: it had its turn already, and
+      // skipping it now would record as not run what may have reached the target.
+      if (!turnTaken && (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null)) {
+        const reason = await this.overlap.waitForTurn(job, run, controller.signal);
+        if (controller.signal.reason instanceof LeaseLost) return;
+        if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(errorMessage(controller.signal.reason));
+        if (reason) {
+          await settle({ status: 'skipped', error: reason });
+          return;
+        }
+        if (queued && !run.startedAt) await retrying(() => this.res.store.updateRun(run.id, { startedAt: this.res.clock.now() }, owner), controller.signal);
+      }
+      // Fencing right before the handler, not only on the fence's timer: after a freeze the handler's continuation would
+      // otherwise run before any timer does.
+      if (fenced()) {
+        this.res.log.warn({ runId: run.id }, 'no confirmed lease of the run for 2/3 of the lease: not calling its handler');
+        return;
+      }
+      const outcome = await this.invoke(job, run, controller, trigger, fenced);
+      // The run is (or is about to be) another instance's: leave the record to it.
+      if (controller.signal.reason instanceof LeaseLost) {
+        this.res.log.warn({ runId: run.id, attempt: run.attempt }, 'lost the lease of the run; left to a takeover');
+        return;
+      }
+      // Cut short by a shutdown: another instance takes it over as the next attempt (its call may have got through).
+      if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(errorMessage(controller.signal.reason));
+      if ((outcome.status === 'failed' || outcome.status === 'timed-out') && run.attempt < job.retry.maxAttempts) {
+        await persist(() => this.onFailedAttempt(job, run, outcome));
+        return;
+      }
+      await settle(outcome);
+    } finally {
+      this.res.held.unhold(held);
+    }
+  }
+  /** Runs the handler with a timeout and an abort signal; turns what happened into a run outcome. */
+  private async invoke(job: Job, run: Run, controller: AbortController, trigger: DeliveryTrigger, fenced: () => boolean): Promise<Outcome> {
+    const output = new OutputBuffer(this.res.config.outputLimitChars);
+    const type = getJobType(job.type);
+    if (!type) return { status: 'failed', error: `unknown job type "${job.type}"`, output: null };
+    let stored: Record<string, unknown>;
+    try {
+      // Secrets are stored encrypted (lib/secrets); only the handler sees them in clear.
+      stored = revealPayload(job.type, job.payload);
+    } catch (err) {
+      return { status: 'failed', error: errorMessage(err), output: null };
+    }
+    const payload = type.payloadSchema.safeParse(stored);
+    if (!payload.success) {
+      const issues = payload.error.issues.map((i) => `${i.path.map(String).join('.') || 'payload'}: ${i.message}`).join('; ');
+      return { status: 'failed', error: `invalid payload: ${issues}`, output: null };
+    }
+    const ctx: JobContext = {
+      jobId: job.id,
+      jobName: job.name,
+      runId: run.id,
+      scheduledFor: run.scheduledFor,
+      attempt: run.attempt,
+      trigger,
+      instanceId: this.res.instanceId,
+      signal: controller.signal,
+      stillOwned: () => !controller.signal.aborted && !fenced(),
+      log: (line) => output.append(String(line)),
+    };
+    const timeout = setTimeout(() => controller.abort(new TimeoutAbort(job.timeoutSeconds)), job.timeoutSeconds * 1000);
+    // A handler that ignores its signal cannot hold the run hostage: the race ends at the abort.
+    const aborted = new Promise<never>((_, reject) => {
+      if (controller.signal.aborted) reject(controller.signal.reason);
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+    const handler = Promise.resolve().then(() => type.run(payload.data, ctx));
+    handler.catch(() => undefined);
+    try {
+      await Promise.race([handler, aborted]);
+      return { status: 'succeeded', error: null, output: output.toString() };
+    } catch (err) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      if (reason instanceof TimeoutAbort) return { status: 'timed-out', error: reason.message, output: output.toString() };
+      // Cut short by a shutdown past its grace period: the caller gives the run back for a takeover.
+      if (reason instanceof ShutdownAbort) return { status: 'unknown', error: reason.message, output: output.toString() };
+      return { status: 'failed', error: errorMessage(err).slice(0, 4_000) || 'failed', output: output.toString() };
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+}
