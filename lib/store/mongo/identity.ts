@@ -1,17 +1,7 @@
 import 'server-only';
 import { randomUUID } from 'node:crypto';
 import { newSessionId, userFields, usernameKey } from '../shared/identity';
-import {
-  UsernameTakenError,
-  type ApiToken,
-  type IdentityStore,
-  type NewApiToken,
-  type NewSession,
-  type NewUser,
-  type Session,
-  type User,
-  type UserPatch,
-} from '../types';
+import { UsernameTakenError, type ApiToken, type IdentityStore, type NewApiToken, type NewSession, type NewUser, type Session, type User, type UserPatch } from '../types';
 import { insertStamped, orTaken, type MongoDatabase } from './database';
 import { toApiToken, toSession, toUser } from './documents';
 import type { ApiTokenDoc, SessionDoc, UserDoc } from './schema';

@@ -1,4 +1,5 @@
 import 'server-only';
+import { instanceFields } from '../shared/fields';
 import type { Instance, InstanceStore } from '../types';
 import type { MongoDatabase } from './database';
 import { toInstance } from './documents';
@@ -6,23 +7,7 @@ import { toInstance } from './documents';
 export function mongoInstances(db: MongoDatabase): InstanceStore {
   return {
     async upsertInstance(instance: Instance): Promise<void> {
-      await db.instances.updateOne(
-        { _id: instance.id },
-        {
-          $set: {
-            host: instance.host,
-            pid: instance.pid,
-            version: instance.version,
-            startedAt: instance.startedAt,
-            lastSeenAt: instance.lastSeenAt,
-            // Whole milliseconds, as the PostgreSQL store keeps them.
-            clockSkewMs: Math.round(instance.clockSkewMs),
-            stoppedAt: instance.stoppedAt,
-            aliveSince: instance.aliveSince,
-          },
-        },
-        { upsert: true },
-      );
+      await db.instances.updateOne({ _id: instance.id }, { $set: instanceFields(instance) }, { upsert: true });
     },
 
     async listInstances(): Promise<Instance[]> {

@@ -4,22 +4,7 @@ import { decodeTimeCursor, pageOf } from '../shared/cursor';
 import { activeFilters, RUN_FILTERS } from '../shared/fields';
 import { bucketMillis, percentileCont } from '../shared/stats';
 import { literalPattern } from '../shared/text';
-import type {
-  InstanceRunCount,
-  NewRun,
-  Page,
-  Run,
-  RunAttempt,
-  RunClaim,
-  RunListQuery,
-  RunOwner,
-  RunPatch,
-  RunRetry,
-  RunStatsBucket,
-  RunStatsQuery,
-  RunStatus,
-  RunStore,
-} from '../types';
+import type { InstanceRunCount, NewRun, Page, Run, RunAttempt, RunClaim, RunListQuery, RunOwner, RunPatch, RunRetry, RunStatsBucket, RunStatsQuery, RunStatus, RunStore } from '../types';
 import { and, filterClauses, type MongoDatabase } from './database';
 import { newRunDoc, runSet, toRun } from './documents';
 import { DUPLICATE_KEY, mongoCode, type RunDoc } from './schema';

@@ -3,17 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../generated/prisma/client';
 import { isUuid } from '../shared/cursor';
 import { newSessionId, userFields, usernameKey } from '../shared/identity';
-import {
-  UsernameTakenError,
-  type ApiToken,
-  type IdentityStore,
-  type NewApiToken,
-  type NewSession,
-  type NewUser,
-  type Session,
-  type User,
-  type UserPatch,
-} from '../types';
+import { UsernameTakenError, type ApiToken, type IdentityStore, type NewApiToken, type NewSession, type NewUser, type Session, type User, type UserPatch } from '../types';
 import { isPrismaError, isUniqueViolation, type PgDatabase } from './database';
 import { SESSION_COLUMNS, USER_COLUMNS, toApiToken, toSession, toUser, type SessionRow, type UserRow } from './rows';
 

@@ -1,4 +1,5 @@
 import 'server-only';
+import { instanceFields } from '../shared/fields';
 import type { Instance, InstanceStore } from '../types';
 import type { PgDatabase } from './database';
 import { toInstance } from './rows';
@@ -6,16 +7,7 @@ import { toInstance } from './rows';
 export function postgresInstances(db: PgDatabase): InstanceStore {
   return {
     async upsertInstance(instance: Instance): Promise<void> {
-      const data = {
-        host: instance.host,
-        pid: instance.pid,
-        version: instance.version,
-        startedAt: instance.startedAt,
-        lastSeenAt: instance.lastSeenAt,
-        clockSkewMs: Math.round(instance.clockSkewMs),
-        stoppedAt: instance.stoppedAt,
-        aliveSince: instance.aliveSince,
-      };
+      const data = instanceFields(instance);
       await db.prisma.instance.upsert({ where: { id: instance.id }, create: { id: instance.id, ...data }, update: data });
     },
 

@@ -3,6 +3,7 @@
 // PostgreSQL, document fields and query operators on MongoDB); where a store keeps a field differently (JSON text, a
 // subdocument, several columns), it passes an encoder for that field.
 import type { AuditEntry, AuditListQuery } from '../contract/audit';
+import type { Instance } from '../contract/instances';
 import type { JobPatch } from '../contract/jobs';
 import type { Run, RunListQuery, RunPatch } from '../contract/runs';
 
@@ -54,6 +55,20 @@ export const RUN_PATCH_FIELDS: Record<keyof RunPatch, true> = {
   output: true,
   leaseExpiresAt: true,
 };
+
+/** What upsertInstance writes besides the id: clockSkewMs in whole milliseconds (PostgreSQL's column is an int). */
+export function instanceFields(instance: Instance): Omit<Instance, 'id'> {
+  return {
+    host: instance.host,
+    pid: instance.pid,
+    version: instance.version,
+    startedAt: instance.startedAt,
+    lastSeenAt: instance.lastSeenAt,
+    clockSkewMs: Math.round(instance.clockSkewMs),
+    stoppedAt: instance.stoppedAt,
+    aliveSince: instance.aliveSince,
+  };
+}
 
 export type FilterOp = '=' | '>=' | '<';
 

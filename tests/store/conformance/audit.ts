@@ -6,9 +6,7 @@ import { freshStoreEachTest, T, type Open } from './support';
 export function auditConformance(open: Open): void {
   describe('audit log', () => {
     let store: Store;
-    freshStoreEachTest(open, (fresh) => {
-      store = fresh.store;
-    });
+    freshStoreEachTest(open, (fresh) => ({ store } = fresh));
 
     it('audit log: append stamps database time; listAudit newest first, keyset pages, every filter', T, async () => {
       const before = await store.now();

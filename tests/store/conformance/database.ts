@@ -29,9 +29,7 @@ export function databaseConformance(open: Open): void {
 
   describe('the database: migrate, identity, clock, tickets', () => {
     let store: Store;
-    freshStoreEachTest(open, (fresh) => {
-      store = fresh.store;
-    });
+    freshStoreEachTest(open, (fresh) => ({ store } = fresh));
 
     it('identifies itself without secrets', T, () => {
       assert.ok(store.kind === 'postgres' || store.kind === 'mongodb');

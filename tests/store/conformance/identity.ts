@@ -7,9 +7,7 @@ import { at, freshStoreEachTest, T, time, type Open } from './support';
 export function identityConformance(open: Open): void {
   describe('identity: users, sessions, API tokens', () => {
     let store: Store;
-    freshStoreEachTest(open, (fresh) => {
-      store = fresh.store;
-    });
+    freshStoreEachTest(open, (fresh) => ({ store } = fresh));
 
     it('users: case-insensitive unique usernames, lookups, ordered list, update, delete, count', T, async () => {
       assert.equal(await store.countUsers(), 0);

@@ -7,9 +7,7 @@ import { at, freshStoreEachTest, T, type Open } from './support';
 export function instanceConformance(open: Open): void {
   describe('instances', () => {
     let store: Store;
-    freshStoreEachTest(open, (fresh) => {
-      store = fresh.store;
-    });
+    freshStoreEachTest(open, (fresh) => ({ store } = fresh));
 
     it('upsertInstance inserts, then updates in place; listInstances returns them all', T, async () => {
       const a: Instance = {

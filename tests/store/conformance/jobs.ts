@@ -7,9 +7,7 @@ import { at, freshStoreEachTest, jobOrder, newJob, newRun, T, time, type Open } 
 export function jobConformance(open: Open): void {
   describe('jobs', () => {
     let store: Store;
-    freshStoreEachTest(open, (fresh) => {
-      store = fresh.store;
-    });
+    freshStoreEachTest(open, (fresh) => ({ store } = fresh));
 
     it('createJob stores every field and getJob reads it back', T, async () => {
       const spec = newJob({ schedule: { kind: 'cron', expression: '*/5 * * * *', timezone: 'Europe/Berlin' }, tags: [] });

@@ -7,9 +7,7 @@ import { allRunPages, at, freshStoreEachTest, newJob, newRun, runOrder, T, time,
 export function runConformance(open: Open): void {
   describe('runs', () => {
     let store: Store;
-    freshStoreEachTest(open, (fresh) => {
-      store = fresh.store;
-    });
+    freshStoreEachTest(open, (fresh) => ({ store } = fresh));
 
     it('insertRun stores every field; a second run for the same occurrence is refused with null', T, async () => {
       const job = await store.createJob(newJob());

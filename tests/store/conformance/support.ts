@@ -15,7 +15,7 @@ export interface ConformanceTarget {
 export type Open = () => Promise<ConformanceTarget>;
 
 /** Inside a describe: each test gets a fresh database with a migrated store (handed to `use`), dropped after it. */
-export function freshStoreEachTest(open: Open, use: (target: ConformanceTarget) => void): void {
+export function freshStoreEachTest(open: Open, use: (target: ConformanceTarget) => unknown): void {
   let target: ConformanceTarget;
   beforeEach(async () => {
     target = await open();
