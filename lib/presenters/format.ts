@@ -1,14 +1,26 @@
 // Plain formatting helpers, safe on both sides.
 
-/** "420 ms", "3.2 s", "2 min 5 s", "1 h 3 min". */
+/**
+ * Every duration the dashboard shows (run tables, the run page, chart axes and summaries, clock skew): "420 ms",
+ * "3.2 s", "42 s", "2.5 min", "1.4 h". Short enough for a chart axis; the unit is picked after rounding, so 59.97 s
+ * reads "1.0 min", not "60 s".
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
-  const total = Math.round(s);
-  if (total < 3600) return `${Math.floor(total / 60)} min${total % 60 ? ` ${total % 60} s` : ''}`;
-  const minutes = Math.floor(total / 60);
-  return `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+  const whole = Math.round(ms);
+  if (whole < 1000) return `${whole} ms`;
+  const seconds = ms / 1000;
+  const tenths = seconds.toFixed(1);
+  if (Number(tenths) < 10) return `${tenths} s`;
+  if (Math.round(seconds) < 60) return `${Math.round(seconds)} s`;
+  const minutes = (ms / 60_000).toFixed(1);
+  if (Number(minutes) < 60) return `${minutes} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/** A duration that may be negative ("−1.2 s"; with `plus`, "+1.2 s" when positive): start lag, clock skew. */
+export function formatSignedDuration(ms: number, { plus = false }: { plus?: boolean } = {}): string {
+  const sign = ms < 0 ? '−' : plus && ms > 0 ? '+' : '';
+  return `${sign}${formatDuration(Math.abs(ms))}`;
 }
 
 export function durationBetween(start: Date | null, end: Date | null): string | null {

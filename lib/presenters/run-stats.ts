@@ -1,5 +1,6 @@
 import 'server-only';
 import { RUN_STATUSES, type RunStatsBucket, type RunStatus } from '../store/types';
+import { formatDuration } from './format';
 
 /** Chart time ranges: the window, and a bucket size giving a readable number of bars (40-60). */
 export const STATS_RANGES = {
@@ -108,14 +109,6 @@ export function fillRunStats(buckets: RunStatsBucket[], window: { from: Date; to
     maxDurationMs,
     statuses: RUN_STATUSES.filter((s) => totals[s] > 0),
   };
-}
-
-/** "1.2 s", "350 ms", "2.5 min": durations on axes and in summaries. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  if (ms < 3600_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3600_000).toFixed(1)} h`;
 }
 
 /** A "nice" axis maximum (1, 2, 5 x 10^n) at or above `value`. */

@@ -1,10 +1,10 @@
 // Server-rendered SVG charts: no chart library, no client JavaScript. Colours come from CSS variables, so the
 // theme toggle recolours them; each chart has a <title>, an aria-label summary and a visually hidden data table.
 import Link from 'next/link';
+import { formatDuration } from '@/lib/presenters/format';
 import {
   STATS_RANGES,
   STATS_RANGE_KEYS,
-  formatDuration,
   niceCeiling,
   summarizeDurations,
   summarizeRuns,

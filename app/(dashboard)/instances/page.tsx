@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { requireSession } from '@/lib/auth/session';
 import { LOST_AFTER_MS, RUNS_WINDOW_MS, listInstancesWithActivity } from '@/lib/services/instances';
 import { listRunningOn } from '@/lib/services/runs';
+import { formatSignedDuration } from '@/lib/presenters/format';
 import { LiveRefresh } from '../_components/live';
 import { Time } from '../_components/time';
 
@@ -10,12 +11,6 @@ import { Time } from '../_components/time';
 const RUNNING_SHOWN = 10;
 
 export const metadata: Metadata = { title: 'Instances' };
-
-function skew(ms: number): string {
-  const abs = Math.abs(ms);
-  const text = abs < 1000 ? `${Math.round(abs)} ms` : `${(abs / 1000).toFixed(1)} s`;
-  return ms === 0 ? '0 ms' : `${ms > 0 ? '+' : '−'}${text}`;
-}
 
 export default async function InstancesPage() {
   await requireSession();
@@ -95,7 +90,7 @@ export default async function InstancesPage() {
                       <Time iso={i.lastSeenAt.toISOString()} relativeOnly />
                     </td>
                     <td data-label="Clock skew" className={`num${Math.abs(i.clockSkewMs) > 1000 ? ' warn-text' : ''}`}>
-                      {skew(i.clockSkewMs)}
+                      {formatSignedDuration(i.clockSkewMs, { plus: true })}
                     </td>
                     <td data-label="Running now" data-testid="running-now">
                       {runs.length === 0 ? (

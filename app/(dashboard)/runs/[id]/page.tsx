@@ -4,7 +4,7 @@ import { notFound } from 'next/navigation';
 import { cache } from 'react';
 import { requireSession } from '@/lib/auth/session';
 import { NotFoundError } from '@/lib/errors';
-import { formatDuration } from '@/lib/presenters/format';
+import { formatDuration, formatSignedDuration } from '@/lib/presenters/format';
 import { getRunDetail, listRunAttempts, type RunDetail } from '@/lib/services/runs';
 import { StatusBadge } from '../../_components/badges';
 import { LiveRefresh } from '../../_components/live';
@@ -37,8 +37,7 @@ const TRIGGER_WORDS: Record<string, string> = {
 
 function ms(value: number | null, signed = false): string {
   if (value === null) return '—';
-  if (signed && value < 0) return `−${formatDuration(-value)}`;
-  return formatDuration(Math.max(0, value));
+  return signed ? formatSignedDuration(value) : formatDuration(Math.max(0, value));
 }
 
 export default async function RunPage({ params }: { params: Params }) {
