@@ -1,23 +1,27 @@
-// Server-rendered SVG charts: no chart library, no client JavaScript. Colours come from CSS variables, so the
+// Server-rendered SVG charts, no client JavaScript: scales, the stacking and the line paths come from d3-scale and
+// d3-shape (they compute numbers and path strings, no DOM), the SVG is ours. Colours come from CSS variables, so the
 // theme toggle recolours them; each chart has a <title>, an aria-label summary and a visually hidden data table.
+import { scaleBand, scaleLinear, type ScaleBand, type ScaleLinear } from 'd3-scale';
+import { line, stack } from 'd3-shape';
 import Link from 'next/link';
 import { formatDuration } from '@/lib/presenters/format';
-import {
-  STATS_RANGES,
-  STATS_RANGE_KEYS,
-  niceCeiling,
-  summarizeDurations,
-  summarizeRuns,
-  type StatsRange,
-  type StatsSeries,
-} from '@/lib/presenters/run-stats';
+import { STATS_RANGES, STATS_RANGE_KEYS, niceCeiling, summarizeDurations, summarizeRuns, type StatsPoint, type StatsRange, type StatsSeries } from '@/lib/presenters/run-stats';
 import { RUN_STATUSES, type RunStatus } from '@/lib/store/types';
 
 const W = 720;
 const H = 200;
 const PAD = { top: 10, right: 12, bottom: 24, left: 48 };
-const PLOT_W = W - PAD.left - PAD.right;
-const PLOT_H = H - PAD.top - PAD.bottom;
+const PLOT_BOTTOM = H - PAD.bottom;
+
+/** One slot per bucket across the plot: bars sit inside their slot, line points at its centre, x labels at its start. */
+function slotScale(series: StatsSeries): ScaleBand<number> {
+  return scaleBand<number>().domain(series.points.map((_, i) => i)).range([PAD.left, W - PAD.right]);
+}
+
+/** 0 at the bottom of the plot, `max` (a nice ceiling of the data) at the top. */
+function valueScale(max: number): ScaleLinear<number, number> {
+  return scaleLinear().domain([0, max]).range([PLOT_BOTTOM, PAD.top]);
+}
 
 function tickLabel(date: Date, bucketSeconds: number): string {
   const iso = date.toISOString();
@@ -25,40 +29,33 @@ function tickLabel(date: Date, bucketSeconds: number): string {
   return bucketSeconds < 3600 * 4 ? iso.slice(11, 16) : iso.slice(5, 10) + ' ' + iso.slice(11, 13) + 'h';
 }
 
-/** About six x labels whatever the number of bars. */
-function xTicks(series: StatsSeries): Array<{ x: number; label: string }> {
-  const n = series.points.length;
-  if (n === 0) return [];
-  const every = Math.max(1, Math.ceil(n / 6));
-  const step = PLOT_W / n;
-  const ticks: Array<{ x: number; label: string }> = [];
-  for (let i = 0; i < n; i += every) ticks.push({ x: PAD.left + i * step, label: tickLabel(series.points[i]!.start, series.bucketSeconds) });
-  return ticks;
-}
-
-function YAxis({ max, format }: { max: number; format: (v: number) => string }) {
-  const ticks = [0, 0.5, 1].map((f) => ({ y: PAD.top + PLOT_H * (1 - f), value: max * f }));
+/** About six x labels whatever the number of bars: every k-th bucket's start. */
+function XAxis({ series, x }: { series: StatsSeries; x: ScaleBand<number> }) {
+  const every = Math.max(1, Math.ceil(series.points.length / 6));
+  const ticks = x.domain().filter((i) => i % every === 0);
   return (
     <g className="chart-axis" aria-hidden="true">
-      {ticks.map((t) => (
-        <g key={t.y}>
-          <line x1={PAD.left} x2={W - PAD.right} y1={t.y} y2={t.y} className="chart-grid" />
-          <text x={PAD.left - 6} y={t.y + 4} textAnchor="end">
-            {format(t.value)}
-          </text>
-        </g>
+      {ticks.map((i) => (
+        <text key={i} x={x(i)} y={H - 6}>
+          {tickLabel(series.points[i]!.start, series.bucketSeconds)}
+        </text>
       ))}
     </g>
   );
 }
 
-function XAxis({ series }: { series: StatsSeries }) {
+/** Grid lines and labels at 0, half and the top of the value scale. */
+function YAxis({ y, format }: { y: ScaleLinear<number, number>; format: (v: number) => string }) {
+  const max = y.domain()[1]!;
   return (
     <g className="chart-axis" aria-hidden="true">
-      {xTicks(series).map((t) => (
-        <text key={t.x} x={t.x} y={H - 6}>
-          {t.label}
-        </text>
+      {[0, max / 2, max].map((value) => (
+        <g key={value}>
+          <line x1={PAD.left} x2={W - PAD.right} y1={y(value)} y2={y(value)} className="chart-grid" />
+          <text x={PAD.left - 6} y={y(value) + 4} textAnchor="end">
+            {format(value)}
+          </text>
+        </g>
       ))}
     </g>
   );
@@ -89,37 +86,33 @@ function Legend({ items }: { items: Array<{ key: string; label: string; classNam
   );
 }
 
-/** Runs per interval, stacked by status. */
+/** Runs per interval, stacked by status (in RUN_STATUSES order from the bottom). */
 export function RunsChart({ series, rangeLabel, title }: { series: StatsSeries; rangeLabel: string; title: string }) {
   const summary = summarizeRuns(series, rangeLabel);
-  const max = niceCeiling(series.maxTotal);
-  const n = series.points.length;
-  const step = n > 0 ? PLOT_W / n : PLOT_W;
-  const barW = Math.max(1, step * 0.8);
-  const stack: RunStatus[] = [...RUN_STATUSES];
+  const x = slotScale(series);
+  const bars = x.copy().paddingInner(0.2).paddingOuter(0.1);
+  const y = valueScale(niceCeiling(series.maxTotal));
+  const layers = stack<StatsPoint, RunStatus>()
+    .keys(RUN_STATUSES)
+    .value((p, status) => p.counts[status])(series.points);
   return (
     <figure className="chart" data-testid="runs-chart">
       <figcaption className="chart-caption">{title}</figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} className="chart-svg">
         <title>{`${title}. ${summary}`}</title>
-        <YAxis max={max} format={(v) => String(Math.round(v))} />
-        <XAxis series={series} />
+        <YAxis y={y} format={(v) => String(Math.round(v))} />
+        <XAxis series={series} x={x} />
         {series.points.map((p, i) => {
           if (p.total === 0) return null;
-          let y = PAD.top + PLOT_H;
-          const x = PAD.left + i * step + (step - barW) / 2;
           return (
             <g key={p.start.getTime()} className="chart-bar">
-              <title>{`${p.start.toISOString()}: ${stack
-                .filter((s) => p.counts[s] > 0)
+              <title>{`${p.start.toISOString()}: ${RUN_STATUSES.filter((s) => p.counts[s] > 0)
                 .map((s) => `${p.counts[s]} ${s}`)
                 .join(', ')}`}</title>
-              {stack.map((s) => {
-                const c = p.counts[s];
-                if (c === 0) return null;
-                const h = (c / max) * PLOT_H;
-                y -= h;
-                return <rect key={s} x={x} y={y} width={barW} height={h} className={`chart-s-${s}`} data-status={s} />;
+              {layers.map((layer) => {
+                const [from, to] = layer[i]!;
+                if (to === from) return null;
+                return <rect key={layer.key} x={bars(i)} y={y(to)} width={Math.max(1, bars.bandwidth())} height={y(from) - y(to)} className={`chart-s-${layer.key}`} data-status={layer.key} />;
               })}
             </g>
           );
@@ -157,29 +150,17 @@ export function RunsChart({ series, rangeLabel, title }: { series: StatsSeries; 
   );
 }
 
-/** A line through the buckets that have a value; a bucket without runs breaks the line. */
-function linePath(values: Array<number | null>, step: number, max: number): string {
-  let d = '';
-  let pen = false;
-  values.forEach((v, i) => {
-    if (v === null) {
-      pen = false;
-      return;
-    }
-    const x = PAD.left + i * step + step / 2;
-    const y = PAD.top + PLOT_H * (1 - v / max);
-    d += `${pen ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`;
-    pen = true;
-  });
-  return d;
-}
-
-/** Duration p50 and p95 per interval. */
+/** Duration p50 and p95 per interval: a line through the buckets that have a value, broken where one has none. */
 export function DurationChart({ series, rangeLabel, title }: { series: StatsSeries; rangeLabel: string; title: string }) {
   const summary = summarizeDurations(series, rangeLabel);
-  const max = niceCeiling(series.maxDurationMs ?? 1);
-  const n = series.points.length;
-  const step = n > 0 ? PLOT_W / n : PLOT_W;
+  const x = slotScale(series);
+  const cx = (i: number) => x(i)! + x.bandwidth() / 2;
+  const y = valueScale(niceCeiling(series.maxDurationMs ?? 1));
+  const path = line<number | null>()
+    .defined((v) => v !== null)
+    .x((_, i) => cx(i))
+    .y((v) => y(v!))
+    .digits(1);
   const lines = [
     { key: 'p50', label: 'p50', className: 'chart-l-p50', values: series.points.map((p) => p.p50Ms) },
     { key: 'p95', label: 'p95', className: 'chart-l-p95', values: series.points.map((p) => p.p95Ms) },
@@ -189,14 +170,14 @@ export function DurationChart({ series, rangeLabel, title }: { series: StatsSeri
       <figcaption className="chart-caption">{title}</figcaption>
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={summary} className="chart-svg">
         <title>{`${title}. ${summary}`}</title>
-        <YAxis max={max} format={formatDuration} />
-        <XAxis series={series} />
+        <YAxis y={y} format={formatDuration} />
+        <XAxis series={series} x={x} />
         {lines.map((l) => (
           <g key={l.key} className={l.className}>
-            <path d={linePath(l.values, step, max)} className="chart-line" vectorEffect="non-scaling-stroke" />
+            <path d={path(l.values) ?? ''} className="chart-line" vectorEffect="non-scaling-stroke" />
             {l.values.map((v, i) =>
               v === null ? null : (
-                <circle key={i} cx={PAD.left + i * step + step / 2} cy={PAD.top + PLOT_H * (1 - v / max)} r={2.5} className="chart-dot">
+                <circle key={i} cx={cx(i)} cy={y(v)} r={2.5} className="chart-dot">
                   <title>{`${series.points[i]!.start.toISOString()}: ${l.label} ${formatDuration(v)}`}</title>
                 </circle>
               ),
