@@ -47,24 +47,30 @@ const absolute = (timeZone?: string) => new Intl.DateTimeFormat(undefined, { ...
 const shortInZone = (timeZone: string) =>
   new Intl.DateTimeFormat(undefined, { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone, timeZoneName: 'short' });
 
-/** "in 5 s", "3 min ago", "just now". */
+/** Seconds per unit, largest first: a distance is told in the largest unit it has one whole of. */
+const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
+  ['day', 86_400],
+  ['hour', 3600],
+  ['minute', 60],
+  ['second', 1],
+];
+
+let relativeFormat: Intl.RelativeTimeFormat | null = null;
+
+/** "in 5 sec", "3 min ago", "now", "yesterday": in the viewer's language, whole units, rounded toward zero. */
 export function relative(ms: number): string {
-  const future = ms > 0;
-  const s = Math.round(Math.abs(ms) / 1000);
-  let words: string;
-  if (s < 1) return 'now';
-  if (s < 60) words = `${s} s`;
-  else if (s < 3600) words = `${Math.floor(s / 60)} min`;
-  else if (s < 86_400) words = `${Math.floor(s / 3600)} h`;
-  else words = `${Math.floor(s / 86_400)} d`;
-  return future ? `in ${words}` : `${words} ago`;
+  relativeFormat ??= new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+  const seconds = Math.round(ms / 1000);
+  const [unit, size] = UNITS.find(([, s]) => Math.abs(seconds) >= s) ?? UNITS[UNITS.length - 1]!;
+  // + 0 turns -0 (a moment ago, rounded) into 0, which reads "now".
+  return relativeFormat.format(Math.trunc(seconds / size) + 0, unit);
 }
 
 interface TimeProps {
   iso: string | null;
   /** Also show the time in this zone (the job's), when it differs from the viewer's; the zone's name is its tooltip. */
   zone?: string;
-  /** Show "in 5 s / 3 min ago" after the date. */
+  /** Show "in 5 sec / 3 min ago" after the date. */
   showRelative?: boolean;
   /** Only the relative part, the absolute one goes to the tooltip. */
   relativeOnly?: boolean;
