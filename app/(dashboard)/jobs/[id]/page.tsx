@@ -6,7 +6,6 @@ import { requireSession } from '@/lib/auth/session';
 import { listJobRuns } from '@/lib/services/jobs';
 import { parseStatsRange } from '@/lib/presenters/run-stats';
 import { getRunStats } from '@/lib/services/stats';
-import { getStore } from '@/lib/store';
 import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
 import { StatsCharts } from '../../_components/charts';
 import { LiveRefresh } from '../../_components/live';
@@ -38,10 +37,10 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const job = await loadJob(id);
   const cursor = validCursor(TimeCursorSchema, one(search.cursor));
   const badCursor = Boolean(one(search.cursor)) && cursor === undefined;
-  const store = await getStore();
   const range = parseStatsRange(one(search.range));
-  const [runs, now, stats] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), store.now(), getRunStats(range, job.id)]);
-  const upcoming = job.paused ? [] : nextOccurrences(job.schedule, now, job.anchorAt, 5);
+  const [runs, stats] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), getRunStats(range, job.id)]);
+  // The next occurrences count from the database clock, which the stats service read for the chart window.
+  const upcoming = job.paused ? [] : nextOccurrences(job.schedule, stats.now, job.anchorAt, 5);
   const zone = job.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
   // Viewers see no mutating control; the actions refuse them on the server as well.
   const canEdit = hasRole(session, 'operator');
