@@ -4,7 +4,7 @@ import { errorMessage, logger } from '../log';
 import { getStore } from '../store';
 import type { Job } from '../store/types';
 import { getInstanceId, getRunningScheduler } from './index';
-import { guardBackendErrors } from './backend';
+import { guardBackendErrors } from './agenda';
 import { loadSchedulerConfig, TICKET_NAME } from './config';
 import { saveTicket } from './tickets';
 

@@ -4,7 +4,7 @@ import { Agenda, type AgendaBackend, type Job as AgendaJob } from 'agenda';
 import { errorMessage, logger, type Logger } from '../log';
 import type { Job, Store } from '../store/types';
 import { deadline, ShutdownAbort } from './aborts';
-import { guardBackendErrors, muteStateNotifications, skipDistantNotifications, skipTicketStateSaves } from './backend';
+import { checkAgendaInternals, guardBackendErrors, installQueueFilling, muteStateNotifications, skipDistantNotifications, skipTicketStateSaves } from './agenda';
 import { ClaimSystem } from './claims';
 import { DatabaseClock } from './clock';
 import { TICKET_NAME, type SchedulerConfig } from './config';
@@ -12,7 +12,6 @@ import { ExecutionSystem } from './execution';
 import { Heartbeat } from './heartbeat';
 import { HeldRuns } from './leases';
 import { OverlapSystem } from './overlap';
-import { installQueueFilling } from './queue-filling';
 import { RecoverySystem } from './recovery';
 import type { SchedulerResources, SchedulerState } from './resources';
 import { RetrySystem } from './retries';
@@ -132,9 +131,11 @@ export class Scheduler {
     await this.heartbeat.beat();
     await this.useChangeStreamIfAvailable();
     await this.agenda.start();
-    if (!installQueueFilling(this.agenda, this.backend)) {
-      this.log.warn("Agenda's job processor is not the expected shape; keeping its own queue filling");
+    const problems = checkAgendaInternals(this.agenda, this.backend);
+    if (problems.length > 0) {
+      this.log.error({ problems }, "this Agenda is not the 6.2 the scheduler's patches expect: keeping Agenda's own behaviour where they do not fit (slower, not wrong)");
     }
+    installQueueFilling(this.agenda, this.backend);
     // Heartbeats, lease renewals and fencing go on while stopping: running handlers still hold their runs. Renewals have
     // a timer of their own: a slow heartbeat write must not delay them.
     this.every(this.config.heartbeatMs, () => this.heartbeat.beat(), true);

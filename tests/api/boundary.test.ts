@@ -20,7 +20,7 @@ import { loginCookie, startApp, type StartedApp } from '../support/app';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import { callAction } from './fixtures/actions';
 
-/** A cursor exactly as lib/store/common.ts makes one. */
+/** A cursor exactly as lib/store/shared/cursor.ts makes one. */
 const cursorOf = (key: string, id: string = randomUUID()) => Buffer.from(JSON.stringify([key, id])).toString('base64url');
 const job = (extra: Record<string, unknown> = {}) => ({ name: `b-${randomBytes(4).toString('hex')}`, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 }, paused: true, ...extra });
 const issuesOf = (result: { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } }) =>

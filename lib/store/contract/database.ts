@@ -1,5 +1,5 @@
 // The store as a whole: which database, its lifecycle, and what every list returns. Agenda's tickets too.
-import type { AgendaBackend } from 'agenda';
+import type { AgendaBackend, JobParameters } from 'agenda';
 
 export type StoreKind = 'postgres' | 'mongodb';
 
@@ -27,6 +27,15 @@ export interface DatabaseLifecycle {
 }
 
 /** Agenda's side of the database: its backend, and the housekeeping of its table. */
+/**
+ * A backend repository that can lock several due tickets of one name in one statement (the PostgreSQL store adds it to
+ * Agenda's repository; the scheduler's queue filling uses it when present). Same conditions and order as Agenda's
+ * getNextJobToRun, `limit` rows at a time.
+ */
+export interface BatchLockingRepository {
+  lockNextJobs(name: string, nextScanAt: Date, lockDeadline: Date, limit: number, lastModifiedBy: string | undefined): Promise<JobParameters[]>;
+}
+
 export interface TicketStore {
   /**
    * A new Agenda backend on the same database (Agenda keeps its own table/collection there). The store

@@ -1,15 +1,15 @@
 /**
- * The scheduler's replacement of Agenda's queue filling (lib/scheduler/queue-filling.ts) and its skipped ticket state
- * saves (lib/scheduler/backend.ts), against a real PostgreSQL (batch locking) and the MongoDB-wire test server (one
- * lock at a time): lock conditions, disjoint batches across instances, the lock limit under a storm of notifications
- * without lock/unlock churn, and every ticket run exactly once.
+ * The scheduler's Agenda adapter (lib/scheduler/agenda.ts): the internals of Agenda 6.2.6 it patches are there (a
+ * new Agenda whose shape differs fails here, loudly, before it silently slows the scheduler down); its replacement of
+ * Agenda's queue filling and its skipped ticket state saves, against a real PostgreSQL (batch locking) and the
+ * MongoDB-wire test server (one lock at a time): lock conditions, disjoint batches across instances, the lock limit
+ * under a storm of notifications without lock/unlock churn, and every ticket run exactly once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agenda, type AgendaBackend, type JobParameters } from 'agenda';
 import pg from 'pg';
-import { guardBackendErrors, skipTicketStateSaves } from '../../lib/scheduler/backend';
-import { canLockInBatches, installQueueFilling } from '../../lib/scheduler/queue-filling';
+import { canLockInBatches, checkAgendaInternals, guardBackendErrors, installQueueFilling, skipTicketStateSaves } from '../../lib/scheduler/agenda';
 import { createMongoStore } from '../../lib/store/mongo';
 import { createPostgresStore } from '../../lib/store/postgres';
 import type { Store } from '../../lib/store/types';
@@ -109,6 +109,16 @@ describe('postgres: batch ticket locking (lockNextJobs)', () => {
   });
 });
 
+describe('checkAgendaInternals', () => {
+  it('names every internal a different Agenda lacks', () => {
+    const changed = { jobProcessor: { processEvery: 100 } } as unknown as Agenda;
+    const backend = { repository: {}, notificationChannel: { publishState: 'not a function' } } as unknown as AgendaBackend;
+    const problems = checkAgendaInternals(changed, backend);
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.match(problems.join('\n'), /saveJobState.*publishJobNotification.*publishState.*JobProcessor/s);
+  });
+});
+
 /**
  * A storm of queue fills (what one notification per due ticket causes) against a lock limit of 5: never more than 5
  * tickets locked, no ticket locked and handed back, every ticket run once, and Agenda's state saves skipped.
@@ -158,7 +168,9 @@ function stormSuite(kind: string, open: () => Promise<{ store: Store; cleanup():
           { lockLimit: 5, concurrency: 5, lockLifetime: 30_000 },
         );
         for (let i = 0; i < 30; i++) await agenda.create(NAME, { i }).schedule(new Date(Date.now() - 1000)).save();
+        assert.deepEqual(checkAgendaInternals(agenda, backend), [], 'before start');
         await agenda.start();
+        assert.deepEqual(checkAgendaInternals(agenda, backend), [], "Agenda 6.2's internals, the job processor included: the scheduler's patches fit");
         const processor = (
           agenda as unknown as {
             jobProcessor: { lockedJobs: unknown[]; isJobQueueFilling: Map<string, boolean>; jobQueueFilling(n: string): Promise<void>; jobProcessing(): void };
