@@ -7,6 +7,8 @@ export async function register(): Promise<void> {
   // `next build` loads this file too: a build must not start a database or a scheduler.
   if (process.env.NEXT_PHASE === 'phase-production-build') return;
 
+  const { errorMessage, logger } = await import('./lib/log');
+
   // Outside the try: a corrupt credentials file must stop start-up, not leave an app nobody can log in to.
   const { ensureCredentials } = await import('./lib/auth/credentials');
   ensureCredentials();
@@ -14,8 +16,8 @@ export async function register(): Promise<void> {
   // The store in use, on every instance (web-only ones too): opened (and migrated) here rather than on the first request.
   const { getStore } = await import('./lib/store');
   await getStore().then(
-    (store) => console.log(`[store] using ${store.description}`),
-    (err: unknown) => console.error(`[store] could not open the database: ${err instanceof Error ? err.message : String(err)}`),
+    (store) => logger('store').info(`using ${store.description}`),
+    (err: unknown) => logger('store').error(`could not open the database: ${errorMessage(err)}`),
   );
 
   const { startScheduler } = await import('./lib/scheduler');
@@ -23,30 +25,30 @@ export async function register(): Promise<void> {
     await startScheduler();
   } catch (err) {
     // The web stays up (health reports the failure) rather than crash-looping the whole instance.
-    console.error(`[scheduler] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    logger('scheduler').error(`failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return;
   }
 
   // The first admin user (from ADMIN_PASSWORD or the generated credentials); sign-in retries this if it fails here.
   const { ensureBootstrapAdmin } = await import('./lib/auth/login');
   await ensureBootstrapAdmin().catch((err: unknown) => {
-    console.error(`[auth] could not create the first admin user: ${err instanceof Error ? err.message : String(err)}`);
+    logger('auth').error(`could not create the first admin user: ${errorMessage(err)}`);
   });
 
   if (process.env.CRONPLANE_EXAMPLE_JOBS === '1') {
     const { seedExampleJobs } = await import('./lib/examples');
     const created = await seedExampleJobs(process.env.PORT ?? '3000').catch((err: unknown) => {
-      console.error(`[examples] could not create example jobs: ${err instanceof Error ? err.message : String(err)}`);
+      logger('examples').error(`could not create example jobs: ${errorMessage(err)}`);
       return 0;
     });
-    if (created > 0) console.log(`[examples] created ${created} example jobs`);
+    if (created > 0) logger('examples').info(`created ${created} example jobs`);
   }
 
   // After the examples: they are created only into an empty database, and this job makes it non-empty.
   if (process.env.CRONPLANE_SYSTEM_JOBS !== '0') {
     const { ensureSystemJobs } = await import('./lib/services/system-jobs');
     await ensureSystemJobs().catch((err: unknown) => {
-      console.error(`[system-jobs] ${err instanceof Error ? err.message : String(err)}`);
+      logger('system-jobs').error(errorMessage(err));
     });
   }
 }

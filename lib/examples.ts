@@ -4,6 +4,7 @@ import { createJob } from './services/jobs';
 import { getStore } from './store';
 import type { JobCreateInput } from './validation/job';
 import { SYSTEM_ACTOR } from './auth/principal';
+import { logger } from './log';
 
 /** A few jobs that show what the scheduler does, created only into an empty database. */
 export function exampleJobs(port: string): JobCreateInput[] {
@@ -56,7 +57,7 @@ export async function seedExampleJobs(port: string): Promise<number> {
     } catch (err) {
       // Another instance seeding at the same moment took the name: fine. Anything else is worth saying.
       if (err instanceof ConflictError) continue;
-      console.error(`[examples] could not create the example job "${job.name}": ${describeError(err)}`);
+      logger('examples').error(`could not create the example job "${job.name}": ${describeError(err)}`);
     }
   }
   return created;

@@ -1,6 +1,7 @@
 import 'server-only';
 import { getSchedulerInfo, type DispatchMode } from '../scheduler';
 import { getStore } from '../store';
+import { errorMessage, logger } from '../log';
 
 const PING_TIMEOUT_MS = 3_000;
 
@@ -38,7 +39,7 @@ export async function checkHealth(): Promise<Health> {
     return { status: 'ok', instanceId, store: description, scheduler, dispatch };
   } catch (err) {
     // Logged for operators; the public answer says only that the database is the problem.
-    console.error('[health] database check failed:', err instanceof Error ? err.message : err);
+    logger('health').error({ err: errorMessage(err) }, 'database check failed');
     return { status: 'degraded', instanceId, store: description, scheduler, dispatch, error: 'database unreachable' };
   }
 }

@@ -5,6 +5,9 @@ import { requireApiAuth, type ApiPrincipal } from '../auth/api';
 import type { Actor } from '../auth/principal';
 import { clientIp } from '../auth/rate-limit';
 import { NameTakenError, UsernameTakenError } from '../store/types';
+import { errorMessage, logger } from '../log';
+
+const log = logger('api');
 
 /** Request bodies above this are refused with 413 before they are parsed. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -41,10 +44,10 @@ export function errorResponse(err: unknown, request?: Request): Response {
   if (err instanceof NameTakenError || err instanceof UsernameTakenError) return json({ error: err.message }, 409);
   const where = request ? `${request.method} ${new URL(request.url).pathname}` : 'request';
   if (isDatabaseUnavailable(err)) {
-    console.error(`[api] ${where}: database unavailable:`, err);
+    log.error({ where, err: errorMessage(err) }, 'database unavailable');
     return json({ error: 'database unavailable' }, 503, { 'retry-after': '5' });
   }
-  console.error(`[api] ${where} failed:`, err);
+  log.error({ where, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'request failed');
   return json({ error: 'internal error' }, 500);
 }
 

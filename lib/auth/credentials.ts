@@ -3,6 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { logger } from '../log';
 
 /** The secrets the app authenticates with. Env vars win; anything unset comes from .data/credentials.json. */
 export interface Credentials {
@@ -121,7 +122,7 @@ export function ensureCredentials(options: EnsureCredentialsOptions = {}): Crede
       sessionSecret: given.sessionSecret ?? stored.sessionSecret,
     };
     if (created) {
-      const log = options.log ?? ((message: string) => console.log(message));
+      const log = options.log ?? ((message: string) => logger('auth').info(message));
       const lines = [`Cronplane generated credentials (stored in ${file}, mode 600):`];
       if (!given.adminPassword) lines.push(`  dashboard login: user "${ADMIN_USERNAME}", password ${stored.adminPassword}`);
       if (!given.apiToken) lines.push(`  API token:       Authorization: Bearer ${stored.apiToken}`);

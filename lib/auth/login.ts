@@ -8,6 +8,7 @@ import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './
 import type { Actor, Principal } from './principal';
 import { loginBlockedFor, recordLoginFailure as recordIpFailure } from './rate-limit';
 import { SESSION_TTL_SECONDS, createSessionCookie } from './token';
+import { errorMessage, logger } from '../log';
 
 /** Failed sign-ins in a row that lock an account, and for how long. */
 export const LOCK_THRESHOLD = 5;
@@ -122,7 +123,7 @@ async function upgradeHash(user: User, password: string): Promise<void> {
     const current = await store.getUser(user.id);
     if (current?.passwordHash === user.passwordHash) await store.updateUser(user.id, { passwordHash });
   } catch (err) {
-    console.warn(`[auth] could not rehash the password of ${user.username}: ${err instanceof Error ? err.message : String(err)}`);
+    logger('auth').warn({ user: user.username, err: errorMessage(err) }, 'could not rehash the password');
   }
 }
 

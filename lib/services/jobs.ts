@@ -9,6 +9,7 @@ import { getStore } from '../store';
 import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
 import { IdSchema, JobCreateSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
 import type { z } from 'zod';
+import { errorMessage, logger } from '../log';
 
 /** Parses with a zod schema, throwing a ValidationError with field-level issues. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
@@ -165,7 +166,7 @@ export async function deleteJob(id: string, actor: Actor): Promise<void> {
 /** Best effort: a ticket left behind is harmless (checked against the job row when it fires), so a failure only logs. */
 async function dropTickets(jobId: string, only?: { scheduledFor: Date }): Promise<void> {
   await cancelTickets(jobId, only).catch((err: unknown) => {
-    console.warn(`[jobs] could not remove pending tickets of ${jobId}: ${err instanceof Error ? err.message : String(err)}`);
+    logger('jobs').warn({ jobId, err: errorMessage(err) }, 'could not remove pending tickets');
   });
 }
 

@@ -1,6 +1,9 @@
 import 'server-only';
 import { getStore } from '../store';
 import { listInstances } from './instances';
+import { errorMessage, logger } from '../log';
+
+const log = logger('live');
 
 export const LIVE_TOPICS = ['jobs', 'runs', 'instances'] as const;
 export type LiveTopic = (typeof LIVE_TOPICS)[number];
@@ -69,7 +72,7 @@ async function tick(p: Poller): Promise<void> {
           try {
             listener(topic);
           } catch (err) {
-            console.error('[live] listener failed:', err);
+            log.error({ err: errorMessage(err) }, 'listener failed');
           }
         }
       }
@@ -77,7 +80,7 @@ async function tick(p: Poller): Promise<void> {
     }
   } catch (err) {
     // A database hiccup must not kill the stream; the next tick tries again.
-    console.error('[live] poll failed:', err instanceof Error ? err.message : err);
+    log.error({ err: errorMessage(err) }, 'poll failed');
   } finally {
     p.polling = false;
     if (p.listeners.size > 0) p.timer = setTimeout(() => void tick(p), POLL_INTERVAL_MS);

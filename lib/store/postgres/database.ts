@@ -6,6 +6,7 @@ import type { DatabaseLifecycle } from '../types';
 import { migrateDatabase } from './migrate';
 import { prepared } from './prepared';
 import { toDate } from './rows';
+import { logger } from '../../log';
 
 /**
  * One PostgreSQL database as every part of the store uses it: Prisma, and the pool under it. Query styles (see
@@ -24,7 +25,7 @@ export class PgDatabase {
   constructor(readonly url: string) {
     this.pool = new pg.Pool({ connectionString: url, max: 10 });
     // An idle connection dropped by a database restart must not become an uncaught exception; the pool replaces it.
-    this.pool.on('error', (err) => console.error(`[store] idle database connection lost: ${err.message}`));
+    this.pool.on('error', (err) => logger('store').error({ err: err.message }, 'idle database connection lost'));
     this.prisma = new PrismaClient({ adapter: new PrismaPg(this.pool) });
   }
 
@@ -61,7 +62,7 @@ export function postgresLifecycle(db: PgDatabase, description: string): Database
 
     async migrate(): Promise<void> {
       const { applied } = await migrateDatabase(db.url);
-      if (applied.length > 0) console.info(`[store] applied migrations: ${applied.join(', ')}`);
+      if (applied.length > 0) logger('store').info(`applied migrations: ${applied.join(', ')}`);
     },
 
     async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import { initCluster, isInitialized, runningPid, runningPort, startCluster, stopCluster } from './cluster';
+import { logger } from '../../log';
 
 /**
  * The zero-configuration database: a private PostgreSQL cluster under <data dir>/pg, created on first start and
@@ -134,7 +135,7 @@ export async function ensureEmbeddedPostgres(cwd = process.cwd()): Promise<{ url
       port = runningPort(paths.dataDir) ?? port;
     } else {
       const options = { dataDir: paths.dataDir, port, superuser: SUPERUSER, password };
-      if (await initCluster(options)) console.info(`[db] created the embedded PostgreSQL cluster in ${shownDir}`);
+      if (await initCluster(options)) logger('db').info(`created the embedded PostgreSQL cluster in ${shownDir}`);
       try {
         await startCluster(options);
       } catch (err) {
@@ -142,7 +143,7 @@ export async function ensureEmbeddedPostgres(cwd = process.cwd()): Promise<{ url
           cause: err,
         });
       }
-      console.info(`[db] embedded PostgreSQL started on 127.0.0.1:${port} (data in ${shownDir}); it keeps running after the app exits: stop it with \`npm run db:stop\``);
+      logger('db').info(`embedded PostgreSQL started on 127.0.0.1:${port} (data in ${shownDir}); it keeps running after the app exits: stop it with \`npm run db:stop\``);
     }
     await ensureDatabase(port, password);
     return { url: urlFor(port, password, DATABASE), dataDir: shownDir };

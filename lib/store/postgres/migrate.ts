@@ -10,6 +10,7 @@ import {
   getUpdateTimestampTriggerSQL,
 } from '@agendajs/postgres-backend';
 import pg from 'pg';
+import { logger } from '../../log';
 
 /**
  * Applies prisma/migrations at start-up, the way `prisma migrate deploy` does, without the Prisma CLI at run
@@ -90,7 +91,7 @@ export async function migrateDatabase(url: string, dir = migrationsDir()): Promi
       for (const m of migrations) {
         const previous = done.get(m.name);
         if (previous !== undefined) {
-          if (previous !== m.checksum) console.warn(`[store] migration ${m.name} was edited after it was applied (checksum differs); not re-applied`);
+          if (previous !== m.checksum) logger('store').warn(`migration ${m.name} was edited after it was applied (checksum differs); not re-applied`);
           continue;
         }
         const id = randomUUID();
