@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decryptSecret, encryptSecret, maskPayload, revealPayload, secretsKey } from '../../lib/secrets';
 import { getJobType } from '../../lib/jobs/registry';
-import { jobContext } from './fixtures/job-context';
+import { jobContext } from '../support/job-context';
 import type { Store } from '../../lib/store/types';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RESPONSE_EXCERPT_CHARS, RESPONSE_MAX_BYTES, httpJob } from '../../lib/jobs/http';
-import { jobContext } from '../api/fixtures/job-context';
+import { jobContext } from '../support/job-context';
 
 const EXACT = 'e'.repeat(RESPONSE_EXCERPT_CHARS);
 const ONE_OVER = `${'o'.repeat(RESPONSE_EXCERPT_CHARS)}X`;

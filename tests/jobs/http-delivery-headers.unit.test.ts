@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { DELIVERY_HEADERS, httpJob, httpPayloadSchema } from '../../lib/jobs/http';
-import { jobContext } from '../api/fixtures/job-context';
+import { jobContext } from '../support/job-context';
 
 let server: Server;
 let base = '';

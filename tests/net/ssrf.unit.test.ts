@@ -11,7 +11,7 @@ import { BlockedAddressError, guardedHttpRequest, isCredentialHeader, resolveTar
 import { blockedReason, parseIp } from '../../lib/net/ip';
 import { httpJob, httpPayloadSchema, RESPONSE_MAX_BYTES, USERINFO_MESSAGE } from '../../lib/jobs/http';
 import { JobCreateSchema } from '../../lib/validation/job';
-import { jobContext } from './fixtures/job-context';
+import { jobContext } from '../support/job-context';
 
 const reason = (text: string): string | null => {
   const ip = parseIp(text);

@@ -76,7 +76,7 @@ describe('credentials', () => {
 
   test('processes starting at once agree on one set and only one prints it', { timeout: 60_000 }, async () => {
     const dir = tempDir();
-    const fixture = fileURLToPath(new URL('./fixtures/ensure-credentials.ts', import.meta.url));
+    const fixture = fileURLToPath(new URL('./ensure-credentials.ts', import.meta.url));
     const runOne = () =>
       new Promise<{ credentials: unknown; printed: boolean }>((resolve, reject) => {
         const child = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', fixture, dir], {
