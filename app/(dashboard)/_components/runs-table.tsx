@@ -2,6 +2,7 @@ import Link from 'next/link';
 import { durationBetween, excerpt } from '@/lib/presenters/format';
 import type { Run } from '@/lib/store/types';
 import { StatusBadge } from './badges';
+import { DataTable, type Column } from './data-table';
 import { Time } from './time';
 
 /** Where an instance is shown: its row on the instances page. */
@@ -18,83 +19,64 @@ export function InstanceLink({ id }: { id: string | null }) {
   );
 }
 
-/**
- * Runs, newest first. On narrow screens each row becomes a stacked card (CSS, via data-label), so a
- * phone shows every field without sideways scrolling.
- */
+/** Runs, newest first; on narrow screens each row becomes a stacked card, so a phone shows every field without sideways scrolling. */
 export function RunsTable({ runs, showJob = false, zone, label = 'Runs' }: { runs: Run[]; showJob?: boolean; zone?: string; label?: string }) {
+  const columns: ReadonlyArray<Column<Run> | false> = [
+    showJob && {
+      header: 'Job',
+      cell: (run) => (
+        <Link href={`/jobs/${run.jobId}`} className="row-link">
+          {run.jobName}
+        </Link>
+      ),
+    },
+    {
+      header: 'Scheduled for',
+      cell: (run) => (
+        <>
+          <Link href={`/runs/${run.id}`} className="run-link" title="Run details">
+            <Time iso={run.scheduledFor.toISOString()} zone={zone} />
+          </Link>
+          {run.trigger !== 'schedule' && <span className="tag">{run.trigger}</span>}
+        </>
+      ),
+    },
+    { header: 'Started', cell: (run) => <Time iso={run.startedAt?.toISOString() ?? null} /> },
+    { header: 'Finished', cell: (run) => <Time iso={run.finishedAt?.toISOString() ?? null} /> },
+    { header: 'Duration', className: 'num', cell: (run) => durationBetween(run.startedAt, run.finishedAt) ?? <span className="muted">—</span> },
+    { header: 'Status', cell: (run) => <StatusBadge status={run.status} /> },
+    { header: 'Instance', cell: (run) => <InstanceLink id={run.instanceId} /> },
+    { header: 'Attempt', className: 'num', cell: (run) => run.attempt },
+    { header: 'Details', className: 'detail-cell', cell: (run) => <RunDetails run={run} /> },
+  ];
   return (
-    <div className="table-wrap">
-      <table className="table runs stack" aria-label={label}>
-        <thead>
-          <tr>
-            {showJob && <th scope="col">Job</th>}
-            <th scope="col">Scheduled for</th>
-            <th scope="col">Started</th>
-            <th scope="col">Finished</th>
-            <th scope="col">Duration</th>
-            <th scope="col">Status</th>
-            <th scope="col">Instance</th>
-            <th scope="col">Attempt</th>
-            <th scope="col">Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {runs.map((run) => (
-            <RunRow key={run.id} run={run} showJob={showJob} zone={zone} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label={label}
+      className="runs"
+      stacked
+      columns={columns}
+      rows={runs}
+      rowKey={(run) => run.id}
+      rowAttributes={(run) => ({
+        'data-run-id': run.id,
+        'data-status': run.status,
+        'data-trigger': run.trigger,
+        'data-job-id': run.jobId,
+        'data-scheduled-for': run.scheduledFor.toISOString(),
+      })}
+    />
   );
 }
 
-function RunRow({ run, showJob, zone }: { run: Run; showJob: boolean; zone: string | undefined }) {
+/** The error or output excerpt, the whole text one click away. */
+function RunDetails({ run }: { run: Run }) {
   const detail = run.error ?? run.output;
+  if (!detail) return <span className="muted">—</span>;
   return (
-    <tr data-run-id={run.id} data-status={run.status} data-trigger={run.trigger} data-job-id={run.jobId} data-scheduled-for={run.scheduledFor.toISOString()}>
-      {showJob && (
-        <td data-label="Job">
-          <Link href={`/jobs/${run.jobId}`} className="row-link">
-            {run.jobName}
-          </Link>
-        </td>
-      )}
-      <td data-label="Scheduled for">
-        <Link href={`/runs/${run.id}`} className="run-link" title="Run details">
-          <Time iso={run.scheduledFor.toISOString()} zone={zone} />
-        </Link>
-        {run.trigger !== 'schedule' && <span className="tag">{run.trigger}</span>}
-      </td>
-      <td data-label="Started">
-        <Time iso={run.startedAt?.toISOString() ?? null} />
-      </td>
-      <td data-label="Finished">
-        <Time iso={run.finishedAt?.toISOString() ?? null} />
-      </td>
-      <td data-label="Duration" className="num">
-        {durationBetween(run.startedAt, run.finishedAt) ?? <span className="muted">—</span>}
-      </td>
-      <td data-label="Status">
-        <StatusBadge status={run.status} />
-      </td>
-      <td data-label="Instance">
-        <InstanceLink id={run.instanceId} />
-      </td>
-      <td data-label="Attempt" className="num">
-        {run.attempt}
-      </td>
-      <td data-label="Details" className="detail-cell">
-        {detail ? (
-          <details>
-            <summary className={run.error ? 'error-text' : undefined}>{excerpt(detail, 60)}</summary>
-            {run.error && <pre className="code error-text">{run.error}</pre>}
-            {run.output && <pre className="code">{run.output}</pre>}
-          </details>
-        ) : (
-          <span className="muted">—</span>
-        )}
-      </td>
-    </tr>
+    <details>
+      <summary className={run.error ? 'error-text' : undefined}>{excerpt(detail, 60)}</summary>
+      {run.error && <pre className="code error-text">{run.error}</pre>}
+      {run.output && <pre className="code">{run.output}</pre>}
+    </details>
   );
 }

@@ -4,7 +4,7 @@ import { requireActor, requirePageRole } from '@/lib/auth/session';
 import { ValidationError } from '@/lib/errors';
 import { listAudit } from '@/lib/services/audit';
 import type { AuditEntry, Page } from '@/lib/store/types';
-import { DataTable, FilterSelect } from '../_components/data-table';
+import { DataTable, FilterSelect, type Column } from '../_components/data-table';
 import { Time } from '../_components/time';
 
 export const metadata: Metadata = { title: 'Audit log' };
@@ -39,6 +39,49 @@ function one(value: string | string[] | undefined): string {
 function show(value: unknown): string {
   if (value === null || value === undefined) return '—';
   return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+const COLUMNS: ReadonlyArray<Column<AuditEntry>> = [
+  { header: 'When', cell: (e) => <Time iso={e.at.toISOString()} /> },
+  {
+    header: 'Who',
+    cell: (e) => (
+      <>
+        {e.actorName} <span className="muted small">({e.actorType})</span>
+      </>
+    ),
+  },
+  { header: 'Action', cell: (e) => <code>{e.action}</code> },
+  { header: 'Target', cell: (e) => <Target entry={e} /> },
+  { header: 'From', cell: (e) => e.ip ?? '—' },
+  { header: 'Changes', cell: (e) => <ChangeList changes={e.changes} /> },
+];
+
+/** A job links to its page (unless the entry deleted it); users and tokens are named with their kind. */
+function Target({ entry: e }: { entry: AuditEntry }) {
+  if (!e.targetType) return '—';
+  if (e.targetType === 'job' && e.targetId && e.action !== 'job.delete') return <Link href={`/jobs/${e.targetId}`}>{e.targetName ?? e.targetId}</Link>;
+  return (
+    <span>
+      {e.targetName ?? e.targetId} <span className="muted small">({e.targetType})</span>
+    </span>
+  );
+}
+
+function ChangeList({ changes }: { changes: AuditEntry['changes'] }) {
+  if (!changes) return '—';
+  return (
+    <dl className="props small">
+      {Object.entries(changes).map(([field, c]) => (
+        <div key={field}>
+          <dt>{field}</dt>
+          <dd>
+            <span className="mono">{show(c.before)}</span> → <span className="mono">{show(c.after)}</span>
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
 }
 
 /** Admins: who did what to which job, user or token, when (database time) and from where. Read-only. */
@@ -115,51 +158,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
       {page.items.length === 0 ? (
         <p className="empty muted">No entries match.</p>
       ) : (
-        <DataTable label="Audit log" columns={['When', 'Who', 'Action', 'Target', 'From', 'Changes']}>
-          {page.items.map((e) => (
-            <tr key={e.id} data-action={e.action}>
-              <td>
-                <Time iso={e.at.toISOString()} />
-              </td>
-              <td>
-                {e.actorName} <span className="muted small">({e.actorType})</span>
-              </td>
-              <td>
-                <code>{e.action}</code>
-              </td>
-              <td>
-                {e.targetType ? (
-                  e.targetType === 'job' && e.targetId && e.action !== 'job.delete' ? (
-                    <Link href={`/jobs/${e.targetId}`}>{e.targetName ?? e.targetId}</Link>
-                  ) : (
-                    <span>
-                      {e.targetName ?? e.targetId} <span className="muted small">({e.targetType})</span>
-                    </span>
-                  )
-                ) : (
-                  '—'
-                )}
-              </td>
-              <td>{e.ip ?? '—'}</td>
-              <td>
-                {e.changes ? (
-                  <dl className="props small">
-                    {Object.entries(e.changes).map(([field, c]) => (
-                      <div key={field}>
-                        <dt>{field}</dt>
-                        <dd>
-                          <span className="mono">{show(c.before)}</span> → <span className="mono">{show(c.after)}</span>
-                        </dd>
-                      </div>
-                    ))}
-                  </dl>
-                ) : (
-                  '—'
-                )}
-              </td>
-            </tr>
-          ))}
-        </DataTable>
+        <DataTable label="Audit log" columns={COLUMNS} rows={page.items} rowKey={(e) => e.id} rowAttributes={(e) => ({ 'data-action': e.action })} />
       )}
       {(cursor || page.nextCursor) && (
         <nav className="pager" aria-label="Pages">

@@ -4,10 +4,12 @@ import { describeSchedule } from '@/lib/schedule';
 import { hasRole } from '@/lib/auth/principal';
 import { requireSession } from '@/lib/auth/session';
 import { listJobTags, listJobs } from '@/lib/services/jobs';
+import type { JobWithLastRun } from '@/lib/store/types';
 import { NameCursorSchema, validCursor } from '@/lib/validation/cursor';
 import { isSingleLineText } from '@/lib/validation/text';
 import { LiveRefresh } from '../_components/live';
 import { PausedBadge, StatusBadge } from '../_components/badges';
+import { DataTable, type Column } from '../_components/data-table';
 import { BadCursorNotice, Notice } from '../_components/notice';
 import { Time } from '../_components/time';
 import { BulkForm } from './_components/bulk-form';
@@ -112,75 +114,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
         </div>
       ) : (
         <MaybeBulkForm enabled={canEdit}>
-        <div className="table-wrap">
-          <table className="table" aria-label="Jobs">
-            <thead>
-              <tr>
-                {canEdit && (
-                  <th scope="col" className="col-check">
-                    <input type="checkbox" data-select-all aria-label="Select all jobs on this page" />
-                  </th>
-                )}
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Schedule</th>
-                <th scope="col">Next run</th>
-                <th scope="col">Last run</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((job) => (
-                <tr key={job.id} data-job-id={job.id}>
-                  {canEdit && (
-                    <td className="col-check">
-                      <input type="checkbox" name="ids" value={job.id} aria-label={`Select ${job.name}`} />
-                      <input type="hidden" name={`name:${job.id}`} value={job.name} />
-                    </td>
-                  )}
-                  <td>
-                    <Link href={`/jobs/${job.id}`} className="row-link">
-                      {job.name}
-                    </Link>
-                    {job.tags.length > 0 && (
-                      <span className="tags">
-                        {job.tags.map((t) => (
-                          <Link key={t} href={href({ q, tag: t })} className="tag">
-                            {t}
-                          </Link>
-                        ))}
-                      </span>
-                    )}
-                  </td>
-                  <td>
-                    <code>{job.type}</code>
-                  </td>
-                  <td>{describeSchedule(job.schedule)}</td>
-                  <td>
-                    {job.paused ? (
-                      <span className="muted">paused</span>
-                    ) : (
-                      <Time iso={job.nextRunAt?.toISOString() ?? null} zone={job.schedule.kind === 'cron' ? job.schedule.timezone : undefined} showRelative empty="none" />
-                    )}
-                  </td>
-                  <td>
-                    {job.lastRun ? (
-                      <span className="cell-inline">
-                        <StatusBadge status={job.lastRun.status} />
-                        <Time iso={(job.lastRun.startedAt ?? job.lastRun.scheduledFor).toISOString()} relativeOnly />
-                      </span>
-                    ) : (
-                      <span className="muted">never</span>
-                    )}
-                  </td>
-                  <td>
-                    <PausedBadge paused={job.paused} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+          <DataTable label="Jobs" columns={jobColumns(canEdit, (t) => href({ q, tag: t }))} rows={page.items} rowKey={(job) => job.id} rowAttributes={(job) => ({ 'data-job-id': job.id })} />
         </MaybeBulkForm>
       )}
       {(cursor || page.nextCursor) && (
@@ -191,6 +125,67 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
       )}
     </>
   );
+}
+
+/** The jobs list's columns; operators and admins also get a checkbox per row for the bulk actions. */
+function jobColumns(canEdit: boolean, tagHref: (tag: string) => string): ReadonlyArray<Column<JobWithLastRun> | false> {
+  return [
+    canEdit && {
+      header: 'Select',
+      headerContent: <input type="checkbox" data-select-all aria-label="Select all jobs on this page" />,
+      headerClassName: 'col-check',
+      className: 'col-check',
+      cell: (job) => (
+        <>
+          <input type="checkbox" name="ids" value={job.id} aria-label={`Select ${job.name}`} />
+          <input type="hidden" name={`name:${job.id}`} value={job.name} />
+        </>
+      ),
+    },
+    {
+      header: 'Name',
+      cell: (job) => (
+        <>
+          <Link href={`/jobs/${job.id}`} className="row-link">
+            {job.name}
+          </Link>
+          {job.tags.length > 0 && (
+            <span className="tags">
+              {job.tags.map((t) => (
+                <Link key={t} href={tagHref(t)} className="tag">
+                  {t}
+                </Link>
+              ))}
+            </span>
+          )}
+        </>
+      ),
+    },
+    { header: 'Type', cell: (job) => <code>{job.type}</code> },
+    { header: 'Schedule', cell: (job) => describeSchedule(job.schedule) },
+    {
+      header: 'Next run',
+      cell: (job) =>
+        job.paused ? (
+          <span className="muted">paused</span>
+        ) : (
+          <Time iso={job.nextRunAt?.toISOString() ?? null} zone={job.schedule.kind === 'cron' ? job.schedule.timezone : undefined} showRelative empty="none" />
+        ),
+    },
+    {
+      header: 'Last run',
+      cell: (job) =>
+        job.lastRun ? (
+          <span className="cell-inline">
+            <StatusBadge status={job.lastRun.status} />
+            <Time iso={(job.lastRun.startedAt ?? job.lastRun.scheduledFor).toISOString()} relativeOnly />
+          </span>
+        ) : (
+          <span className="muted">never</span>
+        ),
+    },
+    { header: 'State', cell: (job) => <PausedBadge paused={job.paused} /> },
+  ];
 }
 
 /** The bulk-action form for operators and admins; viewers get the bare table. */

@@ -5,8 +5,9 @@ import { cache } from 'react';
 import { requireSession } from '@/lib/auth/session';
 import { NotFoundError } from '@/lib/errors';
 import { formatDuration, formatSignedDuration } from '@/lib/presenters/format';
-import { getRunDetail, listRunAttempts, type RunDetail } from '@/lib/services/runs';
+import { getRunDetail, listRunAttempts, type RunAttemptRow, type RunDetail } from '@/lib/services/runs';
 import { StatusBadge } from '../../_components/badges';
+import { DataTable, type Column } from '../../_components/data-table';
 import { LiveRefresh } from '../../_components/live';
 import { InstanceLink } from '../../_components/runs-table';
 import { Time } from '../../_components/time';
@@ -39,6 +40,23 @@ function ms(value: number | null, signed = false): string {
   if (value === null) return '—';
   return signed ? formatSignedDuration(value) : formatDuration(Math.max(0, value));
 }
+
+const ATTEMPT_COLUMNS: ReadonlyArray<Column<RunAttemptRow>> = [
+  {
+    header: 'Attempt',
+    cell: (a) => (
+      <>
+        {a.attempt}
+        {a.current && <span className="muted"> (current)</span>}
+      </>
+    ),
+  },
+  { header: 'Instance', cell: (a) => <InstanceLink id={a.instanceId} /> },
+  { header: 'Started', cell: (a) => <Time iso={a.startedAt?.toISOString() ?? null} empty="not started" /> },
+  { header: 'Finished', cell: (a) => <Time iso={a.finishedAt?.toISOString() ?? null} empty="—" /> },
+  { header: 'Status', cell: (a) => <StatusBadge status={a.status} /> },
+  { header: 'Error', className: 'error-text small', cell: (a) => a.error ?? '' },
+];
 
 export default async function RunPage({ params }: { params: Params }) {
   await requireSession();
@@ -157,43 +175,7 @@ export default async function RunPage({ params }: { params: Params }) {
           <h2 id="attempts-h" className="section-title">
             Attempts
           </h2>
-          <div className="table-wrap">
-            <table className="table" data-testid="run-attempts">
-              <thead>
-                <tr>
-                  <th scope="col">Attempt</th>
-                  <th scope="col">Instance</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Finished</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Error</th>
-                </tr>
-              </thead>
-              <tbody>
-                {history.map((a) => (
-                  <tr key={a.attempt} data-testid="run-attempt">
-                    <td>
-                      {a.attempt}
-                      {a.current && <span className="muted"> (current)</span>}
-                    </td>
-                    <td>
-                      <InstanceLink id={a.instanceId} />
-                    </td>
-                    <td>
-                      <Time iso={a.startedAt?.toISOString() ?? null} empty="not started" />
-                    </td>
-                    <td>
-                      <Time iso={a.finishedAt?.toISOString() ?? null} empty="—" />
-                    </td>
-                    <td>
-                      <StatusBadge status={a.status} />
-                    </td>
-                    <td className="error-text small">{a.error ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="run-attempts" columns={ATTEMPT_COLUMNS} rows={history} rowKey={(a) => a.attempt} rowAttributes={() => ({ 'data-testid': 'run-attempt' })} />
         </section>
       )}
 

@@ -1,13 +1,44 @@
 import type { Metadata } from 'next';
 import { requireActor, requirePageRole } from '@/lib/auth/session';
-import { listTokens } from '@/lib/services/tokens';
-import { DataTable } from '../../_components/data-table';
+import { listTokens, type PublicApiToken } from '@/lib/services/tokens';
+import { DataTable, type Column } from '../../_components/data-table';
 import { Time } from '../../_components/time';
 import { ActionForm } from '../action-form';
 import { CreatePanel } from '../create-panel';
 import { createTokenAction, revokeTokenAction } from '../actions';
 
 export const metadata: Metadata = { title: 'API tokens' };
+
+const COLUMNS: ReadonlyArray<Column<PublicApiToken>> = [
+  { header: 'Name', cell: (t) => t.name },
+  { header: 'Role', cell: (t) => t.role },
+  { header: 'Starts with', cell: (t) => <code>{t.prefix}…</code> },
+  {
+    header: 'Created',
+    cell: (t) => (
+      <>
+        <Time iso={t.createdAt.toISOString()} />
+        {t.createdBy && <span className="muted small"> by {t.createdBy}</span>}
+      </>
+    ),
+  },
+  { header: 'Last used', cell: (t) => <Time iso={t.lastUsedAt?.toISOString() ?? null} empty="never" /> },
+  {
+    header: 'State',
+    cell: (t) =>
+      t.revokedAt ? (
+        <span className="muted">
+          revoked <Time iso={t.revokedAt.toISOString()} relativeOnly />
+        </span>
+      ) : (
+        <ActionForm action={revokeTokenAction.bind(null, t.id)} label={`Revoke ${t.name}`}>
+          <button type="submit" className="btn btn-danger btn-sm">
+            Revoke
+          </button>
+        </ActionForm>
+      ),
+  },
+];
 
 /** Admins: API tokens for automation, each scoped to a role; the secret is shown once, at creation. */
 export default async function TokensPage() {
@@ -35,37 +66,7 @@ export default async function TokensPage() {
       {tokens.length === 0 ? (
         <p className="empty muted">No tokens yet.</p>
       ) : (
-        <DataTable label="API tokens" columns={['Name', 'Role', 'Starts with', 'Created', 'Last used', 'State']}>
-          {tokens.map((t) => (
-            <tr key={t.id} data-token={t.name}>
-              <td>{t.name}</td>
-              <td>{t.role}</td>
-              <td>
-                <code>{t.prefix}…</code>
-              </td>
-              <td>
-                <Time iso={t.createdAt.toISOString()} />
-                {t.createdBy && <span className="muted small"> by {t.createdBy}</span>}
-              </td>
-              <td>
-                <Time iso={t.lastUsedAt?.toISOString() ?? null} empty="never" />
-              </td>
-              <td>
-                {t.revokedAt ? (
-                  <span className="muted">
-                    revoked <Time iso={t.revokedAt.toISOString()} relativeOnly />
-                  </span>
-                ) : (
-                  <ActionForm action={revokeTokenAction.bind(null, t.id)} label={`Revoke ${t.name}`}>
-                    <button type="submit" className="btn btn-danger btn-sm">
-                      Revoke
-                    </button>
-                  </ActionForm>
-                )}
-              </td>
-            </tr>
-          ))}
-        </DataTable>
+        <DataTable label="API tokens" columns={COLUMNS} rows={tokens} rowKey={(t) => t.id} rowAttributes={(t) => ({ 'data-token': t.name })} />
       )}
     </>
   );
