@@ -1,6 +1,6 @@
 import 'server-only';
 import { z } from 'zod';
-import type { JobFormInitial, JobTypeOption } from '@/app/(dashboard)/jobs/form-state';
+import type { JobFormInitial, JobTypeOption } from './job-form-state';
 import { jobTypes } from '../jobs/registry';
 import { DEFAULT_RETRY, type Job } from '../store/types';
 import { MISSED_POLICIES, OVERLAP_POLICIES } from '../validation/job';

@@ -11,7 +11,7 @@ import { parsePayloadFields, payloadFields, type JsonSchemaNode } from '@/lib/pr
 import { createJob, deleteJob, getJob, pauseJob, resumeJob, runJobNow, updateJob } from '@/lib/services/jobs';
 import type { Schedule } from '@/lib/validation/schedule';
 import type { Actor } from '@/lib/auth/principal';
-import type { JobFormState } from './form-state';
+import type { JobFormState } from '@/lib/presenters/job-form-state';
 
 function text(fd: FormData, name: string): string {
   const value = fd.get(name);

@@ -5,7 +5,7 @@ import { useActionState, useEffect, useMemo, useState, type ReactNode } from 're
 import { payloadFields, type PayloadField } from '@/lib/presenters/payload-fields';
 import { describeSchedule, nextOccurrences } from '@/lib/schedule';
 import { ScheduleSchema, cronExpressionError, isValidTimezone } from '@/lib/validation/schedule';
-import { initialFormState, type JobFormInitial, type JobFormState, type JobTypeOption } from '../form-state';
+import { initialFormState, type JobFormInitial, type JobFormState, type JobTypeOption } from '@/lib/presenters/job-form-state';
 import { DATE_TIME } from '../../_components/time';
 
 type Kind = 'cron' | 'interval' | 'once';

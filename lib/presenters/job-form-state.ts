@@ -1,7 +1,8 @@
-// Types shared by the job form (browser) and its server action; no server code here.
-import type { FieldIssue } from '@/lib/errors';
-import type { JsonSchemaNode } from '@/lib/presenters/payload-fields';
-import type { Schedule } from '@/lib/validation/schedule';
+// What the job form (a browser component), its server action and its presenter (lib/presenters/job-form.ts) share;
+// no server code here, so the browser bundle can load it.
+import type { FieldIssue } from '../errors';
+import type { JsonSchemaNode } from './payload-fields';
+import type { Schedule } from '../validation/schedule';
 
 export interface JobFormState {
   /** Field issues keyed by dotted path ("schedule.expression", "payload.url", "name"). */
@@ -33,7 +34,7 @@ export interface JobFormInitial {
   retryMaxBackoffSeconds: string;
   /** Empty = no limit. */
   concurrencyLimit: string;
-  /** Null for a new job: the form starts with an every-minute cron in the browser's time zone. */
+  /** Null for a new job: the form starts with a cron every five minutes in the browser's time zone. */
   schedule: Schedule | null;
   /** Field values per job type, so switching type and back keeps what was typed. */
   payloadByType: Record<string, Record<string, string | boolean>>;
