@@ -35,7 +35,7 @@ export class ExecutionSystem {
    * guarded by (attempt, instance), so once another instance has taken the run over this one can no longer touch it,
    * and it stops its handler (fencing). Writes the outcome, or schedules a retry, or gives the run back (shutdown).
    */
-  async runOwned(job: Job, run: Run, held: Held, trigger: DeliveryTrigger, turnTaken = false): Promise<void> {
+  async runOwned(job: Job, run: Run, held: Held, trigger: DeliveryTrigger, continuing = false): Promise<void> {
     const queued = job.overlapPolicy === 'queue-one';
     const owner = { attempt: run.attempt, instanceId: this.res.instanceId };
     const controller = held.controller;
@@ -61,26 +61,27 @@ export class ExecutionSystem {
     const settle = (patch: RunPatch): Promise<void> =>
       persist(() => this.res.store.updateRun(run.id, { ...patch, finishedAt: this.res.clock.now(), leaseExpiresAt: null }, owner));
     const giveBack = (reason: string): Promise<void> => persist(() => this.res.held.release(held, `${reason}; outcome unknown`));
+    const notStartedBack = async (): Promise<void> => {
+      // The stop began before the handler was called: nothing ran, so the run goes back as not started (a takeover then
+      // records this attempt as abandoned, not as an unknown outcome).
+      await persist(() => this.res.store.updateRun(run.id, { startedAt: null }, owner));
+      await persist(() => this.res.held.release(held, `instance ${this.res.instanceId} was stopping: given back before its handler started`));
+    };
     try {
-      if (this.res.state() !== 'running') {
-        // The stop began while the start was on its way to the database: nothing ran yet, so the run goes back as not
-        // started (a takeover then records this attempt as abandoned, not as an unknown outcome).
-        await persist(() => this.res.store.updateRun(run.id, { startedAt: null }, owner));
-        await persist(() => this.res.held.release(held, `instance ${this.res.instanceId} was stopping: given back before its handler started`));
-        return;
-      }
-      // A takeover of an attempt that had started its handler continues that occurrence: it had its turn already, and
-      // skipping it now would record as not run what may have reached the target.
-      if (!turnTaken && (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null)) {
-        const reason = await this.overlap.waitForTurn(job, run, controller.signal);
+      if (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null) {
+        // A stopping instance stops waiting for a turn at once: the run goes back for another instance.
+        const reason = await this.overlap.waitForTurn(job, run, AbortSignal.any([controller.signal, this.res.stopping]), continuing);
         if (controller.signal.reason instanceof LeaseLost) return;
         if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(errorMessage(controller.signal.reason));
+        if (this.res.state() !== 'running') return await notStartedBack();
         if (reason) {
           await settle({ status: 'skipped', error: reason });
           return;
         }
         if (queued && !run.startedAt) await retrying(() => this.res.store.updateRun(run.id, { startedAt: this.res.clock.now() }, owner), controller.signal);
       }
+      // Not after a stop began (a queued run's turn may come after it): nothing starts on a stopping instance.
+      if (this.res.state() !== 'running') return await notStartedBack();
       // Fencing right before the handler, not only on the fence's timer: after a freeze the handler's continuation would
       // otherwise run before any timer does.
       if (fenced()) {

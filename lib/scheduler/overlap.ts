@@ -25,8 +25,16 @@ export function decideTurn(
   run: Pick<Run, 'id' | 'scheduledFor' | 'startedAt'>,
   others: Array<Pick<Run, 'id' | 'scheduledFor' | 'startedAt'>>,
   now: Date,
+  continuing = false,
 ): Turn {
   const active = others.filter((o) => o.startedAt !== null);
+  if (continuing) {
+    // A takeover of an attempt that had started: its occurrence may have reached the target, so it is never skipped
+    // now (that would record as not run what may have run). It still never overlaps an earlier occurrence's run: it
+    // waits for it, as queue-one does (two such takeovers of one skip job ran side by side).
+    if (job.overlapPolicy === 'allow') return { kind: 'go' };
+    return active.some((o) => precedes(o.scheduledFor, o.id, run.scheduledFor, run.id)) ? { kind: 'wait' } : { kind: 'go' };
+  }
   const startedAt = run.startedAt ?? now;
   if (job.concurrencyLimit !== null) {
     const ahead = active.filter((o) => precedes(o.startedAt!, o.id, startedAt, run.id)).length;
@@ -51,14 +59,14 @@ export function decideTurn(
 export class OverlapSystem {
   constructor(private readonly res: Pick<SchedulerResources, 'store' | 'clock' | 'config'>) {}
 
-  /** Null when the run may start, else why it is skipped. */
-  async waitForTurn(job: Job, run: Run, signal: AbortSignal): Promise<string | null> {
+  /** Null when the run may start, else why it is skipped. `continuing`: see decideTurn. */
+  async waitForTurn(job: Job, run: Run, signal: AbortSignal, continuing = false): Promise<string | null> {
     for (;;) {
       // Retried while the database is away: giving up here would leave the run 'running' (and block the next
       // occurrences) until its lease expired. Fencing aborts the signal if it stays away too long.
       const running = await retrying(() => this.runningRuns(job.id), signal);
       const others = running.filter((o) => o.id !== run.id && o.leaseExpiresAt !== null);
-      const turn = decideTurn(job, run, others, this.res.clock.now());
+      const turn = decideTurn(job, run, others, this.res.clock.now(), continuing);
       if (turn.kind === 'go') return null;
       if (turn.kind === 'skip') return turn.reason;
       if (signal.aborted) return `skipped: ${errorMessage(signal.reason)}`;

@@ -107,9 +107,15 @@ export class RecoverySystem {
     // A run given back by a stopping instance says so in its error; otherwise all that is known is the silence.
     const lost = run.error ?? `instance ${run.instanceId ?? '?'} stopped renewing the run's lease (crashed, froze or lost the database)`;
     const job = await this.res.store.getJob(run.jobId);
-    // Retries use attempts too: a job allowing more of them than the takeover limit keeps its own.
-    if (!job || run.attempt >= Math.max(this.res.config.maxTakeoverAttempts, job.retry.maxAttempts)) {
-      const why = job ? `; not retried after ${run.attempt} attempt(s)` : '; its job was deleted';
+    // Attempts that called the handler count; a queued run taken over before its turn came tried nothing (counting it, a
+    // queue-one run behind a long predecessor was closed unrun after three crashes). Retries use attempts too: a job
+    // allowing more of them than the takeover limit keeps its own.
+    const history = await this.res.store.listRunAttempts(run.id);
+    const tried = history.filter((a) => a.startedAt !== null).length + (run.startedAt ? 1 : 0);
+    // An attempt of this occurrence may have reached the target: the takeover continues it (see decideTurn).
+    const continuing = run.startedAt !== null || history.some((a) => a.status === 'unknown');
+    if (!job || tried >= Math.max(this.res.config.maxTakeoverAttempts, job.retry.maxAttempts)) {
+      const why = job ? `; not retried after ${tried} attempt(s)` : '; its job was deleted';
       await this.res.store.updateRun(
         run.id,
         { status: run.startedAt ? 'unknown' : 'abandoned', finishedAt: now, leaseExpiresAt: null, error: `${lost}${why}` },
@@ -127,11 +133,12 @@ export class RecoverySystem {
     this.res.log.warn({ runId: run.id, job: job.name, attempt: taken.attempt, from: run.instanceId }, 'took over a run');
     // Not awaited: the sweep goes on; the handler is tracked so a graceful stop waits for it.
     void this.res.track(
-      this.execution.runOwned(job, taken, this.res.held.hold(taken, null, sent), taken.trigger, run.startedAt !== null).catch((err: unknown) =>
+      this.execution.runOwned(job, taken, this.res.held.hold(taken, null, sent), taken.trigger, continuing).catch((err: unknown) =>
         this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'run failed'),
       ),
     );
   }
+
   /** A run given back by a stopping instance: take it over at once instead of at the next sweep. */
   async handleTakeover(ticket: Ticket, handle: TicketHandle): Promise<void> {
     await handle.remove();
@@ -140,4 +147,5 @@ export class RecoverySystem {
     const now = this.res.clock.now();
     if (!run || !run.leaseExpiresAt || run.leaseExpiresAt.getTime() >= now.getTime() || this.res.held.has(run.id)) return;
     await this.adopt(run, now);
-  }}
+  }
+}

@@ -79,6 +79,41 @@ for (const factory of SCHEDULER_STORES) {
       await stopWorker(second, 'SIGTERM');
     });
 
+    test('queue-one: a stopping instance starts nothing, not even a queued run whose turn comes during its grace: it goes to another instance', async () => {
+      const { store, services } = opened;
+      const first = await startWorker(opened.db.url, `${factory.name}-stop-a`, ENV);
+      workers.push(first);
+      const path = '/slow?ms=3000&stop=1';
+      const job = await services.createJob(
+        { name: 'queued-through-a-stop', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 2 }, overlapPolicy: 'queue-one' },
+        SYSTEM_ACTOR,
+      );
+      const [, queued] = await waitFor('a run going and the next one queued on the only instance', async () => {
+        const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
+        const started = runs.find((r) => r.startedAt !== null);
+        const waiting = runs.find((r) => r.startedAt === null);
+        return started && waiting ? ([started, waiting] as const) : undefined;
+      }, 15_000);
+      const second = await startWorker(opened.db.url, `${factory.name}-stop-b`, ENV);
+      workers.push(second);
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
+      const stoppedAt = Date.now();
+      await stopWorker(first, 'SIGTERM');
+      const done = await waitFor('the queued run to finish elsewhere', async () => {
+        const run = await store.getRun(queued.id);
+        return run && !inFlight(run) ? run : undefined;
+      }, 30_000);
+      assert.equal(done.status, 'succeeded', `${done.error}`);
+      assert.equal(done.instanceId, second.instanceId, 'run by the other instance');
+      const [given] = await store.listRunAttempts(queued.id);
+      assert.equal(given?.instanceId, first.instanceId);
+      assert.equal(given?.status, 'abandoned', 'the stopping instance never called the handler');
+      assert.equal(given?.startedAt, null);
+      const late = http.requests.filter((r) => r.path === path && r.start > stoppedAt);
+      assert.equal(late.length, 1, 'after the SIGTERM the target was called once: by the other instance');
+      await stopWorker(second, 'SIGTERM');
+    });
+
     test('skip: a taken-over run that had called its target continues that occurrence; it is not skipped behind a later one', async () => {
       const { store, services } = opened;
       const first = await startWorker(opened.db.url, `${factory.name}-skip-a`, ENV);
