@@ -1,9 +1,9 @@
 import 'server-only';
 import { z } from 'zod';
-import type { JobFormInitial, JobTypeOption } from './job-form-state';
+import { JobFormValuesSchema, NEW_JOB_CRON, NEW_JOB_INTERVAL, type JobFormInitial, type JobFormValues, type JobTypeOption } from './job-form-state';
 import { jobTypes } from '../jobs/registry';
 import { DEFAULT_RETRY, type Job } from '../store/types';
-import { MISSED_POLICIES, OVERLAP_POLICIES } from '../validation/job';
+import { JobNameSchema, MISSED_POLICIES, OVERLAP_POLICIES } from '../validation/job';
 import { payloadFields, toFieldValue, type JsonSchemaNode } from './payload-fields';
 
 /** The job types as the form needs them: the payload schema travels as JSON Schema. */
@@ -27,27 +27,40 @@ function fieldValues(schema: JsonSchemaNode, payload: Record<string, unknown>): 
 
 /** Starting values of the form: the job's own for an edit, each type's example payload otherwise. */
 export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobFormInitial {
-  const payloadByType: JobFormInitial['payloadByType'] = {};
+  const payloadByType: JobFormValues['payloadByType'] = {};
   for (const option of types) {
     const example = jobTypes.find((t) => t.name === option.name)?.examplePayload;
     const payload = job && job.type === option.name ? job.payload : ((example ?? {}) as Record<string, unknown>);
     payloadByType[option.name] = fieldValues(option.schema, payload);
   }
-  return {
-    jobId: job?.id ?? null,
+  const schedule = job?.schedule;
+  const retry = job?.retry ?? DEFAULT_RETRY;
+  const values: JobFormValues = {
     name: job?.name ?? '',
     description: job?.description ?? '',
     type: job?.type ?? types[0]?.name ?? '',
+    payloadByType,
+    schedule: {
+      kind: schedule?.kind ?? 'cron',
+      expression: schedule?.kind === 'cron' ? schedule.expression : NEW_JOB_CRON,
+      // A new job's zone becomes the browser's once the form runs there.
+      timezone: schedule?.kind === 'cron' ? schedule.timezone : 'UTC',
+      seconds: schedule?.kind === 'interval' ? String(schedule.seconds) : NEW_JOB_INTERVAL,
+      // Filled in the browser, which knows its zone (onceAt below).
+      atLocal: '',
+    },
     timeoutSeconds: String(job?.timeoutSeconds ?? 300),
     overlapPolicy: job?.overlapPolicy ?? 'skip',
     missedPolicy: job?.missedPolicy ?? 'run-once',
     tags: job?.tags.join(', ') ?? '',
-    retryMaxAttempts: String((job?.retry ?? DEFAULT_RETRY).maxAttempts),
-    retryBackoffSeconds: String((job?.retry ?? DEFAULT_RETRY).backoffSeconds),
-    retryMaxBackoffSeconds: String((job?.retry ?? DEFAULT_RETRY).maxBackoffSeconds),
+    retry: { maxAttempts: String(retry.maxAttempts), backoffSeconds: String(retry.backoffSeconds), maxBackoffSeconds: String(retry.maxBackoffSeconds) },
     concurrencyLimit: job?.concurrencyLimit == null ? '' : String(job.concurrencyLimit),
-    schedule: job?.schedule ?? null,
-    payloadByType,
+  };
+  return {
+    jobId: job?.id ?? null,
+    values: JobFormValuesSchema.parse(values),
+    onceAt: schedule?.kind === 'once' ? schedule.at : null,
+    nameMaxLength: JobNameSchema.maxLength,
     overlapPolicies: OVERLAP_POLICIES,
     missedPolicies: MISSED_POLICIES,
   };
