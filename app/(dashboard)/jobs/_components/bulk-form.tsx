@@ -1,7 +1,11 @@
 'use client';
 
-import { useActionState, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useActionState, useCallback, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { initialBulkState, type BulkState } from '../bulk-state';
+
+function rowBoxes(form: HTMLFormElement | null): HTMLInputElement[] {
+  return Array.from(form?.querySelectorAll<HTMLInputElement>('input[name="ids"]') ?? []);
+}
 
 interface Props {
   action: (state: BulkState, fd: FormData) => Promise<BulkState>;
@@ -18,9 +22,9 @@ export function BulkForm({ action, children }: Props) {
   const [confirming, setConfirming] = useState(false);
   const form = useRef<HTMLFormElement>(null);
 
-  const boxes = () => Array.from(form.current?.querySelectorAll<HTMLInputElement>('input[name="ids"]') ?? []);
-  const recount = () => {
-    const all = boxes();
+  // Reads the ticks from the DOM (the rows are server-rendered children), so it depends on nothing that changes.
+  const recount = useCallback(() => {
+    const all = rowBoxes(form.current);
     const count = all.filter((b) => b.checked).length;
     const selectAll = form.current?.querySelector<HTMLInputElement>('input[data-select-all]');
     if (selectAll) {
@@ -29,10 +33,10 @@ export function BulkForm({ action, children }: Props) {
     }
     setSelected(count);
     if (count === 0) setConfirming(false);
-  };
+  }, []);
   const onChange = (e: FormEvent<HTMLFormElement>) => {
     const target = e.target as HTMLInputElement;
-    if (target.dataset.selectAll !== undefined) for (const box of boxes()) box.checked = target.checked;
+    if (target.dataset.selectAll !== undefined) for (const box of rowBoxes(form.current)) box.checked = target.checked;
     recount();
   };
   // After an action React resets the form (ticks cleared) and the list re-renders with fresh rows: count again.
@@ -40,8 +44,7 @@ export function BulkForm({ action, children }: Props) {
     setConfirming(false);
     const id = setTimeout(recount, 0);
     return () => clearTimeout(id);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [state]);
+  }, [state, recount]);
 
   return (
     <form
