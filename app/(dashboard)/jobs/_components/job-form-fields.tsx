@@ -7,7 +7,7 @@ import type { PayloadField } from '@/lib/presenters/payload-fields';
 // The job form's parts: a labelled field bound to one value of the form state, showing the server's issues for its
 // path. Each field claims its path while it is on screen; issues no field claims go to the summary above the form.
 
-export function fieldId(path: string): string {
+function fieldId(path: string): string {
   return `f-${path.replace(/[^a-zA-Z0-9]+/g, '-')}`;
 }
 

@@ -10,6 +10,7 @@ import {
   type JobFormState,
   type JobFormValues,
   type JobTypeOption,
+  type ScheduleKind,
 } from '@/lib/presenters/job-form-state';
 import { payloadFields } from '@/lib/presenters/payload-fields';
 import { describeSchedule, nextOccurrences } from '@/lib/schedule';
@@ -29,7 +30,7 @@ const CRON_PRESETS: Array<{ label: string; expression: string }> = [
   { label: 'Monthly, 1st at 00:00', expression: '0 0 1 * *' },
 ];
 
-const KIND_LABELS: Record<(typeof SCHEDULE_KINDS)[number], string> = { cron: 'On a cron schedule', interval: 'Every N seconds', once: 'Once' };
+const KIND_LABELS: Record<ScheduleKind, string> = { cron: 'On a cron schedule', interval: 'Every N seconds', once: 'Once' };
 
 const OVERLAP_HELP: Record<string, string> = {
   skip: 'skip an occurrence while the previous run is still going',
