@@ -28,14 +28,16 @@ export function decideTurn(
   continuing = false,
 ): Turn {
   const active = others.filter((o) => o.startedAt !== null);
+  const startedAt = run.startedAt ?? now;
   if (continuing) {
     // A takeover of an attempt that had started: its occurrence may have reached the target, so it is never skipped
-    // now (that would record as not run what may have run). It still never overlaps an earlier occurrence's run: it
-    // waits for it, as queue-one does (two such takeovers of one skip job ran side by side).
+    // now (that would record as not run what may have run). It still never overlaps another run: it waits for every
+    // one that started before it, in the same total order as 'skip' (so of two such takeovers the first goes, and a run
+    // that started in the gap before the takeover finishes first). Found by the fault harness: two takeovers of one
+    // skip job, and a takeover beside an occurrence that started in that gap, ran side by side.
     if (job.overlapPolicy === 'allow') return { kind: 'go' };
-    return active.some((o) => precedes(o.scheduledFor, o.id, run.scheduledFor, run.id)) ? { kind: 'wait' } : { kind: 'go' };
+    return active.some((o) => precedes(o.startedAt!, o.id, startedAt, run.id)) ? { kind: 'wait' } : { kind: 'go' };
   }
-  const startedAt = run.startedAt ?? now;
   if (job.concurrencyLimit !== null) {
     const ahead = active.filter((o) => precedes(o.startedAt!, o.id, startedAt, run.id)).length;
     if (ahead >= job.concurrencyLimit) {

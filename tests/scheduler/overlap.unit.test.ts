@@ -51,12 +51,14 @@ describe('decideTurn', () => {
     assert.equal(decideTurn(job('skip', 5), run('c', 1, 3), others, NOW).kind, 'skip', 'skip still keeps one at a time');
   });
 
-  test('a takeover of a started attempt is never skipped: it waits for an earlier occurrence, never for a later one', () => {
-    // Two takeovers of one skip job: the later occurrence waits for the earlier one instead of running beside it.
+  test('a takeover of a started attempt is never skipped: it waits for every run that started before it', () => {
+    // Two takeovers of one skip job: the one taken over second waits for the first instead of running beside it.
     assert.deepEqual(decideTurn(job('skip'), run('b', 10, 60), [run('a', 0, 59)], NOW, true), { kind: 'wait' });
     assert.deepEqual(decideTurn(job('skip'), run('a', 0, 59), [run('b', 10, 60)], NOW, true), { kind: 'go' });
-    // Not skipped behind a run that started first: it may have reached the target already.
-    assert.deepEqual(decideTurn(job('skip'), run('b', 10, 60), [run('c', 20, 20)], NOW, true), { kind: 'go' });
+    // A later occurrence that started in the gap before the takeover: the takeover waits for it, and is not skipped
+    // (its first attempt may have reached the target already).
+    assert.deepEqual(decideTurn(job('skip'), run('b', 10, 60), [run('c', 20, 59.9)], NOW, true), { kind: 'wait' });
+    assert.deepEqual(decideTurn(job('skip'), run('c', 20, 59.9), [run('b', 10, 60)], NOW), { kind: 'go' }, 'and the later one goes: it started first');
     assert.deepEqual(decideTurn(job('queue-one'), run('b', 10, 60), [run('a', 0, null)], NOW, true), { kind: 'go' }, 'a queued earlier one does not hold it back');
     assert.deepEqual(decideTurn(job('allow', 1), run('b', 10, 60), [run('a', 0, 1)], NOW, true), { kind: 'go' }, 'it replaces a dead attempt: the limit is not crossed');
   });

@@ -83,7 +83,9 @@ for (const factory of SCHEDULER_STORES) {
       const { store, services } = opened;
       const first = await startWorker(opened.db.url, `${factory.name}-stop-a`, ENV);
       workers.push(first);
-      const path = '/slow?ms=3000&stop=1';
+      // Long enough that the one ahead is still going when the SIGTERM comes (the second worker's start takes seconds),
+      // short enough to end within the 10 s grace.
+      const path = '/slow?ms=7000&stop=1';
       const job = await services.createJob(
         { name: 'queued-through-a-stop', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 2 }, overlapPolicy: 'queue-one' },
         SYSTEM_ACTOR,
@@ -97,6 +99,8 @@ for (const factory of SCHEDULER_STORES) {
       const second = await startWorker(opened.db.url, `${factory.name}-stop-b`, ENV);
       workers.push(second);
       await services.pauseJob(job.id, SYSTEM_ACTOR);
+      const before = await store.getRun(queued.id);
+      assert.ok(before?.status === 'running' && before.startedAt === null, 'still queued when the SIGTERM comes');
       const stoppedAt = Date.now();
       await stopWorker(first, 'SIGTERM');
       const done = await waitFor('the queued run to finish elsewhere', async () => {
