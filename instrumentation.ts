@@ -30,7 +30,7 @@ export async function register(): Promise<void> {
   }
 
   // The first admin user (from ADMIN_PASSWORD or the generated credentials); sign-in retries this if it fails here.
-  const { ensureBootstrapAdmin } = await import('./lib/auth/login');
+  const { ensureBootstrapAdmin } = await import('./lib/services/login');
   await ensureBootstrapAdmin().catch((err: unknown) => {
     logger('auth').error(`could not create the first admin user: ${errorMessage(err)}`);
   });

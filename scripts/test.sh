@@ -21,6 +21,9 @@ npm run -s prisma:generate >/dev/null
 step "typecheck"
 npx tsc --noEmit -p .
 
+step "dependency rules (layers, no cycles)"
+npm run -s deps
+
 step "build"
 npx next build >/dev/null
 echo "built .next"

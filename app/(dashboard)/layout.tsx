@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import type { ReactNode } from 'react';
-import { logout } from '@/lib/auth/actions';
+import { logout } from '../login/actions';
 import { requireSession } from '@/lib/auth/session';
 import { THEME_COOKIE, parseTheme } from '@/lib/presenters/theme';
 import { cookies } from 'next/headers';

@@ -1,7 +1,7 @@
 'use client';
 
 import { useActionState } from 'react';
-import { login, type LoginState } from '@/lib/auth/actions';
+import { login, type LoginState } from './actions';
 import styles from './login.module.css';
 
 const initialState: LoginState = { error: null };

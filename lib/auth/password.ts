@@ -5,7 +5,7 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  * scrypt (memory-hard, in node:crypto: no native package to build offline) at OWASP's minimum for scrypt:
  * N=2^17, r=8, p=1, which takes 128 MiB per hash (~0.3-0.8 s on our machines). The parameters travel with each
  * hash: hashes made with older (lower) parameters still verify, and a successful sign-in rehashes them
- * (needsRehash, lib/auth/login.ts).
+ * (needsRehash, lib/services/login.ts).
  */
 export const SCRYPT_N = 2 ** 17;
 export const SCRYPT_R = 8;

@@ -1,4 +1,8 @@
 import type { z } from 'zod';
+import type { Store } from '../store/types';
+
+/** What the retention job needs of the database, and nothing more: handlers get it through their context. */
+export type RetentionStore = Pick<Store, 'now' | 'pruneRuns' | 'pruneInstances' | 'pruneSessions'>;
 
 /** The trigger a handler (and an http job's target) is told: the run's trigger, or 'retry' for a retried attempt. */
 export type DeliveryTrigger = 'schedule' | 'manual' | 'catch-up' | 'retry';
@@ -22,6 +26,8 @@ export interface JobContext {
    * side effect, since after a freeze its continuation may run before the timer that aborts `signal`.
    */
   stillOwned(): boolean;
+  /** The database's retention operations (the built-in prune-runs job uses them; handlers never import the store). */
+  retention: RetentionStore;
   /** Appends a line to the run's output (kept as a bounded excerpt). */
   log(line: string): void;
 }

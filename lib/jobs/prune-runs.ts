@@ -34,6 +34,13 @@ export const prunePayloadSchema = z
       .max(3650)
       .default(1)
       .describe('Also forget instances not heard from for this many days (stopped or lost)'),
+    sessionsOlderThanDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .default(1)
+      .describe('Also delete sign-in sessions that expired, or were revoked, this many days ago or more'),
   })
   .strict();
 
@@ -42,13 +49,11 @@ const DAY_MS = 86_400_000;
 export const pruneRunsJob = defineJobType({
   name: 'prune-runs',
   title: 'Prune old runs',
-  description: 'Retention: deletes finished runs older than a number of days (in batches) and instances gone for a day or more.',
+  description: 'Retention: deletes finished runs older than a number of days (in batches), instances gone for a day or more, and sign-in sessions that ended a day ago or more.',
   payloadSchema: prunePayloadSchema,
   examplePayload: { batchSize: 5000, instancesOlderThanDays: 1 },
   async run(payload, ctx) {
-    // Loaded here, not at the top: the job registry is also imported by validation code that must stay store-free.
-    const { getStore } = await import('../store');
-    const store = await getStore();
+    const store = ctx.retention;
     const days = payload.olderThanDays ?? retentionDaysFromEnv();
     const now = await store.now();
     const cutoff = new Date(now.getTime() - days * DAY_MS);
@@ -70,5 +75,8 @@ export const pruneRunsJob = defineJobType({
     const instanceCutoff = new Date(now.getTime() - payload.instancesOlderThanDays * DAY_MS);
     const instances = await store.pruneInstances(instanceCutoff);
     ctx.log(`forgot ${instances} instance${instances === 1 ? '' : 's'} last seen before ${instanceCutoff.toISOString()}`);
+    const sessionCutoff = new Date(now.getTime() - payload.sessionsOlderThanDays * DAY_MS);
+    const sessions = await store.pruneSessions(sessionCutoff);
+    ctx.log(`deleted ${sessions} session${sessions === 1 ? '' : 's'} expired or revoked before ${sessionCutoff.toISOString()}`);
   },
 });

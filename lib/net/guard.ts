@@ -6,7 +6,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { SECRET_HEADER_NAME } from '../secrets/fields';
+import { SECRET_HEADER_NAME } from '../domain';
 import { allowListFromEnv, defaultPort, isAllowed, isLocalName, type AllowList } from './allow';
 import { blockedReason, formatIp, parseIp } from './ip';
 

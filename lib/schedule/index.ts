@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import cronstrue from 'cronstrue';
-import type { Schedule } from '../validation/schedule';
+import type { Schedule } from '../domain';
 
 /**
  * The first occurrence strictly after `after`. Intervals count from `anchor` (anchor + k * seconds),

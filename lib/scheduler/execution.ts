@@ -132,6 +132,7 @@ export class ExecutionSystem {
       instanceId: this.res.instanceId,
       signal: controller.signal,
       stillOwned: () => !controller.signal.aborted && !fenced(),
+      retention: this.res.store,
       log: (line) => output.append(String(line)),
     };
     const timeout = setTimeout(() => controller.abort(new TimeoutAbort(job.timeoutSeconds)), job.timeoutSeconds * 1000);

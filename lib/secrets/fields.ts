@@ -3,6 +3,7 @@
 // Encryption is in ./index.ts (server only).
 import { z } from 'zod';
 import type { JobContext, JobType } from '../jobs/define';
+import { SECRET_HEADER_NAME } from '../domain';
 
 /**
  * Payload field metadata, set with `.meta({ secret: ... })` on a top-level payload field:
@@ -11,8 +12,8 @@ import type { JobContext, JobType } from '../jobs/define';
  */
 export type SecretMeta = true | 'header-values';
 
-/** Header names whose values are credentials. */
-export const SECRET_HEADER_NAME = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|apikey)$|token|secret|passw|api[-_]?key|session|signature/i;
+/** Header names whose values are credentials (the rule lives in lib/domain: lib/net uses it too). */
+export { SECRET_HEADER_NAME } from '../domain';
 
 export const ENCRYPTED_PREFIX = 'enc:v1:';
 export const MASK = '••••';

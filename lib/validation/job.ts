@@ -3,9 +3,9 @@ import { getJobType, jobTypeNames } from '../jobs/registry';
 import { NameCursorSchema, TimeCursorSchema } from './cursor';
 import { ScheduleSchema } from './schedule';
 import { isSingleLineText, refuseUnstorableString, refuseUnstorableText } from './text';
+import { MISSED_POLICIES, OVERLAP_POLICIES } from '../domain';
 
-export const OVERLAP_POLICIES = ['skip', 'allow', 'queue-one'] as const;
-export const MISSED_POLICIES = ['run-once', 'skip', 'run-all'] as const;
+export { MISSED_POLICIES, OVERLAP_POLICIES, type MissedPolicy, type OverlapPolicy } from '../domain';
 
 export const JobNameSchema = z
   .string({ error: 'name must be a string' })
@@ -120,8 +120,6 @@ export const JobUpdateSchema = z
 export type JobCreateInput = z.input<typeof JobCreateSchema>;
 export type JobSpec = z.output<typeof JobCreateSchema>;
 export type JobUpdateInput = z.output<typeof JobUpdateSchema>;
-export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
-export type MissedPolicy = (typeof MISSED_POLICIES)[number];
 
 export const IdSchema = z.string().uuid('not a valid id');
 

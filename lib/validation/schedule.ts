@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { parseIsoDate } from './date';
+import type { Schedule } from '../domain';
 
 /** True when `tz` is an IANA time zone this runtime knows (Intl throws a RangeError otherwise). */
 export function isValidTimezone(tz: string): boolean {
@@ -70,7 +71,9 @@ export const ScheduleSchema = z.discriminatedUnion('kind', [CronScheduleSchema, 
   error: 'schedule.kind must be one of cron, interval, once',
 });
 
-export type CronSchedule = z.infer<typeof CronScheduleSchema>;
-export type IntervalSchedule = z.infer<typeof IntervalScheduleSchema>;
-export type OnceSchedule = z.infer<typeof OnceScheduleSchema>;
-export type Schedule = z.infer<typeof ScheduleSchema>;
+export type { CronSchedule, IntervalSchedule, OnceSchedule, Schedule } from '../domain';
+
+// The schemas parse to exactly the domain's types (a compile error here when they drift apart).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const parsesToTheDomainType: Same<z.output<typeof ScheduleSchema>, Schedule> = true;
+void parsesToTheDomainType;

@@ -70,6 +70,7 @@ function context(): { ctx: JobContext; lines: string[]; abort: AbortController }
     trigger: 'schedule',
     instanceId: 'i',
     stillOwned: () => true,
+    retention: store,
     signal: abort.signal,
     log: (line) => lines.push(line),
   };
@@ -190,6 +191,26 @@ describe('prune-runs system job', () => {
     await type.run(type.payloadSchema.parse({ olderThanDays: 4 }) as Record<string, unknown>, context().ctx);
     assert.equal(await store.getRun(newer.id), null);
     delete process.env.RUN_RETENTION_DAYS;
+  });
+
+  test('deletes sign-in sessions that expired or were revoked a day or more ago; live and recent ones stay', { timeout: 30_000 }, async () => {
+    const user = await store.createUser({ username: `prune-sessions-${Date.now()}`, role: 'viewer', passwordHash: 'x' });
+    const now = await store.now();
+    const day = 86_400_000;
+    const session = (expiresAt: Date) => store.createSession({ userId: user.id, expiresAt, ip: null, userAgent: null });
+    const expiredLongAgo = await session(new Date(now.getTime() - 2 * day));
+    const expiredJustNow = await session(new Date(now.getTime() - 60_000));
+    const live = await session(new Date(now.getTime() + day));
+    const revoked = await session(new Date(now.getTime() + day));
+    await store.revokeSession(revoked.id);
+    const type = registry.getJobType('prune-runs')!;
+    const { ctx, lines } = context();
+    await type.run(type.payloadSchema.parse({}) as Record<string, unknown>, ctx);
+    assert.equal(await store.getSession(expiredLongAgo.id), null, 'expired two days ago: deleted');
+    assert.ok(await store.getSession(expiredJustNow.id), 'expired a minute ago: kept (less than a day)');
+    assert.ok(await store.getSession(live.id), 'live: kept');
+    assert.ok(await store.getSession(revoked.id), 'revoked just now: kept (less than a day)');
+    assert.match(lines.join('\n'), /deleted \d+ sessions? expired or revoked before /);
   });
 
   test('stops between batches when its signal aborts', { timeout: 30_000 }, async () => {

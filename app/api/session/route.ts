@@ -1,5 +1,5 @@
 import { assertSameOrigin, requireApiAuth } from '@/lib/auth/api';
-import { login, logout } from '@/lib/auth/login';
+import { login, logout } from '@/lib/services/login';
 import { clientIp } from '@/lib/auth/rate-limit';
 import { SESSION_COOKIE, isHttps, sessionCookieOptions } from '@/lib/auth/token';
 import { apiRoute, json, methodNotAllowed, noContent, readJsonObject } from '@/lib/api/http';

@@ -1,8 +1,9 @@
 // Identity: users, their sessions, and API tokens.
 import { BrandedError } from '../../errors';
 
-export const USER_ROLES = ['admin', 'operator', 'viewer'] as const;
-export type UserRole = (typeof USER_ROLES)[number];
+import type { UserRole } from '../../domain';
+
+export { USER_ROLES, type UserRole } from '../../domain';
 
 export interface User {
   id: string;

@@ -1,21 +1,10 @@
 // Jobs: what they are, how they are created, patched and listed, and the store's part that keeps them.
 import { BrandedError } from '../../errors';
-import type { Schedule } from '../../validation/schedule';
-import type { MissedPolicy, OverlapPolicy } from '../../validation/job';
+import type { MissedPolicy, OverlapPolicy, RetryPolicy, Schedule } from '../../domain';
 import type { JsonObject, Page } from './database';
 import type { Run } from './runs';
 
-/** How a failed run is retried: attempt n+1 starts min(backoffSeconds * 2^(n-1), maxBackoffSeconds) after attempt n failed. */
-export interface RetryPolicy {
-  /** 1 = no retry; at most 10. */
-  maxAttempts: number;
-  /** Base of the exponential backoff, >= 1. */
-  backoffSeconds: number;
-  /** Cap of the backoff. */
-  maxBackoffSeconds: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 };
+export { DEFAULT_RETRY, type RetryPolicy } from '../../domain';
 
 export interface Job {
   id: string;

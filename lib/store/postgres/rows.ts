@@ -1,8 +1,7 @@
 import 'server-only';
 import { Prisma } from '../../generated/prisma/client';
-import type { MissedPolicy, OverlapPolicy } from '../../validation/job';
+import type { MissedPolicy, OverlapPolicy, Schedule } from '../../domain';
 import type { FilterOp } from '../shared/fields';
-import type { Schedule } from '../../validation/schedule';
 import type { ApiToken, AuditEntry, Instance, Job, JobWithLastRun, JsonObject, Run, RunStatus, RunTrigger, Session, User, UserRole } from '../types';
 
 // The row mapping: each table's columns (Prisma's model field -> column), the select lists made from them (aliased to

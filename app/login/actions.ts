@@ -2,10 +2,10 @@
 
 import { cookies, headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { login as checkLogin, logout as endSession } from './login';
-import { clientIp } from './rate-limit';
-import { getSession } from './session';
-import { SESSION_COOKIE, isHttps, sessionCookieOptions } from './token';
+import { clientIp } from '@/lib/auth/rate-limit';
+import { getSession } from '@/lib/auth/session';
+import { SESSION_COOKIE, isHttps, sessionCookieOptions } from '@/lib/auth/token';
+import { login as checkLogin, logout as endSession } from '@/lib/services/login';
 
 export interface LoginState {
   error: string | null;

@@ -1,13 +1,13 @@
 import 'server-only';
-import { recordAudit } from '../services/audit';
+import { recordAudit } from './audit';
 import { getStore } from '../store';
 import { UsernameTakenError, type User } from '../store/types';
 import { LOGIN_USERNAME_MESSAGE, LoginUsernameSchema } from '../validation/user';
-import { ADMIN_USERNAME, getCredentials } from './credentials';
-import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from './password';
-import type { Actor, Principal } from './principal';
-import { loginBlockedFor, recordLoginFailure as recordIpFailure } from './rate-limit';
-import { SESSION_TTL_SECONDS, createSessionCookie } from './token';
+import { ADMIN_USERNAME, getCredentials } from '../auth/credentials';
+import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../auth/password';
+import type { Actor, Principal } from '../auth/principal';
+import { loginBlockedFor, recordLoginFailure as recordIpFailure } from '../auth/rate-limit';
+import { SESSION_TTL_SECONDS, createSessionCookie } from '../auth/token';
 import { errorMessage, logger } from '../log';
 
 /** Failed sign-ins in a row that lock an account, and for how long. */
