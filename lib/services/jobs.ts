@@ -88,7 +88,6 @@ export async function getJob(id: string): Promise<Job> {
   return masked(await loadJob(id));
 }
 
-export async function createJob(input: unknown, actor: Actor): Promise<Job>;
 export async function createJob(input: unknown, actor: Actor): Promise<Job> {
   authorize(actor);
   const spec: JobSpec = parseInput(JobCreateSchema, input);
@@ -110,7 +109,6 @@ export async function createJob(input: unknown, actor: Actor): Promise<Job> {
   return result;
 }
 
-export async function updateJob(id: string, input: unknown, actor: Actor): Promise<Job>;
 export async function updateJob(id: string, input: unknown, actor: Actor): Promise<Job> {
   authorize(actor);
   const patch = parseInput(JobUpdateSchema, input);
@@ -151,7 +149,6 @@ export async function updateJob(id: string, input: unknown, actor: Actor): Promi
   return result;
 }
 
-export async function deleteJob(id: string, actor: Actor): Promise<void>;
 export async function deleteJob(id: string, actor: Actor): Promise<void> {
   authorize(actor);
   const store = await getStore();
@@ -170,7 +167,6 @@ async function dropTickets(jobId: string, only?: { scheduledFor: Date }): Promis
   });
 }
 
-export async function pauseJob(id: string, actor: Actor): Promise<Job>;
 export async function pauseJob(id: string, actor: Actor): Promise<Job> {
   authorize(actor);
   const current = await loadJob(id);
@@ -185,7 +181,6 @@ export async function pauseJob(id: string, actor: Actor): Promise<Job> {
   return masked(job);
 }
 
-export async function resumeJob(id: string, actor: Actor): Promise<Job>;
 export async function resumeJob(id: string, actor: Actor): Promise<Job> {
   authorize(actor);
   const current = await loadJob(id);
@@ -206,7 +201,6 @@ export async function resumeJob(id: string, actor: Actor): Promise<Job> {
 }
 
 /** Queues an extra run of the job right now, outside its schedule. Works while paused, too. */
-export async function runJobNow(id: string, actor: Actor): Promise<{ job: Job; scheduledFor: Date }>;
 export async function runJobNow(id: string, actor: Actor): Promise<{ job: Job; scheduledFor: Date }> {
   authorize(actor);
   const job = await loadJob(id);

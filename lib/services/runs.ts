@@ -34,7 +34,10 @@ const optionalDate = z
     return date;
   });
 
-/** The run-history filters as they arrive in the URL. Unknown or malformed values are dropped, not fatal. */
+/**
+ * The run-history filters as they arrive in the URL. Unknown or malformed values are dropped, not fatal: a `q` or
+ * `instance` with a control character is dropped too, so none reaches the database.
+ */
 export const RunFilterSchema = z.object({
   // Not an id (too long, control characters, ...): listRunHistory answers an empty page, not every run.
   job: z
@@ -72,8 +75,6 @@ export async function listRunHistory(filter: RunFilter, paging: { limit: number;
   const jobId = filter.job ? IdSchema.safeParse(filter.job) : null;
   // A job filter that is not an id cannot match anything: say so with an empty page, not with every run.
   if (jobId && !jobId.success) return { page: { items: [], nextCursor: null }, from, to, now };
-  // A NUL would be a database error, not "no match".
-  if (filter.q && /\p{Cc}/u.test(filter.q)) return { page: { items: [], nextCursor: null }, from, to, now };
   const page = await store.listRuns({
     limit: paging.limit,
     jobSearch: filter.q,
