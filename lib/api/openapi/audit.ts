@@ -1,0 +1,25 @@
+import 'server-only';
+import { AuditQuerySchema } from '../../services/audit';
+import { AuditListJsonSchema } from '../schemas';
+import { commonErrors, invalidInput, jsonContent, queryParameters, ref, schemaOf, withRole, type ApiSection } from './parts';
+
+/** The audit log (admins only, read-only). */
+export function auditSection(): ApiSection {
+  const parameters = queryParameters(AuditQuerySchema).map((p) =>
+    p.name === 'from' || p.name === 'to' ? { ...p, schema: { type: 'string', format: 'date-time' }, description: p.name === 'from' ? 'Entries at or after' : 'Entries at or before' } : p,
+  );
+  return {
+    paths: {
+      '/api/audit': {
+        get: withRole('admin', {
+          summary: 'The audit log, newest first, filtered and paginated (read-only: no route edits or deletes entries)',
+          operationId: 'listAudit',
+          tags: ['audit'],
+          parameters,
+          responses: { '200': { description: 'A page of entries', content: jsonContent(ref('AuditList')) }, ...invalidInput, ...commonErrors },
+        }),
+      },
+    },
+    schemas: { AuditList: schemaOf(AuditListJsonSchema, 'output') },
+  };
+}

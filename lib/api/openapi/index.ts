@@ -1,0 +1,45 @@
+import 'server-only';
+import { SESSION_COOKIE } from '../../auth/token';
+import { auditSection } from './audit';
+import { instancesSection } from './instances';
+import { jobsSection } from './jobs';
+import { metaSection } from './meta';
+import type { ApiSection, JsonSchema } from './parts';
+import { sessionSection } from './session';
+import { tokensSection } from './tokens';
+import { usersSection } from './users';
+
+// The OpenAPI 3.1 document of /api, one file per resource beside this one (its paths and the component schemas they
+// refer to), all generated from the zod schemas the handlers validate with.
+
+function buildDocument(): JsonSchema {
+  const sections: ApiSection[] = [metaSection(), jobsSection(), instancesSection(), usersSection(), tokensSection(), sessionSection(), auditSection()];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Cronplane API',
+      version: '1.0.0',
+      description:
+        'Manage scheduled jobs and inspect their runs. Authenticate with `Authorization: Bearer <API_TOKEN>` (or a dashboard session cookie). Errors are JSON: {"error": "..."}, plus "issues" for invalid input. Each operation names the least role it needs in `x-required-role` (viewer < operator < admin; null = public); a lower role gets 403.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearerAuth: [] }, { sessionCookie: [] }],
+    tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'instances' }, { name: 'users' }, { name: 'tokens' }, { name: 'session' }, { name: 'audit' }, { name: 'meta' }],
+    paths: Object.assign({}, ...sections.map((s) => s.paths)) as JsonSchema,
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_TOKEN' },
+        sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Dashboard session (same origin only for changes)' },
+      },
+      schemas: Object.assign({}, ...sections.map((s) => s.schemas)) as JsonSchema,
+    },
+  };
+}
+
+let cached: JsonSchema | null = null;
+
+/** Generated from the same zod schemas the handlers validate with, so it cannot drift from them. */
+export function openApiDocument(): JsonSchema {
+  cached ??= buildDocument();
+  return cached;
+}

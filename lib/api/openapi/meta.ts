@@ -1,0 +1,46 @@
+import 'server-only';
+import { ErrorJsonSchema, HealthJsonSchema, ValidationErrorJsonSchema } from '../schemas';
+import { commonErrors, jsonContent, ref, schemaOf, withRole, type ApiSection } from './parts';
+
+/** What belongs to no resource: the health probe, this document, the change stream, and the error answers. */
+export function metaSection(): ApiSection {
+  return {
+    paths: {
+      '/api/health': {
+        get: withRole(null, {
+          summary: 'Liveness and database reachability (public: reveals no secrets)',
+          operationId: 'getHealth',
+          tags: ['meta'],
+          responses: {
+            '200': { description: 'Healthy', content: jsonContent(ref('Health')) },
+            '503': { description: 'Degraded: the database is unreachable', content: jsonContent(ref('Health')) },
+          },
+        }),
+      },
+      '/api/openapi.json': {
+        get: withRole('viewer', {
+          summary: 'This document',
+          operationId: 'getOpenApi',
+          tags: ['meta'],
+          responses: { '200': { description: 'OpenAPI 3.1 document', content: jsonContent({ type: 'object' }) }, '401': commonErrors['401'] },
+        }),
+      },
+      '/api/events': {
+        get: withRole('viewer', {
+          summary: 'Server-sent events: `event: runs|jobs|instances` whenever that part of the data changed (no payload; re-read what you show)',
+          operationId: 'streamEvents',
+          tags: ['meta'],
+          responses: {
+            '200': { description: 'An endless event stream (hello first, then changes, keepalive comments every 15 s)', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            ...commonErrors,
+          },
+        }),
+      },
+    },
+    schemas: {
+      Health: schemaOf(HealthJsonSchema, 'output'),
+      Error: schemaOf(ErrorJsonSchema, 'output'),
+      ValidationError: schemaOf(ValidationErrorJsonSchema, 'output'),
+    },
+  };
+}
