@@ -94,7 +94,8 @@ async function measure(kind: string, url: string): Promise<void> {
   process.env.DATABASE_URL = url;
   const { getStore } = await import('../lib/store');
   const { listJobs, listJobNames, listJobTags, getJob, listJobRuns } = await import('../lib/services/jobs');
-  const { listRunHistory, RunFilterSchema } = await import('../lib/services/runs');
+  const { listRunHistory } = await import('../lib/services/runs');
+  const { RunFilterSchema } = await import('../lib/validation/run');
   const { listInstances } = await import('../lib/services/instances');
   const { getRunStats } = await import('../lib/services/stats');
   const store = await getStore();

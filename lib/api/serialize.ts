@@ -4,7 +4,12 @@ import type { InstanceView } from '../services/instances';
 import type { PublicApiToken } from '../services/tokens';
 import type { PublicUser } from '../services/users';
 import type { AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
-import type { AuditEntryJson, InstanceJson, JobJson, JobListItemJson, LastRunJson, RunJson, TokenJson, UserJson } from './schemas';
+import type { AuditEntryJson } from '../validation/audit';
+import type { InstanceJson } from '../validation/instance';
+import type { JobJson, JobListItemJson } from '../validation/job';
+import type { LastRunJson, RunJson } from '../validation/run';
+import type { TokenJson } from '../validation/token';
+import type { UserJson } from '../validation/user';
 
 const iso = (date: Date): string => date.toISOString();
 const isoOrNull = (date: Date | null): string | null => (date ? date.toISOString() : null);

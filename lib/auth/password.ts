@@ -13,8 +13,6 @@ export const SCRYPT_P = 1;
 const KEY_LENGTH = 32;
 /** scrypt needs 128 * N * r bytes; a stored hash asking for more than this (a tampered row) is refused, not run. */
 const MAX_SCRYPT_BYTES = 256 * 1024 * 1024;
-export const MIN_PASSWORD_LENGTH = 10;
-export const MAX_PASSWORD_LENGTH = 512;
 
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   // maxmem must exceed 128 * N * r bytes (node's default is 32 MiB), or node refuses the parameters.

@@ -51,9 +51,6 @@ export async function recordAudit(actor: Actor | undefined, action: string, targ
   return store.appendAudit(entry);
 }
 
-// The filters' schema is shared with the OpenAPI document: dates ISO-8601 within years 1-9999, cursors checked.
-export { AuditQuerySchema, type AuditQuery } from '../validation/audit';
-
 /** Admins only: the log names users, addresses and what changed. */
 export async function listAudit(actor: Actor, input: AuditQuery): Promise<Page<AuditEntry>> {
   requireRole(actor.principal, 'admin');

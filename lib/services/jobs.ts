@@ -7,7 +7,8 @@ import { keepMaskedSecrets, maskPayload, revealPayload, sealPayload } from '../s
 import { diffFields, recordAudit } from './audit';
 import { getStore } from '../store';
 import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
-import { IdSchema, JobCreateSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
+import { IdSchema } from '../validation/id';
+import { JobCreateSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
 import type { z } from 'zod';
 import { errorMessage, logger } from '../log';
 

@@ -2,7 +2,7 @@ import 'server-only';
 import { recordAudit } from './audit';
 import { getStore } from '../store';
 import { UsernameTakenError, type User } from '../store/types';
-import { LOGIN_USERNAME_MESSAGE, LoginUsernameSchema } from '../validation/user';
+import { LOGIN_USERNAME_MESSAGE, LoginUsernameSchema } from '../validation/session';
 import { ADMIN_USERNAME, getCredentials } from '../auth/credentials';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../auth/password';
 import type { Actor, Principal } from '../auth/principal';

@@ -1,62 +1,9 @@
 import 'server-only';
-import { z } from 'zod';
 import { NotFoundError } from '../errors';
 import { getStore } from '../store';
 import { RUN_STATUSES, type Job, type Page, type Run, type RunAttempt, type RunStatus } from '../store/types';
-import { parseIsoDate } from '../validation/date';
-import { IdSchema } from '../validation/job';
-import { isSingleLineText } from '../validation/text';
-
-/** Quick time windows for the run history, counted back from the database clock at each read. */
-export const RUN_RANGES = { '15m': 15 * 60_000, '1h': 3600_000, '6h': 6 * 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 } as const;
-export type RunRange = keyof typeof RUN_RANGES;
-
-const optionalText = z
-  .string()
-  .trim()
-  .max(200)
-  // A NUL would be a database error, not "no match" (shared rules: lib/validation/text.ts).
-  .refine(isSingleLineText)
-  .optional()
-  .transform((v) => (v ? v : undefined));
-/** ISO-8601 within years 1-9999 (lib/validation/date.ts): `new Date` took "-010000-01-01", which PostgreSQL refuses. */
-const optionalDate = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v, ctx) => {
-    if (!v) return undefined;
-    const date = parseIsoDate(v);
-    if (!date) {
-      ctx.addIssue({ code: 'custom', message: 'not a date-time' });
-      return z.NEVER;
-    }
-    return date;
-  });
-
-/**
- * The run-history filters as they arrive in the URL. Unknown or malformed values are dropped, not fatal: a `q` or
- * `instance` with a control character is dropped too, so none reaches the database.
- */
-export const RunFilterSchema = z.object({
-  // Not an id (too long, control characters, ...): listRunHistory answers an empty page, not every run.
-  job: z
-    .string()
-    .trim()
-    .optional()
-    .transform((v) => (v ? v.slice(0, 100) : undefined)),
-  /** Case-insensitive substring of the job name (current, or as recorded on the run). */
-  q: optionalText.catch(undefined),
-  status: z.enum(RUN_STATUSES).optional().catch(undefined),
-  instance: optionalText.catch(undefined),
-  range: z
-    .enum(Object.keys(RUN_RANGES) as [RunRange, ...RunRange[]])
-    .optional()
-    .catch(undefined),
-  from: optionalDate.catch(undefined),
-  to: optionalDate.catch(undefined),
-});
-export type RunFilter = z.output<typeof RunFilterSchema>;
+import { IdSchema } from '../validation/id';
+import { RUN_RANGES, type RunFilter } from '../validation/run';
 
 export interface RunHistory {
   page: Page<Run>;
@@ -66,7 +13,7 @@ export interface RunHistory {
   now: Date;
 }
 
-/** Runs across every job, newest first, narrowed by the filters; keyset paging via `cursor`. */
+/** Runs across every job, newest first, narrowed by the filters (parsed by RunFilterSchema); keyset paging via `cursor`. */
 export async function listRunHistory(filter: RunFilter, paging: { limit: number; cursor?: string }): Promise<RunHistory> {
   const store = await getStore();
   const now = await store.now();

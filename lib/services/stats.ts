@@ -2,7 +2,7 @@ import 'server-only';
 import { NotFoundError } from '../errors';
 import { STATS_RANGES, fillRunStats, statsWindow, type StatsRange, type StatsSeries } from '../presenters/run-stats';
 import { getStore } from '../store';
-import { IdSchema } from '../validation/job';
+import { IdSchema } from '../validation/id';
 
 export interface RunStatsView {
   range: StatsRange;

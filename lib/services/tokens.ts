@@ -1,11 +1,11 @@
 import 'server-only';
-import { z } from 'zod';
 import { requireRole, type Actor } from '../auth/principal';
 import { hashApiToken, newApiTokenSecret } from '../auth/token';
 import { NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { getStore } from '../store';
-import { USER_ROLES, type ApiToken } from '../store/types';
-import { isSingleLineText } from '../validation/text';
+import type { ApiToken } from '../store/types';
+import { IdSchema } from '../validation/id';
+import { TokenCreateSchema } from '../validation/token';
 import { diffFields, recordAudit } from './audit';
 
 export type PublicApiToken = Omit<ApiToken, 'tokenHash'>;
@@ -14,16 +14,6 @@ export function publicToken(token: ApiToken): PublicApiToken {
   const { tokenHash: _hash, ...rest } = token;
   return rest;
 }
-
-export const TokenCreateSchema = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1, 'enter a name')
-    .max(100, 'at most 100 characters')
-    .refine(isSingleLineText, 'must not contain control characters or invalid Unicode'),
-  role: z.enum(USER_ROLES, { message: `one of ${USER_ROLES.join(', ')}` }),
-});
 
 export async function listTokens(actor: Actor): Promise<PublicApiToken[]> {
   requireRole(actor.principal, 'admin');
@@ -52,7 +42,7 @@ export async function createToken(actor: Actor, input: unknown): Promise<{ token
 
 export async function revokeToken(actor: Actor, id: string): Promise<void> {
   requireRole(actor.principal, 'admin');
-  if (!z.uuid().safeParse(id).success) throw new NotFoundError('token');
+  if (!IdSchema.safeParse(id).success) throw new NotFoundError('token');
   const store = await getStore();
   const token = (await store.listApiTokens()).find((t) => t.id === id);
   if (!token || token.revokedAt) throw new NotFoundError('token');

@@ -1,11 +1,12 @@
 import 'server-only';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { requireRole, type Actor } from '../auth/principal';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword } from '../auth/password';
+import { hashPassword } from '../auth/password';
 import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '../errors';
 import { getStore } from '../store';
-import { USER_ROLES, UsernameTakenError, type User, type UserPatch } from '../store/types';
-import { UsernameSchema } from '../validation/user';
+import { UsernameTakenError, type User, type UserPatch } from '../store/types';
+import { IdSchema } from '../validation/id';
+import { UserCreateSchema, UserUpdateSchema } from '../validation/user';
 import { MASKED, diffFields, recordAudit } from './audit';
 
 /** A user as the app shows it: never the password hash. */
@@ -15,15 +16,6 @@ export function publicUser(user: User): PublicUser {
   const { passwordHash: _hash, ...rest } = user;
   return rest;
 }
-
-const PasswordSchema = z
-  .string()
-  .min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`)
-  .max(MAX_PASSWORD_LENGTH, `at most ${MAX_PASSWORD_LENGTH} characters`);
-const RoleSchema = z.enum(USER_ROLES, { message: `one of ${USER_ROLES.join(', ')}` });
-
-export const UserCreateSchema = z.strictObject({ username: UsernameSchema, password: PasswordSchema, role: RoleSchema });
-export const UserUpdateSchema = z.strictObject({ role: RoleSchema.optional(), disabled: z.boolean().optional(), password: PasswordSchema.optional() });
 
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const parsed = schema.safeParse(input);
@@ -57,7 +49,7 @@ export async function createUser(actor: Actor, input: unknown): Promise<PublicUs
 }
 
 async function loadUser(id: string): Promise<User> {
-  if (!z.uuid().safeParse(id).success) throw new NotFoundError('user');
+  if (!IdSchema.safeParse(id).success) throw new NotFoundError('user');
   const store = await getStore();
   const user = await store.getUser(id);
   if (!user) throw new NotFoundError('user');

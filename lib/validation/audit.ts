@@ -1,6 +1,8 @@
+// The audit log: an entry as the API answers it and the list query with its filters. Entries are appended by the
+// services (lib/services/audit.ts) and never changed: no create or update schema.
 import { z } from 'zod';
-import { isoDateSchema } from './date';
-import { TimePageQuerySchema } from './job';
+import { DateTimeJsonSchema, isoDateSchema } from './date';
+import { TimePageQuerySchema } from './list-query';
 import { isSingleLineText } from './text';
 
 const filterText = (max: number) =>
@@ -21,3 +23,24 @@ export const AuditQuerySchema = TimePageQuerySchema.extend({
   to: isoDateSchema('to').optional(),
 });
 export type AuditQuery = z.input<typeof AuditQuerySchema>;
+
+/** An audit entry as the API answers it. */
+export const AuditEntryJsonSchema = z.object({
+  id: z.string(),
+  at: DateTimeJsonSchema.describe('Database time of the append'),
+  actorType: z.enum(['user', 'token', 'system']),
+  actorId: z.string().nullable(),
+  actorName: z.string(),
+  action: z.string().describe('e.g. job.create, user.update, token.revoke, login.failure'),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  targetName: z.string().nullable(),
+  ip: z.string().nullable(),
+  changes: z
+    .record(z.string(), z.object({ before: z.unknown(), after: z.unknown() }))
+    .nullable()
+    .describe('Changed fields with their values before and after; secrets masked'),
+});
+export const AuditListJsonSchema = z.object({ entries: z.array(AuditEntryJsonSchema), nextCursor: z.string().nullable() });
+
+export type AuditEntryJson = z.input<typeof AuditEntryJsonSchema>;

@@ -62,3 +62,6 @@ export function isoDateSchema(label: string) {
       return date;
     });
 }
+
+/** An instant in an API answer, as Date.toISOString() writes it. */
+export const DateTimeJsonSchema = z.iso.datetime();

@@ -1,6 +1,9 @@
+// A job: its entity as the API answers it, the create schema, the update schema derived from it, and the list query.
 import { z } from 'zod';
 import { getJobType, jobTypeNames } from '../jobs/registry';
-import { NameCursorSchema, TimeCursorSchema } from './cursor';
+import { DateTimeJsonSchema } from './date';
+import { NamePageQuerySchema } from './list-query';
+import { LastRunJsonSchema } from './run';
 import { ScheduleSchema } from './schedule';
 import { isSingleLineText, refuseUnstorableString, refuseUnstorableText } from './text';
 import { MISSED_POLICIES, OVERLAP_POLICIES } from '../domain';
@@ -64,22 +67,32 @@ const DescriptionSchema = z.string({ error: 'description must be a string' }).tr
 /** Any JSON object; every string in it (field names included) must be storable. The type's own schema checks the rest. */
 const PayloadSchema = z.record(z.string(), z.unknown(), { error: 'payload must be a JSON object' }).superRefine(refuseUnstorableText);
 
-const jobFields = {
-  name: JobNameSchema,
-  description: DescriptionSchema.default(''),
-  type: z.string({ error: 'type is required' }).refine((t) => getJobType(t) !== undefined, {
-    message: `unknown job type; known types: ${jobTypeNames.join(', ')}`,
-  }),
-  payload: PayloadSchema.default({}),
-  schedule: ScheduleSchema,
-  paused: z.boolean().default(false),
-  timeoutSeconds: z.number().int().min(1).max(86_400).default(300).describe('A run still going after this is marked timed-out'),
-  overlapPolicy: z.enum(OVERLAP_POLICIES).default('skip'),
-  missedPolicy: z.enum(MISSED_POLICIES).default('run-once'),
-  tags: z.array(TagSchema).max(20).default([]),
-  retry: RetrySchema.default({ maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 }),
-  concurrencyLimit: ConcurrencyLimitSchema.default(null),
-};
+/** Every field of a job as a client sends it, with the defaults a new job gets. */
+const JobFieldsSchema = z
+  .object({
+    name: JobNameSchema,
+    description: DescriptionSchema.default(''),
+    type: z.string({ error: 'type is required' }).refine((t) => getJobType(t) !== undefined, {
+      message: `unknown job type; known types: ${jobTypeNames.join(', ')}`,
+    }),
+    payload: PayloadSchema.default({}),
+    schedule: ScheduleSchema,
+    paused: z.boolean().default(false),
+    timeoutSeconds: z.number().int().min(1).max(86_400).describe('A run still going after this is marked timed-out').default(300),
+    overlapPolicy: z.enum(OVERLAP_POLICIES).default('skip'),
+    missedPolicy: z.enum(MISSED_POLICIES).default('run-once'),
+    tags: z.array(TagSchema).max(20).default([]),
+    retry: RetrySchema.default({ maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 }),
+    concurrencyLimit: ConcurrencyLimitSchema.default(null),
+  })
+  .strict();
+
+type WithoutDefaults<S extends z.ZodRawShape> = { [K in keyof S]: S[K] extends z.ZodDefault<infer T> ? T : S[K] };
+
+/** The same fields without their defaults. */
+function withoutDefaults<S extends z.ZodRawShape>(shape: S): WithoutDefaults<S> {
+  return Object.fromEntries(Object.entries(shape).map(([key, field]) => [key, field instanceof z.ZodDefault ? field.unwrap() : field])) as WithoutDefaults<S>;
+}
 
 /** Validates the payload against its type's own schema; issues land under `payload.<field>`. */
 function checkPayload(value: { type?: string; payload?: Record<string, unknown> }, ctx: z.RefinementCtx): void {
@@ -97,52 +110,70 @@ function checkPayload(value: { type?: string; payload?: Record<string, unknown> 
 }
 
 /** Body of POST /api/jobs and of the create form. */
-export const JobCreateSchema = z.object(jobFields).strict().superRefine(checkPayload);
+export const JobCreateSchema = JobFieldsSchema.superRefine(checkPayload);
 
-/** Body of PATCH /api/jobs/{id}: any subset of the create fields. The merged job is validated again in full. */
-export const JobUpdateSchema = z
-  .object({
-    name: jobFields.name.optional(),
-    description: DescriptionSchema.optional(),
-    type: jobFields.type.optional(),
-    payload: PayloadSchema.optional(),
-    schedule: ScheduleSchema.optional(),
-    timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
-    overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
-    missedPolicy: z.enum(MISSED_POLICIES).optional(),
-    tags: z.array(TagSchema).max(20).optional(),
-    // A whole policy: fields left out take their defaults, not the job's current values.
-    retry: RetrySchema.optional(),
-    concurrencyLimit: ConcurrencyLimitSchema.optional(),
-  })
-  .strict();
+const JobUpdateFieldsSchema = JobFieldsSchema.omit({ paused: true });
+
+/**
+ * Body of PATCH /api/jobs/{id}: any subset of the create fields but `paused` (pause and resume have their own routes).
+ * A field left out keeps the job's value, so no defaults (.partial() alone would still fill them in); the retry policy
+ * is replaced whole, its own left-out fields taking their defaults. The merged job is validated again in full.
+ */
+export const JobUpdateSchema = JobUpdateFieldsSchema.extend(withoutDefaults(JobUpdateFieldsSchema.shape)).partial();
 
 export type JobCreateInput = z.input<typeof JobCreateSchema>;
 export type JobSpec = z.output<typeof JobCreateSchema>;
 export type JobUpdateInput = z.output<typeof JobUpdateSchema>;
 
-export const IdSchema = z.string().uuid('not a valid id');
+// Names and tags never hold control characters, and PostgreSQL refuses NUL in text outright.
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
-/**
- * A page size (a number, or from a query string digits only), 1-200, 50 when absent. Not z.coerce.number(), which read "1 ",
- * "1e1" and "0x10" as numbers (a property test found "1 ").
- */
-const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 200';
-export const QueryLimitSchema = z
-  .union([z.number(), z.string().regex(/^\d{1,4}$/, LIMIT_MESSAGE)])
-  .optional()
-  .transform((value) => (value === undefined ? 50 : Number(value)))
-  .pipe(z.number().int().min(1, LIMIT_MESSAGE).max(200, LIMIT_MESSAGE))
-  .describe('Page size, 1-200 (default 50)');
-
-/** Paging of lists sorted by name (jobs): a crafted cursor cannot carry a name the database refuses. */
-export const NamePageQuerySchema = z.object({
-  limit: QueryLimitSchema,
-  cursor: NameCursorSchema.optional(),
+/** Query of GET /api/jobs. */
+export const JobListQuerySchema = NamePageQuerySchema.extend({
+  search: z
+    .string()
+    .trim()
+    .max(200, 'search is at most 200 characters')
+    .regex(NO_CONTROL, 'search must not contain control characters')
+    .optional()
+    .describe('Case-insensitive substring of the name'),
+  tag: z
+    .string()
+    .trim()
+    .max(40, 'tag is at most 40 characters')
+    .regex(NO_CONTROL, 'tag must not contain control characters')
+    .optional()
+    .describe('Only jobs with this tag'),
 });
 
-/** Paging of lists sorted by time (runs, audit entries): a crafted cursor cannot carry a time outside years 1-9999. */
-export const TimePageQuerySchema = z.object({
-  limit: QueryLimitSchema,
-  cursor: TimeCursorSchema.optional(),
+/** A job as the API answers it. Internal fields (anchorAt, version) stay inside; lib/api/serialize.ts picks these. */
+export const JobJsonSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  type: z.enum(jobTypeNames as [string, ...string[]]),
+  payload: z.record(z.string(), z.unknown()).describe('Secret values (credential headers) are masked: "••••" plus at most the last 4 characters; send them back unchanged to keep them'),
+  schedule: ScheduleSchema,
+  paused: z.boolean(),
+  timeoutSeconds: z.number().int(),
+  overlapPolicy: z.enum(OVERLAP_POLICIES),
+  missedPolicy: z.enum(MISSED_POLICIES),
+  tags: z.array(z.string()),
+  retry: z
+    .object({
+      maxAttempts: z.number().int().describe('Attempts per occurrence, the first included (1 = no retry)'),
+      backoffSeconds: z.number().int().describe('Delay before the first retry; doubles for each further retry'),
+      maxBackoffSeconds: z.number().int().describe('Upper bound of the delay between retries'),
+    })
+    .describe('Retry with exponential backoff: attempt n+1 starts min(backoffSeconds * 2^(n-1), maxBackoffSeconds) after attempt n failed'),
+  concurrencyLimit: z.number().int().nullable().describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy'),
+  nextRunAt: DateTimeJsonSchema.nullable().describe('The next occurrence; null when paused or when a one-off has run'),
+  createdAt: DateTimeJsonSchema,
+  updatedAt: DateTimeJsonSchema,
 });
+
+export const JobListItemJsonSchema = JobJsonSchema.extend({ lastRun: LastRunJsonSchema.nullable() });
+export const JobListJsonSchema = z.object({ jobs: z.array(JobListItemJsonSchema), nextCursor: z.string().nullable() });
+
+export type JobJson = z.input<typeof JobJsonSchema>;
+export type JobListItemJson = z.input<typeof JobListItemJsonSchema>;

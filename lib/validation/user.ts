@@ -1,5 +1,11 @@
+// A user: its entity as the API answers it, the create schema and the update schema derived from it. Users are listed
+// whole (no list query). Signing in is ./session.ts.
 import { z } from 'zod';
-import { isSingleLineText } from './text';
+import { USER_ROLES } from '../domain';
+import { DateTimeJsonSchema } from './date';
+
+export const MIN_PASSWORD_LENGTH = 10;
+export const MAX_PASSWORD_LENGTH = 512;
 
 /** Usernames of new users: letters, digits and . _ @ - (so no control character, no NUL, no lone surrogate). */
 export const UsernameSchema = z
@@ -9,15 +15,36 @@ export const UsernameSchema = z
   .max(64, 'at most 64 characters')
   .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits, ".", "_", "@" and "-" only');
 
-export const LOGIN_USERNAME_MESSAGE = 'The username must not contain control characters.';
+export const PasswordSchema = z
+  .string()
+  .min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`)
+  .max(MAX_PASSWORD_LENGTH, `at most ${MAX_PASSWORD_LENGTH} characters`);
+
+/** A user's or an API token's role. */
+export const RoleSchema = z.enum(USER_ROLES, { message: `one of ${USER_ROLES.join(', ')}` });
+
+/** Body of POST /api/users and of the new-user form. */
+export const UserCreateSchema = z.strictObject({ username: UsernameSchema, password: PasswordSchema, role: RoleSchema });
 
 /**
- * The username typed at sign-in. Looser than UsernameSchema (a wrong name is "wrong username or password", not a
- * lesson in naming rules), but nothing the database would refuse: a NUL reached PostgreSQL and failed with 22021.
+ * Body of PATCH /api/users/{id}: a new role, a password reset, or disabling (not in the create body: a user starts
+ * enabled); any subset. The username never changes. Keys in the order their issues have always been listed.
  */
-export const LoginUsernameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .transform((value) => value.slice(0, 200))
-  .refine(isSingleLineText, LOGIN_USERNAME_MESSAGE);
+export const UserUpdateSchema = UserCreateSchema.pick({ role: true })
+  .extend({ disabled: z.boolean(), password: UserCreateSchema.shape.password })
+  .partial();
+
+/** A user as the API answers it: never the password hash (lib/api/serialize.ts picks exactly these fields). */
+export const UserJsonSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  role: RoleSchema,
+  disabled: z.boolean(),
+  failedLogins: z.number().int().describe('Wrong passwords since the last sign-in; 5 lock the account'),
+  lockedUntil: DateTimeJsonSchema.nullable(),
+  createdAt: DateTimeJsonSchema,
+  updatedAt: DateTimeJsonSchema,
+});
+export const UserListJsonSchema = z.object({ users: z.array(UserJsonSchema) });
+
+export type UserJson = z.input<typeof UserJsonSchema>;

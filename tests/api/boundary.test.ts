@@ -15,7 +15,8 @@ import { MAX_DATE_MS, MIN_DATE_MS, parseIsoDate } from '../../lib/validation/dat
 import { JobCreateSchema, JobUpdateSchema } from '../../lib/validation/job';
 import { OnceScheduleSchema } from '../../lib/validation/schedule';
 import { findUnstorableText } from '../../lib/validation/text';
-import { LoginUsernameSchema, UsernameSchema } from '../../lib/validation/user';
+import { LoginUsernameSchema } from '../../lib/validation/session';
+import { UsernameSchema } from '../../lib/validation/user';
 import { loginCookie, startApp, type StartedApp } from '../support/app';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import { callAction } from './fixtures/actions';

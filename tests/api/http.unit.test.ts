@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { MAX_BODY_BYTES, errorResponse, parseQuery, readJsonObject } from '../../lib/api/http';
-import { JobListQuerySchema } from '../../lib/api/schemas';
+import { JobListQuerySchema } from '../../lib/validation/job';
 
 const URL_ = 'http://127.0.0.1:1/api/jobs';
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import type { Job, Store } from '../../lib/store/types';
+import { RunFilterSchema } from '../../lib/validation/run';
 
 // The live poller and the run-history service against a real PostgreSQL: what changes in the store
 // reaches subscribers as the right topic, and the filters narrow what the history returns.
@@ -136,7 +137,7 @@ describe('run history', () => {
         });
       }
     }
-    const f = (q: Record<string, string>) => runs.RunFilterSchema.parse(q);
+    const f = (q: Record<string, string>) => RunFilterSchema.parse(q);
 
     const failedX = await runs.listRunHistory(f({ job: x.id, status: 'failed' }), { limit: 50 });
     assert.equal(failedX.page.items.length, 2);

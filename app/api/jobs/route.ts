@@ -1,6 +1,6 @@
 import { requireRole } from '@/lib/auth/principal';
 import { apiRoute, json, methodNotAllowed, parseQuery, readJsonObject } from '@/lib/api/http';
-import { JobListQuerySchema } from '@/lib/api/schemas';
+import { JobListQuerySchema } from '@/lib/validation/job';
 import { jobJson, jobListItemJson } from '@/lib/api/serialize';
 import { createJob, listJobs } from '@/lib/services/jobs';
 

@@ -1,6 +1,5 @@
 import 'server-only';
-import { AuditQuerySchema } from '../../services/audit';
-import { AuditListJsonSchema } from '../schemas';
+import { AuditListJsonSchema, AuditQuerySchema } from '../../validation/audit';
 import { commonErrors, invalidInput, jsonContent, queryParameters, ref, schemaOf, withRole, type ApiSection } from './parts';
 
 /** The audit log (admins only, read-only). */

@@ -10,7 +10,7 @@ import { tokensSection } from './tokens';
 import { usersSection } from './users';
 
 // The OpenAPI 3.1 document of /api, one file per resource beside this one (its paths and the component schemas they
-// refer to), all generated from the zod schemas the handlers validate with.
+// refer to), all generated from the zod schemas in lib/validation that the handlers validate with.
 
 function buildDocument(): JsonSchema {
   const sections: ApiSection[] = [metaSection(), jobsSection(), instancesSection(), usersSection(), tokensSection(), sessionSection(), auditSection()];

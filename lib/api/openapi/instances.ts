@@ -1,5 +1,5 @@
 import 'server-only';
-import { InstanceListJsonSchema } from '../schemas';
+import { InstanceListJsonSchema } from '../../validation/instance';
 import { commonErrors, jsonContent, ref, schemaOf, withRole, type ApiSection } from './parts';
 
 /** The app's instances (read-only: they register themselves). */

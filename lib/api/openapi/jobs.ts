@@ -1,7 +1,7 @@
 import 'server-only';
 import { jobTypes } from '../../jobs/registry';
-import { JobCreateSchema, JobUpdateSchema } from '../../validation/job';
-import { JobJsonSchema, JobListJsonSchema, JobListQuerySchema, RunListJsonSchema, RunListQuerySchema, RunNowJsonSchema } from '../schemas';
+import { JobCreateSchema, JobJsonSchema, JobListJsonSchema, JobListQuerySchema, JobUpdateSchema } from '../../validation/job';
+import { RunListJsonSchema, RunListQuerySchema, RunNowJsonSchema } from '../../validation/run';
 import { commonErrors, errorResponse, invalidInput, jsonContent, queryParameters, ref, schemaOf, tooLarge, withRole, type ApiSection, type JsonSchema } from './parts';
 
 const notFound = { '404': errorResponse('No job with this id (malformed ids included)') };

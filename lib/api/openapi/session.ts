@@ -1,5 +1,5 @@
 import 'server-only';
-import { SessionCreateSchema, SessionJsonSchema, WhoAmIJsonSchema } from '../schemas';
+import { SessionCreateSchema, SessionJsonSchema, WhoAmIJsonSchema } from '../../validation/session';
 import { commonErrors, errorResponse, jsonContent, ref, schemaOf, withRole, type ApiSection } from './parts';
 
 /** Signing in and out over JSON, and who the caller is. */

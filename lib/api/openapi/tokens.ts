@@ -1,6 +1,5 @@
 import 'server-only';
-import { TokenCreateSchema } from '../../services/tokens';
-import { TokenCreatedJsonSchema, TokenListJsonSchema } from '../schemas';
+import { TokenCreateSchema, TokenCreatedJsonSchema, TokenListJsonSchema } from '../../validation/token';
 import { commonErrors, idOf, invalidInput, jsonContent, notFoundOf, ref, schemaOf, tooLarge, withRole, type ApiSection } from './parts';
 
 /** API tokens (admins only). */

@@ -1,6 +1,6 @@
 import 'server-only';
-import { UserCreateSchema, UserUpdateSchema } from '../../services/users';
-import { SessionsRevokedJsonSchema, UserJsonSchema, UserListJsonSchema } from '../schemas';
+import { SessionsRevokedJsonSchema } from '../../validation/session';
+import { UserCreateSchema, UserJsonSchema, UserListJsonSchema, UserUpdateSchema } from '../../validation/user';
 import { commonErrors, errorResponse, idOf, invalidInput, jsonContent, notFoundOf, ref, schemaOf, tooLarge, withRole, type ApiSection } from './parts';
 
 const userResponse = { description: 'The user (never the password hash)', content: jsonContent(ref('User')) };

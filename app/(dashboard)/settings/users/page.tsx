@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import { requirePageRole, requireActor } from '@/lib/auth/session';
-import { MIN_PASSWORD_LENGTH } from '@/lib/auth/password';
 import { listUsers, type PublicUser } from '@/lib/services/users';
 import { USER_ROLES } from '@/lib/store/types';
+import { MIN_PASSWORD_LENGTH } from '@/lib/validation/user';
 import { DataTable, OptionList, type Column } from '../../_components/data-table';
 import { Time } from '../../_components/time';
 import { ActionForm } from '../action-form';

@@ -1,5 +1,5 @@
 import { apiRoute, json, methodNotAllowed, parseQuery } from '@/lib/api/http';
-import { RunListQuerySchema } from '@/lib/api/schemas';
+import { RunListQuerySchema } from '@/lib/validation/run';
 import { runJson } from '@/lib/api/serialize';
 import { listJobRuns } from '@/lib/services/jobs';
 
