@@ -13,14 +13,19 @@ const filterText = (max: number) =>
     .max(max)
     .refine(isSingleLineText, 'must not contain control characters or invalid Unicode');
 
-/** Filters of the audit log (GET /api/audit, the /audit page): exact matches, a time range, keyset paging by time. */
+const DATE_HELP = 'ISO-8601 date or date-time (a date is midnight UTC, a time without an offset is UTC)';
+
+/**
+ * Filters of the audit log (GET /api/audit, the /audit page): exact matches, the time range [from, to) (as the stores
+ * apply it), keyset paging by time.
+ */
 export const AuditQuerySchema = TimePageQuerySchema.extend({
   actor: filterText(200).optional(),
   action: filterText(100).optional(),
   targetType: filterText(50).optional(),
   targetId: filterText(200).optional(),
-  from: isoDateSchema('from').optional(),
-  to: isoDateSchema('to').optional(),
+  from: isoDateSchema('from').optional().describe(`Entries at or after this instant (inclusive); ${DATE_HELP}`),
+  to: isoDateSchema('to').optional().describe(`Entries before this instant (exclusive); ${DATE_HELP}`),
 });
 export type AuditQuery = z.input<typeof AuditQuerySchema>;
 

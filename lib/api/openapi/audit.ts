@@ -4,9 +4,9 @@ import { commonErrors, invalidInput, jsonContent, queryParameters, ref, schemaOf
 
 /** The audit log (admins only, read-only). */
 export function auditSection(): ApiSection {
-  const parameters = queryParameters(AuditQuerySchema).map((p) =>
-    p.name === 'from' || p.name === 'to' ? { ...p, schema: { type: 'string', format: 'date-time' }, description: p.name === 'from' ? 'Entries at or after' : 'Entries at or before' } : p,
-  );
+  // The range's bounds are parsed by a transform (invisible to JSON Schema): say what they take. Their descriptions
+  // (from inclusive, to exclusive, as both stores apply them) come from AuditQuerySchema.
+  const parameters = queryParameters(AuditQuerySchema).map((p) => (p.name === 'from' || p.name === 'to' ? { ...p, schema: { type: 'string', format: 'date-time' } } : p));
   return {
     paths: {
       '/api/audit': {
