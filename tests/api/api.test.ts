@@ -284,7 +284,7 @@ describe('jobs', () => {
       return runs.json.runs.find((r: { status: string }) => r.status !== 'running') as Record<string, any> | undefined;
     }, 40_000);
     assert.deepEqual(Object.keys(run).sort(), [
-      'attempt', 'durationMs', 'error', 'finishedAt', 'id', 'instanceId', 'jobId', 'jobName', 'output', 'scheduledFor', 'startedAt', 'status', 'trigger',
+      'attempt', 'durationMs', 'error', 'finishedAt', 'id', 'instanceId', 'jobId', 'jobName', 'output', 'rangeCount', 'rangeEnd', 'scheduledFor', 'startedAt', 'status', 'trigger',
     ]);
     assert.equal(run.status, 'succeeded', `run: ${JSON.stringify(run)}`);
     assert.equal(run.trigger, 'manual');
@@ -293,6 +293,8 @@ describe('jobs', () => {
     assert.equal(run.scheduledFor, answer.json.scheduledFor);
     assert.equal(run.instanceId, app.instanceId);
     assert.match(run.output, /ran by hand/);
+    assert.equal(run.rangeEnd, null, 'one occurrence, not a range');
+    assert.equal(run.rangeCount, null);
     assert.equal(run.durationMs, new Date(run.finishedAt).getTime() - new Date(run.startedAt).getTime());
 
     const bad = await call('GET', `/api/jobs/${job.id}/runs?limit=-1`);
