@@ -15,8 +15,8 @@ const nextConfig = {
     '@prisma/client',
     '@prisma/adapter-pg',
   ],
-  // `npm test` runs `tsc --noEmit` over the whole project before it builds; no need to do it twice.
-  typescript: { ignoreBuildErrors: true },
+  // Type errors fail the build (Next runs the type check itself), so a build never ships code tsc refuses.
+  typescript: { ignoreBuildErrors: false },
   poweredByHeader: false,
   // Every answer, static files included; the CSP (per-request nonce) and HSTS come from proxy.ts.
   async headers() {

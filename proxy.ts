@@ -64,7 +64,10 @@ export function proxy(request: NextRequest) {
     if (problem) {
       return isApi(pathname)
         ? NextResponse.json({ error: problem }, { status: 400, headers: NO_STORE })
-        : new NextResponse(`Bad request: ${problem}.`, { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8', ...NO_STORE } });
+        : new NextResponse(`Bad request: ${problem}.`, {
+            status: 400,
+            headers: { 'content-type': 'text/plain; charset=utf-8', ...NO_STORE },
+          });
     }
     if (isPublic(pathname)) return pass();
     const session = verifySessionCookie(request.cookies.get(SESSION_COOKIE)?.value);
@@ -72,7 +75,8 @@ export function proxy(request: NextRequest) {
       const authorization = request.headers.get('authorization');
       const ok = authorization ? bearerToken(authorization) !== null : session !== null;
       // "/api" itself has no route (the catch-all needs a segment): the same JSON 404 as any unknown /api path.
-      if (ok && (pathname === '/api' || pathname === '/api/')) return NextResponse.json({ error: `no such endpoint: ${pathname}` }, { status: 404, headers: NO_STORE });
+      if (ok && (pathname === '/api' || pathname === '/api/'))
+        return NextResponse.json({ error: `no such endpoint: ${pathname}` }, { status: 404, headers: NO_STORE });
       if (ok) return pass();
       return NextResponse.json(
         { error: 'unauthorized' },

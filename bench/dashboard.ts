@@ -58,7 +58,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
 }
 
-async function time(name: string, calls: string, via: Measurement['via'], fn: () => Promise<unknown>, iterations: number, budgetMs: number): Promise<Measurement> {
+async function time(
+  name: string,
+  calls: string,
+  via: Measurement['via'],
+  fn: () => Promise<unknown>,
+  iterations: number,
+  budgetMs: number,
+): Promise<Measurement> {
   const samples: number[] = [];
   try {
     const deadline = Date.now() + budgetMs;
@@ -77,7 +84,15 @@ async function time(name: string, calls: string, via: Measurement['via'], fn: ()
   }
   samples.sort((a, b) => a - b);
   const round = (v: number) => Math.round(v * 10) / 10;
-  return { name, calls, via, n: samples.length, p50: round(percentile(samples, 0.5)), p95: round(percentile(samples, 0.95)), max: round(samples[samples.length - 1]!) };
+  return {
+    name,
+    calls,
+    via,
+    n: samples.length,
+    p50: round(percentile(samples, 0.5)),
+    p95: round(percentile(samples, 0.95)),
+    max: round(samples[samples.length - 1]!),
+  };
 }
 
 /** Child: seed (idempotent), then time the service calls each page makes, in-process. */
@@ -103,7 +118,10 @@ async function measure(kind: string, url: string): Promise<void> {
 
   // Cursors deep in the lists, found by walking with the largest page (keyset: depth should not matter). The walk
   // has the measurement budget too: on a store that scans (the MongoDB test server) the labels say how deep it got.
-  async function walk(pages: number, page: (cursor: string | undefined) => Promise<string | null>): Promise<{ cursor: string | undefined; depth: number }> {
+  async function walk(
+    pages: number,
+    page: (cursor: string | undefined) => Promise<string | null>,
+  ): Promise<{ cursor: string | undefined; depth: number }> {
     let cursor: string | undefined;
     let depth = 0;
     const deadline = Date.now() + budgetMs;
@@ -141,10 +159,14 @@ async function measure(kind: string, url: string): Promise<void> {
     Promise.all([listJobs({ limit: 50, cursor: jobsDeep.cursor }), listJobTags()]),
   );
   await run('run history, first page', 'listRunHistory(50) + listJobNames(500) + listInstances()', () => runsPage({}));
-  await run(`run history, page ${runsDeep.depth / 50 + 1} (cursor)`, `same, cursor after ${runsDeep.depth} runs`, () => runsPage({}, runsDeep.cursor));
+  await run(`run history, page ${runsDeep.depth / 50 + 1} (cursor)`, `same, cursor after ${runsDeep.depth} runs`, () =>
+    runsPage({}, runsDeep.cursor),
+  );
   await run('run history, status=failed, first page', 'same, status filter', () => runsPage({ status: 'failed' }));
-  await run(`run history, status=failed, page ${failedDeep.depth / 50 + 1} (cursor)`, `same, status filter, cursor after ${failedDeep.depth} failed runs`, () =>
-    runsPage({ status: 'failed' }, failedDeep.cursor),
+  await run(
+    `run history, status=failed, page ${failedDeep.depth / 50 + 1} (cursor)`,
+    `same, status filter, cursor after ${failedDeep.depth} failed runs`,
+    () => runsPage({ status: 'failed' }, failedDeep.cursor),
   );
   await run('run history, job name search', 'same, q="seed-job-00042" (10 jobs)', () => runsPage({ q: 'seed-job-00042' }));
   await run('run history, last 24 h', 'same, range=24h', () => runsPage({ range: '24h' }));
@@ -174,11 +196,32 @@ interface StoreReport {
 
 function runChild(kind: string, url: string): Promise<StoreReport> {
   return new Promise((resolveChild, reject) => {
-    const child = spawn(process.execPath, ['--conditions=react-server', '--import', 'tsx', join(HERE, 'dashboard.ts'), '--measure', kind, '--url', url, '--jobs', values.jobs, '--runs', values.runs, '--iterations', values.iterations, '--budget-s', values['budget-s']], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=react-server',
+        '--import',
+        'tsx',
+        join(HERE, 'dashboard.ts'),
+        '--measure',
+        kind,
+        '--url',
+        url,
+        '--jobs',
+        values.jobs,
+        '--runs',
+        values.runs,
+        '--iterations',
+        values.iterations,
+        '--budget-s',
+        values['budget-s'],
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, NODE_OPTIONS: '' },
+      },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     child.once('exit', (code) => {
@@ -221,7 +264,11 @@ async function measureHttp(databaseUrl: string, detailJobId: string): Promise<Me
         `GET ${path}`,
         'http',
         async () => {
-          const res = await fetch(`${app.baseUrl}${path}`, { headers: { cookie }, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+          const res = await fetch(`${app.baseUrl}${path}`, {
+            headers: { cookie },
+            redirect: 'manual',
+            signal: AbortSignal.timeout(30_000),
+          });
           const body = await res.text();
           if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${body.slice(0, 200)}`);
         },
@@ -243,7 +290,11 @@ async function measureHttp(databaseUrl: string, detailJobId: string): Promise<Me
 async function startBenchMongo(): Promise<{ url: string; stop: () => void }> {
   const jar = join(ROOT, 'tools', 'mongo-test-server', 'target', 'mongo-test-server.jar');
   spawnSync('bash', [join(ROOT, 'tools', 'mongo-test-server', 'build.sh')], { stdio: 'inherit', timeout: 600_000 });
-  const child: ChildProcess = spawn('java', ['-Xmx6g', '-XX:+UseParallelGC', '-jar', jar, '--host', '127.0.0.1', '--port', '0', '--exit-on-stdin-eof'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(
+    'java',
+    ['-Xmx6g', '-XX:+UseParallelGC', '-jar', jar, '--host', '127.0.0.1', '--port', '0', '--exit-on-stdin-eof'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const url = await new Promise<string>((resolveUrl, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -259,15 +310,26 @@ async function startBenchMongo(): Promise<{ url: string; stop: () => void }> {
 function table(reports: StoreReport[], http: Measurement[] | null): string {
   const lines: string[] = [];
   for (const r of reports) {
-    lines.push(`### ${r.kind}: ${r.server}`, '', `${r.counts.jobs.toLocaleString('en')} jobs, ${r.counts.runs.toLocaleString('en')} runs (seed ${(r.seededMs / 1000).toFixed(0)} s, in-process service calls)`, '');
+    lines.push(
+      `### ${r.kind}: ${r.server}`,
+      '',
+      `${r.counts.jobs.toLocaleString('en')} jobs, ${r.counts.runs.toLocaleString('en')} runs (seed ${(r.seededMs / 1000).toFixed(0)} s, in-process service calls)`,
+      '',
+    );
     lines.push('| what the page calls | p50 ms | p95 ms | max ms | n | p95 < 150 ms |', '|---|---:|---:|---:|---:|:---:|');
-    for (const m of r.results) lines.push(`| ${m.name} (${m.calls}) | ${m.p50} | ${m.p95} | ${m.max} | ${m.n} | ${m.error ? `error: ${m.error}` : m.p95 < TARGET_MS ? 'yes' : '**no**'} |`);
+    for (const m of r.results)
+      lines.push(
+        `| ${m.name} (${m.calls}) | ${m.p50} | ${m.p95} | ${m.max} | ${m.n} | ${m.error ? `error: ${m.error}` : m.p95 < TARGET_MS ? 'yes' : '**no**'} |`,
+      );
     lines.push('');
   }
   if (http) {
     lines.push('### pages over HTTP (postgres, `next start`, signed in, whole body read)', '');
     lines.push('| page | p50 ms | p95 ms | max ms | n | p95 < 150 ms |', '|---|---:|---:|---:|---:|:---:|');
-    for (const m of http) lines.push(`| ${m.name} (\`${m.calls}\`) | ${m.p50} | ${m.p95} | ${m.max} | ${m.n} | ${m.error ? `error: ${m.error}` : m.p95 < TARGET_MS ? 'yes' : '**no**'} |`);
+    for (const m of http)
+      lines.push(
+        `| ${m.name} (\`${m.calls}\`) | ${m.p50} | ${m.p95} | ${m.max} | ${m.n} | ${m.error ? `error: ${m.error}` : m.p95 < TARGET_MS ? 'yes' : '**no**'} |`,
+      );
     lines.push('');
   }
   return lines.join('\n');
@@ -277,7 +339,10 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   // Other work on the machine skews every figure: the 1-minute load average before and after says how much there was.
   const loadBefore = loadavg()[0]!;
-  const stores = values.stores.split(',').map((s) => s.trim()).filter(Boolean);
+  const stores = values.stores
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const reports: StoreReport[] = [];
   let http: Measurement[] | null = null;
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -297,7 +362,10 @@ async function main(): Promise<void> {
   const write = (): string => {
     machine.loadAvg1mAfter = Math.round(loadavg()[0]! * 100) / 100;
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `dashboard-${date}${values.out ? `-${values.out}` : ''}.json`), `${JSON.stringify({ startedAt, command, machine, targetP95Ms: TARGET_MS, reports, http }, null, 2)}\n`);
+    writeFileSync(
+      join(dir, `dashboard-${date}${values.out ? `-${values.out}` : ''}.json`),
+      `${JSON.stringify({ startedAt, command, machine, targetP95Ms: TARGET_MS, reports, http }, null, 2)}\n`,
+    );
     const md = [
       `# Dashboard latency at scale (${date})`,
       '',

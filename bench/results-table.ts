@@ -8,7 +8,11 @@ export const STARTS_DDL = `CREATE TABLE IF NOT EXISTS bench_starts (
   worker text NOT NULL
 )`;
 
-export async function recordStarts(pool: pg.Pool, rows: { job: string; occurrence: Date | null; startedAt: Date }[], worker: string): Promise<void> {
+export async function recordStarts(
+  pool: pg.Pool,
+  rows: { job: string; occurrence: Date | null; startedAt: Date }[],
+  worker: string,
+): Promise<void> {
   if (rows.length === 0) return;
   const params: unknown[] = [];
   const tuples = rows.map((r, i) => {

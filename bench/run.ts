@@ -45,7 +45,8 @@ const cooldownS = Number(values.cooldown ?? 3);
 const systems = (values.systems?.split(',').map((s) => s.trim()) ?? Object.keys(SYSTEMS)) as SystemName[];
 const deadline = Date.now() + Number(values['max-minutes']) * 60_000;
 for (const s of systems) if (!(s in SYSTEMS)) throw new Error(`unknown system "${s}"; known: ${Object.keys(SYSTEMS).join(', ')}`);
-if (![durationS, warmupS, cooldownS].every((n) => Number.isFinite(n) && n >= 1)) throw new Error('--duration, --warmup and --cooldown are seconds >= 1');
+if (![durationS, warmupS, cooldownS].every((n) => Number.isFinite(n) && n >= 1))
+  throw new Error('--duration, --warmup and --cooldown are seconds >= 1');
 
 export interface ScenarioResult extends Measured {
   system: string;
@@ -114,11 +115,13 @@ async function runScenario(system: SystemName, instances: number, load: number):
     await feeder.stop();
     feeders.delete(feeder);
     feeder = null;
-    const stopped = await Promise.all(workers.map(async (w) => {
-      const how = await stopWorker(w);
-      live.delete(w);
-      return how;
-    }));
+    const stopped = await Promise.all(
+      workers.map(async (w) => {
+        const how = await stopWorker(w);
+        live.delete(w);
+        return how;
+      }),
+    );
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     let measured: Measured;
@@ -127,7 +130,8 @@ async function runScenario(system: SystemName, instances: number, load: number):
     } finally {
       await client.end();
     }
-    const cpu = (a: ProcSample | null | undefined, b: ProcSample | null | undefined): number => (a && b ? b.cpuSeconds - a.cpuSeconds : NaN);
+    const cpu = (a: ProcSample | null | undefined, b: ProcSample | null | undefined): number =>
+      a && b ? b.cpuSeconds - a.cpuSeconds : NaN;
     return {
       ...base,
       ...measured,
@@ -142,11 +146,15 @@ async function runScenario(system: SystemName, instances: number, load: number):
       await feeder.stop().catch(() => undefined);
       feeders.delete(feeder);
     }
-    await Promise.allSettled(workers.filter((w) => live.has(w)).map(async (w) => {
-      if (process.env.BENCH_SHOW_LOGS) console.error(`--- ${w.id}\n${w.logs().slice(-3000)}`);
-      await stopWorker(w, 5_000);
-      live.delete(w);
-    }));
+    await Promise.allSettled(
+      workers
+        .filter((w) => live.has(w))
+        .map(async (w) => {
+          if (process.env.BENCH_SHOW_LOGS) console.error(`--- ${w.id}\n${w.logs().slice(-3000)}`);
+          await stopWorker(w, 5_000);
+          live.delete(w);
+        }),
+    );
     await db.stop();
     databases.delete(db);
   }
@@ -184,7 +192,9 @@ function markdown(results: ScenarioResult[], info: Record<string, string | numbe
   ];
   for (const r of results) {
     if (r.error) {
-      lines.push(`| ${r.system} | ${r.instances} | ${r.load} | failed: ${r.error.split('\n')[0]!.replace(/\|/g, '/').slice(0, 160)} | | | | | | | | | | |`);
+      lines.push(
+        `| ${r.system} | ${r.instances} | ${r.load} | failed: ${r.error.split('\n')[0]!.replace(/\|/g, '/').slice(0, 160)} | | | | | | | | | | |`,
+      );
       continue;
     }
     lines.push(
@@ -212,7 +222,18 @@ for (const load of loads) {
   for (const instances of instanceCounts) {
     for (const system of systems) {
       if (Date.now() > deadline) {
-        results.push({ ...SYSTEMS[system].empty(), system: SYSTEMS[system].label, instances, load, windowStart: '', windowEnd: '', cpuSeconds: [], peakRssMiB: [], stopped: [], error: 'skipped: --max-minutes reached' });
+        results.push({
+          ...SYSTEMS[system].empty(),
+          system: SYSTEMS[system].label,
+          instances,
+          load,
+          windowStart: '',
+          windowEnd: '',
+          cpuSeconds: [],
+          peakRssMiB: [],
+          stopped: [],
+          error: 'skipped: --max-minutes reached',
+        });
         continue;
       }
       process.stdout.write(`bench: ${system} x${instances} at ${load}/s ... `);
@@ -223,7 +244,18 @@ for (const load of loads) {
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         console.log(`FAILED: ${message.split('\n')[0]}`);
-        results.push({ ...SYSTEMS[system].empty(), system: SYSTEMS[system].label, instances, load, windowStart: '', windowEnd: '', cpuSeconds: [], peakRssMiB: [], stopped: [], error: message });
+        results.push({
+          ...SYSTEMS[system].empty(),
+          system: SYSTEMS[system].label,
+          instances,
+          load,
+          windowStart: '',
+          windowEnd: '',
+          cpuSeconds: [],
+          peakRssMiB: [],
+          stopped: [],
+          error: message,
+        });
       }
     }
   }
@@ -235,7 +267,10 @@ const name = `${startedAt.toISOString().slice(0, 10)}${quick ? '-quick' : ''}`;
 const dir = new URL('./results/', import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
 const md = markdown(results, info, command, startedAt);
-writeFileSync(`${dir}${name}.json`, `${JSON.stringify({ startedAt, command, machine: info, durationS, warmupS, cooldownS, loads, instances: instanceCounts, results }, null, 2)}\n`);
+writeFileSync(
+  `${dir}${name}.json`,
+  `${JSON.stringify({ startedAt, command, machine: info, durationS, warmupS, cooldownS, loads, instances: instanceCounts, results }, null, 2)}\n`,
+);
 writeFileSync(`${dir}${name}.md`, md);
 if (!quick) writeFileSync(`${dir}latest.md`, md);
 console.log(`\n${md}\nbench: wrote bench/results/${name}.json and ${name}.md${quick ? '' : ' and latest.md'}`);

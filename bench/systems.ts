@@ -35,7 +35,14 @@ export interface SystemDef {
 const NO_FEEDER: Feeder = { stop: async () => undefined };
 
 function empty(): Measured {
-  return { lagMs: { p50: null, p95: null, p99: null, max: null }, runsPerSecond: NaN, duplicates: NaN, misses: NaN, expected: NaN, workSplit: '' };
+  return {
+    lagMs: { p50: null, p95: null, p99: null, max: null },
+    runsPerSecond: NaN,
+    duplicates: NaN,
+    misses: NaN,
+    expected: NaN,
+    workSplit: '',
+  };
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -47,7 +54,10 @@ async function lagAndSplit(client: pg.Client, startsSql: string, params: unknown
             percentile_cont(0.99) WITHIN GROUP (ORDER BY lag_ms) p99, max(lag_ms) mx FROM (${startsSql}) s`,
     params,
   );
-  const split = await client.query<{ worker: string; n: string }>(`SELECT worker, count(*) n FROM (${startsSql}) s GROUP BY worker ORDER BY worker`, params);
+  const split = await client.query<{ worker: string; n: string }>(
+    `SELECT worker, count(*) n FROM (${startsSql}) s GROUP BY worker ORDER BY worker`,
+    params,
+  );
   const total = split.rows.reduce((a, r) => a + Number(r.n), 0);
   const row = lag.rows[0] as Record<string, unknown>;
   return {
@@ -117,7 +127,13 @@ export const SYSTEMS = {
         [t0, t1],
       );
       const detail = statuses.rows.map((r) => `${r.n} ${r.status}`).join(', ');
-      return { ...base, duplicates: Number(c.reruns ?? 0), misses: Math.max(0, expected - Number(c.runs)), expected, detail: detail && `rows not started: ${detail}` };
+      return {
+        ...base,
+        duplicates: Number(c.reruns ?? 0),
+        misses: Math.max(0, expected - Number(c.runs)),
+        expected,
+        detail: detail && `rows not started: ${detail}`,
+      };
     },
     empty,
   },
@@ -130,7 +146,12 @@ export const SYSTEMS = {
     begin: async () => NO_FEEDER,
     async measure(client, { load, t0, t1 }) {
       const starts = `SELECT worker, started_at, extract(epoch FROM started_at - (lag(started_at) OVER (PARTITION BY job ORDER BY started_at) + interval '1 second')) * 1000 AS lag_ms FROM bench_starts`;
-      const base = await lagAndSplit(client, `SELECT worker, lag_ms FROM (${starts}) s WHERE started_at >= $1 AND started_at < $2 AND lag_ms IS NOT NULL`, [t0, t1], seconds(t0, t1));
+      const base = await lagAndSplit(
+        client,
+        `SELECT worker, lag_ms FROM (${starts}) s WHERE started_at >= $1 AND started_at < $2 AND lag_ms IS NOT NULL`,
+        [t0, t1],
+        seconds(t0, t1),
+      );
       const slots = await client.query<{ covered: string; extra: string | null }>(
         `SELECT count(*) covered, sum(n - 1) extra FROM (
            SELECT job, floor(extract(epoch FROM started_at)) slot, count(*) n FROM bench_starts
@@ -164,7 +185,10 @@ export const SYSTEMS = {
           }
           const occurrence = new Date(next).toISOString();
           try {
-            await boss.insert('bench', Array.from({ length: load }, (_, i) => ({ data: { job: `bench-${i}`, occurrence }, startAfter: new Date(next) })));
+            await boss.insert(
+              'bench',
+              Array.from({ length: load }, (_, i) => ({ data: { job: `bench-${i}`, occurrence }, startAfter: new Date(next) })),
+            );
           } catch (err) {
             failure ??= err;
           }
@@ -189,7 +213,10 @@ export const SYSTEMS = {
       );
       const expected = load * seconds(t0, t1);
       const o = occ.rows[0]!;
-      const startedIn = await client.query<{ n: string }>(`SELECT count(*) n FROM bench_starts WHERE started_at >= $1 AND started_at < $2`, [t0, t1]);
+      const startedIn = await client.query<{ n: string }>(
+        `SELECT count(*) n FROM bench_starts WHERE started_at >= $1 AND started_at < $2`,
+        [t0, t1],
+      );
       base.runsPerSecond = Number(startedIn.rows[0]!.n) / seconds(t0, t1);
       return { ...base, duplicates: Number(o.extra ?? 0), misses: Math.max(0, expected - Number(o.covered)), expected };
     },

@@ -120,7 +120,12 @@ test('lists both jobs with their schedules and next runs', async () => {
 
 test('shows runs of the interval job with status and instance', async () => {
   await page.goto(intervalJobUrl);
-  const list = await reloadUntil(page, () => runs(page), (r) => r.some((run) => run.status === 'succeeded'), 30_000);
+  const list = await reloadUntil(
+    page,
+    () => runs(page),
+    (r) => r.some((run) => run.status === 'succeeded'),
+    30_000,
+  );
   const done = list.find((run) => run.status === 'succeeded')!;
   expect(done.trigger).toBe('schedule');
   expect(done.text).toContain(INSTANCE_ID);
@@ -161,7 +166,12 @@ test('run now adds a manual run', async () => {
   await page.goto(intervalJobUrl);
   await page.getByRole('button', { name: 'Run now' }).click();
   await expect(page.getByRole('status')).toContainText('Run queued');
-  await reloadUntil(page, () => runs(page), (r) => r.some((run) => run.trigger === 'manual' && run.status === 'succeeded'), 20_000);
+  await reloadUntil(
+    page,
+    () => runs(page),
+    (r) => r.some((run) => run.trigger === 'manual' && run.status === 'succeeded'),
+    20_000,
+  );
   await expect(page.locator('tr[data-trigger="manual"]').first()).toContainText('manual');
 });
 

@@ -78,10 +78,13 @@ test('a second instance appears live without a reload, runs work, and is shown s
     expect(created.status(), await created.text()).toBe(201);
     jobId = ((await created.json()) as { id: string }).id;
     await expect
-      .poll(async () => (await jobRuns<RunJson>(api, jobId, 100)).filter((r) => r.instanceId === SECOND_ID && r.status === 'succeeded').length, {
-        timeout: 30_000,
-        message: 'the second instance ran some of the job',
-      })
+      .poll(
+        async () => (await jobRuns<RunJson>(api, jobId, 100)).filter((r) => r.instanceId === SECOND_ID && r.status === 'succeeded').length,
+        {
+          timeout: 30_000,
+          message: 'the second instance ran some of the job',
+        },
+      )
       .toBeGreaterThan(0);
 
     // Runs in the last hour: at least the ones just counted, and a link to exactly those runs.

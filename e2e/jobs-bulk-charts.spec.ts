@@ -30,11 +30,31 @@ function rowIds(p: Page): Promise<string[]> {
 test.beforeAll(async ({ browser, baseURL }) => {
   api = await adminApi(baseURL);
   for (const n of [1, 2, 3]) {
-    bulkIds.push(await createJob({ name: `bulk ${n} ${suffix}`, type: 'log', payload: { message: 'bulk' }, schedule: { kind: 'interval', seconds: 3600 }, tags: [bulkTag] }));
+    bulkIds.push(
+      await createJob({
+        name: `bulk ${n} ${suffix}`,
+        type: 'log',
+        payload: { message: 'bulk' },
+        schedule: { kind: 'interval', seconds: 3600 },
+        tags: [bulkTag],
+      }),
+    );
   }
-  otherId = await createJob({ name: `other ${suffix}`, type: 'log', payload: { message: 'other' }, schedule: { kind: 'interval', seconds: 3600 }, tags: [otherTag] });
+  otherId = await createJob({
+    name: `other ${suffix}`,
+    type: 'log',
+    payload: { message: 'other' },
+    schedule: { kind: 'interval', seconds: 3600 },
+    tags: [otherTag],
+  });
   // Every second, so the chart has runs to draw within a few seconds.
-  chartJobId = await createJob({ name: `chart ${suffix}`, type: 'log', payload: { message: 'chart' }, schedule: { kind: 'interval', seconds: 1 }, tags: [otherTag] });
+  chartJobId = await createJob({
+    name: `chart ${suffix}`,
+    type: 'log',
+    payload: { message: 'chart' },
+    schedule: { kind: 'interval', seconds: 1 },
+    tags: [otherTag],
+  });
   page = await browser.newPage();
   await signIn(page);
 });
@@ -84,7 +104,7 @@ test('bulk delete asks first, then deletes only the selected job', async () => {
   expect(await rowIds(page)).toEqual([chartJobId]);
 });
 
-test("the job page charts its runs: bars by status and a duration line", async () => {
+test('the job page charts its runs: bars by status and a duration line', async () => {
   // Wait (through the API) until the every-second job has finished a few runs.
   await expect
     .poll(

@@ -91,8 +91,18 @@ test('Tab to "New job", fill the form by keyboard, submit with Enter', async () 
   jobId = /\/jobs\/([0-9a-f-]{36})/.exec(page.url())?.[1] ?? '';
   await expect(page.getByRole('heading', { level: 1 })).toContainText(jobName);
   await expect(page.getByTestId('schedule-words')).toHaveText('Every 90 seconds');
-  const job = (await (await api.get(`/api/jobs/${jobId}`)).json()) as { type: string; payload: unknown; schedule: unknown; paused: boolean };
-  expect(job).toMatchObject({ type: 'log', payload: { message: 'typed, not clicked', level: 'info' }, schedule: { kind: 'interval', seconds: 90 }, paused: false });
+  const job = (await (await api.get(`/api/jobs/${jobId}`)).json()) as {
+    type: string;
+    payload: unknown;
+    schedule: unknown;
+    paused: boolean;
+  };
+  expect(job).toMatchObject({
+    type: 'log',
+    payload: { message: 'typed, not clicked', level: 'info' },
+    schedule: { kind: 'interval', seconds: 90 },
+    paused: false,
+  });
 });
 
 test('pause the job with the keyboard', async () => {

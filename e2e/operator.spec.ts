@@ -29,7 +29,11 @@ const jobRuns = (id: string) => jobRunsVia<RunJson>(api, id, 50);
 
 async function rowsOf(p: Page, label: string): Promise<Array<{ id: string; status: string; jobId: string }>> {
   return p.locator(`table[aria-label="${label}"] tbody tr`).evaluateAll((rows) =>
-    rows.map((row) => ({ id: row.getAttribute('data-run-id') ?? '', status: row.getAttribute('data-status') ?? '', jobId: row.getAttribute('data-job-id') ?? '' })),
+    rows.map((row) => ({
+      id: row.getAttribute('data-run-id') ?? '',
+      status: row.getAttribute('data-status') ?? '',
+      jobId: row.getAttribute('data-job-id') ?? '',
+    })),
   );
 }
 
@@ -74,7 +78,9 @@ test('run history: status and job filters narrow the list, kept in the URL', asy
     payload: { url: 'http://cronplane-e2e.invalid/fail', timeoutSeconds: 2 },
     schedule: { kind: 'interval', seconds: 1 },
   });
-  await expect.poll(async () => (await jobRuns(failJobId)).filter((r) => r.status === 'failed').length, { timeout: 20_000 }).toBeGreaterThan(0);
+  await expect
+    .poll(async () => (await jobRuns(failJobId)).filter((r) => r.status === 'failed').length, { timeout: 20_000 })
+    .toBeGreaterThan(0);
 
   await page.getByRole('link', { name: 'Runs', exact: true }).click();
   await expect(page).toHaveURL(/\/runs$/);

@@ -19,7 +19,9 @@ const jobIds: string[] = [];
 const runIds = (p: Page, label = 'Runs'): Promise<string[]> =>
   p.locator(`table[aria-label="${label}"] tbody tr`).evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id') ?? ''));
 const runTimes = (p: Page): Promise<number[]> =>
-  p.locator('table[aria-label="Runs"] tbody tr').evaluateAll((rows) => rows.map((r) => Date.parse(r.getAttribute('data-scheduled-for') ?? '')));
+  p
+    .locator('table[aria-label="Runs"] tbody tr')
+    .evaluateAll((rows) => rows.map((r) => Date.parse(r.getAttribute('data-scheduled-for') ?? '')));
 const jobRowIds = (p: Page): Promise<string[]> =>
   p.locator('table[aria-label="Jobs"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-job-id') ?? ''));
 
@@ -32,7 +34,13 @@ test.beforeAll(async ({ browser, baseURL }) => {
   test.setTimeout(120_000);
   api = await adminApi(baseURL);
   // A day apart: every run of this job is a run-now, so the set is fixed once they are done.
-  jobId = await createJob(api, { name: `paged runs ${suffix}`, type: 'log', payload: { message: 'page' }, schedule: { kind: 'interval', seconds: 86_400 }, tags: [tag] });
+  jobId = await createJob(api, {
+    name: `paged runs ${suffix}`,
+    type: 'log',
+    payload: { message: 'page' },
+    schedule: { kind: 'interval', seconds: 86_400 },
+    tags: [tag],
+  });
   jobIds.push(jobId);
   for (let i = 0; i < RUNS; i++) expect((await api.post(`/api/jobs/${jobId}/run`)).status()).toBe(202);
   await expect
@@ -48,7 +56,14 @@ test.beforeAll(async ({ browser, baseURL }) => {
   // More than a page of jobs under one tag; paused, so they never run.
   for (let i = 0; i < EXTRA_JOBS; i++) {
     jobIds.push(
-      await createJob(api, { name: `paged job ${String(i).padStart(2, '0')} ${suffix}`, type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 86_400 }, paused: true, tags: [tag] }),
+      await createJob(api, {
+        name: `paged job ${String(i).padStart(2, '0')} ${suffix}`,
+        type: 'log',
+        payload: { message: 'x' },
+        schedule: { kind: 'interval', seconds: 86_400 },
+        paused: true,
+        tags: [tag],
+      }),
     );
   }
   page = await browser.newPage();

@@ -40,7 +40,15 @@ function berlinLocal(daysAhead: number, hh: number, mm: number): { local: string
   // Berlin is UTC+1 or UTC+2: the instant whose Berlin wall clock reads `local`.
   for (const offset of [1, 2]) {
     const candidate = new Date(Date.parse(`${local}:00Z`) - offset * 3600_000);
-    const shown = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    const shown = new Intl.DateTimeFormat('sv-SE', {
+      timeZone: 'Europe/Berlin',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
       .format(candidate)
       .replace(' ', 'T');
     if (shown === local) return { local, iso: candidate.toISOString() };
@@ -100,7 +108,8 @@ test('an http job: method, headers (one secret), body, timeout and expected stat
   await page.getByLabel('Name', { exact: true }).fill(httpJob);
   await page.getByLabel('Type').selectOption('http');
   // The fields the http schema asks for.
-  for (const label of [/^Method/, /^URL/, /^Headers/, /^Body/, /^Timeout seconds/, /^Expected status/]) await expect(page.getByLabel(label)).toBeVisible();
+  for (const label of [/^Method/, /^URL/, /^Headers/, /^Body/, /^Timeout seconds/, /^Expected status/])
+    await expect(page.getByLabel(label)).toBeVisible();
   await expect(page.getByLabel(/^Method/).locator('option')).toHaveText(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
   await page.getByLabel(/^Method/).selectOption('PUT');
   await page.getByLabel(/^URL/).fill('https://hooks.example.com/cronplane');
@@ -136,7 +145,11 @@ test('an http job: method, headers (one secret), body, timeout and expected stat
   await expect(page.getByLabel(/^URL/)).toHaveValue('https://hooks.example.com/cronplane');
   const headers = await page.getByLabel(/^Headers/).inputValue();
   // One "Name: value" line per header (jsonb keeps its own key order).
-  expect(headers.split('\n').sort()).toEqual([expect.stringMatching(/^Authorization: ••••/), 'Content-Type: application/json', `X-Trace: e2e-${suffix}`]);
+  expect(headers.split('\n').sort()).toEqual([
+    expect.stringMatching(/^Authorization: ••••/),
+    'Content-Type: application/json',
+    `X-Trace: e2e-${suffix}`,
+  ]);
   expect(headers).not.toContain('e2e-secret-token');
   await expect(page.getByLabel(/^Body/)).toHaveValue('{"hello":"world"}');
   await expect(page.getByLabel(/^Timeout seconds/)).toHaveValue('45');

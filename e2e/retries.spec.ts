@@ -82,9 +82,16 @@ test('retry with backoff visible in the runs', async ({ page, baseURL }) => {
   await expect(rows.nth(2).locator('td').nth(0)).toContainText('(current)');
 
   // The attempts' start times are spaced by the backoff (1 s, then 2 s): read from the rendered <time> elements.
-  const starts = await rows.evaluateAll((trs) => trs.map((tr) => Date.parse(tr.querySelectorAll('td')[2]?.querySelector('time')?.getAttribute('datetime') ?? '')));
-  const ends = await rows.evaluateAll((trs) => trs.map((tr) => Date.parse(tr.querySelectorAll('td')[3]?.querySelector('time')?.getAttribute('datetime') ?? '')));
-  expect(starts.every((t) => Number.isFinite(t)), `start times ${starts.join(', ')}`).toBe(true);
+  const starts = await rows.evaluateAll((trs) =>
+    trs.map((tr) => Date.parse(tr.querySelectorAll('td')[2]?.querySelector('time')?.getAttribute('datetime') ?? '')),
+  );
+  const ends = await rows.evaluateAll((trs) =>
+    trs.map((tr) => Date.parse(tr.querySelectorAll('td')[3]?.querySelector('time')?.getAttribute('datetime') ?? '')),
+  );
+  expect(
+    starts.every((t) => Number.isFinite(t)),
+    `start times ${starts.join(', ')}`,
+  ).toBe(true);
   expect(starts[1]! - ends[0]!).toBeGreaterThanOrEqual(900);
   expect(starts[2]! - ends[1]!).toBeGreaterThanOrEqual(1_900);
 });

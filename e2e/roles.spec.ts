@@ -42,10 +42,20 @@ test.beforeAll(async ({ browser, baseURL }) => {
     if (username === targetName) targetUserId = ((await user.json()) as { id: string }).id;
   }
   jobName = `viewer target ${randomBytes(3).toString('hex')}`;
-  const job = await api.post('/api/jobs', { data: { name: jobName, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 } } });
+  const job = await api.post('/api/jobs', {
+    data: { name: jobName, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 } },
+  });
   expect(job.status()).toBe(201);
   jobId = ((await job.json()) as { id: string }).id;
-  const paused = await api.post('/api/jobs', { data: { name: `paused target ${randomBytes(3).toString('hex')}`, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 }, paused: true } });
+  const paused = await api.post('/api/jobs', {
+    data: {
+      name: `paused target ${randomBytes(3).toString('hex')}`,
+      type: 'log',
+      payload: { message: 'hi' },
+      schedule: { kind: 'interval', seconds: 3600 },
+      paused: true,
+    },
+  });
   expect(paused.status()).toBe(201);
   pausedJobId = ((await paused.json()) as { id: string }).id;
   const token = await api.post('/api/tokens', { data: { name: `target token ${randomBytes(3).toString('hex')}`, role: 'viewer' } });
@@ -61,11 +71,6 @@ test.afterAll(async () => {
   await targetClient.dispose();
   await api.dispose();
 });
-
-async function jobPaused(): Promise<boolean> {
-  const answer = await api.get(`/api/jobs/${jobId}`);
-  return ((await answer.json()) as { paused: boolean }).paused;
-}
 
 /** An argument of a server action: a JSON value, or `{ form }` for its FormData argument. */
 type ActionArg = unknown;
@@ -100,7 +105,9 @@ function forge(p: Page, pagePath: string, name: string, args: ActionArg[]): Prom
       body.append('0', JSON.stringify(encoded));
       const r = await fetch(pagePath, {
         method: 'POST',
-        headers: hasForm ? { 'next-action': action, accept: 'text/x-component' } : { 'next-action': action, accept: 'text/x-component', 'content-type': 'text/plain;charset=UTF-8' },
+        headers: hasForm
+          ? { 'next-action': action, accept: 'text/x-component' }
+          : { 'next-action': action, accept: 'text/x-component', 'content-type': 'text/plain;charset=UTF-8' },
         body: hasForm ? body : JSON.stringify(encoded),
         redirect: 'manual',
       });
@@ -141,7 +148,11 @@ const settingsState = { error: undefined };
 /** Every settings action with arguments that would change something for an admin. */
 function settingsForgeries(): Array<[string, string, ActionArg[]]> {
   return [
-    ['/settings/users', 'createUserAction', [settingsState, { form: { username: `forged-${randomBytes(3).toString('hex')}`, password: 'forged-password-123', role: 'admin' } }]],
+    [
+      '/settings/users',
+      'createUserAction',
+      [settingsState, { form: { username: `forged-${randomBytes(3).toString('hex')}`, password: 'forged-password-123', role: 'admin' } }],
+    ],
     ['/settings/users', 'changeRoleAction', [targetUserId, settingsState, { form: { role: 'admin' } }]],
     ['/settings/users', 'setDisabledAction', [targetUserId, true, settingsState, { form: {} }]],
     ['/settings/users', 'resetPasswordAction', [targetUserId, settingsState, { form: { password: 'forged-password-123' } }]],
@@ -168,7 +179,8 @@ test('a viewer sees the jobs list and a job, without any mutating control', asyn
   await expect(page.getByRole('link', { name: 'New job' })).toHaveCount(0);
   await expect(page.getByRole('checkbox')).toHaveCount(0);
   await expect(page.getByRole('group', { name: 'Bulk actions' })).toHaveCount(0);
-  for (const name of ['Audit', 'Users', 'Tokens']) await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name })).toHaveCount(0);
+  for (const name of ['Audit', 'Users', 'Tokens'])
+    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name })).toHaveCount(0);
 
   await page.getByRole('link', { name: jobName }).click();
   await expect(page.getByRole('heading', { name: jobName, level: 1 })).toBeVisible();
@@ -212,14 +224,33 @@ test('a forged mutation with the viewer cookie is refused: API call and every se
   }
 
   // The job form (edit and create) and the bulk form answer with their refusal message.
-  const form = { name: 'forged by a viewer', description: '', type: 'log', 'payload.message': 'forged', 'payload.level': 'info', 'schedule.kind': 'interval', 'schedule.seconds': '60', overlapPolicy: 'skip', missedPolicy: 'run-once', tags: '', timeoutSeconds: '300' };
+  const form = {
+    name: 'forged by a viewer',
+    description: '',
+    type: 'log',
+    'payload.message': 'forged',
+    'payload.level': 'info',
+    'schedule.kind': 'interval',
+    'schedule.seconds': '60',
+    overlapPolicy: 'skip',
+    missedPolicy: 'run-once',
+    tags: '',
+    timeoutSeconds: '300',
+  };
   for (const target of [jobId, null]) {
-    const answer = await forge(page, target ? `/jobs/${target}/edit` : '/jobs/new', 'saveJob', [target, { issues: [], message: null }, { form }]);
+    const answer = await forge(page, target ? `/jobs/${target}/edit` : '/jobs/new', 'saveJob', [
+      target,
+      { issues: [], message: null },
+      { form },
+    ]);
     expect(answer.status, answer.text.slice(0, 200)).toBeLessThan(500);
     expect(answer.text).toContain('Your role (viewer) may not change jobs.');
   }
   for (const action of ['pause', 'resume', 'delete']) {
-    const answer = await forge(page, '/jobs', 'bulkJobsAction', [{ message: null, ok: true, failed: [] }, { form: { action, ids: [jobId, pausedJobId] } }]);
+    const answer = await forge(page, '/jobs', 'bulkJobsAction', [
+      { message: null, ok: true, failed: [] },
+      { form: { action, ids: [jobId, pausedJobId] } },
+    ]);
     expect(answer.status, answer.text.slice(0, 200)).toBeLessThan(500);
     expect(answer.text).toContain('Your role (viewer) may not change jobs.');
   }

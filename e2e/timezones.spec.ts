@@ -28,7 +28,15 @@ const viewerFormat = new Intl.DateTimeFormat('en-GB', {
   hourCycle: 'h23',
   timeZone: VIEWER_ZONE,
 });
-const jobZoneFormat = new Intl.DateTimeFormat('en-GB', { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: JOB_ZONE, timeZoneName: 'short' });
+const jobZoneFormat = new Intl.DateTimeFormat('en-GB', {
+  month: 'short',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: JOB_ZONE,
+  timeZoneName: 'short',
+});
 
 /** The moment a Time cell shows, and what it shows: the viewer's time and (if any) the job zone's, brackets removed. */
 async function readTime(cell: Locator): Promise<{ iso: string; viewer: string; zone: string | null }> {
@@ -57,7 +65,13 @@ test.beforeAll(async ({ browser, baseURL }) => {
     schedule: { kind: 'cron', expression: '0 9 * * *', timezone: VIEWER_ZONE },
     tags: [tag],
   });
-  intervalJobId = await createJob(api, { name: `hourly ${suffix}`, type: 'log', payload: { message: 'tick' }, schedule: { kind: 'interval', seconds: 3600 }, tags: [tag] });
+  intervalJobId = await createJob(api, {
+    name: `hourly ${suffix}`,
+    type: 'log',
+    payload: { message: 'tick' },
+    schedule: { kind: 'interval', seconds: 3600 },
+    tags: [tag],
+  });
   page = await browser.newPage();
   await signIn(page);
 });

@@ -64,6 +64,7 @@ export async function seedExampleJobs(port: string): Promise<number> {
 }
 
 function describeError(err: unknown): string {
-  if (err instanceof ValidationError && err.issues.length > 0) return err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  if (err instanceof ValidationError && err.issues.length > 0)
+    return err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
   return err instanceof Error ? err.message : String(err);
 }

@@ -80,7 +80,14 @@ for (let i = 1; i <= instances; i++) {
   const port = basePort + i - 1;
   // node itself (not the npx/.bin shell wrapper), so the PID we signal is the server's.
   const child = spawn(process.execPath, [nextBin, 'start', '-H', '127.0.0.1', '-p', String(port)], {
-    env: { ...process.env, NEXT_DIST_DIR: distDir, NEXT_TELEMETRY_DISABLED: '1', DATABASE_URL: url, INSTANCE_ID: id, SECRETS_KEY: secretsKey },
+    env: {
+      ...process.env,
+      NEXT_DIST_DIR: distDir,
+      NEXT_TELEMETRY_DISABLED: '1',
+      DATABASE_URL: url,
+      INSTANCE_ID: id,
+      SECRETS_KEY: secretsKey,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   prefixLines(child.stdout!, id, process.stdout);

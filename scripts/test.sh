@@ -21,6 +21,11 @@ npm run -s prisma:generate >/dev/null
 step "typecheck"
 npx tsc --noEmit -p .
 
+step "lint (ESLint) and format (Prettier)"
+npx eslint .
+npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "prettier: run npm run format" >&2; exit 1; }
+echo "lint and format clean"
+
 step "dependency rules (layers, no cycles)"
 npm run -s deps
 

@@ -10,7 +10,10 @@ const started = Date.now();
 for (let i = 0; i < jobs; i += 20) {
   await Promise.all(
     Array.from({ length: Math.min(20, jobs - i) }, (_, k) =>
-      createJob({ name: `bench-${i + k}`, type: 'log', payload: { message: `bench ${i + k}` }, schedule: { kind: 'interval', seconds: 1 } }, SYSTEM_ACTOR),
+      createJob(
+        { name: `bench-${i + k}`, type: 'log', payload: { message: `bench ${i + k}` }, schedule: { kind: 'interval', seconds: 1 } },
+        SYSTEM_ACTOR,
+      ),
     ),
   );
 }

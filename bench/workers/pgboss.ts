@@ -22,14 +22,18 @@ await boss.createQueue(QUEUE).catch(() => undefined); // another worker may have
 // These are the fastest settings pg-boss allows for due-time work: its minimum poll (0.5 s), a batch per
 // fetch, and continuous fetching while batches come back full. NOTIFY does not help: it fires on insert,
 // seconds before startAfter.
-await boss.work<{ job: string; occurrence: string }>(QUEUE, { pollingIntervalSeconds: 0.5, batchSize: 100, burstWhenBatchFull: true }, async (batch) => {
-  const startedAt = new Date();
-  await recordStarts(
-    pool,
-    batch.map((j) => ({ job: j.data.job, occurrence: new Date(j.data.occurrence), startedAt })),
-    id,
-  );
-});
+await boss.work<{ job: string; occurrence: string }>(
+  QUEUE,
+  { pollingIntervalSeconds: 0.5, batchSize: 100, burstWhenBatchFull: true },
+  async (batch) => {
+    const startedAt = new Date();
+    await recordStarts(
+      pool,
+      batch.map((j) => ({ job: j.data.job, occurrence: new Date(j.data.occurrence), startedAt })),
+      id,
+    );
+  },
+);
 process.stdout.write(`READY ${id}\n`);
 
 let stopping = false;

@@ -28,7 +28,8 @@ function isDatabaseUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && codes.has(code)) return true;
-    if ((e as { name?: unknown }).name === 'MongoServerSelectionError' || (e as { name?: unknown }).name === 'MongoNetworkError') return true;
+    if ((e as { name?: unknown }).name === 'MongoServerSelectionError' || (e as { name?: unknown }).name === 'MongoNetworkError')
+      return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
@@ -98,7 +99,8 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
     throw new AppError(`Content-Type must be application/json${mediaType ? `, got ${mediaType}` : ''}`, 400);
   }
   const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw new AppError(`request body is larger than ${MAX_BODY_BYTES} bytes`, 413);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES)
+    throw new AppError(`request body is larger than ${MAX_BODY_BYTES} bytes`, 413);
   const text = await readLimited(request, MAX_BODY_BYTES);
   if (text.trim() === '') throw new AppError('request body is empty: send a JSON object', 400);
   let value: unknown;
@@ -109,7 +111,10 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
     throw new AppError(`malformed JSON${detail}`, 400);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new AppError(`request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`, 400);
+    throw new AppError(
+      `request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+      400,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -12,7 +12,9 @@ export const HealthJsonSchema = z.object({
   dispatch: z
     .enum(['notify', 'change-stream', 'polling'])
     .nullable()
-    .describe('How due work reaches this instance: PostgreSQL LISTEN/NOTIFY, a MongoDB change stream, or polling alone; null without a running scheduler'),
+    .describe(
+      'How due work reaches this instance: PostgreSQL LISTEN/NOTIFY, a MongoDB change stream, or polling alone; null without a running scheduler',
+    ),
   error: z.string().optional(),
 });
 

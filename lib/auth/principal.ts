@@ -55,7 +55,8 @@ export function hasRole(principal: Principal, role: UserRole): boolean {
  * operator: jobs; admin: also users, tokens, audit; viewer: reading only.
  */
 export function requireRole(principal: Principal, role: UserRole): void {
-  if (!hasRole(principal, role)) throw new ForbiddenError(`this needs the ${role} role; you are ${/^[aeiou]/.test(principal.role) ? 'an' : 'a'} ${principal.role}`);
+  if (!hasRole(principal, role))
+    throw new ForbiddenError(`this needs the ${role} role; you are ${/^[aeiou]/.test(principal.role) ? 'an' : 'a'} ${principal.role}`);
 }
 
 // lastSeenAt/lastUsedAt are written at most this often per session/token: a read-heavy dashboard (SSE, polling)

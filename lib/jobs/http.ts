@@ -52,7 +52,9 @@ export const DELIVERY_HEADERS = {
 const RESERVED_HEADER = /^cronplane-/i;
 
 /** The delivery headers of one attempt. The job name is percent-encoded: header values are bytes, names are Unicode. */
-export function deliveryHeaders(ctx: Pick<JobContext, 'jobId' | 'jobName' | 'runId' | 'scheduledFor' | 'attempt' | 'trigger'>): Record<string, string> {
+export function deliveryHeaders(
+  ctx: Pick<JobContext, 'jobId' | 'jobName' | 'runId' | 'scheduledFor' | 'attempt' | 'trigger'>,
+): Record<string, string> {
   return {
     [DELIVERY_HEADERS.jobId]: ctx.jobId,
     [DELIVERY_HEADERS.jobName]: encodeURIComponent(ctx.jobName),
@@ -76,12 +78,23 @@ export const httpPayloadSchema = z
       })
       .describe('Address to call'),
     headers: z
-      .record(z.string().min(1).max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'), z.string().max(8192))
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(256)
+          .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'),
+        z.string().max(8192),
+      )
       .default({})
       .superRefine((headers, ctx) => {
         for (const name of Object.keys(headers)) {
           if (RESERVED_HEADER.test(name)) {
-            ctx.addIssue({ code: 'custom', path: [name], message: `${name}: headers starting with Cronplane- are set by Cronplane on every delivery and cannot be set here` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `${name}: headers starting with Cronplane- are set by Cronplane on every delivery and cannot be set here`,
+            });
           }
         }
       })
@@ -89,13 +102,7 @@ export const httpPayloadSchema = z
       .meta({ description: 'Request headers', secret: 'header-values' }),
     body: z.string().max(1_000_000).optional().describe('Request body (sent as is)'),
     timeoutSeconds: z.number().int().min(1).max(300).default(30).describe('Give up after this many seconds'),
-    expectedStatus: z
-      .number()
-      .int()
-      .min(100)
-      .max(599)
-      .optional()
-      .describe('Fail unless the response has this status (default: any 2xx)'),
+    expectedStatus: z.number().int().min(100).max(599).optional().describe('Fail unless the response has this status (default: any 2xx)'),
   })
   .strict();
 
@@ -123,21 +130,32 @@ export const httpJob = defineJobType({
         body: payload.body,
         signal,
         // A frozen instance that wakes after its run was taken over sends nothing: the takeover calls the target.
-        beforeSend: () => (ctx.stillOwned() ? null : 'not sent: this instance no longer holds the run (its lease lapsed or it was taken over)'),
+        beforeSend: () =>
+          ctx.stillOwned() ? null : 'not sent: this instance no longer holds the run (its lease lapsed or it was taken over)',
         maxRedirects: MAX_REDIRECTS,
         maxBytes: RESPONSE_MAX_BYTES,
         // A job that expects a 3xx wants to see the redirect itself.
         followRedirects: payload.expectedStatus === undefined || payload.expectedStatus < 300 || payload.expectedStatus > 399,
       });
     } catch (err) {
-      if (timeout.aborted) throw new Error(`no response within ${payload.timeoutSeconds}s from ${payload.method} ${displayUrl(payload.url)}`);
+      if (timeout.aborted)
+        throw new Error(`no response within ${payload.timeoutSeconds}s from ${payload.method} ${displayUrl(payload.url)}`);
       throw err;
     }
-    const via = response.redirects > 0 ? ` (after ${response.redirects} redirect${response.redirects === 1 ? '' : 's'} to ${displayUrl(response.url)})` : '';
-    ctx.log(`${payload.method} ${displayUrl(payload.url)} -> ${response.status} ${response.statusText}${via} in ${Date.now() - started} ms`);
-    const text = response.body.length > RESPONSE_EXCERPT_CHARS || response.truncated ? `${response.body.slice(0, RESPONSE_EXCERPT_CHARS)}…` : response.body;
+    const via =
+      response.redirects > 0
+        ? ` (after ${response.redirects} redirect${response.redirects === 1 ? '' : 's'} to ${displayUrl(response.url)})`
+        : '';
+    ctx.log(
+      `${payload.method} ${displayUrl(payload.url)} -> ${response.status} ${response.statusText}${via} in ${Date.now() - started} ms`,
+    );
+    const text =
+      response.body.length > RESPONSE_EXCERPT_CHARS || response.truncated
+        ? `${response.body.slice(0, RESPONSE_EXCERPT_CHARS)}…`
+        : response.body;
     if (text) ctx.log(text);
-    const ok = payload.expectedStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === payload.expectedStatus;
+    const ok =
+      payload.expectedStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === payload.expectedStatus;
     if (!ok) {
       const wanted = payload.expectedStatus === undefined ? 'a 2xx status' : `status ${payload.expectedStatus}`;
       throw new Error(`expected ${wanted}, got ${response.status}`);

@@ -49,7 +49,8 @@ const DAY_MS = 86_400_000;
 export const pruneRunsJob = defineJobType({
   name: 'prune-runs',
   title: 'Prune old runs',
-  description: 'Retention: deletes finished runs older than a number of days (in batches), instances gone for a day or more, and sign-in sessions that ended a day ago or more.',
+  description:
+    'Retention: deletes finished runs older than a number of days (in batches), instances gone for a day or more, and sign-in sessions that ended a day ago or more.',
   payloadSchema: prunePayloadSchema,
   examplePayload: { batchSize: 5000, instancesOlderThanDays: 1 },
   async run(payload, ctx) {
@@ -71,7 +72,9 @@ export const pruneRunsJob = defineJobType({
       batches += 1;
       if (deleted < payload.batchSize) break;
     }
-    ctx.log(`deleted ${total} finished runs due before ${cutoff.toISOString()} (${days} days) in ${batches} batch${batches === 1 ? '' : 'es'}`);
+    ctx.log(
+      `deleted ${total} finished runs due before ${cutoff.toISOString()} (${days} days) in ${batches} batch${batches === 1 ? '' : 'es'}`,
+    );
     const instanceCutoff = new Date(now.getTime() - payload.instancesOlderThanDays * DAY_MS);
     const instances = await store.pruneInstances(instanceCutoff);
     ctx.log(`forgot ${instances} instance${instances === 1 ? '' : 's'} last seen before ${instanceCutoff.toISOString()}`);

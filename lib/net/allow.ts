@@ -47,7 +47,10 @@ export function allowListFromEnv(): AllowList {
 
 /** True when the allow-list lets a request go to `host`:`port` at address `ip`. */
 export function isAllowed(list: AllowList, host: string, port: number, ip: ParsedIp | null): boolean {
-  const name = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const name = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   return list.entries.some((entry) => {
     if (entry.kind === 'cidr') return ip !== null && cidrContains(entry.cidr, ip);
     if (entry.port !== null && entry.port !== port) return false;

@@ -117,7 +117,14 @@ interface Hop {
   truncated: boolean;
 }
 
-function oneRequest(url: URL, target: Target, req: GuardedRequest, method: string, headers: Record<string, string>, body: string | undefined): Promise<Hop> {
+function oneRequest(
+  url: URL,
+  target: Target,
+  req: GuardedRequest,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<Hop> {
   return new Promise<Hop>((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     const request = client.request(

@@ -1,6 +1,13 @@
 import 'server-only';
 import { z } from 'zod';
-import { JobFormValuesSchema, NEW_JOB_CRON, NEW_JOB_INTERVAL, type JobFormInitial, type JobFormValues, type JobTypeOption } from './job-form-state';
+import {
+  JobFormValuesSchema,
+  NEW_JOB_CRON,
+  NEW_JOB_INTERVAL,
+  type JobFormInitial,
+  type JobFormValues,
+  type JobTypeOption,
+} from './job-form-state';
 import { jobTypes } from '../jobs/registry';
 import { DEFAULT_RETRY, type Job } from '../store/types';
 import { JobNameSchema, MISSED_POLICIES, OVERLAP_POLICIES } from '../validation/job';
@@ -53,7 +60,11 @@ export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobForm
     overlapPolicy: job?.overlapPolicy ?? 'skip',
     missedPolicy: job?.missedPolicy ?? 'run-once',
     tags: job?.tags.join(', ') ?? '',
-    retry: { maxAttempts: String(retry.maxAttempts), backoffSeconds: String(retry.backoffSeconds), maxBackoffSeconds: String(retry.maxBackoffSeconds) },
+    retry: {
+      maxAttempts: String(retry.maxAttempts),
+      backoffSeconds: String(retry.backoffSeconds),
+      maxBackoffSeconds: String(retry.maxBackoffSeconds),
+    },
     concurrencyLimit: job?.concurrencyLimit == null ? '' : String(job.concurrencyLimit),
   };
   return {

@@ -41,7 +41,10 @@ const ACRONYMS: Record<string, string> = { url: 'URL', id: 'ID', http: 'HTTP', j
 function humanize(name: string): string {
   const acronym = ACRONYMS[name.toLowerCase()];
   if (acronym) return acronym;
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 

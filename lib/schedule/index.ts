@@ -43,7 +43,13 @@ export function occurrencesAfter(schedule: Schedule, after: Date, anchor: Date):
  * The occurrences in (after, through]: how many and the last one. Intervals are counted, not walked; a cron schedule is
  * walked up to `max` occurrences, and past that `count` and `last` are null (too many to count cheaply).
  */
-export function countOccurrences(schedule: Schedule, after: Date, through: Date, anchor: Date, max: number): { count: number | null; last: Date | null } {
+export function countOccurrences(
+  schedule: Schedule,
+  after: Date,
+  through: Date,
+  anchor: Date,
+  max: number,
+): { count: number | null; last: Date | null } {
   if (through.getTime() <= after.getTime()) return { count: 0, last: null };
   if (schedule.kind === 'interval') {
     const first = nextOccurrence(schedule, after, anchor)!;

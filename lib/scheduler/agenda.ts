@@ -25,7 +25,9 @@ export function checkAgendaInternals(agenda: Agenda, backend: AgendaBackend): st
   }
   // The job processor exists once Agenda has started.
   if ((agenda as unknown as { jobProcessor?: unknown }).jobProcessor !== undefined && !processorOf(agenda)) {
-    problems.push("Agenda's JobProcessor does not have the fields and methods of 6.2's (jobQueueFilling, lockedJobs, jobStatus, shouldLock, updateStatus, enqueueJob, isJobQueueFilling, processEvery)");
+    problems.push(
+      "Agenda's JobProcessor does not have the fields and methods of 6.2's (jobQueueFilling, lockedJobs, jobStatus, shouldLock, updateStatus, enqueueJob, isJobQueueFilling, processEvery)",
+    );
   }
   return problems;
 }

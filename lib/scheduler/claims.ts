@@ -35,7 +35,13 @@ export class ClaimSystem {
     if (job.paused || !job.nextRunAt) return;
     await saveTicket(
       this.res.agenda,
-      { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule', ...(replay ? { replay } : {}) },
+      {
+        jobId: job.id,
+        version: job.version,
+        scheduledFor: job.nextRunAt.toISOString(),
+        trigger: 'schedule',
+        ...(replay ? { replay } : {}),
+      },
       { leadMs: this.res.config.prefetchMs, dedup: false },
     );
   }
@@ -146,7 +152,10 @@ export class ClaimSystem {
     try {
       for (;;) {
         if (signal.aborted) {
-          this.res.log.warn({ job: job.name, scheduledFor: claimed.scheduledFor, reason: errorMessage(signal.reason) }, 'dropped its claim');
+          this.res.log.warn(
+            { job: job.name, scheduledFor: claimed.scheduledFor, reason: errorMessage(signal.reason) },
+            'dropped its claim',
+          );
           return;
         }
         if (this.res.state() !== 'running') return await this.res.held.release(held, null);
@@ -174,7 +183,10 @@ export class ClaimSystem {
           continue;
         }
         if (result.outcome === 'lost') {
-          this.res.log.warn({ job: job.name, scheduledFor: claimed.scheduledFor }, 'the claim is no longer its own (taken over, paused or deleted)');
+          this.res.log.warn(
+            { job: job.name, scheduledFor: claimed.scheduledFor },
+            'the claim is no longer its own (taken over, paused or deleted)',
+          );
           return;
         }
         if (result.outcome === 'waiting') {
@@ -231,11 +243,15 @@ export class ClaimSystem {
       try {
         // A later try starts (and leases) from now, not from the first try.
         const now = this.res.clock.now();
-        const attempt = tries === 0 ? newRun : { ...newRun, startedAt: newRun.startedAt && now, leaseExpiresAt: newRun.leaseExpiresAt && leaseFrom(this.res, now) };
+        const attempt =
+          tries === 0
+            ? newRun
+            : { ...newRun, startedAt: newRun.startedAt && now, leaseExpiresAt: newRun.leaseExpiresAt && leaseFrom(this.res, now) };
         const run = await this.res.store.insertRun(attempt);
         if (run || tries === 0) return run;
         const existing = await this.res.store.getRunByOccurrence(newRun.jobId, newRun.scheduledFor);
-        const ours = existing?.instanceId === this.res.instanceId && existing.status === newRun.status && existing.attempt === newRun.attempt;
+        const ours =
+          existing?.instanceId === this.res.instanceId && existing.status === newRun.status && existing.attempt === newRun.attempt;
         return ours ? existing : null;
       } catch (err) {
         if (Date.now() > until || this.res.state() === 'stopped') throw err;

@@ -71,7 +71,9 @@ export function loadSchedulerConfig(): SchedulerConfig {
   const leaseMs = envInt('SCHEDULER_LEASE_MS', 6_000, 1_000, 3_600_000);
   const heartbeatMs = envInt('SCHEDULER_HEARTBEAT_MS', Math.min(1_000, Math.floor(leaseMs / 3)), 100, 300_000);
   if (heartbeatMs * 3 > leaseMs) {
-    throw new Error(`SCHEDULER_HEARTBEAT_MS (${heartbeatMs}) must be at most a third of SCHEDULER_LEASE_MS (${leaseMs}): leases are renewed by heartbeats`);
+    throw new Error(
+      `SCHEDULER_HEARTBEAT_MS (${heartbeatMs}) must be at most a third of SCHEDULER_LEASE_MS (${leaseMs}): leases are renewed by heartbeats`,
+    );
   }
   const concurrency = envInt('SCHEDULER_CONCURRENCY', 100, 1, 1_000);
   return {

@@ -54,7 +54,11 @@ export async function enqueueOccurrence(job: Job): Promise<void> {
   if (job.paused || !job.nextRunAt) return;
   const agenda = await agendaForWrites();
   const leadMs = getRunningScheduler()?.config.prefetchMs ?? loadSchedulerConfig().prefetchMs;
-  await saveTicket(agenda, { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule' }, { leadMs });
+  await saveTicket(
+    agenda,
+    { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule' },
+    { leadMs },
+  );
 }
 
 export async function enqueueManualRun(job: Job, scheduledFor: Date): Promise<void> {

@@ -65,7 +65,9 @@ export class ExecutionSystem {
       // The stop began before the handler was called: nothing ran, so the run goes back as not started (a takeover then
       // records this attempt as abandoned, not as an unknown outcome).
       await persist(() => this.res.store.updateRun(run.id, { startedAt: null }, owner));
-      await persist(() => this.res.held.release(held, `instance ${this.res.instanceId} was stopping: given back before its handler started`));
+      await persist(() =>
+        this.res.held.release(held, `instance ${this.res.instanceId} was stopping: given back before its handler started`),
+      );
     };
     try {
       if (job.overlapPolicy !== 'allow' || job.concurrencyLimit !== null) {
@@ -78,7 +80,8 @@ export class ExecutionSystem {
           await settle({ status: 'skipped', error: reason });
           return;
         }
-        if (queued && !run.startedAt) await retrying(() => this.res.store.updateRun(run.id, { startedAt: this.res.clock.now() }, owner), controller.signal);
+        if (queued && !run.startedAt)
+          await retrying(() => this.res.store.updateRun(run.id, { startedAt: this.res.clock.now() }, owner), controller.signal);
       }
       // Not after a stop began (a queued run's turn may come after it): nothing starts on a stopping instance.
       if (this.res.state() !== 'running') return await notStartedBack();

@@ -108,14 +108,22 @@ export class HeldRuns {
     const { store, agenda, instanceId, clock, log } = this.deps;
     const run = held.run;
     const expiredAt = new Date(clock.now().getTime() - 1);
-    const released = await store.releaseRuns(instanceId, [{ id: run.id, attempt: run.attempt }], expiredAt, note ?? undefined).catch((err: unknown) => {
-      log.error({ runId: run.id, err: errorMessage(err) }, 'could not give the run back (taken over once its lease expires)');
-      return 0;
-    });
+    const released = await store
+      .releaseRuns(instanceId, [{ id: run.id, attempt: run.attempt }], expiredAt, note ?? undefined)
+      .catch((err: unknown) => {
+        log.error({ runId: run.id, err: errorMessage(err) }, 'could not give the run back (taken over once its lease expires)');
+        return 0;
+      });
     this.unhold(held);
     if (released === 0) return;
-    await saveTicket(agenda, { jobId: run.jobId, version: 0, scheduledFor: new Date().toISOString(), trigger: 'takeover', runId: run.id }).catch(
-      (err: unknown) => log.error({ runId: run.id, err: errorMessage(err) }, 'could not save the takeover ticket (the safety net takes the run over)'),
+    await saveTicket(agenda, {
+      jobId: run.jobId,
+      version: 0,
+      scheduledFor: new Date().toISOString(),
+      trigger: 'takeover',
+      runId: run.id,
+    }).catch((err: unknown) =>
+      log.error({ runId: run.id, err: errorMessage(err) }, 'could not save the takeover ticket (the safety net takes the run over)'),
     );
   }
 }

@@ -41,7 +41,8 @@ export function decideTurn(
   if (job.concurrencyLimit !== null) {
     const ahead = active.filter((o) => precedes(o.startedAt!, o.id, startedAt, run.id)).length;
     if (ahead >= job.concurrencyLimit) {
-      if (job.overlapPolicy !== 'queue-one') return { kind: 'skip', reason: `skipped: concurrency limit of ${job.concurrencyLimit} running run(s) reached` };
+      if (job.overlapPolicy !== 'queue-one')
+        return { kind: 'skip', reason: `skipped: concurrency limit of ${job.concurrencyLimit} running run(s) reached` };
       return { kind: 'wait' };
     }
     if (job.overlapPolicy === 'allow') return { kind: 'go' };
@@ -49,10 +50,13 @@ export function decideTurn(
   if (job.overlapPolicy === 'allow') return { kind: 'go' };
   if (job.overlapPolicy === 'skip') {
     const first = active.find((o) => precedes(o.startedAt!, o.id, startedAt, run.id));
-    return first ? { kind: 'skip', reason: `skipped: the run due at ${first.scheduledFor.toISOString()} was still running` } : { kind: 'go' };
+    return first
+      ? { kind: 'skip', reason: `skipped: the run due at ${first.scheduledFor.toISOString()} was still running` }
+      : { kind: 'go' };
   }
   const waitingAhead = others.find((o) => o.startedAt === null && precedes(o.scheduledFor, o.id, run.scheduledFor, run.id));
-  if (waitingAhead) return { kind: 'skip', reason: `skipped: the run due at ${waitingAhead.scheduledFor.toISOString()} was already queued` };
+  if (waitingAhead)
+    return { kind: 'skip', reason: `skipped: the run due at ${waitingAhead.scheduledFor.toISOString()} was already queued` };
   // Only an earlier occurrence holds this one back: two runs waiting for each other would wait forever.
   return active.some((o) => precedes(o.scheduledFor, o.id, run.scheduledFor, run.id)) ? { kind: 'wait' } : { kind: 'go' };
 }

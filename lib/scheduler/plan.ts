@@ -111,9 +111,18 @@ export function planClaim(input: ClaimPlanInput): ClaimPlan {
       const fold = countOccurrences(job.schedule, scheduledFor, now, job.anchorAt, MAX_COUNTED);
       const count = fold.count === null ? null : fold.count + 1;
       const through = fold.count === null ? null : (fold.last ?? scheduledFor);
-      const range = count === 1 ? '' : `; this record stands for ${count === null ? 'every' : count} occurrence(s) through ${(through ?? now).toISOString()}`;
+      const range =
+        count === 1
+          ? ''
+          : `; this record stands for ${count === null ? 'every' : count} occurrence(s) through ${(through ?? now).toISOString()}`;
       const record = missed(scheduledFor, through, count, `missed: ${down}${range} (missed policy skip)`);
-      return { records: [record], next: nextOccurrence(job.schedule, through ?? now, job.anchorAt), starts: false, chain: false, replay: false };
+      return {
+        records: [record],
+        next: nextOccurrence(job.schedule, through ?? now, job.anchorAt),
+        starts: false,
+        chain: false,
+        replay: false,
+      };
     }
     case 'run-once': {
       // The first missed occurrence runs once; the others up to now are one 'missed' record.
@@ -123,7 +132,10 @@ export function planClaim(input: ClaimPlanInput): ClaimPlan {
       const fold = countOccurrences(job.schedule, following, now, job.anchorAt, MAX_COUNTED);
       const count = fold.count === null ? null : fold.count + 1;
       const through = fold.count === null ? null : (fold.last ?? following);
-      const range = count === 1 ? 'it' : `it and ${count === null ? 'every later occurrence' : `${count - 1} later occurrence(s)`} through ${(through ?? now).toISOString()}`;
+      const range =
+        count === 1
+          ? 'it'
+          : `it and ${count === null ? 'every later occurrence' : `${count - 1} later occurrence(s)`} through ${(through ?? now).toISOString()}`;
       const why = `missed: ${down}; the missed policy run-once ran the one due at ${scheduledFor.toISOString()} instead of ${range}`;
       return {
         records: [claim('catch-up'), missed(following, through, count, why)],

@@ -39,18 +39,28 @@ export class RecoverySystem {
       if (!job.nextRunAt) continue;
       // A run-all job whose replay is under way is overdue the whole time: its rescue ticket must not cut the window again.
       const replay = job.missedPolicy === 'run-all' && (await this.replaying(job));
-      const ticket: Ticket = { jobId: job.id, version: job.version, scheduledFor: job.nextRunAt.toISOString(), trigger: 'schedule', rescue };
-      await saveTicket(this.res.agenda, replay ? { ...ticket, replay } : ticket).catch(
-        (err: unknown) => this.res.log.error({ jobId: job.id, err: errorMessage(err) }, 'could not save a rescue ticket'),
+      const ticket: Ticket = {
+        jobId: job.id,
+        version: job.version,
+        scheduledFor: job.nextRunAt.toISOString(),
+        trigger: 'schedule',
+        rescue,
+      };
+      await saveTicket(this.res.agenda, replay ? { ...ticket, replay } : ticket).catch((err: unknown) =>
+        this.res.log.error({ jobId: job.id, err: errorMessage(err) }, 'could not save a rescue ticket'),
       );
     }
     if (this.sweeps++ % RETRY_RESCUE_EVERY_SWEEPS === 0) {
-      await this.retries.rescueRetries(now, rescue).catch((err: unknown) => this.res.log.error({ err: errorMessage(err) }, 'could not rescue retries'));
+      await this.retries
+        .rescueRetries(now, rescue)
+        .catch((err: unknown) => this.res.log.error({ err: errorMessage(err) }, 'could not rescue retries'));
     }
     const expired = await this.res.store.listExpiredRuns(now, 100);
     for (const run of expired) {
       if (this.res.held.has(run.id) || this.res.state() !== 'running') continue;
-      await this.adopt(run, now).catch((err: unknown) => this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'could not take the run over'));
+      await this.adopt(run, now).catch((err: unknown) =>
+        this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'could not take the run over'),
+      );
     }
   }
   /** True when the job's latest run is part of a run-all replay (a catch-up, or the 'missed' record that began it). */
@@ -93,7 +103,9 @@ export class RecoverySystem {
     // Its claimer may have died between recording the occurrence and moving the pointer (MongoDB: two writes).
     if (job.nextRunAt?.getTime() === run.scheduledFor.getTime()) await this.claims.completeAdvance(job, run.scheduledFor);
     void this.res.track(
-      this.claims.runClaim(job, taken, this.res.held.hold(taken, null, sent)).catch((err: unknown) => this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'run failed')),
+      this.claims
+        .runClaim(job, taken, this.res.held.hold(taken, null, sent))
+        .catch((err: unknown) => this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'run failed')),
     );
   }
   /**
@@ -127,15 +139,20 @@ export class RecoverySystem {
     const taken = await this.res.store.takeOverRun(
       run.id,
       { attempt: run.attempt, leaseExpiredBefore: now },
-      { instanceId: this.res.instanceId, at: now, leaseExpiresAt: leaseFrom(this.res, now), error: `${lost}; taken over by ${this.res.instanceId}` },
+      {
+        instanceId: this.res.instanceId,
+        at: now,
+        leaseExpiresAt: leaseFrom(this.res, now),
+        error: `${lost}; taken over by ${this.res.instanceId}`,
+      },
     );
     if (!taken) return; // renewed after all, finished, or another instance was faster
     this.res.log.warn({ runId: run.id, job: job.name, attempt: taken.attempt, from: run.instanceId }, 'took over a run');
     // Not awaited: the sweep goes on; the handler is tracked so a graceful stop waits for it.
     void this.res.track(
-      this.execution.runOwned(job, taken, this.res.held.hold(taken, null, sent), taken.trigger, continuing).catch((err: unknown) =>
-        this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'run failed'),
-      ),
+      this.execution
+        .runOwned(job, taken, this.res.held.hold(taken, null, sent), taken.trigger, continuing)
+        .catch((err: unknown) => this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'run failed')),
     );
   }
 

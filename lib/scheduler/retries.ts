@@ -81,7 +81,11 @@ export class RetrySystem {
     const job = await this.res.store.getJob(run.jobId);
     const now = this.res.clock.now();
     const sent = Date.now();
-    const claimed = await this.res.store.claimRetry(run.id, run.attempt, { instanceId: this.res.instanceId, at: now, leaseExpiresAt: leaseFrom(this.res, now) });
+    const claimed = await this.res.store.claimRetry(run.id, run.attempt, {
+      instanceId: this.res.instanceId,
+      at: now,
+      leaseExpiresAt: leaseFrom(this.res, now),
+    });
     await handle.remove();
     if (!claimed) return;
     if (!job || job.paused) {

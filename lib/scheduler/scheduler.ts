@@ -4,7 +4,14 @@ import { Agenda, type AgendaBackend, type Job as AgendaJob } from 'agenda';
 import { errorMessage, logger, type Logger } from '../log';
 import type { Job, Store } from '../store/types';
 import { deadline, ShutdownAbort } from './aborts';
-import { checkAgendaInternals, guardBackendErrors, installQueueFilling, muteStateNotifications, skipDistantNotifications, skipTicketStateSaves } from './agenda';
+import {
+  checkAgendaInternals,
+  guardBackendErrors,
+  installQueueFilling,
+  muteStateNotifications,
+  skipDistantNotifications,
+  skipTicketStateSaves,
+} from './agenda';
 import { ClaimSystem } from './claims';
 import { DatabaseClock } from './clock';
 import { TICKET_NAME, type SchedulerConfig } from './config';
@@ -133,7 +140,10 @@ export class Scheduler {
     await this.agenda.start();
     const problems = checkAgendaInternals(this.agenda, this.backend);
     if (problems.length > 0) {
-      this.log.error({ problems }, "this Agenda is not the 6.2 the scheduler's patches expect: keeping Agenda's own behaviour where they do not fit (slower, not wrong)");
+      this.log.error(
+        { problems },
+        "this Agenda is not the 6.2 the scheduler's patches expect: keeping Agenda's own behaviour where they do not fit (slower, not wrong)",
+      );
     }
     installQueueFilling(this.agenda, this.backend);
     // Heartbeats, lease renewals and fencing go on while stopping: running handlers still hold their runs. Renewals have
@@ -222,7 +232,9 @@ export class Scheduler {
       for (const timer of this.timers) clearInterval(timer);
       await this.heartbeat.beat(true).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'final heartbeat failed'));
       // agenda.stop(false) left the pool open; Agenda has no processor any more, so close it directly.
-      await this.backend.disconnect().catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'could not close the agenda backend'));
+      await this.backend
+        .disconnect()
+        .catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'could not close the agenda backend'));
     }
     for (const timer of this.timers) clearInterval(timer);
     this.state = 'stopped';

@@ -53,11 +53,11 @@ export async function saveTicket(agenda: Agenda, ticket: Ticket, options: { lead
         : ticket.trigger === 'takeover'
           ? { 'data.runId': ticket.runId, 'data.trigger': ticket.trigger }
           : {
-            'data.jobId': ticket.jobId,
-            'data.version': ticket.version,
-            'data.scheduledFor': ticket.scheduledFor,
-            'data.trigger': ticket.trigger,
-          };
+              'data.jobId': ticket.jobId,
+              'data.version': ticket.version,
+              'data.scheduledFor': ticket.scheduledFor,
+              'data.trigger': ticket.trigger,
+            };
     // Only when set: the backend compares data->>'rescue' with String(value), and a missing key never matches.
     if (ticket.rescue !== undefined) key['data.rescue'] = ticket.rescue;
     job.unique(key, { insertOnly: true });

@@ -20,7 +20,8 @@ function keyFile(env: Env): string {
 
 function decodeKey(text: string, where: string): Buffer {
   const key = Buffer.from(text.trim(), 'base64');
-  if (key.length !== 32) throw new Error(`${where} must be 32 bytes, base64-encoded (got ${key.length} bytes): e.g. \`openssl rand -base64 32\``);
+  if (key.length !== 32)
+    throw new Error(`${where} must be 32 bytes, base64-encoded (got ${key.length} bytes): e.g. \`openssl rand -base64 32\``);
   return key;
 }
 
@@ -107,7 +108,11 @@ export function maskPayload(type: string, payload: Record<string, unknown>): Rec
  * new payload, `current` the stored one revealed (null when the type changes). A masked value with no
  * stored secret behind it is refused rather than saved as the literal "••••".
  */
-export function keepMaskedSecrets(type: string, incoming: Record<string, unknown>, current: Record<string, unknown> | null): Record<string, unknown> {
+export function keepMaskedSecrets(
+  type: string,
+  incoming: Record<string, unknown>,
+  current: Record<string, unknown> | null,
+): Record<string, unknown> {
   const schema = schemaOf(type);
   if (!schema) return incoming;
   return mapSecrets(schema, incoming, (value, at) => {

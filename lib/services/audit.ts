@@ -23,7 +23,11 @@ function plain(value: unknown): unknown {
 }
 
 /** The fields of `after` whose value differs from `before` (compared as JSON). */
-export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null, fields: readonly string[]): Changes | null {
+export function diffFields(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+  fields: readonly string[],
+): Changes | null {
   const changes: Changes = {};
   for (const field of fields) {
     const a = plain(before?.[field]);
@@ -34,7 +38,12 @@ export function diffFields(before: Record<string, unknown> | null, after: Record
 }
 
 /** Appends one entry (database time). No actor = the app itself (start-up, examples, tests). */
-export async function recordAudit(actor: Actor | undefined, action: string, target: AuditTarget | null, changes: Changes | null = null): Promise<AuditEntry> {
+export async function recordAudit(
+  actor: Actor | undefined,
+  action: string,
+  target: AuditTarget | null,
+  changes: Changes | null = null,
+): Promise<AuditEntry> {
   const principal = actor?.principal ?? SYSTEM;
   const entry: NewAuditEntry = {
     actorType: principal.kind,

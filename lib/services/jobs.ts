@@ -63,7 +63,11 @@ const AUDITED_FIELDS = [
 ] as const;
 
 async function auditJob(actor: Actor, action: string, before: Job | null, after: Job | null, target: Job): Promise<void> {
-  const changes = diffFields(before as unknown as Record<string, unknown> | null, after as unknown as Record<string, unknown> | null, AUDITED_FIELDS);
+  const changes = diffFields(
+    before as unknown as Record<string, unknown> | null,
+    after as unknown as Record<string, unknown> | null,
+    AUDITED_FIELDS,
+  );
   await recordAudit(actor, action, { type: 'job', id: target.id, name: target.name }, changes);
 }
 
@@ -192,7 +196,7 @@ export async function resumeJob(id: string, actor: Actor): Promise<Job> {
   const anchorAt = current.schedule.kind === 'interval' ? now : current.anchorAt;
   const next =
     current.schedule.kind === 'once'
-      ? current.nextRunAt ?? (new Date(current.schedule.at) > now ? new Date(current.schedule.at) : null)
+      ? (current.nextRunAt ?? (new Date(current.schedule.at) > now ? new Date(current.schedule.at) : null))
       : firstOccurrence(current.schedule, now, anchorAt);
   const job = await store.updateJob(current.id, { paused: false, anchorAt, nextRunAt: next });
   if (!job) throw new NotFoundError('job');
@@ -208,7 +212,12 @@ export async function runJobNow(id: string, actor: Actor): Promise<{ job: Job; s
   const store = await getStore();
   const scheduledFor = await store.now();
   await enqueueManualRun(job, scheduledFor);
-  await recordAudit(actor, 'job.run', { type: 'job', id: job.id, name: job.name }, { scheduledFor: { before: null, after: scheduledFor.toISOString() } });
+  await recordAudit(
+    actor,
+    'job.run',
+    { type: 'job', id: job.id, name: job.name },
+    { scheduledFor: { before: null, after: scheduledFor.toISOString() } },
+  );
   return { job: masked(job), scheduledFor };
 }
 

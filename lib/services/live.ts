@@ -53,7 +53,10 @@ async function fingerprints(): Promise<Record<LiveTopic, string>> {
     running.items.map((r) => `${r.id}:${r.attempt}`).join(','),
   ].join('|');
   const jobsPrint = jobs.items
-    .map((j) => `${j.id}:${j.version}:${j.paused ? 1 : 0}:${j.nextRunAt?.getTime() ?? '-'}:${j.updatedAt.getTime()}:${j.lastRun?.id ?? '-'}:${j.lastRun?.status ?? '-'}`)
+    .map(
+      (j) =>
+        `${j.id}:${j.version}:${j.paused ? 1 : 0}:${j.nextRunAt?.getTime() ?? '-'}:${j.updatedAt.getTime()}:${j.lastRun?.id ?? '-'}:${j.lastRun?.status ?? '-'}`,
+    )
     .join(',');
   // lastSeenAt moves with each heartbeat, which is what the instances page shows ("seen 2 s ago").
   const instancesPrint = instances.instances.map((i) => `${i.id}:${i.state}:${i.lastSeenAt.getTime()}:${i.version}`).join(',');

@@ -29,8 +29,17 @@ export function ensureBootstrapAdmin(): Promise<void> {
     const store = await getStore();
     if ((await store.countUsers()) > 0) return;
     try {
-      const user = await store.createUser({ username: ADMIN_USERNAME, role: 'admin', passwordHash: await hashPassword(getCredentials().adminPassword) });
-      await recordAudit(undefined, 'user.create', { type: 'user', id: user.id, name: user.username }, { role: { before: null, after: 'admin' } });
+      const user = await store.createUser({
+        username: ADMIN_USERNAME,
+        role: 'admin',
+        passwordHash: await hashPassword(getCredentials().adminPassword),
+      });
+      await recordAudit(
+        undefined,
+        'user.create',
+        { type: 'user', id: user.id, name: user.username },
+        { role: { before: null, after: 'admin' } },
+      );
     } catch (err) {
       if (!(err instanceof UsernameTakenError)) throw err;
     }
@@ -43,8 +52,7 @@ export function ensureBootstrapAdmin(): Promise<void> {
 }
 
 export type LoginResult =
-  | { ok: true; cookie: string; principal: Principal; expiresAt: Date }
-  | { ok: false; status: 400 | 401 | 429; error: string };
+  { ok: true; cookie: string; principal: Principal; expiresAt: Date } | { ok: false; status: 400 | 401 | 429; error: string };
 
 const WRONG = 'Wrong username or password.';
 
@@ -59,7 +67,8 @@ function minutes(ms: number): string {
  */
 export async function login(input: { username: unknown; password: unknown; ip: string; userAgent: string | null }): Promise<LoginResult> {
   const password = typeof input.password === 'string' ? input.password : '';
-  if (typeof input.username !== 'string' || !input.username.trim() || !password) return { ok: false, status: 400, error: 'Enter the username and the password.' };
+  if (typeof input.username !== 'string' || !input.username.trim() || !password)
+    return { ok: false, status: 400, error: 'Enter the username and the password.' };
   // Before anything is looked up or audited: a NUL in the name failed in PostgreSQL (22021), a 500.
   const parsedName = LoginUsernameSchema.safeParse(input.username);
   if (!parsedName.success) return { ok: false, status: 400, error: LOGIN_USERNAME_MESSAGE };
@@ -68,7 +77,8 @@ export async function login(input: { username: unknown; password: unknown; ip: s
     principal: { kind: 'user', id: user?.id ?? null, name: user?.username ?? username, role: user?.role ?? 'viewer' },
     ip: input.ip,
   });
-  const target = (user: User | null) => (user ? { type: 'user', id: user.id, name: user.username } : { type: 'user', id: null, name: username });
+  const target = (user: User | null) =>
+    user ? { type: 'user', id: user.id, name: user.username } : { type: 'user', id: null, name: username };
   const fail = async (user: User | null, reason: string, result: LoginResult): Promise<LoginResult> => {
     await recordAudit(actorFor(user), 'login.failure', target(user), { reason: { before: null, after: reason } });
     return result;
@@ -76,7 +86,11 @@ export async function login(input: { username: unknown; password: unknown; ip: s
 
   const blockedMs = loginBlockedFor(input.ip);
   if (blockedMs > 0) {
-    return fail(null, 'address rate limited', { ok: false, status: 429, error: `Too many failed sign-in attempts. Try again in ${minutes(blockedMs)}.` });
+    return fail(null, 'address rate limited', {
+      ok: false,
+      status: 429,
+      error: `Too many failed sign-in attempts. Try again in ${minutes(blockedMs)}.`,
+    });
   }
   await ensureBootstrapAdmin();
   const store = await getStore();

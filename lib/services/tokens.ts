@@ -36,7 +36,12 @@ export async function createToken(actor: Actor, input: unknown): Promise<{ token
     createdBy: actor.principal.name,
   });
   const shown = publicToken(token);
-  await recordAudit(actor, 'token.create', { type: 'token', id: token.id, name: token.name }, diffFields(null, shown as unknown as Record<string, unknown>, ['name', 'role', 'prefix']));
+  await recordAudit(
+    actor,
+    'token.create',
+    { type: 'token', id: token.id, name: token.name },
+    diffFields(null, shown as unknown as Record<string, unknown>, ['name', 'role', 'prefix']),
+  );
   return { token: shown, secret };
 }
 
@@ -47,5 +52,10 @@ export async function revokeToken(actor: Actor, id: string): Promise<void> {
   const token = (await store.listApiTokens()).find((t) => t.id === id);
   if (!token || token.revokedAt) throw new NotFoundError('token');
   if (!(await store.revokeApiToken(id))) throw new NotFoundError('token');
-  await recordAudit(actor, 'token.revoke', { type: 'token', id, name: token.name }, { revokedAt: { before: null, after: new Date().toISOString() } });
+  await recordAudit(
+    actor,
+    'token.revoke',
+    { type: 'token', id, name: token.name },
+    { revokedAt: { before: null, after: new Date().toISOString() } },
+  );
 }

@@ -85,13 +85,29 @@ export async function updateUser(actor: Actor, id: string, input: unknown): Prom
   const store = await getStore();
   const updated = await store.updateUser(current.id, patch);
   if (!updated) throw new NotFoundError('user');
-  const changes = diffFields(publicUser(current) as unknown as Record<string, unknown>, publicUser(updated) as unknown as Record<string, unknown>, AUDITED) ?? {};
+  const changes =
+    diffFields(
+      publicUser(current) as unknown as Record<string, unknown>,
+      publicUser(updated) as unknown as Record<string, unknown>,
+      AUDITED,
+    ) ?? {};
   if (change.password !== undefined) changes.password = { before: MASKED, after: MASKED };
   // Sessions carry no role: the next request reads the new one. Revoking still matters for password resets and
   // disables (a stolen session ends), and makes a demotion take effect in open tabs at once.
   const revoked = Object.keys(changes).length > 0 ? await store.revokeUserSessions(current.id) : 0;
-  await recordAudit(actor, 'user.update', { type: 'user', id: current.id, name: current.username }, Object.keys(changes).length > 0 ? changes : null);
-  if (revoked > 0) await recordAudit(actor, 'session.revoke', { type: 'user', id: current.id, name: current.username }, { sessions: { before: revoked, after: 0 } });
+  await recordAudit(
+    actor,
+    'user.update',
+    { type: 'user', id: current.id, name: current.username },
+    Object.keys(changes).length > 0 ? changes : null,
+  );
+  if (revoked > 0)
+    await recordAudit(
+      actor,
+      'session.revoke',
+      { type: 'user', id: current.id, name: current.username },
+      { sessions: { before: revoked, after: 0 } },
+    );
   return publicUser(updated);
 }
 
@@ -101,7 +117,12 @@ export async function deleteUser(actor: Actor, id: string): Promise<void> {
   await assertAnotherAdmin(current);
   const store = await getStore();
   if (!(await store.deleteUser(current.id))) throw new NotFoundError('user');
-  await recordAudit(actor, 'user.delete', { type: 'user', id: current.id, name: current.username }, diffFields(publicUser(current) as unknown as Record<string, unknown>, null, AUDITED));
+  await recordAudit(
+    actor,
+    'user.delete',
+    { type: 'user', id: current.id, name: current.username },
+    diffFields(publicUser(current) as unknown as Record<string, unknown>, null, AUDITED),
+  );
 }
 
 /** Ends every session of a user (admin action). */
@@ -110,6 +131,11 @@ export async function revokeSessions(actor: Actor, id: string): Promise<number> 
   const current = await loadUser(id);
   const store = await getStore();
   const revoked = await store.revokeUserSessions(current.id);
-  await recordAudit(actor, 'session.revoke', { type: 'user', id: current.id, name: current.username }, { sessions: { before: revoked, after: 0 } });
+  await recordAudit(
+    actor,
+    'session.revoke',
+    { type: 'user', id: current.id, name: current.username },
+    { sessions: { before: revoked, after: 0 } },
+  );
   return revoked;
 }

@@ -28,7 +28,20 @@ export interface SeedResult {
 }
 
 export const SEED_PREFIX = 'seed-job-';
-export const SEED_TAGS = ['billing', 'reports', 'sync', 'cleanup', 'email', 'etl', 'monitoring', 'backup', 'search', 'ml', 'team-a', 'team-b'];
+export const SEED_TAGS = [
+  'billing',
+  'reports',
+  'sync',
+  'cleanup',
+  'email',
+  'etl',
+  'monitoring',
+  'backup',
+  'search',
+  'ml',
+  'team-a',
+  'team-b',
+];
 const SPAN_MS = 30 * 86_400_000;
 const INSTANCES = ['seed-a', 'seed-b', 'seed-c'];
 
@@ -43,7 +56,9 @@ function runsOf(n: number, jobs: number, runs: number): number {
 
 export async function seed(options: SeedOptions): Promise<SeedResult> {
   const log = options.log ?? (() => {});
-  const target: DatabaseTarget = options.databaseUrl ? resolveDatabase({ ...process.env, DATABASE_URL: options.databaseUrl }) : resolveDatabase();
+  const target: DatabaseTarget = options.databaseUrl
+    ? resolveDatabase({ ...process.env, DATABASE_URL: options.databaseUrl })
+    : resolveDatabase();
   // Opening the store migrates the schema (and starts the embedded cluster when there is no URL).
   const store = await openStore(target);
   const started = Date.now();
@@ -87,7 +102,9 @@ async function seedPostgres(url: string, o: SeedOptions, now: Date, log: (line: 
     );
     log(`jobs: ${o.jobs} in ${Date.now() - t} ms`);
     // Occurrences are counted back from now, so a second seed would add a second set: check first.
-    const existing = Number((await client.query(`SELECT count(*) AS n FROM runs WHERE job_name LIKE $1 || '%'`, [SEED_PREFIX])).rows[0]?.n ?? 0);
+    const existing = Number(
+      (await client.query(`SELECT count(*) AS n FROM runs WHERE job_name LIKE $1 || '%'`, [SEED_PREFIX])).rows[0]?.n ?? 0,
+    );
     if (existing >= o.runs) {
       log(`runs: ${existing} seeded runs already there, none added`);
       return;
@@ -206,7 +223,11 @@ async function seedMongo(url: string, o: SeedOptions, now: Date, log: (line: str
 
     type NameDoc = { _id: string; jobId: string; jobName: string };
     const nameOps: AnyBulkWriteOperation<NameDoc>[] = [...byN.values()].map((j) => ({
-      updateOne: { filter: { _id: JSON.stringify([j.id, j.name]) }, update: { $setOnInsert: { jobId: j.id, jobName: j.name } }, upsert: true },
+      updateOne: {
+        filter: { _id: JSON.stringify([j.id, j.name]) },
+        update: { $setOnInsert: { jobId: j.id, jobName: j.name } },
+        upsert: true,
+      },
     }));
     if (nameOps.length > 0) await db.collection<NameDoc>(RUN_JOB_NAMES).bulkWrite(nameOps, { ordered: false });
 

@@ -6,12 +6,7 @@ import { TimePageQuerySchema } from './list-query';
 import { isSingleLineText } from './text';
 
 const filterText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .refine(isSingleLineText, 'must not contain control characters or invalid Unicode');
+  z.string().trim().min(1).max(max).refine(isSingleLineText, 'must not contain control characters or invalid Unicode');
 
 const DATE_HELP = 'ISO-8601 date or date-time (a date is midnight UTC, a time without an offset is UTC)';
 

@@ -18,7 +18,12 @@ export const JobNameSchema = z
   // Control characters make names unreadable in lists and logs (and PostgreSQL refuses NUL).
   .refine(isSingleLineText, 'name must not contain control characters or invalid Unicode');
 
-export const TagSchema = z.string().trim().min(1).max(40).regex(/^[\p{L}\p{N}_.:/-]+$/u, 'tags are letters, digits and _ . : / -');
+export const TagSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'tags are letters, digits and _ . : / -');
 
 /** Retry policy of a job; the store's DEFAULT_RETRY (lib/store/types.ts) is the same. */
 export const RetrySchema = z
@@ -63,7 +68,11 @@ export const ConcurrencyLimitSchema = z
   .nullable()
   .describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy');
 
-const DescriptionSchema = z.string({ error: 'description must be a string' }).trim().max(2000, 'description is at most 2000 characters').superRefine(refuseUnstorableString);
+const DescriptionSchema = z
+  .string({ error: 'description must be a string' })
+  .trim()
+  .max(2000, 'description is at most 2000 characters')
+  .superRefine(refuseUnstorableString);
 /** Any JSON object; every string in it (field names included) must be storable. The type's own schema checks the rest. */
 const PayloadSchema = z.record(z.string(), z.unknown(), { error: 'payload must be a JSON object' }).superRefine(refuseUnstorableText);
 
@@ -91,7 +100,9 @@ type WithoutDefaults<S extends z.ZodRawShape> = { [K in keyof S]: S[K] extends z
 
 /** The same fields without their defaults. */
 function withoutDefaults<S extends z.ZodRawShape>(shape: S): WithoutDefaults<S> {
-  return Object.fromEntries(Object.entries(shape).map(([key, field]) => [key, field instanceof z.ZodDefault ? field.unwrap() : field])) as WithoutDefaults<S>;
+  return Object.fromEntries(
+    Object.entries(shape).map(([key, field]) => [key, field instanceof z.ZodDefault ? field.unwrap() : field]),
+  ) as WithoutDefaults<S>;
 }
 
 /** Validates the payload against its type's own schema; issues land under `payload.<field>`. */
@@ -152,7 +163,11 @@ export const JobJsonSchema = z.object({
   name: z.string(),
   description: z.string(),
   type: z.enum(jobTypeNames as [string, ...string[]]),
-  payload: z.record(z.string(), z.unknown()).describe('Secret values (credential headers) are masked: "••••" plus at most the last 4 characters; send them back unchanged to keep them'),
+  payload: z
+    .record(z.string(), z.unknown())
+    .describe(
+      'Secret values (credential headers) are masked: "••••" plus at most the last 4 characters; send them back unchanged to keep them',
+    ),
   schedule: ScheduleSchema,
   paused: z.boolean(),
   timeoutSeconds: z.number().int(),
@@ -166,7 +181,11 @@ export const JobJsonSchema = z.object({
       maxBackoffSeconds: z.number().int().describe('Upper bound of the delay between retries'),
     })
     .describe('Retry with exponential backoff: attempt n+1 starts min(backoffSeconds * 2^(n-1), maxBackoffSeconds) after attempt n failed'),
-  concurrencyLimit: z.number().int().nullable().describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy'),
+  concurrencyLimit: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy'),
   nextRunAt: DateTimeJsonSchema.nullable().describe('The next occurrence; null when paused or when a one-off has run'),
   createdAt: DateTimeJsonSchema,
   updatedAt: DateTimeJsonSchema,

@@ -10,7 +10,13 @@ import { isSingleLineText } from './text';
 export const RunListQuerySchema = TimePageQuerySchema;
 
 /** Quick time windows for the run history, counted back from the database clock at each read. */
-export const RUN_RANGES = { '15m': 15 * 60_000, '1h': 3600_000, '6h': 6 * 3600_000, '24h': 24 * 3600_000, '7d': 7 * 24 * 3600_000 } as const;
+export const RUN_RANGES = {
+  '15m': 15 * 60_000,
+  '1h': 3600_000,
+  '6h': 6 * 3600_000,
+  '24h': 24 * 3600_000,
+  '7d': 7 * 24 * 3600_000,
+} as const;
 export type RunRange = keyof typeof RUN_RANGES;
 
 const optionalText = z
@@ -65,12 +71,21 @@ export const RunJsonSchema = z.object({
   attempt: z.number().int(),
   error: z.string().nullable(),
   output: z.string().nullable(),
-  rangeEnd: DateTimeJsonSchema.nullable().describe('Set when this record stands for a range of occurrences (one missed record for an outage): every occurrence from scheduledFor through rangeEnd'),
+  rangeEnd: DateTimeJsonSchema.nullable().describe(
+    'Set when this record stands for a range of occurrences (one missed record for an outage): every occurrence from scheduledFor through rangeEnd',
+  ),
   rangeCount: z.number().int().nullable().describe('How many occurrences the range holds; null when too many to count'),
 });
 
 /** A job's latest run, in the jobs list. */
-export const LastRunJsonSchema = RunJsonSchema.pick({ id: true, status: true, scheduledFor: true, startedAt: true, finishedAt: true, instanceId: true });
+export const LastRunJsonSchema = RunJsonSchema.pick({
+  id: true,
+  status: true,
+  scheduledFor: true,
+  startedAt: true,
+  finishedAt: true,
+  instanceId: true,
+});
 
 export const RunListJsonSchema = z.object({ runs: z.array(RunJsonSchema), nextCursor: z.string().nullable() });
 

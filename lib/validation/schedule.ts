@@ -64,7 +64,10 @@ export const OnceScheduleSchema = z.object({
   at: z.iso
     .datetime({ offset: true, message: 'at must be an ISO-8601 date-time, e.g. 2030-01-01T09:00:00Z' })
     // Years 1-9999 (PostgreSQL's timestamptz and the dashboard's formats); the regex alone takes year 0000.
-    .refine((value) => parseIsoDate(value) !== null, 'at must be an ISO-8601 date-time between years 1 and 9999, e.g. 2030-01-01T09:00:00Z'),
+    .refine(
+      (value) => parseIsoDate(value) !== null,
+      'at must be an ISO-8601 date-time between years 1 and 9999, e.g. 2030-01-01T09:00:00Z',
+    ),
 });
 
 export const ScheduleSchema = z.discriminatedUnion('kind', [CronScheduleSchema, IntervalScheduleSchema, OnceScheduleSchema], {

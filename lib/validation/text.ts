@@ -6,7 +6,6 @@ import type { z } from 'zod';
 
 /** Any C0/C1 control character (NUL, tab, newline, ESC, DEL, ...). */
 export const CONTROL_CHARACTER = /\p{Cc}/u;
-const NUL = /\u0000/;
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -15,7 +14,7 @@ export const SURROGATE_MESSAGE = 'must be valid Unicode (no lone surrogate)';
 
 /** Why the database would refuse this text (a NUL, a lone surrogate), or null when it stores it as given. */
 export function storableTextProblem(text: string): string | null {
-  if (NUL.test(text)) return NUL_MESSAGE;
+  if (text.includes('\u0000')) return NUL_MESSAGE;
   if (LONE_SURROGATE.test(text)) return SURROGATE_MESSAGE;
   return null;
 }
@@ -26,7 +25,11 @@ export function isSingleLineText(text: string): boolean {
 }
 
 /** Where in a JSON value (keys included) a string the database cannot store is, and why; null when there is none. */
-export function findUnstorableText(value: unknown, path: Array<string | number> = [], depth = 0): { path: Array<string | number>; message: string } | null {
+export function findUnstorableText(
+  value: unknown,
+  path: Array<string | number> = [],
+  depth = 0,
+): { path: Array<string | number>; message: string } | null {
   if (typeof value === 'string') {
     const problem = storableTextProblem(value);
     return problem ? { path, message: problem } : null;

@@ -28,6 +28,8 @@ export const TokenJsonSchema = z.object({
   revokedAt: DateTimeJsonSchema.nullable(),
 });
 export const TokenListJsonSchema = z.object({ tokens: z.array(TokenJsonSchema) });
-export const TokenCreatedJsonSchema = TokenJsonSchema.extend({ secret: z.string().describe('The bearer token: shown this once, only its hash is stored') });
+export const TokenCreatedJsonSchema = TokenJsonSchema.extend({
+  secret: z.string().describe('The bearer token: shown this once, only its hash is stored'),
+});
 
 export type TokenJson = z.input<typeof TokenJsonSchema>;

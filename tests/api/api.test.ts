@@ -10,15 +10,21 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres';
 let db: TestPostgres;
 let app: StartedApp;
 
-before(async () => {
-  db = await startTestPostgres();
-  app = await startApp({ databaseUrl: db.url });
-}, { timeout: 120_000 });
+before(
+  async () => {
+    db = await startTestPostgres();
+    app = await startApp({ databaseUrl: db.url });
+  },
+  { timeout: 120_000 },
+);
 
-after(async () => {
-  await app?.stop();
-  await db?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await app?.stop();
+    await db?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 interface CallOptions {
   body?: unknown;
@@ -140,7 +146,11 @@ describe('authentication', () => {
 
   test('every protected route: 401 {"error":"unauthorized"} without a token, with a wrong one, with another scheme', async () => {
     for (const [method, path] of protectedRoutes) {
-      for (const headers of [{} as Record<string, string>, { authorization: `Bearer ${app.apiToken}x` }, { authorization: `Basic ${app.apiToken}` }]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: `Bearer ${app.apiToken}x` },
+        { authorization: `Basic ${app.apiToken}` },
+      ]) {
         const answer = await call(method, path, { token: null, headers, body: method === 'GET' ? undefined : {} });
         expectStatus(answer, 401);
         assert.deepEqual(answer.json, { error: 'unauthorized' }, `${method} ${path}`);
@@ -173,8 +183,22 @@ describe('jobs', () => {
     expectStatus(answer, 201);
     const job = answer.json;
     assert.deepEqual(Object.keys(job).sort(), [
-      'concurrencyLimit', 'createdAt', 'description', 'id', 'missedPolicy', 'name', 'nextRunAt', 'overlapPolicy', 'paused', 'payload', 'retry',
-      'schedule', 'tags', 'timeoutSeconds', 'type', 'updatedAt',
+      'concurrencyLimit',
+      'createdAt',
+      'description',
+      'id',
+      'missedPolicy',
+      'name',
+      'nextRunAt',
+      'overlapPolicy',
+      'paused',
+      'payload',
+      'retry',
+      'schedule',
+      'tags',
+      'timeoutSeconds',
+      'type',
+      'updatedAt',
     ]);
     assert.equal(job.name, 'nightly report');
     assert.equal(job.type, 'http');
@@ -210,23 +234,36 @@ describe('jobs', () => {
 
   test('list: by name, search, tag, pagination with nextCursor', async () => {
     const prefix = `list-${randomUUID().slice(0, 6)}`;
-    for (const [suffix, tags] of [['c', ['blue']], ['a', ['red']], ['b', ['red', 'blue']]] as const) {
+    for (const [suffix, tags] of [
+      ['c', ['blue']],
+      ['a', ['red']],
+      ['b', ['red', 'blue']],
+    ] as const) {
       await createJob({ name: `${prefix}-${suffix}`, tags });
     }
     const all = await call('GET', `/api/jobs?search=${prefix.toUpperCase()}`);
     expectStatus(all, 200);
-    assert.deepEqual(all.json.jobs.map((j: { name: string }) => j.name), [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`]);
+    assert.deepEqual(
+      all.json.jobs.map((j: { name: string }) => j.name),
+      [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`],
+    );
     assert.equal(all.json.nextCursor, null);
     assert.ok('lastRun' in all.json.jobs[0]);
 
     const red = await call('GET', `/api/jobs?search=${prefix}&tag=red`);
-    assert.deepEqual(red.json.jobs.map((j: { name: string }) => j.name), [`${prefix}-a`, `${prefix}-b`]);
+    assert.deepEqual(
+      red.json.jobs.map((j: { name: string }) => j.name),
+      [`${prefix}-a`, `${prefix}-b`],
+    );
 
     const first = await call('GET', `/api/jobs?search=${prefix}&limit=2`);
     assert.equal(first.json.jobs.length, 2);
     assert.equal(typeof first.json.nextCursor, 'string');
     const second = await call('GET', `/api/jobs?search=${prefix}&limit=2&cursor=${encodeURIComponent(first.json.nextCursor)}`);
-    assert.deepEqual(second.json.jobs.map((j: { name: string }) => j.name), [`${prefix}-c`]);
+    assert.deepEqual(
+      second.json.jobs.map((j: { name: string }) => j.name),
+      [`${prefix}-c`],
+    );
     assert.equal(second.json.nextCursor, null);
   });
 
@@ -243,7 +280,9 @@ describe('jobs', () => {
 
   test('patch: changes fields, keeps the rest, validates the merged job', async () => {
     const job = await createJob();
-    const answer = await call('PATCH', `/api/jobs/${job.id}`, { body: { description: 'now with words', schedule: { kind: 'interval', seconds: 60 } } });
+    const answer = await call('PATCH', `/api/jobs/${job.id}`, {
+      body: { description: 'now with words', schedule: { kind: 'interval', seconds: 60 } },
+    });
     expectStatus(answer, 200);
     assert.equal(answer.json.description, 'now with words');
     assert.deepEqual(answer.json.schedule, { kind: 'interval', seconds: 60 });
@@ -278,13 +317,31 @@ describe('jobs', () => {
     expectStatus(answer, 202);
     assert.equal(answer.json.jobId, job.id);
     assert.match(answer.json.scheduledFor, ISO);
-    const run = await waitFor('the manual run to finish', async () => {
-      const runs = await call('GET', `/api/jobs/${job.id}/runs`);
-      expectStatus(runs, 200);
-      return runs.json.runs.find((r: { status: string }) => r.status !== 'running') as Record<string, any> | undefined;
-    }, 40_000);
+    const run = await waitFor(
+      'the manual run to finish',
+      async () => {
+        const runs = await call('GET', `/api/jobs/${job.id}/runs`);
+        expectStatus(runs, 200);
+        return runs.json.runs.find((r: { status: string }) => r.status !== 'running') as Record<string, any> | undefined;
+      },
+      40_000,
+    );
     assert.deepEqual(Object.keys(run).sort(), [
-      'attempt', 'durationMs', 'error', 'finishedAt', 'id', 'instanceId', 'jobId', 'jobName', 'output', 'rangeCount', 'rangeEnd', 'scheduledFor', 'startedAt', 'status', 'trigger',
+      'attempt',
+      'durationMs',
+      'error',
+      'finishedAt',
+      'id',
+      'instanceId',
+      'jobId',
+      'jobName',
+      'output',
+      'rangeCount',
+      'rangeEnd',
+      'scheduledFor',
+      'startedAt',
+      'status',
+      'trigger',
     ]);
     assert.equal(run.status, 'succeeded', `run: ${JSON.stringify(run)}`);
     assert.equal(run.trigger, 'manual');
@@ -520,10 +577,12 @@ describe('OpenAPI', () => {
     assert.ok(doc.paths['/api/jobs'].post.responses['400']);
     assert.ok(doc.paths['/api/jobs/{id}/run'].post.responses['202']);
     assert.ok(doc.paths['/api/jobs/{id}'].delete.responses['204']);
-    assert.deepEqual(
-      doc.paths['/api/jobs'].get.parameters.map((p: { name: string }) => p.name).sort(),
-      ['cursor', 'limit', 'search', 'tag'],
-    );
+    assert.deepEqual(doc.paths['/api/jobs'].get.parameters.map((p: { name: string }) => p.name).sort(), [
+      'cursor',
+      'limit',
+      'search',
+      'tag',
+    ]);
     assert.ok(doc.components.schemas.Payload_http.properties.url);
     const run = doc.components.schemas.RunList.properties.runs.items;
     assert.ok(['durationMs', 'scheduledFor', 'instanceId', 'attempt'].every((k) => k in run.properties));

@@ -27,7 +27,9 @@ function routesOnDisk(name: 'page.tsx' | 'route.ts'): Map<string, string> {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.name === name) {
-        const segments = relative(join(ROOT, 'app'), dir).split(sep).filter((s) => s !== '' && !/^\(.*\)$/.test(s));
+        const segments = relative(join(ROOT, 'app'), dir)
+          .split(sep)
+          .filter((s) => s !== '' && !/^\(.*\)$/.test(s));
         found.set(`/${segments.join('/')}`, path);
       }
     }
@@ -119,21 +121,33 @@ function assertLoginRedirect(response: Response, path: string, withNext: boolean
   if (withNext && path !== '/') assert.equal(location.searchParams.get('next'), path, `${path}: back after signing in`);
 }
 
-before(async () => {
-  db = await startTestPostgres();
-  app = await startApp({ databaseUrl: db.url, env: { SCHEDULER_PROCESS_EVERY_MS: '200' } });
-  const job = await api<{ id: string }>('POST', '/api/jobs', { name: 'auth probe', type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 86_400 } });
-  await api('POST', `/api/jobs/${job.id}/run`);
-  let run: { id: string } | undefined;
-  for (let i = 0; i < 100 && !run; i++) {
-    run = (await api<{ runs: Array<{ id: string }> }>('GET', `/api/jobs/${job.id}/runs?limit=1`)).runs[0];
-    if (!run) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.ok(run, 'a run to look at');
-  const user = await api<{ id: string }>('POST', '/api/users', { username: 'probe-viewer', password: 'probe-password-123456', role: 'viewer' });
-  const token = await api<{ id: string }>('POST', '/api/tokens', { name: 'probe token', role: 'viewer' });
-  ids = { job: job.id, run: run.id, user: user.id, token: token.id };
-}, { timeout: 120_000 });
+before(
+  async () => {
+    db = await startTestPostgres();
+    app = await startApp({ databaseUrl: db.url, env: { SCHEDULER_PROCESS_EVERY_MS: '200' } });
+    const job = await api<{ id: string }>('POST', '/api/jobs', {
+      name: 'auth probe',
+      type: 'log',
+      payload: { message: 'x' },
+      schedule: { kind: 'interval', seconds: 86_400 },
+    });
+    await api('POST', `/api/jobs/${job.id}/run`);
+    let run: { id: string } | undefined;
+    for (let i = 0; i < 100 && !run; i++) {
+      run = (await api<{ runs: Array<{ id: string }> }>('GET', `/api/jobs/${job.id}/runs?limit=1`)).runs[0];
+      if (!run) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(run, 'a run to look at');
+    const user = await api<{ id: string }>('POST', '/api/users', {
+      username: 'probe-viewer',
+      password: 'probe-password-123456',
+      role: 'viewer',
+    });
+    const token = await api<{ id: string }>('POST', '/api/tokens', { name: 'probe token', role: 'viewer' });
+    ids = { job: job.id, run: run.id, user: user.id, token: token.id };
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await app?.stop();

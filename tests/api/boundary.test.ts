@@ -23,13 +23,47 @@ import { callAction } from './fixtures/actions';
 
 /** A cursor exactly as lib/store/shared/cursor.ts makes one. */
 const cursorOf = (key: string, id: string = randomUUID()) => Buffer.from(JSON.stringify([key, id])).toString('base64url');
-const job = (extra: Record<string, unknown> = {}) => ({ name: `b-${randomBytes(4).toString('hex')}`, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 }, paused: true, ...extra });
+const job = (extra: Record<string, unknown> = {}) => ({
+  name: `b-${randomBytes(4).toString('hex')}`,
+  type: 'log',
+  payload: { message: 'hi' },
+  schedule: { kind: 'interval', seconds: 3600 },
+  paused: true,
+  ...extra,
+});
 const issuesOf = (result: { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } }) =>
   (result.error?.issues ?? []).map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
 
 describe('dates: ISO-8601 only, years 1-9999', () => {
   test('the forms PostgreSQL refused, and new Date leniency, are refused', () => {
-    for (const text of ['-010000-01-01', '+275760-09-13', '+010000-01-01T00:00:00Z', '10000-01-01', '99999-01-01', '0000-01-01', '0', '1', '1e12', 'yesterday', '1 Jan 2024', 'Jan 1, 2024', '2024/01/01', '2024-1-1', '2024-01-01 10:00', '2023-02-29', '2024-04-31', '2024-13-01', '2024-01-01T24:00', '2024-01-01T10:60', '2024-01-01T10:00:60Z', '2024-01-01T10:00+24:00', '2024-01-01Z', ' 2024-01-01', '0001-01-01T00:00:00+00:01', '9999-12-31T23:59:59.999-00:01']) {
+    for (const text of [
+      '-010000-01-01',
+      '+275760-09-13',
+      '+010000-01-01T00:00:00Z',
+      '10000-01-01',
+      '99999-01-01',
+      '0000-01-01',
+      '0',
+      '1',
+      '1e12',
+      'yesterday',
+      '1 Jan 2024',
+      'Jan 1, 2024',
+      '2024/01/01',
+      '2024-1-1',
+      '2024-01-01 10:00',
+      '2023-02-29',
+      '2024-04-31',
+      '2024-13-01',
+      '2024-01-01T24:00',
+      '2024-01-01T10:60',
+      '2024-01-01T10:00:60Z',
+      '2024-01-01T10:00+24:00',
+      '2024-01-01Z',
+      ' 2024-01-01',
+      '0001-01-01T00:00:00+00:01',
+      '9999-12-31T23:59:59.999-00:01',
+    ]) {
       assert.equal(parseIsoDate(text), null, text);
     }
   });
@@ -52,7 +86,10 @@ describe('dates: ISO-8601 only, years 1-9999', () => {
 
   test('the audit filter and a one-off schedule use it', () => {
     const refused = AuditQuerySchema.safeParse({ from: '-010000-01-01', to: '+275760-09-13' });
-    assert.deepEqual(issuesOf(refused).map((i) => i.split(':')[0]), ['from', 'to']);
+    assert.deepEqual(
+      issuesOf(refused).map((i) => i.split(':')[0]),
+      ['from', 'to'],
+    );
     assert.match(issuesOf(refused)[0]!, /between years 1 and 9999/);
     assert.equal(AuditQuerySchema.parse({ from: '2024-01-01' }).from?.toISOString(), '2024-01-01T00:00:00.000Z');
     assert.equal(OnceScheduleSchema.safeParse({ kind: 'once', at: '0000-01-01T00:00:00Z' }).success, false);
@@ -71,8 +108,17 @@ describe('cursors', () => {
     for (const at of ['-010000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00.000Z', 'not a date', '1e12']) {
       assert.equal(TimeCursorSchema.safeParse(cursorOf(at)).success, false, at);
     }
-    for (const name of ['a\u0000b', 'tab\there', '\ud800', 'x'.repeat(201)]) assert.equal(NameCursorSchema.safeParse(cursorOf(name)).success, false, JSON.stringify(name));
-    for (const junk of ['', '%%%', 'a', cursorOf('x', 'not-a-uuid'), Buffer.from('{"a":1}').toString('base64url'), Buffer.from([0xff, 0xfe]).toString('base64url'), 'A'.repeat(501)]) {
+    for (const name of ['a\u0000b', 'tab\there', '\ud800', 'x'.repeat(201)])
+      assert.equal(NameCursorSchema.safeParse(cursorOf(name)).success, false, JSON.stringify(name));
+    for (const junk of [
+      '',
+      '%%%',
+      'a',
+      cursorOf('x', 'not-a-uuid'),
+      Buffer.from('{"a":1}').toString('base64url'),
+      Buffer.from([0xff, 0xfe]).toString('base64url'),
+      'A'.repeat(501),
+    ]) {
       assert.equal(NameCursorSchema.safeParse(junk).success, false, junk);
       assert.equal(TimeCursorSchema.safeParse(junk).success, false, junk);
     }
@@ -102,7 +148,10 @@ describe('text the database cannot store', () => {
     for (const [change, path] of cases) {
       const result = JobCreateSchema.safeParse(job(change));
       assert.equal(result.success, false, JSON.stringify(change));
-      assert.ok(issuesOf(result).some((i) => i.startsWith(`${path}: `)), `${JSON.stringify(change)} -> ${issuesOf(result).join('; ')}`);
+      assert.ok(
+        issuesOf(result).some((i) => i.startsWith(`${path}: `)),
+        `${JSON.stringify(change)} -> ${issuesOf(result).join('; ')}`,
+      );
     }
     assert.equal(JobUpdateSchema.safeParse({ description: '\u0000' }).success, false);
     assert.equal(JobUpdateSchema.safeParse({ payload: { message: '\u0000' } }).success, false);
@@ -126,7 +175,12 @@ interface Answer {
   json: { error?: unknown; issues?: Array<{ path: string; message: string }> } & Record<string, unknown>;
 }
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = { authorization: `Bearer ${app.apiToken}` }): Promise<Answer> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${app.apiToken}` },
+): Promise<Answer> {
   const response = await fetch(`${app.baseUrl}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -140,32 +194,44 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 
 function refused(answer: Answer, status: number, path: string | null, pattern: RegExp, what: string): void {
   assert.equal(answer.status, status, `${what}: ${answer.status} ${answer.text.slice(0, 300)}`);
-  const messages = path === null ? [String(answer.json.error)] : (answer.json.issues ?? []).filter((i) => i.path === path).map((i) => i.message);
-  assert.ok(messages.some((m) => pattern.test(m)), `${what}: ${answer.text.slice(0, 300)}`);
+  const messages =
+    path === null ? [String(answer.json.error)] : (answer.json.issues ?? []).filter((i) => i.path === path).map((i) => i.message);
+  assert.ok(
+    messages.some((m) => pattern.test(m)),
+    `${what}: ${answer.text.slice(0, 300)}`,
+  );
 }
 
 async function counts(): Promise<string> {
-  const rows = await sql.query(`SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM jobs) AS jobs, (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM api_tokens) AS tokens, (SELECT count(*) FROM audit_log) AS audit`);
+  const rows = await sql.query(
+    `SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM jobs) AS jobs, (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM api_tokens) AS tokens, (SELECT count(*) FROM audit_log) AS audit`,
+  );
   return JSON.stringify(rows.rows[0]);
 }
 
 describe('through the app (PostgreSQL)', () => {
-  before(async () => {
-    db = await startTestPostgres();
-    app = await startApp({ databaseUrl: db.url, env: { SCHEDULER_DISABLED: '1' } });
-    sql = new pg.Client({ connectionString: db.url });
-    await sql.connect();
-    cookie = await loginCookie(app, 'admin', app.adminPassword);
-    const created = await call('POST', '/api/jobs', job());
-    assert.equal(created.status, 201, created.text);
-    jobId = String(created.json.id);
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      db = await startTestPostgres();
+      app = await startApp({ databaseUrl: db.url, env: { SCHEDULER_DISABLED: '1' } });
+      sql = new pg.Client({ connectionString: db.url });
+      await sql.connect();
+      cookie = await loginCookie(app, 'admin', app.adminPassword);
+      const created = await call('POST', '/api/jobs', job());
+      assert.equal(created.status, 201, created.text);
+      jobId = String(created.json.id);
+    },
+    { timeout: 120_000 },
+  );
 
-  after(async () => {
-    await sql?.end();
-    await app?.stop();
-    await db?.stop();
-  }, { timeout: 30_000 });
+  after(
+    async () => {
+      await sql?.end();
+      await app?.stop();
+      await db?.stop();
+    },
+    { timeout: 30_000 },
+  );
 
   test('POST /api/session: a NUL or other control character in the username is a 400 and writes nothing', async () => {
     const before = await counts();
@@ -177,18 +243,38 @@ describe('through the app (PostgreSQL)', () => {
   });
 
   test('the sign-in server action: the same message on the form, not an error', async () => {
-    const answer = await callAction(app.baseUrl, '/login', 'login', [{ error: null }, { form: { username: 'a\u0000b', password: 'whatever-password' } }]);
+    const answer = await callAction(app.baseUrl, '/login', 'login', [
+      { error: null },
+      { form: { username: 'a\u0000b', password: 'whatever-password' } },
+    ]);
     assert.equal(answer.status, 200, answer.text.slice(0, 300));
     assert.match(answer.text, /The username must not contain control characters\./);
     // The action itself works (so the call above reached it): the right password signs in and redirects.
-    const ok = await callAction(app.baseUrl, '/login', 'login', [{ error: null }, { form: { username: 'admin', password: app.adminPassword } }]);
+    const ok = await callAction(app.baseUrl, '/login', 'login', [
+      { error: null },
+      { form: { username: 'admin', password: app.adminPassword } },
+    ]);
     assert.equal(ok.status, 200);
     assert.ok(ok.redirect?.startsWith('/'), `redirected: ${ok.redirect}`);
   });
 
   test('GET /api/audit: out-of-range and non-ISO from/to are 400s naming the parameter', async () => {
-    for (const [param, value] of [['from', '-010000-01-01'], ['to', '+275760-09-13'], ['from', '99999-01-01'], ['to', '0000-01-01'], ['from', '0'], ['from', '1 Jan 2024'], ['to', '2024-02-30']]) {
-      refused(await call('GET', `/api/audit?${param}=${encodeURIComponent(value!)}`), 400, param!, /between years 1 and 9999/, `${param}=${value}`);
+    for (const [param, value] of [
+      ['from', '-010000-01-01'],
+      ['to', '+275760-09-13'],
+      ['from', '99999-01-01'],
+      ['to', '0000-01-01'],
+      ['from', '0'],
+      ['from', '1 Jan 2024'],
+      ['to', '2024-02-30'],
+    ]) {
+      refused(
+        await call('GET', `/api/audit?${param}=${encodeURIComponent(value!)}`),
+        400,
+        param!,
+        /between years 1 and 9999/,
+        `${param}=${value}`,
+      );
     }
     assert.equal((await call('GET', '/api/audit?from=0001-01-01&to=9999-12-31T23:59:59.999Z')).status, 200);
   });
@@ -198,7 +284,11 @@ describe('through the app (PostgreSQL)', () => {
       for (const at of ['-010000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z']) {
         refused(await call('GET', `${path}?cursor=${cursorOf(at)}`), 400, 'cursor', /invalid cursor/, `${path} cursor ${at}`);
       }
-      assert.equal((await call('GET', `${path}?cursor=${cursorOf(new Date().toISOString())}`)).status, 200, `${path}: a well-formed cursor`);
+      assert.equal(
+        (await call('GET', `${path}?cursor=${cursorOf(new Date().toISOString())}`)).status,
+        200,
+        `${path}: a well-formed cursor`,
+      );
     }
     refused(await call('GET', `/api/jobs?cursor=${cursorOf('a\u0000')}`), 400, 'cursor', /invalid cursor/, 'jobs cursor with NUL');
     assert.equal((await call('GET', `/api/jobs?cursor=${cursorOf('a')}`)).status, 200);
@@ -217,7 +307,8 @@ describe('through the app (PostgreSQL)', () => {
       refused(await call('POST', '/api/jobs', job(change)), 400, path, /NUL|Unicode/, `POST ${JSON.stringify(change)}`);
       const patch = { ...change };
       delete patch.type;
-      if (!('type' in change)) refused(await call('PATCH', `/api/jobs/${jobId}`, patch), 400, path, /NUL|Unicode/, `PATCH ${JSON.stringify(patch)}`);
+      if (!('type' in change))
+        refused(await call('PATCH', `/api/jobs/${jobId}`, patch), 400, path, /NUL|Unicode/, `PATCH ${JSON.stringify(patch)}`);
     }
     assert.equal(await counts(), before);
   });
@@ -232,7 +323,13 @@ describe('through the app (PostgreSQL)', () => {
 
   test('users and tokens: control characters and lone surrogates in names are 400s', async () => {
     const before = await counts();
-    refused(await call('POST', '/api/users', { username: 'a\u0000b', password: 'long-enough-password', role: 'viewer' }), 400, 'username', /letters, digits/, 'username NUL');
+    refused(
+      await call('POST', '/api/users', { username: 'a\u0000b', password: 'long-enough-password', role: 'viewer' }),
+      400,
+      'username',
+      /letters, digits/,
+      'username NUL',
+    );
     refused(await call('POST', '/api/tokens', { name: 'a\u0000b', role: 'viewer' }), 400, 'name', /control characters/, 'token NUL');
     refused(await call('POST', '/api/tokens', { name: 'a\ud800b', role: 'viewer' }), 400, 'name', /Unicode/, 'token lone surrogate');
     assert.equal(await counts(), before);
@@ -240,7 +337,11 @@ describe('through the app (PostgreSQL)', () => {
 
   test('pages take the same input from their URL: no error page', async () => {
     const page = async (path: string) => {
-      const response = await fetch(`${app.baseUrl}${path}`, { headers: { cookie }, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+      const response = await fetch(`${app.baseUrl}${path}`, {
+        headers: { cookie },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(30_000),
+      });
       return { status: response.status, body: await response.text() };
     };
     const audit = await page('/audit?from=-010000-01-01');

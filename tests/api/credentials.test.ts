@@ -14,21 +14,33 @@ let db: TestPostgres | undefined;
 const apps: StartedApp[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), 'cronplane-creds-'));
 
-after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-  await db?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await Promise.all(apps.map((a) => a.stop()));
+    await db?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  },
+  { timeout: 30_000 },
+);
 
 test('two instances, no configured secrets: one generated set, printed once, accepted by both', { timeout: 120_000 }, async () => {
   db = await startTestPostgres();
-  const env = { ADMIN_PASSWORD: undefined, API_TOKEN: undefined, SESSION_SECRET: undefined, CRONPLANE_DATA_DIR: dataDir, SCHEDULER_DISABLED: '1' };
+  const env = {
+    ADMIN_PASSWORD: undefined,
+    API_TOKEN: undefined,
+    SESSION_SECRET: undefined,
+    CRONPLANE_DATA_DIR: dataDir,
+    SCHEDULER_DISABLED: '1',
+  };
   apps.push(...(await Promise.all([startApp({ databaseUrl: db.url, env }), startApp({ databaseUrl: db.url, env })])));
   const [a, b] = apps as [StartedApp, StartedApp];
 
   // Both hit an authenticated route at the same moment, whether or not start-up already created the file.
   const unauth = await Promise.all([a, b].map((app) => fetch(`${app.baseUrl}/api/jobs`)));
-  assert.deepEqual(unauth.map((r) => r.status), [401, 401]);
+  assert.deepEqual(
+    unauth.map((r) => r.status),
+    [401, 401],
+  );
 
   const file = join(dataDir, 'credentials.json');
   assert.equal(statSync(file).mode & 0o777, 0o600);

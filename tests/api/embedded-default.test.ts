@@ -142,10 +142,18 @@ describe('the embedded default (no DATABASE_URL) with the example jobs, as `npm 
   });
 
   test('creates every example job into the empty database, and they run', async () => {
-    const list = await waitFor('the example jobs', () => jobs(app), (l) => l.filter((j) => j.tags.includes('example')).length >= EXAMPLES.length, 20_000);
+    const list = await waitFor(
+      'the example jobs',
+      () => jobs(app),
+      (l) => l.filter((j) => j.tags.includes('example')).length >= EXAMPLES.length,
+      20_000,
+    );
     const examples = list.filter((j) => j.tags.includes('example'));
     assert.deepEqual(examples.map((j) => j.name).sort(), EXAMPLES);
-    assert.ok(list.some((j) => j.type === 'prune-runs'), 'and the system job after them');
+    assert.ok(
+      list.some((j) => j.type === 'prune-runs'),
+      'and the system job after them',
+    );
     assert.ok(app.logs().includes(`[examples] created ${EXAMPLES.length} example jobs`), app.logs());
     assert.doesNotMatch(app.logs(), /\[examples\] could not/);
 
@@ -186,9 +194,15 @@ describe('the embedded default (no DATABASE_URL) with the example jobs, as `npm 
     const afterRestart = await jobs(app);
     assert.deepEqual(afterRestart.map((j) => j.id).sort(), before.map((j) => j.id).sort());
     const runIds = new Set((await runsOf(app, heartbeat.id)).map((r) => r.id));
-    for (const run of runsBefore.filter((r) => r.status !== 'running' && r.status !== 'claimed')) assert.ok(runIds.has(run.id), `run ${run.id} survived the restart`);
+    for (const run of runsBefore.filter((r) => r.status !== 'running' && r.status !== 'claimed'))
+      assert.ok(runIds.has(run.id), `run ${run.id} survived the restart`);
     // And the scheduler carries on where it stopped.
-    await waitFor('a new heartbeat run', () => runsOf(app, heartbeat.id), (r) => r.some((run) => !runIds.has(run.id) && run.status === 'succeeded'), 30_000);
+    await waitFor(
+      'a new heartbeat run',
+      () => runsOf(app, heartbeat.id),
+      (r) => r.some((run) => !runIds.has(run.id) && run.status === 'succeeded'),
+      30_000,
+    );
   });
 
   test('a web-only instance (SCHEDULER_DISABLED=1) reuses the running cluster and prints the store in use too', async () => {
@@ -209,7 +223,12 @@ describe('the embedded default (no DATABASE_URL) with the example jobs, as `npm 
     const pid = runningPid(pgDataDir);
     assert.ok(pid !== null, 'the cluster outlives the app');
     process.kill(pid, 'SIGINT'); // PostgreSQL's fast shutdown
-    await waitFor('the postmaster to exit', async () => processAlive(pid), (alive) => !alive, 30_000);
+    await waitFor(
+      'the postmaster to exit',
+      async () => processAlive(pid),
+      (alive) => !alive,
+      30_000,
+    );
     rmSync(base, { recursive: true, force: true });
     assert.equal(existsSync(base), false);
   });

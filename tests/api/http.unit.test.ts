@@ -40,7 +40,12 @@ describe('readJsonObject', () => {
     const malformed = await status(readJsonObject(post('{"a":')));
     assert.equal(malformed.status, 400);
     assert.match(malformed.message, /^malformed JSON/);
-    for (const [body, word] of [['[1]', 'an array'], ['"x"', 'string'], ['null', 'null'], ['3', 'number']] as const) {
+    for (const [body, word] of [
+      ['[1]', 'an array'],
+      ['"x"', 'string'],
+      ['null', 'null'],
+      ['3', 'number'],
+    ] as const) {
       const r = await status(readJsonObject(post(body)));
       assert.equal(r.status, 400);
       assert.ok(r.message.includes(word), r.message);
@@ -60,7 +65,12 @@ describe('readJsonObject', () => {
         controller.enqueue(chunk);
       },
     });
-    const request = new Request(URL_, { method: 'POST', body: stream, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    const request = new Request(URL_, {
+      method: 'POST',
+      body: stream,
+      headers: { 'content-type': 'application/json' },
+      duplex: 'half',
+    } as RequestInit);
     assert.equal((await status(readJsonObject(request))).status, 413);
     assert.ok(sent < MAX_BODY_BYTES * 2, 'stopped reading soon after the limit');
     // Exactly at the limit is fine.
@@ -108,7 +118,18 @@ describe('parseQuery', () => {
   });
 
   test('bad values are 400 issues named after the parameter', () => {
-    for (const query of ['limit=0', 'limit=abc', 'limit=1.5', 'limit=1000', 'limit=1%20', 'limit=%201', 'limit=1e1', 'limit=0x10', 'limit=%2B5', 'limit=-1']) {
+    for (const query of [
+      'limit=0',
+      'limit=abc',
+      'limit=1.5',
+      'limit=1000',
+      'limit=1%20',
+      'limit=%201',
+      'limit=1e1',
+      'limit=0x10',
+      'limit=%2B5',
+      'limit=-1',
+    ]) {
       assert.throws(
         () => parseQuery(JobListQuerySchema, new Request(`${URL_}?${query}`)),
         (err: unknown) => err instanceof ValidationError && err.issues[0]?.path === 'limit',

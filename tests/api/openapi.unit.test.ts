@@ -35,7 +35,9 @@ function routeFiles(dir: string): RouteFile[] {
         .map((s) => s.replace(/^\[(\w+)\]$/, '{$1}'))
         .join('/')}`;
       const source = readFileSync(full, 'utf8');
-      const methods = [...source.matchAll(/export\s+(?:const|async\s+function|function)\s+(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b/g)].map((m) => m[1]!.toLowerCase());
+      const methods = [
+        ...source.matchAll(/export\s+(?:const|async\s+function|function)\s+(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\b/g),
+      ].map((m) => m[1]!.toLowerCase());
       found.push({ path, file: relative(ROOT, full), methods: [...new Set(methods)].sort() });
     }
   }
@@ -66,7 +68,12 @@ describe('OpenAPI document vs app/api', () => {
   test('every route file is in the document with exactly the methods it implements, and nothing else is', () => {
     const onDisk = Object.fromEntries(routes.map((r) => [r.path, r.methods]));
     const documented = Object.fromEntries(
-      Object.entries(doc.paths as Record<string, Json>).map(([path, item]) => [path, Object.keys(item).filter((k) => (METHODS as readonly string[]).includes(k)).sort()]),
+      Object.entries(doc.paths as Record<string, Json>).map(([path, item]) => [
+        path,
+        Object.keys(item)
+          .filter((k) => (METHODS as readonly string[]).includes(k))
+          .sort(),
+      ]),
     );
     for (const route of routes) {
       assert.ok(documented[route.path], `${route.file} serves ${route.path}, which the OpenAPI document does not list`);
@@ -83,7 +90,10 @@ describe('OpenAPI document vs app/api', () => {
       ids.add(op.operationId);
       assert.ok(Object.keys(op.responses ?? {}).length > 0, `${where}: responses`);
       for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {
-        assert.ok((op.parameters ?? []).some((p: Json) => p.name === name && p.in === 'path' && p.required === true), `${where}: path parameter ${name}`);
+        assert.ok(
+          (op.parameters ?? []).some((p: Json) => p.name === name && p.in === 'path' && p.required === true),
+          `${where}: path parameter ${name}`,
+        );
       }
       assert.ok('x-required-role' in op, `${where}: x-required-role`);
       const role = op['x-required-role'] as unknown;
@@ -100,7 +110,13 @@ describe('OpenAPI document vs app/api', () => {
     assert.equal(doc.paths['/api/session'].post['x-required-role'], null);
     assert.equal(doc.paths['/api/jobs'].get['x-required-role'], 'viewer');
     assert.equal(doc.paths['/api/jobs'].post['x-required-role'], 'operator');
-    for (const [path, method] of [['/api/users', 'post'], ['/api/users/{id}', 'patch'], ['/api/users/{id}/sessions', 'delete'], ['/api/tokens/{id}', 'delete'], ['/api/audit', 'get']] as const) {
+    for (const [path, method] of [
+      ['/api/users', 'post'],
+      ['/api/users/{id}', 'patch'],
+      ['/api/users/{id}/sessions', 'delete'],
+      ['/api/tokens/{id}', 'delete'],
+      ['/api/audit', 'get'],
+    ] as const) {
       assert.equal(doc.paths[path][method]['x-required-role'], 'admin', `${method} ${path}`);
     }
   });
@@ -132,9 +148,15 @@ describe('OpenAPI document vs app/api', () => {
     assert.equal('tokenHash' in s.TokenCreated.properties, false);
     assert.ok(s.TokenCreated.required.includes('secret'));
     assert.equal('secret' in s.TokenList.properties.tokens.items.properties, false, 'listed tokens carry no secret');
-    assert.deepEqual(
-      doc.paths['/api/audit'].get.parameters.map((p: Json) => p.name).sort(),
-      ['action', 'actor', 'cursor', 'from', 'limit', 'targetId', 'targetType', 'to'],
-    );
+    assert.deepEqual(doc.paths['/api/audit'].get.parameters.map((p: Json) => p.name).sort(), [
+      'action',
+      'actor',
+      'cursor',
+      'from',
+      'limit',
+      'targetId',
+      'targetType',
+      'to',
+    ]);
   });
 });

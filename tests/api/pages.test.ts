@@ -64,31 +64,43 @@ async function get(path: string, cookie: string): Promise<{ status: number; loca
   return { status: response.status, location: response.headers.get('location'), body: await response.text() };
 }
 
-before(async () => {
-  db = await startTestPostgres();
-  app = await startApp({ databaseUrl: db.url });
-  sql = new pg.Client({ connectionString: db.url });
-  await sql.connect();
-  const job = await api('POST', '/api/jobs', { name: jobName, type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 }, paused: true });
-  assert.equal(job.status, 201, JSON.stringify(job.json));
-  jobId = String(job.json.id);
-  assert.equal((await api('POST', `/api/jobs/${jobId}/run`)).status, 202);
-  assert.equal((await api('POST', '/api/tokens', { name: tokenName, role: 'viewer' })).status, 201);
-  const deadline = Date.now() + 30_000;
-  while (!runId && Date.now() < deadline) {
-    const runs = (await api('GET', `/api/jobs/${jobId}/runs`)).json.runs as Array<{ id: string; status: string }>;
-    if (runs[0] && runs[0].status !== 'running') runId = runs[0].id;
-    else await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.ok(runId, 'the run-now run finished');
-  adminCookie = (await adminUser()).cookie;
-}, { timeout: 120_000 });
+before(
+  async () => {
+    db = await startTestPostgres();
+    app = await startApp({ databaseUrl: db.url });
+    sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    const job = await api('POST', '/api/jobs', {
+      name: jobName,
+      type: 'log',
+      payload: { message: 'hi' },
+      schedule: { kind: 'interval', seconds: 3600 },
+      paused: true,
+    });
+    assert.equal(job.status, 201, JSON.stringify(job.json));
+    jobId = String(job.json.id);
+    assert.equal((await api('POST', `/api/jobs/${jobId}/run`)).status, 202);
+    assert.equal((await api('POST', '/api/tokens', { name: tokenName, role: 'viewer' })).status, 201);
+    const deadline = Date.now() + 30_000;
+    while (!runId && Date.now() < deadline) {
+      const runs = (await api('GET', `/api/jobs/${jobId}/runs`)).json.runs as Array<{ id: string; status: string }>;
+      if (runs[0] && runs[0].status !== 'running') runId = runs[0].id;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(runId, 'the run-now run finished');
+    adminCookie = (await adminUser()).cookie;
+  },
+  { timeout: 120_000 },
+);
 
-after(async () => {
-  await sql?.end();
-  await app?.stop();
-  await db?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await sql?.end();
+    await app?.stop();
+    await db?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 describe('dashboard pages refuse sessions that are no longer valid', () => {
   test('a live admin session sees every page with its data (so the checks below can fail)', { timeout: 60_000 }, async () => {
@@ -116,7 +128,10 @@ describe('dashboard pages refuse sessions that are no longer valid', () => {
       spoil: async (user) => {
         const changed = await sql.query(`UPDATE users SET disabled = true WHERE id = $1`, [user.id]);
         assert.equal(changed.rowCount, 1);
-        const live = await sql.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()`, [user.id]);
+        const live = await sql.query(
+          `SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()`,
+          [user.id],
+        );
         assert.equal(live.rows[0].n, 1, 'the session itself is still live');
       },
     },

@@ -12,15 +12,21 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres';
 let db: TestPostgres;
 let app: StartedApp;
 
-before(async () => {
-  db = await startTestPostgres();
-  app = await startApp({ databaseUrl: db.url, env: { SCHEDULER_DISABLED: '1' } });
-}, { timeout: 120_000 });
+before(
+  async () => {
+    db = await startTestPostgres();
+    app = await startApp({ databaseUrl: db.url, env: { SCHEDULER_DISABLED: '1' } });
+  },
+  { timeout: 120_000 },
+);
 
-after(async () => {
-  await app?.stop();
-  await db?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await app?.stop();
+    await db?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 interface Answer {
   status: number;
@@ -68,7 +74,14 @@ async function createUser(role: 'admin' | 'operator' | 'viewer'): Promise<{ id: 
 
 async function createJob(body: Record<string, unknown> = {}): Promise<Record<string, any>> {
   const answer = await call('POST', '/api/jobs', {
-    body: { name: unique('job'), type: 'log', payload: { message: 'hi' }, schedule: { kind: 'interval', seconds: 3600 }, paused: true, ...body },
+    body: {
+      name: unique('job'),
+      type: 'log',
+      payload: { message: 'hi' },
+      schedule: { kind: 'interval', seconds: 3600 },
+      paused: true,
+      ...body,
+    },
   });
   expectStatus(answer, 201, 'create job');
   return answer.json;
@@ -83,7 +96,11 @@ async function audit(query: string): Promise<Array<Record<string, any>>> {
 /** Every mutating route, with a body that would be valid for an admin. */
 function mutations(jobId: string, userId: string, tokenId: string): Array<[string, string, unknown?]> {
   return [
-    ['POST', '/api/jobs', { name: unique('forbidden'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 } }],
+    [
+      'POST',
+      '/api/jobs',
+      { name: unique('forbidden'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 } },
+    ],
     ['PATCH', `/api/jobs/${jobId}`, { description: 'changed by someone who may not' }],
     ['POST', `/api/jobs/${jobId}/pause`],
     ['POST', `/api/jobs/${jobId}/resume`],
@@ -113,7 +130,8 @@ describe('roles', () => {
     for (const auth of [cookie, viewerToken.json.secret as string]) {
       expectStatus(await call('GET', '/api/jobs', { auth }), 200, 'viewer lists jobs');
       expectStatus(await call('GET', `/api/jobs/${job.id}`, { auth }), 200, 'viewer reads a job');
-      for (const path of ['/api/users', '/api/tokens', '/api/audit']) expectStatus(await call('GET', path, { auth }), 403, `viewer GET ${path}`);
+      for (const path of ['/api/users', '/api/tokens', '/api/audit'])
+        expectStatus(await call('GET', path, { auth }), 403, `viewer GET ${path}`);
       for (const [method, path, body] of mutations(job.id, other.id, token.json.id)) {
         const answer = await call(method, path, { auth, body });
         expectStatus(answer, 403, `viewer ${method} ${path}`);
@@ -127,7 +145,10 @@ describe('roles', () => {
     assert.equal(users.find((u) => u.id === other.id)?.role, 'operator');
     const tokens = (await call('GET', '/api/tokens')).json.tokens as Array<Record<string, any>>;
     assert.equal(tokens.find((t) => t.id === token.json.id)?.revokedAt, null);
-    assert.equal(tokens.some((t) => t.name === 'sneaky'), false);
+    assert.equal(
+      tokens.some((t) => t.name === 'sneaky'),
+      false,
+    );
   });
 
   test('an operator manages jobs but not users, tokens or the audit log', { timeout: 120_000 }, async () => {
@@ -146,7 +167,8 @@ describe('roles', () => {
     for (const [method, path, body] of mutations(id, operator.id, '00000000-0000-4000-8000-000000000000').slice(6)) {
       expectStatus(await call(method, path, { auth: cookie, body }), 403, `operator ${method} ${path}`);
     }
-    for (const path of ['/api/users', '/api/tokens', '/api/audit']) expectStatus(await call('GET', path, { auth: cookie }), 403, `operator GET ${path}`);
+    for (const path of ['/api/users', '/api/tokens', '/api/audit'])
+      expectStatus(await call('GET', path, { auth: cookie }), 403, `operator GET ${path}`);
     // What the operator did is on record under their name.
     const entries = await audit(`targetId=${id}`);
     assert.deepEqual(
@@ -156,61 +178,78 @@ describe('roles', () => {
     assert.ok(entries.every((e) => e.actorName === operator.username && e.actorType === 'user'));
   });
 
-  test('token scopes; a revoked token gets 401; last use is recorded; the secret is shown once and stored hashed', { timeout: 60_000 }, async () => {
-    const made = await call('POST', '/api/tokens', { body: { name: unique('ci'), role: 'operator' } });
-    expectStatus(made, 201);
-    const secret = made.json.secret as string;
-    assert.match(secret, /^cpt_/);
-    assert.equal(made.json.prefix, secret.slice(0, 8));
-    assert.equal(made.json.lastUsedAt, null);
-    expectStatus(await call('POST', '/api/jobs', { auth: secret, body: { name: unique('by-token'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 } } }), 201);
-    expectStatus(await call('POST', '/api/tokens', { auth: secret, body: { name: 'escalate', role: 'admin' } }), 403);
-    const listed = ((await call('GET', '/api/tokens')).json.tokens as Array<Record<string, any>>).find((t) => t.id === made.json.id);
-    assert.ok(listed?.lastUsedAt, 'last use recorded');
-    assert.equal(JSON.stringify(listed).includes(secret), false, 'the list never shows the secret');
-    assert.equal('tokenHash' in (listed ?? {}), false);
-    expectStatus(await call('DELETE', `/api/tokens/${made.json.id}`), 204);
-    expectStatus(await call('GET', '/api/jobs', { auth: secret }), 401, 'revoked token');
-    expectStatus(await call('DELETE', `/api/tokens/${made.json.id}`), 404, 'revoking twice');
-    expectStatus(await call('GET', '/api/jobs', { auth: `cpt_${randomBytes(32).toString('base64url')}` }), 401, 'unknown token');
-    const entries = await audit(`targetId=${made.json.id}`);
-    assert.deepEqual(entries.map((e) => e.action), ['token.revoke', 'token.create']);
-    assert.equal(JSON.stringify(entries).includes(secret), false, 'the audit log never shows the secret');
-  });
+  test(
+    'token scopes; a revoked token gets 401; last use is recorded; the secret is shown once and stored hashed',
+    { timeout: 60_000 },
+    async () => {
+      const made = await call('POST', '/api/tokens', { body: { name: unique('ci'), role: 'operator' } });
+      expectStatus(made, 201);
+      const secret = made.json.secret as string;
+      assert.match(secret, /^cpt_/);
+      assert.equal(made.json.prefix, secret.slice(0, 8));
+      assert.equal(made.json.lastUsedAt, null);
+      expectStatus(
+        await call('POST', '/api/jobs', {
+          auth: secret,
+          body: { name: unique('by-token'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 } },
+        }),
+        201,
+      );
+      expectStatus(await call('POST', '/api/tokens', { auth: secret, body: { name: 'escalate', role: 'admin' } }), 403);
+      const listed = ((await call('GET', '/api/tokens')).json.tokens as Array<Record<string, any>>).find((t) => t.id === made.json.id);
+      assert.ok(listed?.lastUsedAt, 'last use recorded');
+      assert.equal(JSON.stringify(listed).includes(secret), false, 'the list never shows the secret');
+      assert.equal('tokenHash' in (listed ?? {}), false);
+      expectStatus(await call('DELETE', `/api/tokens/${made.json.id}`), 204);
+      expectStatus(await call('GET', '/api/jobs', { auth: secret }), 401, 'revoked token');
+      expectStatus(await call('DELETE', `/api/tokens/${made.json.id}`), 404, 'revoking twice');
+      expectStatus(await call('GET', '/api/jobs', { auth: `cpt_${randomBytes(32).toString('base64url')}` }), 401, 'unknown token');
+      const entries = await audit(`targetId=${made.json.id}`);
+      assert.deepEqual(
+        entries.map((e) => e.action),
+        ['token.revoke', 'token.create'],
+      );
+      assert.equal(JSON.stringify(entries).includes(secret), false, 'the audit log never shows the secret');
+    },
+  );
 });
 
 describe('the roles the OpenAPI document states', () => {
-  test('every operation marked operator or admin refuses lower roles with 403; viewer reads are not refused', { timeout: 120_000 }, async () => {
-    const doc = (await call('GET', '/api/openapi.json')).json;
-    const viewer = await call('POST', '/api/tokens', { body: { name: unique('doc-viewer'), role: 'viewer' } });
-    const operator = await call('POST', '/api/tokens', { body: { name: unique('doc-operator'), role: 'operator' } });
-    expectStatus(viewer, 201);
-    expectStatus(operator, 201);
-    // Ids that name nothing: the role check comes before the lookup, so a refused caller learns nothing either way.
-    const nobody = '00000000-0000-4000-8000-000000000000';
-    const below: Record<string, string[]> = { operator: [viewer.json.secret], admin: [viewer.json.secret, operator.json.secret] };
-    let checked = 0;
-    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
-      for (const [method, op] of Object.entries(item)) {
-        const role = op['x-required-role'] as string | null;
-        const url = path.replace('{id}', nobody);
-        const body = method === 'post' || method === 'patch' ? {} : undefined;
-        if (role === 'operator' || role === 'admin') {
-          for (const auth of below[role]!) {
-            const answer = await call(method.toUpperCase(), url, { auth, body });
-            expectStatus(answer, 403, `${method.toUpperCase()} ${path} (needs ${role}) with a lower role`);
+  test(
+    'every operation marked operator or admin refuses lower roles with 403; viewer reads are not refused',
+    { timeout: 120_000 },
+    async () => {
+      const doc = (await call('GET', '/api/openapi.json')).json;
+      const viewer = await call('POST', '/api/tokens', { body: { name: unique('doc-viewer'), role: 'viewer' } });
+      const operator = await call('POST', '/api/tokens', { body: { name: unique('doc-operator'), role: 'operator' } });
+      expectStatus(viewer, 201);
+      expectStatus(operator, 201);
+      // Ids that name nothing: the role check comes before the lookup, so a refused caller learns nothing either way.
+      const nobody = '00000000-0000-4000-8000-000000000000';
+      const below: Record<string, string[]> = { operator: [viewer.json.secret], admin: [viewer.json.secret, operator.json.secret] };
+      let checked = 0;
+      for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+        for (const [method, op] of Object.entries(item)) {
+          const role = op['x-required-role'] as string | null;
+          const url = path.replace('{id}', nobody);
+          const body = method === 'post' || method === 'patch' ? {} : undefined;
+          if (role === 'operator' || role === 'admin') {
+            for (const auth of below[role]!) {
+              const answer = await call(method.toUpperCase(), url, { auth, body });
+              expectStatus(answer, 403, `${method.toUpperCase()} ${path} (needs ${role}) with a lower role`);
+              checked += 1;
+            }
+          } else if (role === 'viewer' && method === 'get' && path !== '/api/events') {
+            // (the event stream never ends: its auth is covered by the route tests)
+            const answer = await call('GET', url, { auth: viewer.json.secret });
+            assert.ok(answer.status !== 401 && answer.status !== 403, `GET ${path} (viewer) answered ${answer.status}`);
             checked += 1;
           }
-        } else if (role === 'viewer' && method === 'get' && path !== '/api/events') {
-          // (the event stream never ends: its auth is covered by the route tests)
-          const answer = await call('GET', url, { auth: viewer.json.secret });
-          assert.ok(answer.status !== 401 && answer.status !== 403, `GET ${path} (viewer) answered ${answer.status}`);
-          checked += 1;
         }
       }
-    }
-    assert.ok(checked >= 20, `only ${checked} checks`);
-  });
+      assert.ok(checked >= 20, `only ${checked} checks`);
+    },
+  );
 
   test('users, tokens, audit entries and the session answer exactly the documented fields', { timeout: 60_000 }, async () => {
     const doc = (await call('GET', '/api/openapi.json')).json;
@@ -266,7 +305,13 @@ describe('sessions', () => {
     const entries = await audit(`targetId=${user.id}&action=user.update`);
     assert.deepEqual(entries[0]?.changes, { role: { before: 'operator', after: 'viewer' } });
     const again = await loginCookie(app, user.username, user.password);
-    expectStatus(await call('POST', '/api/jobs', { auth: again, body: { name: unique('demoted'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 } } }), 403);
+    expectStatus(
+      await call('POST', '/api/jobs', {
+        auth: again,
+        body: { name: unique('demoted'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 } },
+      }),
+      403,
+    );
     expectStatus(await call('GET', '/api/jobs', { auth: cookie }), 401, 'the session from before the role change');
     expectStatus(await call('PATCH', `/api/users/${user.id}`, { body: { disabled: true } }), 200);
     expectStatus(await call('GET', '/api/jobs', { auth: again }), 401, 'signed out when disabled');
@@ -280,7 +325,8 @@ describe('sessions', () => {
     const sql = new pg.Client({ connectionString: db.url });
     await sql.connect();
     try {
-      const hashOf = async () => String((await sql.query('SELECT password_hash FROM users WHERE id = $1', [user.id])).rows[0].password_hash);
+      const hashOf = async () =>
+        String((await sql.query('SELECT password_hash FROM users WHERE id = $1', [user.id])).rows[0].password_hash);
       assert.match(await hashOf(), /^scrypt\$131072\$8\$1\$/, 'new users get N=2^17');
       // What an older release stored: N=2^15.
       const salt = randomBytes(16);
@@ -288,7 +334,14 @@ describe('sessions', () => {
       const legacy = `scrypt$32768$8$1$${salt.toString('base64url')}$${key.toString('base64url')}`;
       await sql.query('UPDATE users SET password_hash = $1 WHERE id = $2', [legacy, user.id]);
       // A wrong password changes nothing.
-      expectStatus(await call('POST', '/api/session', { body: { username: user.username, password: 'not-the-password' }, auth: 'cronplane_session=none', ip: '198.18.9.9' }), 401);
+      expectStatus(
+        await call('POST', '/api/session', {
+          body: { username: user.username, password: 'not-the-password' },
+          auth: 'cronplane_session=none',
+          ip: '198.18.9.9',
+        }),
+        401,
+      );
       assert.equal(await hashOf(), legacy);
       await loginCookie(app, user.username, user.password);
       const upgraded = await hashOf();
@@ -308,26 +361,38 @@ describe('sessions', () => {
     assert.equal((await audit(`action=logout&actor=${user.username}`)).length, 1);
   });
 
-  test('lock-out after 5 wrong passwords, even with the right one afterwards and from other addresses; a reset lifts it', { timeout: 90_000 }, async () => {
-    const user = await createUser('viewer');
-    for (let i = 0; i < 5; i++) {
-      const answer = await call('POST', '/api/session', { auth: 'none', body: { username: user.username, password: `wrong-${i}` }, ip: `203.0.113.${10 + i}` });
-      expectStatus(answer, 401, `failure ${i + 1}`);
-      assert.equal(answer.json.error, 'Wrong username or password.');
-    }
-    const locked = await call('POST', '/api/session', { auth: 'none', body: { username: user.username, password: user.password }, ip: '203.0.113.99' });
-    expectStatus(locked, 429, 'right password while locked');
-    assert.match(locked.json.error, /locked/);
-    assert.equal(locked.headers.get('set-cookie'), null);
-    const failures = await audit(`action=login.failure&targetId=${user.id}`);
-    assert.equal(failures.length, 6);
-    assert.deepEqual(failures.map((e) => e.ip).slice(0, 2), ['203.0.113.99', '203.0.113.14'], 'where from');
-    assert.equal(failures[0]?.changes?.reason?.after, 'locked');
-    const fresh = password();
-    expectStatus(await call('PATCH', `/api/users/${user.id}`, { body: { password: fresh } }), 200);
-    await loginCookie(app, user.username, fresh);
-    assert.equal((await audit(`action=login.success&targetId=${user.id}`)).length, 1);
-  });
+  test(
+    'lock-out after 5 wrong passwords, even with the right one afterwards and from other addresses; a reset lifts it',
+    { timeout: 90_000 },
+    async () => {
+      const user = await createUser('viewer');
+      for (let i = 0; i < 5; i++) {
+        const answer = await call('POST', '/api/session', {
+          auth: 'none',
+          body: { username: user.username, password: `wrong-${i}` },
+          ip: `203.0.113.${10 + i}`,
+        });
+        expectStatus(answer, 401, `failure ${i + 1}`);
+        assert.equal(answer.json.error, 'Wrong username or password.');
+      }
+      const locked = await call('POST', '/api/session', {
+        auth: 'none',
+        body: { username: user.username, password: user.password },
+        ip: '203.0.113.99',
+      });
+      expectStatus(locked, 429, 'right password while locked');
+      assert.match(locked.json.error, /locked/);
+      assert.equal(locked.headers.get('set-cookie'), null);
+      const failures = await audit(`action=login.failure&targetId=${user.id}`);
+      assert.equal(failures.length, 6);
+      assert.deepEqual(failures.map((e) => e.ip).slice(0, 2), ['203.0.113.99', '203.0.113.14'], 'where from');
+      assert.equal(failures[0]?.changes?.reason?.after, 'locked');
+      const fresh = password();
+      expectStatus(await call('PATCH', `/api/users/${user.id}`, { body: { password: fresh } }), 200);
+      await loginCookie(app, user.username, fresh);
+      assert.equal((await audit(`action=login.success&targetId=${user.id}`)).length, 1);
+    },
+  );
 });
 
 describe('users', () => {
@@ -350,7 +415,11 @@ describe('users', () => {
     assert.deepEqual((bad.json.issues as Array<{ path: string }>).map((i) => i.path).sort(), ['password', 'role', 'username']);
     expectStatus(await call('POST', '/api/users', { body: { username: 'ADMIN', password: password(), role: 'viewer' } }), 409);
     expectStatus(await call('PATCH', '/api/users/not-a-uuid', { body: { role: 'viewer' } }), 404);
-    expectStatus(await call('PATCH', `/api/users/${(await createUser('viewer')).id}`, { body: { passwordHash: 'x' } }), 400, 'unknown field');
+    expectStatus(
+      await call('PATCH', `/api/users/${(await createUser('viewer')).id}`, { body: { passwordHash: 'x' } }),
+      400,
+      'unknown field',
+    );
   });
 });
 
@@ -372,7 +441,11 @@ describe('audit log', () => {
     const edit = await fetch(`${app.baseUrl}/api/jobs/${job.json.id}`, {
       method: 'PATCH',
       headers: { cookie, 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.77' },
-      body: JSON.stringify({ description: 'now documented', schedule: { kind: 'interval', seconds: 900 }, payload: { ...job.json.payload, headers: { Authorization: 'Bearer rotatedsecret-5678' } } }),
+      body: JSON.stringify({
+        description: 'now documented',
+        schedule: { kind: 'interval', seconds: 900 },
+        payload: { ...job.json.payload, headers: { Authorization: 'Bearer rotatedsecret-5678' } },
+      }),
     });
     assert.equal(edit.status, 200, await edit.text());
     const [update, create] = await audit(`targetType=job&targetId=${job.json.id}`);
@@ -387,7 +460,10 @@ describe('audit log', () => {
     assert.equal(create?.action, 'job.create');
     assert.equal(create?.changes.name.after, job.json.name);
     const all = JSON.stringify(await audit('limit=200'));
-    assert.ok(!all.includes('supersecretvalue') && !all.includes('rotatedsecret') && !all.includes('enc:v1:'), 'a secret reached the audit log');
+    assert.ok(
+      !all.includes('supersecretvalue') && !all.includes('rotatedsecret') && !all.includes('enc:v1:'),
+      'a secret reached the audit log',
+    );
     assert.ok(!all.includes(operator.password), 'a password reached the audit log');
   });
 
@@ -396,13 +472,19 @@ describe('audit log', () => {
     // Its own actor (a token), so entries of other tests do not count.
     const token = await call('POST', '/api/tokens', { body: { name: unique('pager'), role: 'operator' } });
     for (let i = 0; i < 5; i++) {
-      const made = await call('POST', '/api/jobs', { auth: token.json.secret, body: { name: unique('paged'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 }, paused: true } });
+      const made = await call('POST', '/api/jobs', {
+        auth: token.json.secret,
+        body: { name: unique('paged'), type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 }, paused: true },
+      });
       expectStatus(made, 201);
     }
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const answer: Answer = await call('GET', `/api/audit?action=job.create&actor=${encodeURIComponent(token.json.name)}&from=${encodeURIComponent(t0)}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const answer: Answer = await call(
+        'GET',
+        `/api/audit?action=job.create&actor=${encodeURIComponent(token.json.name)}&from=${encodeURIComponent(t0)}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       expectStatus(answer, 200);
       assert.ok(answer.json.entries.length <= 2);
       for (const e of answer.json.entries as Array<Record<string, any>>) {
@@ -416,7 +498,8 @@ describe('audit log', () => {
     assert.equal(seen.length, 5);
     assert.equal(new Set(seen).size, 5);
     expectStatus(await call('GET', '/api/audit?from=yesterday'), 400);
-    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) expectStatus(await call(method, '/api/audit', { body: {} }), 405, `${method} /api/audit`);
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'])
+      expectStatus(await call(method, '/api/audit', { body: {} }), 405, `${method} /api/audit`);
     expectStatus(await call('DELETE', `/api/audit/${seen[0]}`), 404);
   });
 });

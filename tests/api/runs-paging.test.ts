@@ -25,7 +25,10 @@ let app: StartedApp;
 let jobId = '';
 
 async function get<T>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${app.baseUrl}${path}`, { headers: { authorization: `Bearer ${app.apiToken}` }, signal: AbortSignal.timeout(15_000) });
+  const response = await fetch(`${app.baseUrl}${path}`, {
+    headers: { authorization: `Bearer ${app.apiToken}` },
+    signal: AbortSignal.timeout(15_000),
+  });
   return { status: response.status, body: (await response.json()) as T };
 }
 
@@ -37,26 +40,34 @@ async function post(path: string, body?: unknown): Promise<Response> {
   });
 }
 
-before(async () => {
-  db = await startTestPostgres();
-  app = await startApp({ databaseUrl: db.url });
-  const created = await post('/api/jobs', { name: 'paged', type: 'log', payload: { message: 'page me' }, schedule: { kind: 'interval', seconds: 86_400 } });
-  assert.equal(created.status, 201, await created.clone().text());
-  jobId = ((await created.json()) as { id: string }).id;
-  for (let i = 0; i < RUNS; i++) {
-    const run = await post(`/api/jobs/${jobId}/run`);
-    assert.equal(run.status, 202, await run.text());
-    // Distinct occurrences (scheduledFor is the request time, in ms).
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const { body } = await get<RunPage>(`/api/jobs/${jobId}/runs?limit=100`);
-    if (body.runs.length >= RUNS && body.runs.every((r) => r.status !== 'running')) break;
-    if (Date.now() > deadline) throw new Error(`runs did not finish: ${JSON.stringify(body.runs)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}, { timeout: 120_000 });
+before(
+  async () => {
+    db = await startTestPostgres();
+    app = await startApp({ databaseUrl: db.url });
+    const created = await post('/api/jobs', {
+      name: 'paged',
+      type: 'log',
+      payload: { message: 'page me' },
+      schedule: { kind: 'interval', seconds: 86_400 },
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    jobId = ((await created.json()) as { id: string }).id;
+    for (let i = 0; i < RUNS; i++) {
+      const run = await post(`/api/jobs/${jobId}/run`);
+      assert.equal(run.status, 202, await run.text());
+      // Distinct occurrences (scheduledFor is the request time, in ms).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { body } = await get<RunPage>(`/api/jobs/${jobId}/runs?limit=100`);
+      if (body.runs.length >= RUNS && body.runs.every((r) => r.status !== 'running')) break;
+      if (Date.now() > deadline) throw new Error(`runs did not finish: ${JSON.stringify(body.runs)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  },
+  { timeout: 120_000 },
+);
 
 after(async () => {
   await app?.stop();
@@ -81,12 +92,23 @@ describe('GET /api/jobs/{id}/runs paging', () => {
       assert.ok(pages.length <= RUNS, 'paging ends');
     } while (cursor !== null);
 
-    assert.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [2, 2, 1],
+    );
     const ids = pages.flat().map((r) => r.id);
     assert.equal(new Set(ids).size, ids.length, 'no run on two pages');
-    assert.deepEqual(ids, all.runs.map((r) => r.id), 'the pages, in order, are the whole list');
+    assert.deepEqual(
+      ids,
+      all.runs.map((r) => r.id),
+      'the pages, in order, are the whole list',
+    );
     const times = pages.flat().map((r) => Date.parse(r.scheduledFor));
-    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first across page boundaries');
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first across page boundaries',
+    );
     for (const run of pages.flat()) assert.equal(run.jobId, jobId);
   });
 
@@ -98,11 +120,19 @@ describe('GET /api/jobs/{id}/runs paging', () => {
     const second = (await get<RunPage>(`/api/jobs/${jobId}/runs?limit=2&cursor=${encodeURIComponent(first.nextCursor)}`)).body;
     const { body: all } = await get<RunPage>(`/api/jobs/${jobId}/runs?limit=100`);
     const lastSeen = all.runs.findIndex((r) => r.id === first.runs[1]!.id);
-    assert.deepEqual(second.runs.map((r) => r.id), all.runs.slice(lastSeen + 1, lastSeen + 3).map((r) => r.id));
+    assert.deepEqual(
+      second.runs.map((r) => r.id),
+      all.runs.slice(lastSeen + 1, lastSeen + 3).map((r) => r.id),
+    );
   });
 
   test("another job's cursor position does not leak its runs into this job's pages", async () => {
-    const other = await post('/api/jobs', { name: 'other', type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 86_400 } });
+    const other = await post('/api/jobs', {
+      name: 'other',
+      type: 'log',
+      payload: { message: 'x' },
+      schedule: { kind: 'interval', seconds: 86_400 },
+    });
     const otherId = ((await other.json()) as { id: string }).id;
     await post(`/api/jobs/${otherId}/run`);
     const first = (await get<RunPage>(`/api/jobs/${jobId}/runs?limit=1`)).body;

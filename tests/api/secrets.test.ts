@@ -53,7 +53,11 @@ describe('encryption', () => {
     };
     const masked = maskPayload('http', stored);
     assert.deepEqual(masked.headers, { Authorization: '••••WXYZ', 'X-Api-Key': '••••', Accept: 'text/plain' });
-    assert.deepEqual(revealPayload('http', stored).headers, { Authorization: 'Bearer 0123456789abcdefWXYZ', 'X-Api-Key': 'short', Accept: 'text/plain' });
+    assert.deepEqual(revealPayload('http', stored).headers, {
+      Authorization: 'Bearer 0123456789abcdefWXYZ',
+      'X-Api-Key': 'short',
+      Accept: 'text/plain',
+    });
     // Masking is idempotent and never shows ciphertext.
     assert.deepEqual(maskPayload('http', masked), masked);
   });
@@ -67,43 +71,54 @@ let closeDispatch: () => Promise<void>;
 let target: Server;
 let targetUrl: string;
 
-before(async () => {
-  pg = await startTestPostgres();
-  process.env.DATABASE_URL = pg.url;
-  process.env.HTTP_JOB_ALLOW = '127.0.0.1';
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  services = await import('../../lib/services/jobs');
-  ({ SYSTEM_ACTOR } = await import('../../lib/auth/principal'));
-  ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
-  target = createServer((req, res) => {
-    // A badly behaved API that echoes the credential it was sent.
-    res.writeHead(401, { 'content-type': 'text/plain' }).end(`rejected credentials "${req.headers.authorization}" and key ${req.headers['x-api-key']}`);
-  });
-  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
-  targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/echo`;
-}, { timeout: 60_000 });
+before(
+  async () => {
+    pg = await startTestPostgres();
+    process.env.DATABASE_URL = pg.url;
+    process.env.HTTP_JOB_ALLOW = '127.0.0.1';
+    const { getStore } = await import('../../lib/store');
+    store = await getStore();
+    services = await import('../../lib/services/jobs');
+    ({ SYSTEM_ACTOR } = await import('../../lib/auth/principal'));
+    ({ closeDispatchClient: closeDispatch } = await import('../../lib/scheduler/dispatch'));
+    target = createServer((req, res) => {
+      // A badly behaved API that echoes the credential it was sent.
+      res
+        .writeHead(401, { 'content-type': 'text/plain' })
+        .end(`rejected credentials "${req.headers.authorization}" and key ${req.headers['x-api-key']}`);
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/echo`;
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await closeDispatch?.();
-  await store?.close();
-  target?.closeAllConnections();
-  await new Promise<void>((resolve) => (target ? target.close(() => resolve()) : resolve()));
-  await pg?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await closeDispatch?.();
+    await store?.close();
+    target?.closeAllConnections();
+    await new Promise<void>((resolve) => (target ? target.close(() => resolve()) : resolve()));
+    await pg?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 const TOKEN = 'Bearer tok_live_9f8e7d6c5b4a3210';
 const API_KEY = 'key-abcdefghijklmnop';
 
 describe('service layer', () => {
   test('secrets are encrypted in the store, masked in what the services return, and edits keep or replace them', async () => {
-    const created = await services.createJob({
-      name: `secret-${randomBytes(4).toString('hex')}`,
-      type: 'http',
-      payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' } },
-      schedule: { kind: 'interval', seconds: 3600 },
-      paused: true,
-    }, SYSTEM_ACTOR);
+    const created = await services.createJob(
+      {
+        name: `secret-${randomBytes(4).toString('hex')}`,
+        type: 'http',
+        payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' } },
+        schedule: { kind: 'interval', seconds: 3600 },
+        paused: true,
+      },
+      SYSTEM_ACTOR,
+    );
     assert.deepEqual(created.payload.headers, { Authorization: '••••3210', 'X-Api-Key': '••••mnop', Accept: 'text/plain' });
 
     const raw = await store.getJob(created.id);
@@ -122,13 +137,25 @@ describe('service layer', () => {
     assert.deepEqual(keptRaw.headers, { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' });
 
     // A typed value replaces the secret.
-    await services.updateJob(created.id, { payload: { ...shown.payload, headers: { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': '••••mnop' } } }, SYSTEM_ACTOR);
+    await services.updateJob(
+      created.id,
+      { payload: { ...shown.payload, headers: { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': '••••mnop' } } },
+      SYSTEM_ACTOR,
+    );
     const replaced = revealPayload('http', (await store.getJob(created.id))!.payload);
     assert.deepEqual(replaced.headers, { Authorization: 'Bearer new-token-000000000', 'X-Api-Key': API_KEY });
 
     // A masked value with nothing behind it is refused, not saved as "••••".
     await assert.rejects(
-      services.createJob({ name: `masked-${randomBytes(4).toString('hex')}`, type: 'http', payload: { url: targetUrl, headers: { Authorization: '••••3210' } }, schedule: { kind: 'interval', seconds: 60 } }, SYSTEM_ACTOR),
+      services.createJob(
+        {
+          name: `masked-${randomBytes(4).toString('hex')}`,
+          type: 'http',
+          payload: { url: targetUrl, headers: { Authorization: '••••3210' } },
+          schedule: { kind: 'interval', seconds: 60 },
+        },
+        SYSTEM_ACTOR,
+      ),
       (err: unknown) => {
         const issues = (err as { issues?: Array<{ path: string }> }).issues ?? [];
         return issues.some((i) => i.path === 'payload.headers.Authorization');
@@ -138,13 +165,20 @@ describe('service layer', () => {
 
   test('the handler gets the clear values; its output and error are scrubbed of them', async () => {
     const type = getJobType('http')!;
-    const stored = (await store.getJob((await services.createJob({
-      name: `scrub-${randomBytes(4).toString('hex')}`,
-      type: 'http',
-      payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY } },
-      schedule: { kind: 'interval', seconds: 3600 },
-      paused: true,
-    }, SYSTEM_ACTOR)).id))!;
+    const stored = (await store.getJob(
+      (
+        await services.createJob(
+          {
+            name: `scrub-${randomBytes(4).toString('hex')}`,
+            type: 'http',
+            payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY } },
+            schedule: { kind: 'interval', seconds: 3600 },
+            paused: true,
+          },
+          SYSTEM_ACTOR,
+        )
+      ).id,
+    ))!;
     const { ctx, lines } = jobContext({ jobId: stored.id, jobName: stored.name });
     const payload = type.payloadSchema.parse(revealPayload(stored.type, stored.payload));
     let error = '';
@@ -167,7 +201,13 @@ describe('job services check the role of every actor', () => {
     const { listAudit } = await import('../../lib/services/audit');
     const { ForbiddenError } = await import('../../lib/auth/principal');
     const viewer = { principal: { kind: 'user' as const, id: null, name: 'a viewer', role: 'viewer' as const }, ip: '192.0.2.1' };
-    const spec = { name: `roles-${randomBytes(4).toString('hex')}`, type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 3600 }, paused: true };
+    const spec = {
+      name: `roles-${randomBytes(4).toString('hex')}`,
+      type: 'log',
+      payload: { message: 'x' },
+      schedule: { kind: 'interval', seconds: 3600 },
+      paused: true,
+    };
     await assert.rejects(services.createJob(spec, viewer), ForbiddenError);
     const job = await services.createJob(spec, SYSTEM_ACTOR);
     const calls: Array<[string, () => Promise<unknown>]> = [
@@ -185,7 +225,10 @@ describe('job services check the role of every actor', () => {
 
     await services.resumeJob(job.id, SYSTEM_ACTOR);
     const entries = await listAudit(SYSTEM_ACTOR, { targetId: job.id });
-    assert.deepEqual(entries.items.map((e) => [e.action, e.actorType, e.actorName]).sort(), [['job.create', 'system', 'system'], ['job.resume', 'system', 'system']]);
+    assert.deepEqual(entries.items.map((e) => [e.action, e.actorType, e.actorName]).sort(), [
+      ['job.create', 'system', 'system'],
+      ['job.resume', 'system', 'system'],
+    ]);
     await services.deleteJob(job.id, SYSTEM_ACTOR);
   });
 });

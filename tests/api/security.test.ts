@@ -15,17 +15,23 @@ let db: TestPostgres;
 let app: StartedApp;
 let adminCookie = '';
 
-before(async () => {
-  db = await startTestPostgres();
-  // No HTTP_JOB_ALLOW: the default policy is what is tested here.
-  app = await startApp({ databaseUrl: db.url, env: { HTTP_JOB_ALLOW: undefined } });
-  adminCookie = await loginCookie(app, 'admin', app.adminPassword);
-}, { timeout: 120_000 });
+before(
+  async () => {
+    db = await startTestPostgres();
+    // No HTTP_JOB_ALLOW: the default policy is what is tested here.
+    app = await startApp({ databaseUrl: db.url, env: { HTTP_JOB_ALLOW: undefined } });
+    adminCookie = await loginCookie(app, 'admin', app.adminPassword);
+  },
+  { timeout: 120_000 },
+);
 
-after(async () => {
-  await app?.stop();
-  await db?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await app?.stop();
+    await db?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 function sessionCookie(): string {
   return adminCookie;
@@ -103,7 +109,9 @@ describe('security headers', () => {
 
 describe('cross-site requests', () => {
   function actionId(name: string): string {
-    const manifest = JSON.parse(readFileSync(join(process.env.NEXT_DIST_DIR || '.next', 'server', 'server-reference-manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      readFileSync(join(process.env.NEXT_DIST_DIR || '.next', 'server', 'server-reference-manifest.json'), 'utf8'),
+    ) as {
       node: Record<string, { exportedName?: string }>;
     };
     const id = Object.entries(manifest.node).find(([, entry]) => entry.exportedName === name)?.[0];
@@ -114,7 +122,13 @@ describe('cross-site requests', () => {
   async function callPause(jobId: string, origin: string): Promise<number> {
     const response = await fetch(`${app.baseUrl}/jobs/${jobId}`, {
       method: 'POST',
-      headers: { cookie: sessionCookie(), origin, 'next-action': actionId('pauseJobAction'), 'content-type': 'text/plain;charset=UTF-8', accept: 'text/x-component' },
+      headers: {
+        cookie: sessionCookie(),
+        origin,
+        'next-action': actionId('pauseJobAction'),
+        'content-type': 'text/plain;charset=UTF-8',
+        accept: 'text/x-component',
+      },
       body: JSON.stringify([jobId]),
       redirect: 'manual',
       signal: AbortSignal.timeout(15_000),
@@ -124,7 +138,12 @@ describe('cross-site requests', () => {
   }
 
   test('a server action posted from another origin does nothing; the same call from our origin works', async () => {
-    const job = await api('POST', '/api/jobs', { name: `csrf-${randomBytes(3).toString('hex')}`, type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 3600 } });
+    const job = await api('POST', '/api/jobs', {
+      name: `csrf-${randomBytes(3).toString('hex')}`,
+      type: 'log',
+      payload: { message: 'x' },
+      schedule: { kind: 'interval', seconds: 3600 },
+    });
     assert.equal(job.status, 201);
     const status = await callPause(job.json.id, 'http://evil.example');
     assert.ok(status >= 400, `cross-site action answered ${status}`);
@@ -147,8 +166,19 @@ describe('cross-site requests', () => {
 
 describe('job payloads at the API', () => {
   test('internal targets are refused with a field message on payload.url', async () => {
-    for (const url of ['http://127.0.0.1:8080/', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/', 'http://localhost/', 'http://10.0.0.7/']) {
-      const answer = await api('POST', '/api/jobs', { name: `ssrf-${randomBytes(3).toString('hex')}`, type: 'http', payload: { url }, schedule: { kind: 'interval', seconds: 60 } });
+    for (const url of [
+      'http://127.0.0.1:8080/',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[::1]/',
+      'http://localhost/',
+      'http://10.0.0.7/',
+    ]) {
+      const answer = await api('POST', '/api/jobs', {
+        name: `ssrf-${randomBytes(3).toString('hex')}`,
+        type: 'http',
+        payload: { url },
+        schedule: { kind: 'interval', seconds: 60 },
+      });
       assert.equal(answer.status, 400, url);
       const issue = (answer.json.issues as Array<{ path: string; message: string }>).find((i) => i.path === 'payload.url');
       assert.match(issue?.message ?? '', /HTTP_JOB_ALLOW/, url);
@@ -172,11 +202,16 @@ describe('job payloads at the API', () => {
     const edited = await api('PATCH', `/api/jobs/${created.json.id}`, { payload: { ...created.json.payload, body: 'changed' } });
     assert.equal(edited.status, 200);
     assert.deepEqual(edited.json.payload.headers, expected);
-    const page = await fetch(`${app.baseUrl}/jobs/${created.json.id}/edit`, { headers: { cookie: sessionCookie() }, signal: AbortSignal.timeout(15_000) });
+    const page = await fetch(`${app.baseUrl}/jobs/${created.json.id}/edit`, {
+      headers: { cookie: sessionCookie() },
+      signal: AbortSignal.timeout(15_000),
+    });
     const html = await page.text();
     assert.equal(page.status, 200);
     assert.ok(!html.includes('abcdefghijklmnop') && !html.includes('sid=xyz'), 'the edit page shows a secret');
-    const detail = await (await fetch(`${app.baseUrl}/jobs/${created.json.id}`, { headers: { cookie: sessionCookie() }, signal: AbortSignal.timeout(15_000) })).text();
+    const detail = await (
+      await fetch(`${app.baseUrl}/jobs/${created.json.id}`, { headers: { cookie: sessionCookie() }, signal: AbortSignal.timeout(15_000) })
+    ).text();
     assert.ok(!detail.includes('abcdefghijklmnop') && !detail.includes('sid=xyz'), 'the job page shows a secret');
     assert.ok(!detail.includes('enc:v1:'), 'the job page shows ciphertext');
   });

@@ -10,10 +10,13 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres';
 const dbs: TestPostgres[] = [];
 const apps: StartedApp[] = [];
 
-after(async () => {
-  await Promise.all(apps.map((a) => a.stop()));
-  await Promise.all(dbs.map((db) => db.stop()));
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await Promise.all(apps.map((a) => a.stop()));
+    await Promise.all(dbs.map((db) => db.stop()));
+  },
+  { timeout: 30_000 },
+);
 
 interface JobList {
   jobs: Array<{ name: string; type: string; tags: string[]; paused: boolean; nextRunAt: string | null; schedule: { kind: string } }>;
@@ -42,7 +45,11 @@ test('two instances starting together create the prune-runs system job exactly o
   apps.push(...(await Promise.all([startApp({ databaseUrl: db.url, env }), startApp({ databaseUrl: db.url, env })])));
   const [a, b] = apps.slice(-2) as [StartedApp, StartedApp];
 
-  const jobs = await waitFor(() => jobNames(a), (list) => list.length > 0, 15_000);
+  const jobs = await waitFor(
+    () => jobNames(a),
+    (list) => list.length > 0,
+    15_000,
+  );
   const system = jobs.filter((job) => job.type === 'prune-runs');
   assert.equal(system.length, 1, `one prune-runs job, got ${JSON.stringify(jobs.map((j) => j.name))}`);
   const [prune] = system;

@@ -13,14 +13,22 @@ process.env.API_TOKEN = 'unit-api-token-0123456789';
 process.env.SESSION_SECRET = 'unit-session-secret-0123456789abcdef';
 
 const { ensureCredentials, secretEquals } = await import('../../lib/auth/credentials');
-const { SESSION_TTL_SECONDS, bearerToken, bearerTokenValid, createSessionCookie, hashApiToken, isHttps, newApiTokenSecret, sessionIdOf, verifySessionCookie } =
-  await import('../../lib/auth/token');
+const {
+  SESSION_TTL_SECONDS,
+  bearerToken,
+  bearerTokenValid,
+  createSessionCookie,
+  hashApiToken,
+  isHttps,
+  newApiTokenSecret,
+  sessionIdOf,
+  verifySessionCookie,
+} = await import('../../lib/auth/token');
 const { assertSameOrigin, requireApiAuth, UnauthorizedError, ForbiddenError } = await import('../../lib/auth/api');
 const { hasRole, requireRole } = await import('../../lib/auth/principal');
 const { SCRYPT_N, hashPassword, needsRehash, verifyPassword } = await import('../../lib/auth/password');
-const { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, clearLoginFailures, clientIp, loginBlockedFor, recordLoginFailure } = await import(
-  '../../lib/auth/rate-limit'
-);
+const { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, clearLoginFailures, clientIp, loginBlockedFor, recordLoginFailure } =
+  await import('../../lib/auth/rate-limit');
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -36,7 +44,11 @@ describe('credentials', () => {
   test('env values win and no file is written', () => {
     const dir = tempDir();
     const logs: string[] = [];
-    const c = ensureCredentials({ env: { ADMIN_PASSWORD: 'p', API_TOKEN: 't', SESSION_SECRET: 's'.repeat(20) }, dataDir: dir, log: (m) => logs.push(m) });
+    const c = ensureCredentials({
+      env: { ADMIN_PASSWORD: 'p', API_TOKEN: 't', SESSION_SECRET: 's'.repeat(20) },
+      dataDir: dir,
+      log: (m) => logs.push(m),
+    });
     assert.deepEqual(c, { adminPassword: 'p', apiToken: 't', sessionSecret: 's'.repeat(20) });
     assert.throws(() => statSync(join(dir, 'credentials.json')), { code: 'ENOENT' });
     assert.equal(logs.length, 0);
@@ -123,7 +135,8 @@ describe('session cookies', () => {
     assert.equal(verifySessionCookie(`${other}.${sig}`, creds), null);
     assert.equal(verifySessionCookie(`${secret}.${sig.slice(0, -2)}`, creds), null);
     assert.equal(verifySessionCookie(value, { ...creds, sessionSecret: 'another-secret-value' }), null);
-    for (const junk of ['', '.', 'abc', 'a.b.c', '%%%.%%%', `${'x'.repeat(300)}.${sig}`]) assert.equal(verifySessionCookie(junk, creds), null);
+    for (const junk of ['', '.', 'abc', 'a.b.c', '%%%.%%%', `${'x'.repeat(300)}.${sig}`])
+      assert.equal(verifySessionCookie(junk, creds), null);
   });
 
   test('bearer token parsing and the env token check', () => {
@@ -174,7 +187,14 @@ describe('passwords', () => {
     assert.equal(await verifyPassword('', a), false);
     assert.equal(needsRehash(a), false, 'a current hash stays');
     // Tampered rows: no scrypt run asking for gigabytes, no non-power-of-two N.
-    for (const junk of ['', 'scrypt$1$1$1$x$y', 'bcrypt$x', `scrypt$${2 ** 30}$8$1$AAAA$${'A'.repeat(43)}`, `scrypt$${2 ** 18}$16$1$AAAA$${'A'.repeat(43)}`, `scrypt$100000$8$1$AAAA$${'A'.repeat(43)}`]) {
+    for (const junk of [
+      '',
+      'scrypt$1$1$1$x$y',
+      'bcrypt$x',
+      `scrypt$${2 ** 30}$8$1$AAAA$${'A'.repeat(43)}`,
+      `scrypt$${2 ** 18}$16$1$AAAA$${'A'.repeat(43)}`,
+      `scrypt$100000$8$1$AAAA$${'A'.repeat(43)}`,
+    ]) {
       assert.equal(await verifyPassword('x', junk), false, junk);
     }
   });
@@ -196,7 +216,11 @@ describe('roles', () => {
     assert.equal(hasRole(p('operator'), 'admin'), false);
     assert.equal(hasRole(p('viewer'), 'viewer'), true);
     assert.equal(hasRole(p('viewer'), 'operator'), false);
-    assert.throws(() => requireRole(p('viewer'), 'operator'), (err: unknown) => err instanceof ForbiddenError && err.status === 403 && err.message === 'this needs the operator role; you are a viewer');
+    assert.throws(
+      () => requireRole(p('viewer'), 'operator'),
+      (err: unknown) =>
+        err instanceof ForbiddenError && err.status === 403 && err.message === 'this needs the operator role; you are a viewer',
+    );
     assert.throws(() => requireRole(p('operator'), 'admin'), { message: 'this needs the admin role; you are an operator' });
     assert.doesNotThrow(() => requireRole(p('admin'), 'admin'));
   });
@@ -222,7 +246,10 @@ describe('requireApiAuth', () => {
     assert.throws(() => assertSameOrigin(post('http://evil.example')), ForbiddenError);
     assert.throws(() => assertSameOrigin(post('null')), ForbiddenError);
     assert.doesNotThrow(() => assertSameOrigin(post('http://127.0.0.1:1')));
-    assert.doesNotThrow(() => assertSameOrigin(new Request(url, { headers: { origin: 'http://evil.example', host: '127.0.0.1:1' } })), 'GET is safe');
+    assert.doesNotThrow(
+      () => assertSameOrigin(new Request(url, { headers: { origin: 'http://evil.example', host: '127.0.0.1:1' } })),
+      'GET is safe',
+    );
   });
 });
 

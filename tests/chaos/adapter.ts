@@ -83,25 +83,25 @@ const dateOrNull = (v: unknown): Date | null => (v === null || v === undefined ?
 
 /** SavedInput as JSON.parse returns it (dates as ISO strings) and the delivery log (JSON lines) back into a CheckInput. */
 export function reviveInput(saved: Json, deliveriesJsonl: string): CheckInput {
-  const jobs = (saved.jobs as Json[]).map(
-    (j): CheckJob => ({
-      ...(j as unknown as CheckJob),
-      from: date(j.from),
-      until: date(j.until),
-      ...(j.anchorAt ? { anchorAt: date(j.anchorAt) } : {}),
-      ...(Array.isArray(j.occurrences) ? { occurrences: (j.occurrences as string[]).map(date) } : {}),
-    }),
-  );
-  const runs = (saved.runs as Json[]).map(
-    (r): CheckRun => ({
-      ...(r as unknown as CheckRun),
-      scheduledFor: date(r.scheduledFor),
-      startedAt: dateOrNull(r.startedAt),
-      finishedAt: dateOrNull(r.finishedAt),
-      rangeEnd: dateOrNull(r.rangeEnd),
-      history: (r.history as Json[]).map((h) => ({ ...(h as unknown as CheckAttempt), startedAt: dateOrNull(h.startedAt), finishedAt: dateOrNull(h.finishedAt) })),
-    }),
-  );
+  const jobs = (saved.jobs as Json[]).map((j): CheckJob => ({
+    ...(j as unknown as CheckJob),
+    from: date(j.from),
+    until: date(j.until),
+    ...(j.anchorAt ? { anchorAt: date(j.anchorAt) } : {}),
+    ...(Array.isArray(j.occurrences) ? { occurrences: (j.occurrences as string[]).map(date) } : {}),
+  }));
+  const runs = (saved.runs as Json[]).map((r): CheckRun => ({
+    ...(r as unknown as CheckRun),
+    scheduledFor: date(r.scheduledFor),
+    startedAt: dateOrNull(r.startedAt),
+    finishedAt: dateOrNull(r.finishedAt),
+    rangeEnd: dateOrNull(r.rangeEnd),
+    history: (r.history as Json[]).map((h) => ({
+      ...(h as unknown as CheckAttempt),
+      startedAt: dateOrNull(h.startedAt),
+      finishedAt: dateOrNull(h.finishedAt),
+    })),
+  }));
   const deliveries = deliveriesJsonl
     .split('\n')
     .filter((line) => line.trim() !== '')

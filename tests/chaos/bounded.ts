@@ -16,35 +16,42 @@ export function boundedChaosTest(store: StoreName): void {
   const seconds = Number(process.env.CHAOS_SECONDS ?? '150');
   const seed = Number(process.env.CHAOS_SEED ?? String(Date.now() % 1_000_000));
   // Faults, settle (up to lease + 60 s twice), long runs finishing: well inside 15 minutes on a loaded machine.
-  test(`${store}: ${seconds} s of aimed faults on 3 next start instances, every occurrence accounted for (seed ${seed})`, { timeout: 15 * 60_000 }, async () => {
-    const lines: string[] = [];
-    const result = await runChaos({
-      store,
-      durationMs: seconds * 1000,
-      instances: 3,
-      seed,
-      out: process.env.CHAOS_OUT ?? join(ROOT, '.test-results', 'chaos'),
-      shortJobs: 12,
-      longJobs: 2,
-      label: 'bounded',
-      weights: {
-        'aimed-kill': 4,
-        'aimed-freeze': 4,
-        'aimed-term': 3,
-        kill: 1,
-        term: 1,
-        // PostgreSQL only (the nemesis leaves it out on MongoDB: the test server is in memory).
-        'db-restart': 1,
-      },
-      gapMs: [8_000, 15_000],
-      log: (line) => {
-        lines.push(line);
-        console.log(`[chaos ${store}] ${line}`);
-      },
-    });
-    assert.ok(result.faults.length >= 3, `only ${result.faults.length} fault(s) applied:\n${lines.join('\n')}`);
-    const expected = (12 * seconds) / 2;
-    assert.ok(result.report.occurrencesChecked >= expected, `only ${result.report.occurrencesChecked} occurrences checked (expected ${expected} at least)`);
-    assert.equal(result.report.violations.length, 0, `${result.summary}\nreports: ${result.files.join(', ')}`);
-  });
+  test(
+    `${store}: ${seconds} s of aimed faults on 3 next start instances, every occurrence accounted for (seed ${seed})`,
+    { timeout: 15 * 60_000 },
+    async () => {
+      const lines: string[] = [];
+      const result = await runChaos({
+        store,
+        durationMs: seconds * 1000,
+        instances: 3,
+        seed,
+        out: process.env.CHAOS_OUT ?? join(ROOT, '.test-results', 'chaos'),
+        shortJobs: 12,
+        longJobs: 2,
+        label: 'bounded',
+        weights: {
+          'aimed-kill': 4,
+          'aimed-freeze': 4,
+          'aimed-term': 3,
+          kill: 1,
+          term: 1,
+          // PostgreSQL only (the nemesis leaves it out on MongoDB: the test server is in memory).
+          'db-restart': 1,
+        },
+        gapMs: [8_000, 15_000],
+        log: (line) => {
+          lines.push(line);
+          console.log(`[chaos ${store}] ${line}`);
+        },
+      });
+      assert.ok(result.faults.length >= 3, `only ${result.faults.length} fault(s) applied:\n${lines.join('\n')}`);
+      const expected = (12 * seconds) / 2;
+      assert.ok(
+        result.report.occurrencesChecked >= expected,
+        `only ${result.report.occurrencesChecked} occurrences checked (expected ${expected} at least)`,
+      );
+      assert.equal(result.report.violations.length, 0, `${result.summary}\nreports: ${result.files.join(', ')}`);
+    },
+  );
 }

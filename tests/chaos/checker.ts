@@ -166,7 +166,14 @@ export interface RecordEvidence {
   error: string | null;
   rangeEnd: string | null;
   rangeCount: number | null;
-  history: Array<{ attempt: number; instanceId: string | null; status: string; startedAt: string | null; finishedAt: string | null; error: string | null }>;
+  history: Array<{
+    attempt: number;
+    instanceId: string | null;
+    status: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+    error: string | null;
+  }>;
 }
 
 export interface DeliveryEvidence {
@@ -382,7 +389,13 @@ export function check(input: CheckInput): CheckReport {
     const to = run.rangeEnd ? run.rangeEnd.getTime() : from;
     const covered = list.filter((occ) => occ.at >= from && occ.at <= to);
     if (!occByKey.has(`${run.jobId}|${from}`)) {
-      unexpected(run.jobId, run.scheduledFor.toISOString(), `a ${run.status} record for ${run.scheduledFor.toISOString()}, which is no checked occurrence of the job (created ${job.from.toISOString()}, paused ${job.until.toISOString()})`, [run], []);
+      unexpected(
+        run.jobId,
+        run.scheduledFor.toISOString(),
+        `a ${run.status} record for ${run.scheduledFor.toISOString()}, which is no checked occurrence of the job (created ${job.from.toISOString()}, paused ${job.until.toISOString()})`,
+        [run],
+        [],
+      );
     }
     for (const occ of covered) occ.records.push(run);
   }
@@ -392,20 +405,38 @@ export function check(input: CheckInput): CheckReport {
     if (d.trigger === 'manual') continue;
     if (d.jobId === null || d.scheduledFor === null) {
       // Not a Cronplane delivery (or its headers are missing): nothing to match it with.
-      unexpected(d.jobId ?? '?', normalizeIso(d.scheduledFor) ?? iso(d.arrivedAt), `a request without the Cronplane delivery headers (${d.path ?? '?'})`, [], [d]);
+      unexpected(
+        d.jobId ?? '?',
+        normalizeIso(d.scheduledFor) ?? iso(d.arrivedAt),
+        `a request without the Cronplane delivery headers (${d.path ?? '?'})`,
+        [],
+        [d],
+      );
       continue;
     }
     const at = Date.parse(d.scheduledFor);
     const occ = occByKey.get(`${d.jobId}|${at}`);
     if (!occ) {
       if (!jobsById.has(d.jobId)) continue; // another job (not under check)
-      unexpected(d.jobId, normalizeIso(d.scheduledFor)!, `a delivery for ${d.scheduledFor}, which is no checked occurrence of the job`, [], [d]);
+      unexpected(
+        d.jobId,
+        normalizeIso(d.scheduledFor)!,
+        `a delivery for ${d.scheduledFor}, which is no checked occurrence of the job`,
+        [],
+        [d],
+      );
       continue;
     }
     occ.deliveries.push(d);
   }
 
-  const flag = (occ: Occ, cls: ViolationClass, detail: string, records: CheckRun[] = occ.records, deliveries: CheckDelivery[] = occ.deliveries): void => {
+  const flag = (
+    occ: Occ,
+    cls: ViolationClass,
+    detail: string,
+    records: CheckRun[] = occ.records,
+    deliveries: CheckDelivery[] = occ.deliveries,
+  ): void => {
     const v: Violation = {
       class: cls,
       jobId: occ.job.id,
@@ -437,13 +468,18 @@ export function check(input: CheckInput): CheckReport {
       continue;
     }
     if (records.length === 0) {
-      flag(occ, 'lost', `no record covers this occurrence, yet ${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'} reached the receiver`);
+      flag(
+        occ,
+        'lost',
+        `no record covers this occurrence, yet ${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'} reached the receiver`,
+      );
       continue;
     }
     const run = records[0]!;
     for (const d of deliveries) {
       if (d.trigger !== null ? DUE_TRIGGERS.has(d.trigger) : DUE_TRIGGERS.has(run.trigger)) {
-        if (d.arrivedAt < occ.at - earlyDeliveryTol) flag(occ, 'early', `delivery #${d.seq} arrived ${occ.at - d.arrivedAt} ms before the due time`, records, [d]);
+        if (d.arrivedAt < occ.at - earlyDeliveryTol)
+          flag(occ, 'early', `delivery #${d.seq} arrived ${occ.at - d.arrivedAt} ms before the due time`, records, [d]);
       }
     }
     if (DUE_TRIGGERS.has(run.trigger)) {
@@ -454,12 +490,21 @@ export function check(input: CheckInput): CheckReport {
       }
     }
     if (NOT_RUN_STATUSES.has(run.status)) {
-      if (deliveries.length > 0) flag(occ, 'delivered-but-recorded-not-run', `recorded ${run.status}${run.rangeEnd ? ' (range)' : ''}, yet ${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'} reached the receiver`);
+      if (deliveries.length > 0)
+        flag(
+          occ,
+          'delivered-but-recorded-not-run',
+          `recorded ${run.status}${run.rangeEnd ? ' (range)' : ''}, yet ${deliveries.length} deliver${deliveries.length === 1 ? 'y' : 'ies'} reached the receiver`,
+        );
       else occ.okClass = run.status === 'missed' ? 'recorded-missed' : 'recorded-skipped';
       continue;
     }
     if (run.rangeEnd && run.rangeEnd.getTime() !== run.scheduledFor.getTime()) {
-      flag(occ, 'lost', `a ${run.status} record stands for a range of occurrences: only missed/skipped records may, so this one has no run of its own`);
+      flag(
+        occ,
+        'lost',
+        `a ${run.status} record stands for a range of occurrences: only missed/skipped records may, so this one has no run of its own`,
+      );
       continue;
     }
     if (UNSETTLED_STATUSES.has(run.status)) {
@@ -487,17 +532,30 @@ export function check(input: CheckInput): CheckReport {
       flag(
         occ,
         'doubled',
-        zombies.map(({ d, h }) => `attempt ${h.attempt} (taken over from ${h.instanceId ?? '?'} at ${h.finishedAt!.toISOString()}) delivered at ${iso(d.arrivedAt)}, after its takeover`).join('; '),
+        zombies
+          .map(
+            ({ d, h }) =>
+              `attempt ${h.attempt} (taken over from ${h.instanceId ?? '?'} at ${h.finishedAt!.toISOString()}) delivered at ${iso(d.arrivedAt)}, after its takeover`,
+          )
+          .join('; '),
       );
       continue;
     }
     const repeated = [...perAttempt.entries()].filter(([, ds]) => ds.length > 1);
     if (repeated.length > 0) {
-      flag(occ, 'doubled', `two or more deliveries of the same (run, attempt): ${repeated.map(([n, ds]) => `attempt ${n} x${ds.length}`).join(', ')}`);
+      flag(
+        occ,
+        'doubled',
+        `two or more deliveries of the same (run, attempt): ${repeated.map(([n, ds]) => `attempt ${n} x${ds.length}`).join(', ')}`,
+      );
       continue;
     }
     if (unexplained.length > 0) {
-      flag(occ, 'doubled', `${unexplained.length} deliver${unexplained.length === 1 ? 'y' : 'ies'} not explained by the record's attempts (run ${run.id}, attempts ${[...attempts.keys()].join(', ')})`);
+      flag(
+        occ,
+        'doubled',
+        `${unexplained.length} deliver${unexplained.length === 1 ? 'y' : 'ies'} not explained by the record's attempts (run ${run.id}, attempts ${[...attempts.keys()].join(', ')})`,
+      );
       continue;
     }
     if (deliveries.length === 0) {
@@ -520,7 +578,11 @@ export function check(input: CheckInput): CheckReport {
       } else unexplained.push(...perAttempt.get(n)!);
     }
     if (unexplained.length > 0) {
-      flag(occ, 'doubled', `${deliveries.length} deliveries, but attempt(s) ${unexplained.map((d) => d.attempt).join(', ')} ended neither in a recorded takeover nor in a retried failure`);
+      flag(
+        occ,
+        'doubled',
+        `${deliveries.length} deliveries, but attempt(s) ${unexplained.map((d) => d.attempt).join(', ')} ended neither in a recorded takeover nor in a retried failure`,
+      );
       continue;
     }
     occ.okClass = takeover ? 'again-by-takeover' : 'again-by-retry';
@@ -555,7 +617,9 @@ export function check(input: CheckInput): CheckReport {
   for (const list of occsByJob.values()) {
     const job = list[0]?.job;
     if (!job || job.overlapPolicy === 'allow') continue;
-    const calls = list.flatMap((occ) => occ.deliveries.map((d) => ({ occ, d }))).sort((a, b) => a.d.arrivedAt - b.d.arrivedAt || a.d.seq - b.d.seq);
+    const calls = list
+      .flatMap((occ) => occ.deliveries.map((d) => ({ occ, d })))
+      .sort((a, b) => a.d.arrivedAt - b.d.arrivedAt || a.d.seq - b.d.seq);
     for (let i = 0; i < calls.length; i++) {
       const first = calls[i]!;
       const firstEnd = first.d.endedAt ?? Number.POSITIVE_INFINITY;
@@ -590,7 +654,13 @@ export function check(input: CheckInput): CheckReport {
           if (stopAt === undefined || !a.startedAt || a.startedAt.getTime() <= stopAt + stopTol) continue;
           flagged.add(`${run.id}|${n}`);
           const ds = occ.deliveries.filter((d) => d.runId === run.id && d.attempt === n);
-          flag(occ, 'started-while-stopping', `attempt ${n} started on ${a.instanceId} at ${a.startedAt.toISOString()}, ${a.startedAt.getTime() - stopAt} ms after its SIGTERM (${iso(stopAt)})`, [run], ds);
+          flag(
+            occ,
+            'started-while-stopping',
+            `attempt ${n} started on ${a.instanceId} at ${a.startedAt.toISOString()}, ${a.startedAt.getTime() - stopAt} ms after its SIGTERM (${iso(stopAt)})`,
+            [run],
+            ds,
+          );
         }
       }
       for (const d of occ.deliveries) {
@@ -603,7 +673,13 @@ export function check(input: CheckInput): CheckReport {
         const startedAt = a?.startedAt ? a.startedAt.getTime() : d.arrivedAt;
         if (startedAt <= stopAt + stopTol) continue;
         flagged.add(`${d.runId}|${d.attempt}`);
-        flag(occ, 'started-while-stopping', `delivery #${d.seq} by ${instance} arrived at ${iso(d.arrivedAt)}, ${d.arrivedAt - stopAt} ms after its SIGTERM (${iso(stopAt)})`, occ.records, [d]);
+        flag(
+          occ,
+          'started-while-stopping',
+          `delivery #${d.seq} by ${instance} arrived at ${iso(d.arrivedAt)}, ${d.arrivedAt - stopAt} ms after its SIGTERM (${iso(stopAt)})`,
+          occ.records,
+          [d],
+        );
       }
     }
   }

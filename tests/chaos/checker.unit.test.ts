@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { reviveInput } from './adapter';
-import { check, type CheckDelivery, type CheckInput, type CheckJob, type CheckRun, type InstanceEvent, type ViolationClass } from './checker';
+import {
+  check,
+  type CheckDelivery,
+  type CheckInput,
+  type CheckJob,
+  type CheckRun,
+  type InstanceEvent,
+  type ViolationClass,
+} from './checker';
 
 const T0 = Date.parse('2026-01-01T00:00:00.500Z');
 const at = (second: number, ms = 0): number => Date.parse('2026-01-01T00:00:00.000Z') + second * 1000 + ms;
@@ -90,10 +98,17 @@ function assertOnly(input: CheckInput, expected: ViolationClass, occurrenceSecon
   assert.deepEqual(
     [...new Set(report.violations.map((v) => v.class))],
     [expected],
-    `expected only ${expected}, got ${JSON.stringify(report.violations.map((v) => [v.class, v.occurrence, v.detail]), null, 1)}`,
+    `expected only ${expected}, got ${JSON.stringify(
+      report.violations.map((v) => [v.class, v.occurrence, v.detail]),
+      null,
+      1,
+    )}`,
   );
   if (occurrenceSecond !== undefined) {
-    assert.ok(report.violations.some((v) => v.occurrence === new Date(at(occurrenceSecond)).toISOString()), 'the violation names the doctored occurrence');
+    assert.ok(
+      report.violations.some((v) => v.occurrence === new Date(at(occurrenceSecond)).toISOString()),
+      'the violation names the doctored occurrence',
+    );
     const result = report.occurrences.find((o) => o.occurrence === new Date(at(occurrenceSecond)).toISOString());
     assert.equal(result?.class, expected);
   }
@@ -120,13 +135,25 @@ describe('chaos checker: clean logs pass', () => {
         instanceId: 'i2',
         startedAt: new Date(at(16, 500)),
         finishedAt: new Date(at(16, 700)),
-        history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(16, 500)), status: 'unknown', error: 'instance i1 stopped renewing its lease' }],
+        history: [
+          {
+            attempt: 1,
+            instanceId: 'i1',
+            startedAt: new Date(at(10, 3)),
+            finishedAt: new Date(at(16, 500)),
+            status: 'unknown',
+            error: 'instance i1 stopped renewing its lease',
+          },
+        ],
       }),
     );
     // Attempt 1 is still in flight at the receiver (its instance froze) when the next occurrences and attempt 2 arrive:
     // excused, because attempt 1 is a recorded takeover. Attempt 2 starts after 12, 14 and 16 started: the
     // occurrence's start is attempt 1's, so it is still in order.
-    replaceDelivery(input, 10, [delivery(10, { endedAt: at(18) }), delivery(10, { attempt: 2, arrivedAt: at(16, 505), endedAt: at(16, 690) })]);
+    replaceDelivery(input, 10, [
+      delivery(10, { endedAt: at(18) }),
+      delivery(10, { attempt: 2, arrivedAt: at(16, 505), endedAt: at(16, 690) }),
+    ]);
     const report = check(input);
     assert.equal(report.ok, true, JSON.stringify(report.violations, null, 1));
     assert.equal(report.classes['again-by-takeover'], 1);
@@ -135,8 +162,20 @@ describe('chaos checker: clean logs pass', () => {
 
   test("'abandoned' in the history counts as a takeover too", () => {
     const input = clean();
-    replaceRun(input, 10, run(10, { attempt: 2, history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(14)), status: 'abandoned', error: null }] }));
-    replaceDelivery(input, 10, [delivery(10, { ended: 'disconnect', endedAt: at(10, 50) }), delivery(10, { attempt: 2, arrivedAt: at(14, 5), endedAt: at(14, 80) })]);
+    replaceRun(
+      input,
+      10,
+      run(10, {
+        attempt: 2,
+        history: [
+          { attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(14)), status: 'abandoned', error: null },
+        ],
+      }),
+    );
+    replaceDelivery(input, 10, [
+      delivery(10, { ended: 'disconnect', endedAt: at(10, 50) }),
+      delivery(10, { attempt: 2, arrivedAt: at(14, 5), endedAt: at(14, 80) }),
+    ]);
     const report = check(input);
     assert.equal(report.ok, true, JSON.stringify(report.violations, null, 1));
     assert.equal(report.classes['again-by-takeover'], 1);
@@ -148,7 +187,16 @@ describe('chaos checker: clean logs pass', () => {
       replaceRun(input, s, null);
       replaceDelivery(input, s, []);
     }
-    input.runs.push(run(12, { id: 'run-range', status: 'missed', startedAt: null, finishedAt: new Date(at(21)), rangeEnd: new Date(at(20)), rangeCount: 5 }));
+    input.runs.push(
+      run(12, {
+        id: 'run-range',
+        status: 'missed',
+        startedAt: null,
+        finishedAt: new Date(at(21)),
+        rangeEnd: new Date(at(20)),
+        rangeCount: 5,
+      }),
+    );
     const report = check(input);
     assert.equal(report.ok, true, JSON.stringify(report.violations, null, 1));
     assert.equal(report.classes['recorded-missed'], 5);
@@ -157,7 +205,24 @@ describe('chaos checker: clean logs pass', () => {
 
   test('a retried failure delivered twice is again-by-retry; a skipped record without delivery is recorded-skipped', () => {
     const input = clean();
-    replaceRun(input, 6, run(6, { attempt: 2, startedAt: new Date(at(7)), history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(6, 3)), finishedAt: new Date(at(6, 60)), status: 'failed', error: 'expected a 2xx status, got 500' }] }));
+    replaceRun(
+      input,
+      6,
+      run(6, {
+        attempt: 2,
+        startedAt: new Date(at(7)),
+        history: [
+          {
+            attempt: 1,
+            instanceId: 'i1',
+            startedAt: new Date(at(6, 3)),
+            finishedAt: new Date(at(6, 60)),
+            status: 'failed',
+            error: 'expected a 2xx status, got 500',
+          },
+        ],
+      }),
+    );
     replaceDelivery(input, 6, [delivery(6, { endedAt: at(6, 50) }), delivery(6, { attempt: 2, arrivedAt: at(7, 5), endedAt: at(7, 40) })]);
     replaceRun(input, 8, run(8, { status: 'skipped', error: 'skipped: the run due at … was still running' }));
     replaceDelivery(input, 8, []);
@@ -211,15 +276,38 @@ describe('chaos checker: doctored logs fail', () => {
 
   test('two deliveries where the first attempt is no recorded takeover or retry -> doubled', () => {
     const input = clean();
-    replaceRun(input, 10, run(10, { attempt: 2, history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(11)), status: 'succeeded', error: null }] }));
+    replaceRun(
+      input,
+      10,
+      run(10, {
+        attempt: 2,
+        history: [
+          { attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(11)), status: 'succeeded', error: null },
+        ],
+      }),
+    );
     replaceDelivery(input, 10, [delivery(10), delivery(10, { attempt: 2, arrivedAt: at(11, 5) })]);
     assertOnly(input, 'doubled', 10);
   });
 
   test('a taken-over attempt that delivers after its takeover (a frozen owner waking up) -> doubled', () => {
     const input = clean();
-    replaceRun(input, 10, run(10, { attempt: 2, instanceId: 'i2', startedAt: new Date(at(16)), history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(16)), status: 'unknown', error: null }] }));
-    replaceDelivery(input, 10, [delivery(10, { arrivedAt: at(16, 400), endedAt: at(16, 500) }), delivery(10, { attempt: 2, arrivedAt: at(16, 5), endedAt: at(16, 90) })]);
+    replaceRun(
+      input,
+      10,
+      run(10, {
+        attempt: 2,
+        instanceId: 'i2',
+        startedAt: new Date(at(16)),
+        history: [
+          { attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(16)), status: 'unknown', error: null },
+        ],
+      }),
+    );
+    replaceDelivery(input, 10, [
+      delivery(10, { arrivedAt: at(16, 400), endedAt: at(16, 500) }),
+      delivery(10, { attempt: 2, arrivedAt: at(16, 5), endedAt: at(16, 90) }),
+    ]);
     assertOnly(input, 'doubled', 10);
   });
 
@@ -321,7 +409,18 @@ describe('chaos checker: doctored logs fail', () => {
 
   test('a taken-over attempt started by a stopping instance -> started-while-stopping', () => {
     const input = clean();
-    replaceRun(input, 8, run(8, { attempt: 2, instanceId: 'i3', startedAt: new Date(at(9)), history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(8, 3)), finishedAt: new Date(at(9)), status: 'unknown', error: null }] }));
+    replaceRun(
+      input,
+      8,
+      run(8, {
+        attempt: 2,
+        instanceId: 'i3',
+        startedAt: new Date(at(9)),
+        history: [
+          { attempt: 1, instanceId: 'i1', startedAt: new Date(at(8, 3)), finishedAt: new Date(at(9)), status: 'unknown', error: null },
+        ],
+      }),
+    );
     replaceDelivery(input, 8, [delivery(8, { ended: 'disconnect', endedAt: at(8, 20) }), delivery(8, { attempt: 2, arrivedAt: at(9, 5) })]);
     assert.equal(check(input).ok, true);
     input.lifecycle = [{ instanceId: 'i3', kind: 'sigterm', at: at(8, 500) }];
@@ -350,11 +449,22 @@ describe('chaos checker: doctored logs fail', () => {
 describe('chaos checker: saved runs', () => {
   test('a saved input (JSON, deliveries as JSON lines) checks the same after reading it back (recheck.ts)', () => {
     const input = clean();
-    replaceRun(input, 10, run(10, { attempt: 2, history: [{ attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(14)), status: 'unknown', error: null }] }));
+    replaceRun(
+      input,
+      10,
+      run(10, {
+        attempt: 2,
+        history: [
+          { attempt: 1, instanceId: 'i1', startedAt: new Date(at(10, 3)), finishedAt: new Date(at(14)), status: 'unknown', error: null },
+        ],
+      }),
+    );
     replaceDelivery(input, 10, [delivery(10, { arrivedAt: at(15) })]);
     input.runs.push(run(12, { id: 'run-range', status: 'missed', startedAt: null, rangeEnd: new Date(at(16)), rangeCount: 3 }));
     input.lifecycle = [{ instanceId: 'i1', kind: 'sigterm', at: at(19) }];
-    const saved = JSON.parse(JSON.stringify({ jobs: input.jobs, runs: input.runs, lifecycle: input.lifecycle, faults: [{ kind: 'kill' }] })) as Record<string, unknown>;
+    const saved = JSON.parse(
+      JSON.stringify({ jobs: input.jobs, runs: input.runs, lifecycle: input.lifecycle, faults: [{ kind: 'kill' }] }),
+    ) as Record<string, unknown>;
     const back = reviveInput(saved, input.deliveries.map((d) => JSON.stringify(d)).join('\n') + '\n');
     const original = check({ ...input, faults: [{ kind: 'kill' }] });
     assert.equal(original.ok, false);

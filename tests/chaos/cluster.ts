@@ -63,7 +63,9 @@ export function instanceEnv(overrides: Record<string, string | undefined> = {}):
  */
 export async function effectiveSchedulerConfig(env: Record<string, string | undefined>): Promise<Record<string, unknown>> {
   const { loadSchedulerConfig } = await import('../../lib/scheduler/config');
-  const keys = new Set([...Object.keys(env), ...Object.keys(process.env)].filter((k) => k.startsWith('SCHEDULER_') || k === 'SHUTDOWN_GRACE_SECONDS'));
+  const keys = new Set(
+    [...Object.keys(env), ...Object.keys(process.env)].filter((k) => k.startsWith('SCHEDULER_') || k === 'SHUTDOWN_GRACE_SECONDS'),
+  );
   const saved = new Map<string, string | undefined>();
   for (const key of keys) {
     saved.set(key, process.env[key]);
@@ -153,8 +155,22 @@ export class Cluster {
     const instanceId = `chaos-${n}`;
     const port = await freePort();
     const spawnedAt = Date.now();
-    const app = await startApp({ databaseUrl: this.services.db.url, port, env: { ...this.env, INSTANCE_ID: instanceId }, readyTimeoutMs: 90_000 });
-    const member: Member = { instanceId, pid: app.pid, baseUrl: app.baseUrl, app, spawnedAt, readyAt: Date.now(), exitedAt: null, state: 'running' };
+    const app = await startApp({
+      databaseUrl: this.services.db.url,
+      port,
+      env: { ...this.env, INSTANCE_ID: instanceId },
+      readyTimeoutMs: 90_000,
+    });
+    const member: Member = {
+      instanceId,
+      pid: app.pid,
+      baseUrl: app.baseUrl,
+      app,
+      spawnedAt,
+      readyAt: Date.now(),
+      exitedAt: null,
+      state: 'running',
+    };
     this.members.push(member);
     this.record(member, 'start', spawnedAt);
     this.log(`instance ${instanceId} started (pid ${app.pid}, ${app.baseUrl}) in ${member.readyAt - spawnedAt} ms`);
@@ -212,7 +228,8 @@ export class Cluster {
 
   /** Stops the PostgreSQL server for `downMs` and starts it again (PostgreSQL's private cluster only). */
   async restartDatabase(downMs: number): Promise<{ downAt: number; upAt: number }> {
-    if (this.options.store !== 'postgres') throw new Error('database restarts are for PostgreSQL only: the MongoDB test server is in memory');
+    if (this.options.store !== 'postgres')
+      throw new Error('database restarts are for PostgreSQL only: the MongoDB test server is in memory');
     const { downAt, upAt } = await restartTestPostgresServer(downMs);
     return { downAt: downAt.getTime(), upAt: upAt.getTime() };
   }
@@ -237,6 +254,8 @@ export class Cluster {
     }
     await Promise.allSettled(this.members.map((m) => m.app.stop('SIGKILL')));
     for (const m of this.members) if (m.state !== 'dead') m.state = 'dead';
-    await this.services?.close().catch((err: unknown) => this.log(`closing the database: ${err instanceof Error ? err.message : String(err)}`));
+    await this.services
+      ?.close()
+      .catch((err: unknown) => this.log(`closing the database: ${err instanceof Error ? err.message : String(err)}`));
   }
 }

@@ -222,7 +222,7 @@ export class Nemesis {
       try {
         await this.apply(kind);
       } catch (err) {
-        this.log(`fault ${kind} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+        this.log(`fault ${kind} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       }
       // Whatever happened, the next fault starts from a whole cluster.
       await this.o.cluster.heal();
@@ -247,7 +247,9 @@ export class Nemesis {
   private note(fault: Omit<Fault, 'seq' | 'appliedAtIso'>): Fault {
     const full: Fault = { seq: this.faults.length + 1, appliedAtIso: new Date(fault.appliedAt).toISOString(), ...fault };
     this.faults.push(full);
-    const aim = full.due ? ` aimed at ${full.due} ${full.offsetMs! >= 0 ? '+' : ''}${full.offsetMs} ms (actual ${full.actualOffsetMs} ms, holders ${JSON.stringify(full.holders)})` : '';
+    const aim = full.due
+      ? ` aimed at ${full.due} ${full.offsetMs! >= 0 ? '+' : ''}${full.offsetMs} ms (actual ${full.actualOffsetMs} ms, holders ${JSON.stringify(full.holders)})`
+      : '';
     this.log(`fault #${full.seq} ${full.kind} -> ${full.target ?? 'database'} (pid ${full.pid ?? '-'}) at ${full.appliedAtIso}${aim}`);
     return full;
   }

@@ -115,6 +115,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     };
     deliveries.push(delivery);
     open++;
+    // Assigned once the listeners that clear it are in place.
+    // eslint-disable-next-line prefer-const
     let timer: NodeJS.Timeout | undefined;
     const end = (how: 'response' | 'disconnect'): void => {
       if (delivery.ended !== null) return;

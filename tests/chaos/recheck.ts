@@ -13,7 +13,10 @@ if (!base) {
   console.error('usage: recheck.ts <report base, e.g. docs/chaos/results/chaos-postgres-2026-12-06T04-24-03-767Z> [--json]');
   process.exit(2);
 }
-const input = reviveInput(JSON.parse(readFileSync(`${base}-input.json`, 'utf8')) as Record<string, unknown>, readFileSync(`${base}-deliveries.jsonl`, 'utf8'));
+const input = reviveInput(
+  JSON.parse(readFileSync(`${base}-input.json`, 'utf8')) as Record<string, unknown>,
+  readFileSync(`${base}-deliveries.jsonl`, 'utf8'),
+);
 const report = check(input);
 console.log(args.includes('--json') ? JSON.stringify(report, null, 2) : summarize(report));
 process.exit(report.ok ? 0 : 1);

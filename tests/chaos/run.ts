@@ -47,7 +47,9 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log('npm run chaos -- [--store postgres|mongodb] [--minutes 5] [--instances 3] [--seed N] [--out docs/chaos/results] [--short-jobs 30] [--long-jobs 4] [--lease-ms N] [--lock-ms N] [--heartbeat-ms N] [--sweep-ms N] [--missed-grace-ms N] [--label NAME] [--faults kind[:weight],...] [--gap-ms MIN-MAX] [--offsets=-250,-130,after]');
+    console.log(
+      'npm run chaos -- [--store postgres|mongodb] [--minutes 5] [--instances 3] [--seed N] [--out docs/chaos/results] [--short-jobs 30] [--long-jobs 4] [--lease-ms N] [--lock-ms N] [--heartbeat-ms N] [--sweep-ms N] [--missed-grace-ms N] [--label NAME] [--faults kind[:weight],...] [--gap-ms MIN-MAX] [--offsets=-250,-130,after]',
+    );
     return 0;
   }
   const store = values.store;
@@ -64,11 +66,13 @@ async function main(): Promise<number> {
   let offsets: { before: number[]; after: boolean } | undefined;
   if (values.offsets) {
     const parts = values.offsets.split(',').map((p) => p.trim());
-    const before = parts.filter((p) => p !== 'after').map((p) => {
-      const n = Number(p);
-      if (!Number.isInteger(n) || n >= 0) throw new Error(`--offsets: "${p}" is not a negative number of ms or "after"`);
-      return n;
-    });
+    const before = parts
+      .filter((p) => p !== 'after')
+      .map((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n >= 0) throw new Error(`--offsets: "${p}" is not a negative number of ms or "after"`);
+        return n;
+      });
     offsets = { before, after: parts.includes('after') };
   }
   const seed = int('seed', values.seed, Date.now() % 1_000_000);
@@ -106,7 +110,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`[chaos] ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    console.error(`[chaos] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(2);
   },
 );

@@ -74,7 +74,11 @@ export function ensureBuild(log: (line: string) => void): void {
   const distDir = process.env.NEXT_DIST_DIR || '.next';
   if (existsSync(join(ROOT, distDir, 'BUILD_ID'))) return;
   log(`no build in ${distDir}: npx next build`);
-  const result = spawnSync('npx', ['next', 'build'], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXT_DIST_DIR: distDir } });
+  const result = spawnSync('npx', ['next', 'build'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NEXT_DIST_DIR: distDir },
+  });
   if (result.status !== 0) throw new Error(`next build failed (${result.status})`);
 }
 
@@ -84,7 +88,10 @@ function gitCommit(): string {
   return `${result.stdout.trim() || '?'}${dirty.stdout.trim() ? ' (with uncommitted changes in lib/app/prisma)' : ''}`;
 }
 
-async function listAllRuns(store: Cluster['services']['store'], status: string): Promise<Array<{ scheduledFor: Date; leaseExpiresAt: Date | null; jobId: string }>> {
+async function listAllRuns(
+  store: Cluster['services']['store'],
+  status: string,
+): Promise<Array<{ scheduledFor: Date; leaseExpiresAt: Date | null; jobId: string }>> {
   const runs: Array<{ scheduledFor: Date; leaseExpiresAt: Date | null; jobId: string }> = [];
   let cursor: string | undefined;
   do {
@@ -106,7 +113,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const prefetchMs = typeof config.prefetchMs === 'number' ? config.prefetchMs : 150;
   const shutdownGraceMs = typeof config.shutdownGraceMs === 'number' ? config.shutdownGraceMs : 20_000;
   const missedGraceMs = typeof config.missedGraceMs === 'number' ? config.missedGraceMs : null;
-  log(`store ${options.store}, ${options.instances} instances, ${options.shortJobs}+${options.longJobs} jobs, ${Math.round(options.durationMs / 1000)} s of faults, seed ${options.seed}; lease ${leaseMs} ms, prefetch ${prefetchMs} ms, missed grace ${missedGraceMs} ms, shutdown grace ${shutdownGraceMs} ms`);
+  log(
+    `store ${options.store}, ${options.instances} instances, ${options.shortJobs}+${options.longJobs} jobs, ${Math.round(options.durationMs / 1000)} s of faults, seed ${options.seed}; lease ${leaseMs} ms, prefetch ${prefetchMs} ms, missed grace ${missedGraceMs} ms, shutdown grace ${shutdownGraceMs} ms`,
+  );
 
   const receiver = await startReceiver({ random });
   const cluster = new Cluster({ store: options.store, instances: options.instances, env: options.env, log });
@@ -184,9 +193,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const now = await store.now();
       for (const job of jobs) {
         const current = await store.getJob(job.id);
-        if (current?.nextRunAt && current.nextRunAt.getTime() < now.getTime() - 1_000) return `${job.name} is overdue (${current.nextRunAt.toISOString()})`;
+        if (current?.nextRunAt && current.nextRunAt.getTime() < now.getTime() - 1_000)
+          return `${job.name} is overdue (${current.nextRunAt.toISOString()})`;
       }
-      const expired = (await listAllRuns(store, 'running')).filter((r) => r.leaseExpiresAt !== null && r.leaseExpiresAt.getTime() < now.getTime());
+      const expired = (await listAllRuns(store, 'running')).filter(
+        (r) => r.leaseExpiresAt !== null && r.leaseExpiresAt.getTime() < now.getTime(),
+      );
       if (expired.length) return `${expired.length} running run(s) with an expired lease`;
       const claimed = (await listAllRuns(store, 'claimed')).filter((r) => r.scheduledFor.getTime() < now.getTime() - 3_000);
       if (claimed.length) return `${claimed.length} claimed run(s) older than 3 s`;
@@ -225,8 +237,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     if (why) log(`not quiet after ${settleMs} ms (${why}); checking anyway`);
 
     // Collect and check.
-    const runs = await collectRuns(store, jobs.map((j) => j.id));
-    const input: SavedInput = { jobs: jobs.map((j) => toCheckJob(j, pausedAt.get(j.id)!)), runs, lifecycle: cluster.events, faults: nemesis.faults };
+    const runs = await collectRuns(
+      store,
+      jobs.map((j) => j.id),
+    );
+    const input: SavedInput = {
+      jobs: jobs.map((j) => toCheckJob(j, pausedAt.get(j.id)!)),
+      runs,
+      lifecycle: cluster.events,
+      faults: nemesis.faults,
+    };
     const report = check({ ...input, deliveries: receiver.deliveries });
     const summary = summarize(report);
     log(`\n${summary}`);
@@ -246,10 +266,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         startedAt: new Date(startedAt).toISOString(),
         finishedAt: new Date().toISOString(),
         jobs: { short: options.shortJobs, long: options.longJobs },
-        scheduler: { leaseMs, prefetchMs, shutdownGraceMs, config, env: Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'SECRETS_KEY')) },
+        scheduler: {
+          leaseMs,
+          prefetchMs,
+          shutdownGraceMs,
+          config,
+          env: Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'SECRETS_KEY')),
+        },
       };
       const { occurrences, ...rest } = report;
-      writeFileSync(`${base}.json`, JSON.stringify({ meta, faults: nemesis.faults, instances: cluster.members.map((m) => ({ id: m.instanceId, pid: m.pid, spawnedAt: new Date(m.spawnedAt).toISOString(), readyAt: new Date(m.readyAt).toISOString(), exitedAt: m.exitedAt ? new Date(m.exitedAt).toISOString() : null })), lifecycle: cluster.events, report: rest }, null, 2));
+      writeFileSync(
+        `${base}.json`,
+        JSON.stringify(
+          {
+            meta,
+            faults: nemesis.faults,
+            instances: cluster.members.map((m) => ({
+              id: m.instanceId,
+              pid: m.pid,
+              spawnedAt: new Date(m.spawnedAt).toISOString(),
+              readyAt: new Date(m.readyAt).toISOString(),
+              exitedAt: m.exitedAt ? new Date(m.exitedAt).toISOString() : null,
+            })),
+            lifecycle: cluster.events,
+            report: rest,
+          },
+          null,
+          2,
+        ),
+      );
       writeFileSync(`${base}.md`, markdownReport({ meta, faults: nemesis.faults, report, members: cluster.members }));
       receiver.writeJsonl(`${base}-deliveries.jsonl`);
       // The checker's whole input (with the deliveries above): `recheck.ts <base>` runs the checker on it again.

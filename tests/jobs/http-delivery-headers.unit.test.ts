@@ -60,12 +60,15 @@ test('a stored payload from before the names were reserved cannot override them'
   const { ctx } = jobContext({ runId: 'run-real', attempt: 1, trigger: 'schedule' });
   received.length = 0;
   // Bypasses the schema, as a row written by an older version would.
-  await httpJob.run({ method: 'GET', url: `${base}/hook`, headers: { 'Cronplane-Run-Id': 'forged', 'cronplane-attempt': '99' }, timeoutSeconds: 5 }, ctx);
+  await httpJob.run(
+    { method: 'GET', url: `${base}/hook`, headers: { 'Cronplane-Run-Id': 'forged', 'cronplane-attempt': '99' }, timeoutSeconds: 5 },
+    ctx,
+  );
   assert.equal(received[0]!['cronplane-run-id'], 'run-real');
   assert.equal(received[0]!['cronplane-attempt'], '1');
 });
 
-test('fencing before the send: once the run is no longer this instance\'s, nothing reaches the target', async () => {
+test("fencing before the send: once the run is no longer this instance's, nothing reaches the target", async () => {
   let owned = true;
   const { ctx } = jobContext({ runId: 'run-fenced', stillOwned: () => owned });
   received.length = 0;
@@ -74,7 +77,10 @@ test('fencing before the send: once the run is no longer this instance\'s, nothi
   // As after a freeze: the lease lapsed while the handler was on its way to the target.
   owned = false;
   received.length = 0;
-  await assert.rejects(httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook`, method: 'POST', body: 'x' }), ctx), /not sent: this instance no longer holds the run/);
+  await assert.rejects(
+    httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook`, method: 'POST', body: 'x' }), ctx),
+    /not sent: this instance no longer holds the run/,
+  );
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(received.length, 0, 'nothing reached the target');
 });

@@ -21,19 +21,59 @@ const reason = (text: string): string | null => {
 
 describe('address classification', () => {
   test('internal IPv4 ranges are refused', () => {
-    for (const address of ['127.0.0.1', '127.255.0.9', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '100.127.255.255', '224.0.0.1', '255.255.255.255', '240.0.0.1']) {
+    for (const address of [
+      '127.0.0.1',
+      '127.255.0.9',
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '100.64.0.1',
+      '100.127.255.255',
+      '224.0.0.1',
+      '255.255.255.255',
+      '240.0.0.1',
+    ]) {
       assert.notEqual(reason(address), null, address);
     }
   });
 
   test('public IPv4 addresses pass, including neighbours of the private ranges', () => {
-    for (const address of ['8.8.8.8', '1.1.1.1', '172.15.255.255', '172.32.0.0', '100.63.255.255', '100.128.0.0', '11.0.0.1', '169.253.0.1', '192.169.0.1']) {
+    for (const address of [
+      '8.8.8.8',
+      '1.1.1.1',
+      '172.15.255.255',
+      '172.32.0.0',
+      '100.63.255.255',
+      '100.128.0.0',
+      '11.0.0.1',
+      '169.253.0.1',
+      '192.169.0.1',
+    ]) {
       assert.equal(reason(address), null, address);
     }
   });
 
   test('IPv6 loopback, unspecified, ULA, link-local, multicast and IPv4 inside IPv6 are refused', () => {
-    for (const address of ['::1', '::', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:169.254.169.254', '::ffff:10.0.0.1', '64:ff9b::a9fe:a9fe', '2002:7f00:1::1', '::127.0.0.1', '[::1]']) {
+    for (const address of [
+      '::1',
+      '::',
+      'fc00::1',
+      'fd12:3456::1',
+      'fe80::1',
+      'febf::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '::ffff:169.254.169.254',
+      '::ffff:10.0.0.1',
+      '64:ff9b::a9fe:a9fe',
+      '2002:7f00:1::1',
+      '::127.0.0.1',
+      '[::1]',
+    ]) {
       assert.notEqual(reason(address), null, address);
     }
   });
@@ -45,7 +85,8 @@ describe('address classification', () => {
   });
 
   test('garbage is not an address', () => {
-    for (const text of ['', '1.2.3', '256.1.1.1', '01.2.3.4', '1::2::3', 'example.com', '::g', '1.2.3.4.5']) assert.equal(parseIp(text), null, text);
+    for (const text of ['', '1.2.3', '256.1.1.1', '01.2.3.4', '1::2::3', 'example.com', '::g', '1.2.3.4.5'])
+      assert.equal(parseIp(text), null, text);
   });
 });
 
@@ -64,7 +105,16 @@ describe('allow-list and the literal check at the API/form boundary', () => {
 
   test('literal internal addresses and localhost are refused without an allow-list; names pass (checked after DNS)', () => {
     const none = parseAllowList('');
-    for (const url of ['http://127.0.0.1/', 'http://0x7f.1/', 'http://2130706433/', 'http://[::ffff:127.0.0.1]/', 'http://169.254.169.254/latest/meta-data/', 'https://localhost:3000/', 'http://a.localhost/', 'http://[fe80::1]/']) {
+    for (const url of [
+      'http://127.0.0.1/',
+      'http://0x7f.1/',
+      'http://2130706433/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://169.254.169.254/latest/meta-data/',
+      'https://localhost:3000/',
+      'http://a.localhost/',
+      'http://[fe80::1]/',
+    ]) {
       assert.notEqual(literalUrlProblem(url, none), null, url);
     }
     assert.equal(literalUrlProblem('https://example.com/health', none), null);
@@ -77,7 +127,10 @@ describe('allow-list and the literal check at the API/form boundary', () => {
       delete process.env.HTTP_JOB_ALLOW;
       const refused = httpPayloadSchema.safeParse({ url: 'http://169.254.169.254/latest/meta-data/' });
       assert.equal(refused.success, false);
-      assert.deepEqual(refused.error?.issues.map((i) => i.path.join('.')), ['url']);
+      assert.deepEqual(
+        refused.error?.issues.map((i) => i.path.join('.')),
+        ['url'],
+      );
       assert.match(refused.error?.issues[0]?.message ?? '', /link-local address \(169\.254\.169\.254\)/);
       process.env.HTTP_JOB_ALLOW = '169.254.169.254';
       assert.equal(httpPayloadSchema.safeParse({ url: 'http://169.254.169.254/latest/meta-data/' }).success, true);
@@ -130,7 +183,8 @@ before(async () => {
     } else if (url.pathname === '/slow') {
       const timer = setTimeout(() => res.writeHead(200).end('late'), 5_000);
       res.on('close', () => clearTimeout(timer));
-    } else if (url.pathname === '/echo-auth') res.writeHead(401, { 'content-type': 'text/plain' }).end(`bad credentials: ${req.headers.authorization ?? ''}`);
+    } else if (url.pathname === '/echo-auth')
+      res.writeHead(401, { 'content-type': 'text/plain' }).end(`bad credentials: ${req.headers.authorization ?? ''}`);
     else res.writeHead(404).end();
   });
   other = await listen((req, res) => {
@@ -190,7 +244,11 @@ describe('guarded requests', () => {
     // The first hop is allowed, the redirect target (another port, the metadata address, file:) is not.
     const before = seen.length;
     await assert.rejects(request(`${base}/to-other`, `127.0.0.1:${port}`), BlockedAddressError);
-    assert.equal(seen.slice(before).some((s) => s.url.startsWith('other')), false, 'the other server was never called');
+    assert.equal(
+      seen.slice(before).some((s) => s.url.startsWith('other')),
+      false,
+      'the other server was never called',
+    );
     await assert.rejects(request(`${base}/to-metadata`, `127.0.0.1:${port}`), /link-local/);
     await assert.rejects(request(`${base}/to-file`, `127.0.0.1:${port}`), /file: URL/);
   });
@@ -218,14 +276,17 @@ describe('guarded requests', () => {
     assert.equal(answer.body, 'other');
     const hops = seen.slice(before);
     assert.equal(hops.length, 2);
-    for (const [name, value] of Object.entries(lower({ ...secret, ...plain }))) assert.equal(hops[0]?.headers[name], value, `first hop has ${name}`);
-    for (const name of Object.keys(lower(secret))) assert.equal(hops[1]?.headers[name], undefined, `${name} dropped on the cross-origin hop`);
+    for (const [name, value] of Object.entries(lower({ ...secret, ...plain })))
+      assert.equal(hops[0]?.headers[name], value, `first hop has ${name}`);
+    for (const name of Object.keys(lower(secret)))
+      assert.equal(hops[1]?.headers[name], undefined, `${name} dropped on the cross-origin hop`);
     for (const [name, value] of Object.entries(lower(plain))) assert.equal(hops[1]?.headers[name], value, `${name} kept`);
 
     // Within the origin they stay.
     const same = seen.length;
     assert.equal((await request(`${base}/same-origin`, '127.0.0.1', { headers: secret })).body, 'pong');
-    for (const [name, value] of Object.entries(lower(secret))) assert.equal(seen[same + 1]?.headers[name], value, `${name} kept on a same-origin hop`);
+    for (const [name, value] of Object.entries(lower(secret)))
+      assert.equal(seen[same + 1]?.headers[name], value, `${name} kept on a same-origin hop`);
 
     const post = await request(`${base}/post-redirect`, '127.0.0.1', { method: 'POST', body: '{}' });
     assert.equal(post.status, 200);
@@ -252,7 +313,10 @@ describe('guarded requests', () => {
       assert.match(lines.join('\n'), /-> 200 OK \(after 2 redirects to .*\/ok\)/);
       assert.equal(lines.at(-1), 'pong');
       const started = Date.now();
-      await assert.rejects(httpJob.run({ method: 'GET', url: `${base}/slow`, headers: {}, timeoutSeconds: 1 }, ctx), /no response within 1s/);
+      await assert.rejects(
+        httpJob.run({ method: 'GET', url: `${base}/slow`, headers: {}, timeoutSeconds: 1 }, ctx),
+        /no response within 1s/,
+      );
       assert.ok(Date.now() - started < 3_000);
     } finally {
       if (saved === undefined) delete process.env.HTTP_JOB_ALLOW;
@@ -286,8 +350,14 @@ describe('after DNS: every address a name resolves to is checked (lookup injecte
   const none = parseAllowList('');
 
   test('a name resolving to a private, link-local (metadata) or mapped-loopback address is refused', async () => {
-    await assert.rejects(resolveTarget(new URL('http://private.test/'), none, dns), (err: unknown) => err instanceof BlockedAddressError && /private.test \(10\.1\.2\.3\): private/.test(err.message));
-    await assert.rejects(resolveTarget(new URL('http://metadata.test/latest/meta-data/'), none, dns), (err: unknown) => err instanceof BlockedAddressError && /169\.254\.169\.254.*link-local/.test(err.message));
+    await assert.rejects(
+      resolveTarget(new URL('http://private.test/'), none, dns),
+      (err: unknown) => err instanceof BlockedAddressError && /private.test \(10\.1\.2\.3\): private/.test(err.message),
+    );
+    await assert.rejects(
+      resolveTarget(new URL('http://metadata.test/latest/meta-data/'), none, dns),
+      (err: unknown) => err instanceof BlockedAddressError && /169\.254\.169\.254.*link-local/.test(err.message),
+    );
     await assert.rejects(resolveTarget(new URL('http://mapped.test/'), none, dns), BlockedAddressError);
     assert.ok(dns.asked.includes('private.test') && dns.asked.includes('metadata.test'), 'the names went through the injected lookup');
   });
@@ -299,11 +369,23 @@ describe('after DNS: every address a name resolves to is checked (lookup injecte
 
   test('public answers pass (the first is the one connected to); an allow-listed name or range passes', async () => {
     assert.deepEqual(await resolveTarget(new URL('https://public.test/'), none, dns), { address: '93.184.216.34', family: 4 });
-    assert.deepEqual(await resolveTarget(new URL('http://internal.test/'), parseAllowList('internal.test'), dns), { address: '10.20.0.5', family: 4 });
-    assert.deepEqual(await resolveTarget(new URL('http://internal.test/'), parseAllowList('10.20.0.0/16'), dns), { address: '10.20.0.5', family: 4 });
+    assert.deepEqual(await resolveTarget(new URL('http://internal.test/'), parseAllowList('internal.test'), dns), {
+      address: '10.20.0.5',
+      family: 4,
+    });
+    assert.deepEqual(await resolveTarget(new URL('http://internal.test/'), parseAllowList('10.20.0.0/16'), dns), {
+      address: '10.20.0.5',
+      family: 4,
+    });
     // The entry allows that name or range only.
-    await assert.rejects(resolveTarget(new URL('http://private.test/'), parseAllowList('internal.test, 10.20.0.0/16'), dns), BlockedAddressError);
-    await assert.rejects(resolveTarget(new URL('http://internal.test:8080/'), parseAllowList('internal.test:9090'), dns), BlockedAddressError);
+    await assert.rejects(
+      resolveTarget(new URL('http://private.test/'), parseAllowList('internal.test, 10.20.0.0/16'), dns),
+      BlockedAddressError,
+    );
+    await assert.rejects(
+      resolveTarget(new URL('http://internal.test:8080/'), parseAllowList('internal.test:9090'), dns),
+      BlockedAddressError,
+    );
   });
 
   test('a redirect to a name resolving to a private or metadata address is refused before connecting', async () => {
@@ -311,7 +393,11 @@ describe('after DNS: every address a name resolves to is checked (lookup injecte
     for (const host of ['private.test', 'metadata.test', 'mixed.test']) {
       const before = seen.length;
       await assert.rejects(request(`${base}/to-name?host=${host}`, allow, { lookup: dns }), BlockedAddressError, host);
-      assert.deepEqual(seen.slice(before).map((s) => s.url), [`/to-name?host=${host}`], `only the first hop was made for ${host}`);
+      assert.deepEqual(
+        seen.slice(before).map((s) => s.url),
+        [`/to-name?host=${host}`],
+        `only the first hop was made for ${host}`,
+      );
     }
   });
 
@@ -328,15 +414,36 @@ describe('after DNS: every address a name resolves to is checked (lookup injecte
 
 describe('credentials in the URL (userinfo)', () => {
   test('refused on payload field url, with a message pointing to a secret header', () => {
-    for (const url of ['https://user:pass@example.com/', 'https://user@example.com/x', 'http://:token@example.com/', 'https://a%40b:p%3Ass@example.com/']) {
+    for (const url of [
+      'https://user:pass@example.com/',
+      'https://user@example.com/x',
+      'http://:token@example.com/',
+      'https://a%40b:p%3Ass@example.com/',
+    ]) {
       const result = httpPayloadSchema.safeParse({ url });
       assert.equal(result.success, false, url);
-      assert.deepEqual(result.error?.issues.map((i) => [i.path.join('.'), i.message]), [['url', USERINFO_MESSAGE]], url);
+      assert.deepEqual(
+        result.error?.issues.map((i) => [i.path.join('.'), i.message]),
+        [['url', USERINFO_MESSAGE]],
+        url,
+      );
     }
     assert.match(USERINFO_MESSAGE, /Authorization/);
-    assert.equal(httpPayloadSchema.safeParse({ url: 'https://example.com/a@b?x=user:pass@y' }).success, true, 'an @ in the path or query is not userinfo');
-    const job = JobCreateSchema.safeParse({ name: 'u', type: 'http', payload: { url: 'https://user:pass@example.com/' }, schedule: { kind: 'interval', seconds: 60 } });
-    assert.deepEqual(job.error?.issues.map((i) => i.path.join('.')), ['payload.url']);
+    assert.equal(
+      httpPayloadSchema.safeParse({ url: 'https://example.com/a@b?x=user:pass@y' }).success,
+      true,
+      'an @ in the path or query is not userinfo',
+    );
+    const job = JobCreateSchema.safeParse({
+      name: 'u',
+      type: 'http',
+      payload: { url: 'https://user:pass@example.com/' },
+      schedule: { kind: 'interval', seconds: 60 },
+    });
+    assert.deepEqual(
+      job.error?.issues.map((i) => i.path.join('.')),
+      ['payload.url'],
+    );
   });
 
   test('a job saved before that keeps them out of its run output', async () => {

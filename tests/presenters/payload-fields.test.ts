@@ -8,7 +8,13 @@ import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { httpPayloadSchema } from '../../lib/jobs/http';
 import { logPayloadSchema } from '../../lib/jobs/log';
-import { parsePayloadFields, payloadFields, toFieldValue, type JsonSchemaNode, type PayloadField } from '../../lib/presenters/payload-fields';
+import {
+  parsePayloadFields,
+  payloadFields,
+  toFieldValue,
+  type JsonSchemaNode,
+  type PayloadField,
+} from '../../lib/presenters/payload-fields';
 import { MASK } from '../../lib/secrets/fields';
 
 const jsonSchema = (schema: z.ZodType): JsonSchemaNode => z.toJSONSchema(schema, { io: 'input' }) as JsonSchemaNode;
@@ -113,7 +119,12 @@ describe('toFieldValue and parsePayloadFields round trip', () => {
   });
 
   test('a secret header shown masked comes back masked (the service keeps the stored value for it)', () => {
-    const payload = { method: 'GET', url: 'https://example.com/', headers: { Authorization: `${MASK}abcd`, 'X-Plain': 'visible' }, timeoutSeconds: 30 };
+    const payload = {
+      method: 'GET',
+      url: 'https://example.com/',
+      headers: { Authorization: `${MASK}abcd`, 'X-Plain': 'visible' },
+      timeoutSeconds: 30,
+    };
     const headers = byName(http, 'headers');
     assert.equal(toFieldValue(headers, payload.headers), `Authorization: ${MASK}abcd\nX-Plain: visible`);
     assert.deepEqual(roundTrip(http, payload).payload.headers, payload.headers);
@@ -158,7 +169,11 @@ describe('toFieldValue and parsePayloadFields round trip', () => {
     assert.deepEqual(back, payload);
     assert.deepEqual(schema.parse(back), payload);
     // A checkbox posts "on" (or "true" from other clients) when ticked and nothing when not.
-    assert.deepEqual(parsePayloadFields(fields, (n) => (n === 'enabled' ? 'true' : n === 'ratio' ? '1' : null)).payload, { enabled: true, dryRun: false, ratio: 1 });
+    assert.deepEqual(parsePayloadFields(fields, (n) => (n === 'enabled' ? 'true' : n === 'ratio' ? '1' : null)).payload, {
+      enabled: true,
+      dryRun: false,
+      ratio: 1,
+    });
   });
 });
 
@@ -167,7 +182,10 @@ describe('parsePayloadFields: what the schema cannot say', () => {
   const read = (values: Record<string, string>) => (name: string) => values[name] ?? null;
 
   test('header lines: blank lines ignored, spaces trimmed, the first colon splits, CRLF accepted', () => {
-    const { payload, issues } = parsePayloadFields(http, read({ url: 'https://x.example/', headers: '\r\n  X-A :  one  \r\n\r\nX-Time: 12:30:00\r\n' }));
+    const { payload, issues } = parsePayloadFields(
+      http,
+      read({ url: 'https://x.example/', headers: '\r\n  X-A :  one  \r\n\r\nX-Time: 12:30:00\r\n' }),
+    );
     assert.deepEqual(issues, []);
     assert.deepEqual(payload.headers, { 'X-A': 'one', 'X-Time': '12:30:00' });
   });
@@ -186,7 +204,10 @@ describe('parsePayloadFields: what the schema cannot say', () => {
     assert.equal(payload.expectedStatus, 201);
     const result = httpPayloadSchema.safeParse(payload);
     assert.equal(result.success, false);
-    assert.deepEqual(result.error?.issues.map((i) => i.path.join('.')), ['timeoutSeconds']);
+    assert.deepEqual(
+      result.error?.issues.map((i) => i.path.join('.')),
+      ['timeoutSeconds'],
+    );
   });
 
   test('bad JSON in a json field is an issue, not a crash', () => {

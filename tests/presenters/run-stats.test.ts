@@ -19,7 +19,10 @@ describe('run stats presenter', () => {
       s.points.map((p) => p.start.getTime()),
       Array.from({ length: 10 }, (_, i) => min(i).getTime()),
     );
-    assert.deepEqual(s.points.map((p) => p.total), [0, 0, 4, 0, 0, 0, 0, 2, 0, 0]);
+    assert.deepEqual(
+      s.points.map((p) => p.total),
+      [0, 0, 4, 0, 0, 0, 0, 2, 0, 0],
+    );
     assert.equal(s.points[2]!.counts.succeeded, 3);
     assert.equal(s.points[2]!.counts.failed, 1);
     assert.equal(s.points[2]!.counts.running, 0, 'absent statuses are zero, not undefined');
@@ -50,7 +53,10 @@ describe('run stats presenter', () => {
       ],
       window,
     );
-    assert.deepEqual(stray.points.map((p) => p.total), [0, 0, 0, 0, 1]);
+    assert.deepEqual(
+      stray.points.map((p) => p.total),
+      [0, 0, 0, 0, 1],
+    );
   });
 
   test('a window that is not a whole number of buckets ends with a short last bucket', () => {

@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agenda, type AgendaBackend, type JobParameters } from 'agenda';
 import pg from 'pg';
-import { canLockInBatches, checkAgendaInternals, guardBackendErrors, installQueueFilling, skipTicketStateSaves } from '../../lib/scheduler/agenda';
+import {
+  canLockInBatches,
+  checkAgendaInternals,
+  guardBackendErrors,
+  installQueueFilling,
+  skipTicketStateSaves,
+} from '../../lib/scheduler/agenda';
 import { createMongoStore } from '../../lib/store/mongo';
 import { createPostgresStore } from '../../lib/store/postgres';
 import type { Store } from '../../lib/store/types';
@@ -73,20 +79,27 @@ describe('postgres: batch ticket locking (lockNextJobs)', () => {
     const ids = new Set([...first, ...second].map((j) => String(j._id)));
     assert.equal(ids.size, 7);
     assert.deepEqual(await repository.lockNextJobs(NAME, nextScanAt, lockDeadline, 10, 'me'), []);
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) n FROM agenda_jobs WHERE locked_at > now() - interval '1 minute' AND last_modified_by = 'me'`);
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT count(*) n FROM agenda_jobs WHERE locked_at > now() - interval '1 minute' AND last_modified_by = 'me'`,
+    );
     assert.equal(Number(rows[0]!.n), 7, 'every returned ticket is locked in the table, by the caller');
   });
 
   it('concurrent callers get disjoint batches that cover every due ticket', async () => {
     await client.query('DELETE FROM agenda_jobs');
-    await insertTickets(client, Array.from({ length: 60 }, () => ({ due: '-1 second' })));
+    await insertTickets(
+      client,
+      Array.from({ length: 60 }, () => ({ due: '-1 second' })),
+    );
     const repository = backend.repository;
     assert.ok(canLockInBatches(repository));
-    const others = await Promise.all(Array.from({ length: 3 }, async () => {
-      const b = store.createAgendaBackend();
-      await b.connect();
-      return b;
-    }));
+    const others = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const b = store.createAgendaBackend();
+        await b.connect();
+        return b;
+      }),
+    );
     try {
       const got: JobParameters[][] = await Promise.all(
         [backend, ...others].map(async (b, k) => {
@@ -167,13 +180,26 @@ function stormSuite(kind: string, open: () => Promise<{ store: Store; cleanup():
           },
           { lockLimit: 5, concurrency: 5, lockLifetime: 30_000 },
         );
-        for (let i = 0; i < 30; i++) await agenda.create(NAME, { i }).schedule(new Date(Date.now() - 1000)).save();
+        for (let i = 0; i < 30; i++)
+          await agenda
+            .create(NAME, { i })
+            .schedule(new Date(Date.now() - 1000))
+            .save();
         assert.deepEqual(checkAgendaInternals(agenda, backend), [], 'before start');
         await agenda.start();
-        assert.deepEqual(checkAgendaInternals(agenda, backend), [], "Agenda 6.2's internals, the job processor included: the scheduler's patches fit");
+        assert.deepEqual(
+          checkAgendaInternals(agenda, backend),
+          [],
+          "Agenda 6.2's internals, the job processor included: the scheduler's patches fit",
+        );
         const processor = (
           agenda as unknown as {
-            jobProcessor: { lockedJobs: unknown[]; isJobQueueFilling: Map<string, boolean>; jobQueueFilling(n: string): Promise<void>; jobProcessing(): void };
+            jobProcessor: {
+              lockedJobs: unknown[];
+              isJobQueueFilling: Map<string, boolean>;
+              jobQueueFilling(n: string): Promise<void>;
+              jobProcessing(): void;
+            };
           }
         ).jobProcessor;
         // Agenda's first poll (its own filling, started by start()) ends before the storm.
@@ -191,7 +217,10 @@ function stormSuite(kind: string, open: () => Promise<{ store: Store; cleanup():
           clearInterval(watch);
         }
         assert.equal(ran.size, 30, `all 30 tickets ran (${ran.size})`);
-        assert.ok([...ran.values()].every((n) => n === 1), 'each exactly once');
+        assert.ok(
+          [...ran.values()].every((n) => n === 1),
+          'each exactly once',
+        );
         assert.ok(maxLocked <= 5, `locked at most the limit (${maxLocked})`);
         assert.ok(maxRunning <= 5);
         assert.equal(counts.unlock, 0, 'no ticket was locked over the limit and handed back');

@@ -50,7 +50,10 @@ for (const { label, options } of servers) {
       app = await startApp({ databaseUrl: db.url, env: SLOW_POLL_ENV });
       // Past the scheduler's start (its first poll included): from here on a new ticket waits for the next poll,
       // 20-30 s away, unless a notification brings it.
-      await waitFor('the scheduler to run', async () => ((await (await fetch(`${app!.baseUrl}/api/health`)).json()) as { scheduler: string }).scheduler === 'running');
+      await waitFor(
+        'the scheduler to run',
+        async () => ((await (await fetch(`${app!.baseUrl}/api/health`)).json()) as { scheduler: string }).scheduler === 'running',
+      );
       await delay(1_000);
     });
 
@@ -66,8 +69,10 @@ for (const { label, options } of servers) {
     });
 
     test('the server offers what the options promise', () => {
-      if (options.replicaSet && !process.env.MONGODB_URL?.trim()) assert.equal(changeStreams, true, 'the replica-set test server reports setName');
-      if (!options.replicaSet && !process.env.MONGODB_URL?.trim()) assert.equal(changeStreams, false, 'the standalone test server does not');
+      if (options.replicaSet && !process.env.MONGODB_URL?.trim())
+        assert.equal(changeStreams, true, 'the replica-set test server reports setName');
+      if (!options.replicaSet && !process.env.MONGODB_URL?.trim())
+        assert.equal(changeStreams, false, 'the standalone test server does not');
     });
 
     test('health reports the dispatch the server offers', async () => {
@@ -78,12 +83,15 @@ for (const { label, options } of servers) {
 
     test(`a job created after the poll starts at its due time only through the change stream`, async () => {
       const dueIn = 1_500;
-      const job = await services.createJob({
-        name: `notified-${Date.now()}`,
-        type: 'http',
-        payload: { url: `${http.url}/ok?notified=1` },
-        schedule: { kind: 'once', at: new Date(Date.now() + dueIn).toISOString() },
-      }, SYSTEM_ACTOR);
+      const job = await services.createJob(
+        {
+          name: `notified-${Date.now()}`,
+          type: 'http',
+          payload: { url: `${http.url}/ok?notified=1` },
+          schedule: { kind: 'once', at: new Date(Date.now() + dueIn).toISOString() },
+        },
+        SYSTEM_ACTOR,
+      );
       const due = job.nextRunAt!.getTime();
       if (changeStreams) {
         const run = await waitFor('the run to finish', async () => (await allRuns(store, job.id)).find((r) => !inFlight(r)), 15_000);

@@ -43,7 +43,10 @@ describe('DatabaseClock', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: -5_000, max: 5_000 }), // true offset: local - database
-        fc.array(fc.record({ rtt: fc.integer({ min: 0, max: 400 }), at: fc.double({ min: 0, max: 1, noNaN: true }) }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.record({ rtt: fc.integer({ min: 0, max: 400 }), at: fc.double({ min: 0, max: 1, noNaN: true }) }), {
+          minLength: 1,
+          maxLength: 10,
+        }),
         fc.integer({ min: 0, max: 100_000 }),
         (offset, trips, target) => {
           let local = 1_000_000;

@@ -9,7 +9,18 @@ import { after, before, describe, test } from 'node:test';
 import type { Job, Run, Store } from '../../lib/store/types';
 import { startApp, type StartedApp } from '../support/app';
 import { offersChangeStreams } from '../support/mongo';
-import { inFlight, ranBeforePause, allRuns, delay, FAST_ENV, openTestServices, startHttpTarget, waitFor, type HttpTarget, type TestServices } from './harness';
+import {
+  inFlight,
+  ranBeforePause,
+  allRuns,
+  delay,
+  FAST_ENV,
+  openTestServices,
+  startHttpTarget,
+  waitFor,
+  type HttpTarget,
+  type TestServices,
+} from './harness';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 export interface TestDatabase {
@@ -97,16 +108,19 @@ export function clusterSuite(factory: StoreFactory): void {
       const jobs: Job[] = [];
       for (let i = 0; i < 20; i++) {
         jobs.push(
-          await services.createJob({
-            name: `every-second-${i}`,
-            type: 'http',
-            payload: { url: `${http.url}/ok?job=${i}` },
-            // Every occurrence must execute, also on a loaded machine: 'skip' would (rightly) skip one whose predecessor
-            // ran late, and run-once would fold occurrences that fell more than the grace behind into one catch-up.
-            overlapPolicy: 'allow',
-            missedPolicy: 'run-all',
-            schedule: { kind: 'interval', seconds: 1 },
-          }, SYSTEM_ACTOR),
+          await services.createJob(
+            {
+              name: `every-second-${i}`,
+              type: 'http',
+              payload: { url: `${http.url}/ok?job=${i}` },
+              // Every occurrence must execute, also on a loaded machine: 'skip' would (rightly) skip one whose predecessor
+              // ran late, and run-once would fold occurrences that fell more than the grace behind into one catch-up.
+              overlapPolicy: 'allow',
+              missedPolicy: 'run-all',
+              schedule: { kind: 'interval', seconds: 1 },
+            },
+            SYSTEM_ACTOR,
+          ),
         );
       }
       await delay(31_500);
@@ -115,11 +129,18 @@ export function clusterSuite(factory: StoreFactory): void {
       const perInstance = new Map<string, number>();
       const lags: number[] = [];
       const byJob = await Promise.all(jobs.map((job) => allRuns(store, job.id)));
-      const summary = byJob.flat().map((r) => ({ lag: (r.startedAt?.getTime() ?? NaN) - r.scheduledFor.getTime(), status: r.status, trigger: r.trigger }));
+      const summary = byJob
+        .flat()
+        .map((r) => ({ lag: (r.startedAt?.getTime() ?? NaN) - r.scheduledFor.getTime(), status: r.status, trigger: r.trigger }));
       const statuses: Record<string, number> = {};
       for (const r of summary) statuses[`${r.status}/${r.trigger}`] = (statuses[`${r.status}/${r.trigger}`] ?? 0) + 1;
-      const sortedLags = summary.map((r) => r.lag).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);
-      console.log(`# ${factory.name}: ${summary.length} runs ${JSON.stringify(statuses)}, lag p50 ${percentile(sortedLags, 0.5)} p99 ${percentile(sortedLags, 0.99)} max ${sortedLags.at(-1)} ms`);
+      const sortedLags = summary
+        .map((r) => r.lag)
+        .filter((n) => !Number.isNaN(n))
+        .sort((a, b) => a - b);
+      console.log(
+        `# ${factory.name}: ${summary.length} runs ${JSON.stringify(statuses)}, lag p50 ${percentile(sortedLags, 0.5)} p99 ${percentile(sortedLags, 0.99)} max ${sortedLags.at(-1)} ms`,
+      );
       for (const [i, job] of jobs.entries()) {
         const runs = byJob[i]!;
         assert.ok(runs.length >= 30, `${job.name}: ${runs.length} runs in 31.5 s`);
@@ -144,7 +165,10 @@ export function clusterSuite(factory: StoreFactory): void {
         `# ${factory.name}: ${total} runs, per instance ${JSON.stringify(Object.fromEntries(perInstance))}, ` +
           `lag p50 ${percentile(lags, 0.5)} ms, p95 ${percentile(lags, 0.95)} ms, p99 ${percentile(lags, 0.99)} ms, max ${lags[total - 1]} ms`,
       );
-      assert.ok([...perInstance.keys()].every((id) => apps.some((a) => a.instanceId === id)), [...perInstance.keys()].join());
+      assert.ok(
+        [...perInstance.keys()].every((id) => apps.some((a) => a.instanceId === id)),
+        [...perInstance.keys()].join(),
+      );
       const busy = [...perInstance.values()].filter((n) => n >= total * 0.1);
       assert.ok(busy.length >= 2, `work did not spread: ${JSON.stringify(Object.fromEntries(perInstance))}`);
       assert.ok(lags[0]! >= -50, `a run started ${-lags[0]!} ms before it was due`);
@@ -154,12 +178,15 @@ export function clusterSuite(factory: StoreFactory): void {
 
     test('a run twice as long as its lease runs once: the lease is renewed', async () => {
       const path = `/slow?ms=${LEASE_MS * 2 + 500}&renewal=1`;
-      const job = await services.createJob({
-        name: 'outlives-its-lock',
-        type: 'http',
-        payload: { url: `${http.url}${path}` },
-        schedule: { kind: 'once', at: new Date(Date.now() + 1_000).toISOString() },
-      }, SYSTEM_ACTOR);
+      const job = await services.createJob(
+        {
+          name: 'outlives-its-lock',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'once', at: new Date(Date.now() + 1_000).toISOString() },
+        },
+        SYSTEM_ACTOR,
+      );
       const run = await waitFor('the long run to finish', async () => (await allRuns(store, job.id)).find((r) => !inFlight(r)), 30_000);
       assert.equal(run.status, 'succeeded', `${run.error}`);
       assert.equal(run.attempt, 1, 'nobody took the run over while it was renewed');
@@ -173,12 +200,15 @@ export function clusterSuite(factory: StoreFactory): void {
       const jobs: Job[] = [];
       for (let i = 0; i < 6; i++) {
         jobs.push(
-          await services.createJob({
-            name: `through-sigterm-${i}`,
-            type: 'http',
-            payload: { url: `${http.url}/ok?sigterm=${i}` },
-            schedule: { kind: 'interval', seconds: 1 },
-          }, SYSTEM_ACTOR),
+          await services.createJob(
+            {
+              name: `through-sigterm-${i}`,
+              type: 'http',
+              payload: { url: `${http.url}/ok?sigterm=${i}` },
+              schedule: { kind: 'interval', seconds: 1 },
+            },
+            SYSTEM_ACTOR,
+          ),
         );
       }
       await delay(3_000);
@@ -211,15 +241,27 @@ export function clusterSuite(factory: StoreFactory): void {
 
     test('kill -9 mid-run: the occurrence is taken over after the lease expires, never concurrently, recorded once with attempt 2', async () => {
       const path = '/slow?ms=4000&takeover=1';
-      const job = await services.createJob({
-        name: 'survives-a-crash',
-        type: 'http',
-        payload: { url: `${http.url}${path}` },
-        schedule: { kind: 'once', at: new Date(Date.now() + 1_000).toISOString() },
-      }, SYSTEM_ACTOR);
-      const first = await waitFor('the run to start', async () => (await allRuns(store, job.id)).find((r) => r.status === 'running'), 10_000);
+      const job = await services.createJob(
+        {
+          name: 'survives-a-crash',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'once', at: new Date(Date.now() + 1_000).toISOString() },
+        },
+        SYSTEM_ACTOR,
+      );
+      const first = await waitFor(
+        'the run to start',
+        async () => (await allRuns(store, job.id)).find((r) => r.status === 'running'),
+        10_000,
+      );
       const victim = live().find((a) => a.instanceId === first.instanceId);
-      assert.ok(victim, `run on ${first.instanceId}, not one of ${live().map((a) => a.instanceId).join()}`);
+      assert.ok(
+        victim,
+        `run on ${first.instanceId}, not one of ${live()
+          .map((a) => a.instanceId)
+          .join()}`,
+      );
       await delay(1_000);
       const killedAt = Date.now();
       await victim.stop('SIGKILL');

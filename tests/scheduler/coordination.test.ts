@@ -38,12 +38,15 @@ for (const factory of SCHEDULER_STORES) {
       const jobs: Job[] = [];
       for (let i = 0; i < 4; i++) {
         jobs.push(
-          await services.createJob({
-            name: `tick-${i}`,
-            type: 'log',
-            payload: { message: `tick ${i}` },
-            schedule: { kind: 'interval', seconds: 1 },
-          }, SYSTEM_ACTOR),
+          await services.createJob(
+            {
+              name: `tick-${i}`,
+              type: 'log',
+              payload: { message: `tick ${i}` },
+              schedule: { kind: 'interval', seconds: 1 },
+            },
+            SYSTEM_ACTOR,
+          ),
         );
       }
       await delay(8_000);
@@ -70,13 +73,18 @@ for (const factory of SCHEDULER_STORES) {
           lags.push(run.startedAt.getTime() - run.scheduledFor.getTime());
         });
       }
-      assert.ok([...instances].every((id) => id === 'worker-a' || id === 'worker-b'), [...instances].join());
+      assert.ok(
+        [...instances].every((id) => id === 'worker-a' || id === 'worker-b'),
+        [...instances].join(),
+      );
       lags.sort((a, b) => a - b);
       const p90 = lags[Math.floor(lags.length * 0.9)]!;
       assert.ok(lags[0]! >= -50, `a run started ${-lags[0]!} ms before it was due`);
       // Loose on purpose (shared CI machines); plain Agenda with its defaults measured p99 3 s here.
       assert.ok(p90 < 900, `dispatch lag p90 ${p90} ms`);
-      console.log(`# runs per instance: ${JSON.stringify(await countByInstance(jobs))}, lag p50 ${lags[lags.length >> 1]} ms, p90 ${p90} ms`);
+      console.log(
+        `# runs per instance: ${JSON.stringify(await countByInstance(jobs))}, lag p50 ${lags[lags.length >> 1]} ms, p90 ${p90} ms`,
+      );
 
       // Paused: no new occurrences.
       const counts = await Promise.all(jobs.map(async (j) => (await allRuns(j.id)).length));
@@ -87,18 +95,24 @@ for (const factory of SCHEDULER_STORES) {
 
     test('http job: status code and body excerpt recorded, secret header decrypted for the call; an unexpected status fails the run', async () => {
       const token = 'Bearer s3cret-token-0123456789';
-      const ok = await services.createJob({
-        name: 'http-ok',
-        type: 'http',
-        payload: { url: `${http.url}/ok`, headers: { Authorization: token } },
-        schedule: { kind: 'once', at: inSeconds(1) },
-      }, SYSTEM_ACTOR);
-      const bad = await services.createJob({
-        name: 'http-bad',
-        type: 'http',
-        payload: { url: `${http.url}/fail` },
-        schedule: { kind: 'once', at: inSeconds(1) },
-      }, SYSTEM_ACTOR);
+      const ok = await services.createJob(
+        {
+          name: 'http-ok',
+          type: 'http',
+          payload: { url: `${http.url}/ok`, headers: { Authorization: token } },
+          schedule: { kind: 'once', at: inSeconds(1) },
+        },
+        SYSTEM_ACTOR,
+      );
+      const bad = await services.createJob(
+        {
+          name: 'http-bad',
+          type: 'http',
+          payload: { url: `${http.url}/fail` },
+          schedule: { kind: 'once', at: inSeconds(1) },
+        },
+        SYSTEM_ACTOR,
+      );
       const okRun = await finishedRun(ok.id, 'the http-ok run');
       assert.equal(okRun.status, 'succeeded', okRun.error ?? '');
       assert.match(okRun.output ?? '', /^GET http:\/\/127\.0\.0\.1:\d+\/ok -> 200 OK in \d+ ms\npong-body$/);
@@ -115,13 +129,16 @@ for (const factory of SCHEDULER_STORES) {
     });
 
     test('a run over its timeout is marked timed-out', async () => {
-      const job = await services.createJob({
-        name: 'too-slow',
-        type: 'http',
-        payload: { url: `${http.url}/slow?ms=8000` },
-        schedule: { kind: 'once', at: inSeconds(1) },
-        timeoutSeconds: 1,
-      }, SYSTEM_ACTOR);
+      const job = await services.createJob(
+        {
+          name: 'too-slow',
+          type: 'http',
+          payload: { url: `${http.url}/slow?ms=8000` },
+          schedule: { kind: 'once', at: inSeconds(1) },
+          timeoutSeconds: 1,
+        },
+        SYSTEM_ACTOR,
+      );
       const run = await finishedRun(job.id, 'the too-slow run');
       assert.equal(run.status, 'timed-out');
       assert.equal(run.error, 'exceeded its timeout of 1s');
@@ -130,13 +147,16 @@ for (const factory of SCHEDULER_STORES) {
     });
 
     test('run now: a manual run, also for a paused job, outside the schedule', async () => {
-      const job = await services.createJob({
-        name: 'manual',
-        type: 'log',
-        payload: { message: 'by hand', level: 'warn' },
-        schedule: { kind: 'cron', expression: '0 0 1 1 *', timezone: 'UTC' },
-        paused: true,
-      }, SYSTEM_ACTOR);
+      const job = await services.createJob(
+        {
+          name: 'manual',
+          type: 'log',
+          payload: { message: 'by hand', level: 'warn' },
+          schedule: { kind: 'cron', expression: '0 0 1 1 *', timezone: 'UTC' },
+          paused: true,
+        },
+        SYSTEM_ACTOR,
+      );
       const { scheduledFor } = await services.runJobNow(job.id, SYSTEM_ACTOR);
       const run = await finishedRun(job.id, 'the manual run', 5_000);
       assert.equal(run.trigger, 'manual');
@@ -149,18 +169,24 @@ for (const factory of SCHEDULER_STORES) {
     });
 
     test('SIGTERM mid-run: the run finishes, the instance is marked stopped, the other worker carries on', async () => {
-      const slow = await services.createJob({
-        name: 'slow-graceful',
-        type: 'http',
-        payload: { url: `${http.url}/slow?ms=3000` },
-        schedule: { kind: 'once', at: inSeconds(1) },
-      }, SYSTEM_ACTOR);
-      const beat = await services.createJob({
-        name: 'heartbeat',
-        type: 'log',
-        payload: { message: 'beat' },
-        schedule: { kind: 'interval', seconds: 1 },
-      }, SYSTEM_ACTOR);
+      const slow = await services.createJob(
+        {
+          name: 'slow-graceful',
+          type: 'http',
+          payload: { url: `${http.url}/slow?ms=3000` },
+          schedule: { kind: 'once', at: inSeconds(1) },
+        },
+        SYSTEM_ACTOR,
+      );
+      const beat = await services.createJob(
+        {
+          name: 'heartbeat',
+          type: 'log',
+          payload: { message: 'beat' },
+          schedule: { kind: 'interval', seconds: 1 },
+        },
+        SYSTEM_ACTOR,
+      );
       const running = await waitFor('the slow run to start', async () => (await allRuns(slow.id)).find((r) => r.status === 'running'));
       const victim = workers.find((w) => w.instanceId === running.instanceId)!;
       const survivor = workers.find((w) => w !== victim)!;

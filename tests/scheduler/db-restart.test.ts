@@ -47,15 +47,18 @@ describe('database restart under 2 next start instances', () => {
     const jobs: Job[] = [];
     for (let i = 0; i < 5; i++) {
       jobs.push(
-        await services.createJob({
-          name: `through-restart-${i}`,
-          type: 'http',
-          payload: { url: `${http.url}/ok?restart=${i}` },
-          schedule: { kind: 'interval', seconds: 1 },
-          // run-all: the occurrences that fell due during the outage are owed too, so the whole chain must be there.
-          missedPolicy: 'run-all',
-          overlapPolicy: 'allow',
-        }, SYSTEM_ACTOR),
+        await services.createJob(
+          {
+            name: `through-restart-${i}`,
+            type: 'http',
+            payload: { url: `${http.url}/ok?restart=${i}` },
+            schedule: { kind: 'interval', seconds: 1 },
+            // run-all: the occurrences that fell due during the outage are owed too, so the whole chain must be there.
+            missedPolicy: 'run-all',
+            overlapPolicy: 'allow',
+          },
+          SYSTEM_ACTOR,
+        ),
       );
     }
     await delay(3_000);
@@ -90,19 +93,27 @@ describe('database restart under 2 next start instances', () => {
     assert.ok(seen.loginPage > 0, 'pages kept rendering');
     assert.ok(seen.redirect > 0, 'a dashboard page answered');
 
-    await waitFor('both instances healthy again, LISTEN/NOTIFY reconnected', async () => {
-      for (const app of apps) {
-        const health = await get(app, '/api/health').catch(() => null);
-        if (health?.status !== 200 || (JSON.parse(health.body) as { dispatch: string }).dispatch !== 'notify') return false;
-      }
-      return true;
-    }, 20_000);
+    await waitFor(
+      'both instances healthy again, LISTEN/NOTIFY reconnected',
+      async () => {
+        for (const app of apps) {
+          const health = await get(app, '/api/health').catch(() => null);
+          if (health?.status !== 200 || (JSON.parse(health.body) as { dispatch: string }).dispatch !== 'notify') return false;
+        }
+        return true;
+      },
+      20_000,
+    );
     await delay(Math.max(0, upAt.getTime() + 9_000 - Date.now()));
     for (const job of jobs) await services.pauseJob(job.id, SYSTEM_ACTOR);
-    await waitFor('runs to finish', async () => {
-      for (const job of jobs) if ((await allRuns(store, job.id)).some((r) => inFlight(r))) return false;
-      return true;
-    }, 20_000);
+    await waitFor(
+      'runs to finish',
+      async () => {
+        for (const job of jobs) if ((await allRuns(store, job.id)).some((r) => inFlight(r))) return false;
+        return true;
+      },
+      20_000,
+    );
 
     for (const app of apps) assert.equal((await get(app, '/api/health')).status, 200, app.logs().slice(-3000));
     const recovered = upAt.getTime() + 3_000; // reconnect, plus the grace the safety net waits before re-enqueueing
@@ -116,8 +127,14 @@ describe('database restart under 2 next start instances', () => {
       assert.equal(runs[0]!.scheduledFor.getTime(), job.anchorAt.getTime() + 1_000);
       for (const r of runs) assert.equal(r.status, 'succeeded', `${job.name} ${r.scheduledFor.toISOString()}: ${r.status} ${r.error}`);
       const afterRecovery = runs.filter((r) => r.scheduledFor.getTime() >= recovered);
-      const described = runs.map((r) => `${r.scheduledFor.toISOString()} ${r.status}/${r.trigger} ${r.instanceId} start+${r.startedAt ? r.startedAt.getTime() - r.scheduledFor.getTime() : '-'}`);
-      assert.ok(afterRecovery.length >= 4, `${job.name}: ${afterRecovery.length} runs after recovery (up at ${upAt.toISOString()}):\n${described.join('\n')}`);
+      const described = runs.map(
+        (r) =>
+          `${r.scheduledFor.toISOString()} ${r.status}/${r.trigger} ${r.instanceId} start+${r.startedAt ? r.startedAt.getTime() - r.scheduledFor.getTime() : '-'}`,
+      );
+      assert.ok(
+        afterRecovery.length >= 4,
+        `${job.name}: ${afterRecovery.length} runs after recovery (up at ${upAt.toISOString()}):\n${described.join('\n')}`,
+      );
       assertContiguous(job, afterRecovery, 1);
       for (const r of afterRecovery) assert.equal(r.status, 'succeeded', `${job.name} ${r.scheduledFor.toISOString()}: ${r.error}`);
       // The chain did not stall: the first occurrence after recovery is there.

@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestPostgres } from '../support/postgres';
 import type { Job, Run, Store } from '../../lib/store/types';
-import { inFlight, allRuns as allRunsOf, delay, openTestServices, startWorker, stopWorker, waitFor, type TestServices, type Worker } from './harness';
+import {
+  inFlight,
+  allRuns as allRunsOf,
+  delay,
+  openTestServices,
+  startWorker,
+  stopWorker,
+  waitFor,
+  type TestServices,
+  type Worker,
+} from './harness';
 import { SCHEDULER_STORES } from './stores';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
@@ -40,7 +50,10 @@ for (const factory of SCHEDULER_STORES) {
     test('run-once runs one catch-up, skip records one missed run, run-all replays the last N and records the rest as missed', async () => {
       workers.push(...(await startBoth(1)));
       const make = (name: string, missedPolicy: Job['missedPolicy']): Promise<Job> =>
-        services.createJob({ name, type: 'log', payload: { message: name }, schedule: { kind: 'interval', seconds: 1 }, missedPolicy }, SYSTEM_ACTOR);
+        services.createJob(
+          { name, type: 'log', payload: { message: name }, schedule: { kind: 'interval', seconds: 1 }, missedPolicy },
+          SYSTEM_ACTOR,
+        );
       const [once, skip, all] = [await make('run-once', 'run-once'), await make('skip', 'skip'), await make('run-all', 'run-all')];
       await waitFor('a few runs of each', async () => {
         for (const job of [once, skip, all]) if ((await allRuns(job.id)).filter((r) => r.status === 'succeeded').length < 2) return false;
@@ -64,10 +77,19 @@ for (const factory of SCHEDULER_STORES) {
        * 'missed' record standing for a range (rangeEnd inclusive, rangeCount occurrences).
        */
       const assertCovered = (job: Job, runs: Run[]): void => {
-        const described = runs.map((r) => `${r.scheduledFor.toISOString()} ${r.status}/${r.trigger}${r.rangeEnd ? ` through ${r.rangeEnd.toISOString()} (${r.rangeCount})` : ''}`).join('\n');
+        const described = runs
+          .map(
+            (r) =>
+              `${r.scheduledFor.toISOString()} ${r.status}/${r.trigger}${r.rangeEnd ? ` through ${r.rangeEnd.toISOString()} (${r.rangeCount})` : ''}`,
+          )
+          .join('\n');
         let expected = runs[0]!.scheduledFor.getTime();
         for (const r of runs) {
-          assert.equal(r.scheduledFor.getTime(), expected, `${job.name}: gap or overlap at ${new Date(expected).toISOString()}\n${described}`);
+          assert.equal(
+            r.scheduledFor.getTime(),
+            expected,
+            `${job.name}: gap or overlap at ${new Date(expected).toISOString()}\n${described}`,
+          );
           const end = r.rangeEnd?.getTime() ?? r.scheduledFor.getTime();
           if (r.rangeEnd) assert.equal(r.rangeCount, (end - r.scheduledFor.getTime()) / 1_000 + 1, `${job.name}: the range's count`);
           expected = end + 1_000;
@@ -84,7 +106,11 @@ for (const factory of SCHEDULER_STORES) {
         const described = runs.map((r) => `${r.scheduledFor.toISOString()} ${r.status}/${r.trigger}`).join('\n');
         assert.ok(afterUp.length >= 3, `${job.name}: ${afterUp.length} runs after the outage\n${described}`);
         // The occurrence right after the last run before the outage is the first one the policy handles.
-        assert.equal(afterUp[0]!.scheduledFor.getTime() - before.scheduledFor.getTime(), 1_000, `${job.name}: first missed occurrence\n${described}`);
+        assert.equal(
+          afterUp[0]!.scheduledFor.getTime() - before.scheduledFor.getTime(),
+          1_000,
+          `${job.name}: first missed occurrence\n${described}`,
+        );
         return { before, afterUp };
       };
       /**
@@ -113,7 +139,10 @@ for (const factory of SCHEDULER_STORES) {
         assert.equal(folded!.status, 'missed');
         assert.equal(folded!.startedAt, null);
         assert.ok(folded!.rangeEnd && folded!.rangeCount! >= outage, `${folded!.rangeCount} occurrences folded`);
-        assert.match(folded!.error ?? '', /^missed: no instance was running when it fell due .*; the missed policy run-once ran the one due at .* instead of it and \d+ later occurrence\(s\) through /);
+        assert.match(
+          folded!.error ?? '',
+          /^missed: no instance was running when it fell due .*; the missed policy run-once ran the one due at .* instead of it and \d+ later occurrence\(s\) through /,
+        );
         assert.ok(rest[0]!.scheduledFor.getTime() >= upAt - 2_000, 'the occurrences in between were not run');
         wentOn(rest);
       }
@@ -124,7 +153,10 @@ for (const factory of SCHEDULER_STORES) {
         assert.equal(missed!.status, 'missed');
         assert.equal(missed!.startedAt, null);
         assert.ok(missed!.rangeEnd && missed!.rangeCount! >= outage, `${missed!.rangeCount} occurrences in the range`);
-        assert.match(missed!.error ?? '', /^missed: no instance was running when it fell due .*; this record stands for \d+ occurrence\(s\) through .* \(missed policy skip\)$/);
+        assert.match(
+          missed!.error ?? '',
+          /^missed: no instance was running when it fell due .*; this record stands for \d+ occurrence\(s\) through .* \(missed policy skip\)$/,
+        );
         assert.ok(rest[0]!.scheduledFor.getTime() >= upAt - 2_000);
         wentOn(rest);
       }

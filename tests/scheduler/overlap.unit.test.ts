@@ -9,7 +9,11 @@ import type { Job } from '../../lib/store/types';
 
 const T0 = Date.parse('2026-12-06T10:00:00.000Z');
 const at = (s: number): Date => new Date(T0 + s * 1000);
-const run = (id: string, due: number, started: number | null) => ({ id, scheduledFor: at(due), startedAt: started === null ? null : at(started) });
+const run = (id: string, due: number, started: number | null) => ({
+  id,
+  scheduledFor: at(due),
+  startedAt: started === null ? null : at(started),
+});
 const job = (overlapPolicy: Job['overlapPolicy'], concurrencyLimit: number | null = null) => ({ overlapPolicy, concurrencyLimit });
 const NOW = at(100);
 
@@ -45,7 +49,10 @@ describe('decideTurn', () => {
 
   test('concurrency limit: only the runs that started first count; allow skips over the limit, queue-one waits', () => {
     const others = [run('a', 0, 1), run('b', 0.5, 2), run('z', 3, 9)];
-    assert.deepEqual(decideTurn(job('allow', 2), run('c', 1, 3), others, NOW), { kind: 'skip', reason: 'skipped: concurrency limit of 2 running run(s) reached' });
+    assert.deepEqual(decideTurn(job('allow', 2), run('c', 1, 3), others, NOW), {
+      kind: 'skip',
+      reason: 'skipped: concurrency limit of 2 running run(s) reached',
+    });
     assert.deepEqual(decideTurn(job('allow', 3), run('c', 1, 3), others, NOW), { kind: 'go' }, 'z started after c: it does not count');
     assert.deepEqual(decideTurn(job('queue-one', 1), run('c', 1, null), [run('a', 0, 1)], NOW), { kind: 'wait' });
     assert.equal(decideTurn(job('skip', 5), run('c', 1, 3), others, NOW).kind, 'skip', 'skip still keeps one at a time');
@@ -58,9 +65,21 @@ describe('decideTurn', () => {
     // A later occurrence that started in the gap before the takeover: the takeover waits for it, and is not skipped
     // (its first attempt may have reached the target already).
     assert.deepEqual(decideTurn(job('skip'), run('b', 10, 60), [run('c', 20, 59.9)], NOW, true), { kind: 'wait' });
-    assert.deepEqual(decideTurn(job('skip'), run('c', 20, 59.9), [run('b', 10, 60)], NOW), { kind: 'go' }, 'and the later one goes: it started first');
-    assert.deepEqual(decideTurn(job('queue-one'), run('b', 10, 60), [run('a', 0, null)], NOW, true), { kind: 'go' }, 'a queued earlier one does not hold it back');
-    assert.deepEqual(decideTurn(job('allow', 1), run('b', 10, 60), [run('a', 0, 1)], NOW, true), { kind: 'go' }, 'it replaces a dead attempt: the limit is not crossed');
+    assert.deepEqual(
+      decideTurn(job('skip'), run('c', 20, 59.9), [run('b', 10, 60)], NOW),
+      { kind: 'go' },
+      'and the later one goes: it started first',
+    );
+    assert.deepEqual(
+      decideTurn(job('queue-one'), run('b', 10, 60), [run('a', 0, null)], NOW, true),
+      { kind: 'go' },
+      'a queued earlier one does not hold it back',
+    );
+    assert.deepEqual(
+      decideTurn(job('allow', 1), run('b', 10, 60), [run('a', 0, 1)], NOW, true),
+      { kind: 'go' },
+      'it replaces a dead attempt: the limit is not crossed',
+    );
   });
 
   test('precedes is a total order: earlier time, then smaller id', () => {

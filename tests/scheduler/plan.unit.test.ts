@@ -33,19 +33,29 @@ function input(overrides: Partial<ClaimPlanInput> & { schedule?: Schedule; polic
 /** Every occurrence in [from, until), expanded. */
 function occurrences(schedule: Schedule, from: Date, until: Date | null): number[] {
   const out: number[] = [];
-  for (let t: Date | null = from; t && (until === null || t.getTime() < until.getTime()) && out.length < 100_000; t = nextOccurrence(schedule, t, ANCHOR)) out.push(t.getTime());
+  for (
+    let t: Date | null = from;
+    t && (until === null || t.getTime() < until.getTime()) && out.length < 100_000;
+    t = nextOccurrence(schedule, t, ANCHOR)
+  )
+    out.push(t.getTime());
   return out;
 }
 
 /** The occurrences each record stands for (a range from scheduledFor through rangeEnd, or its own). */
 function covered(schedule: Schedule, records: NewRun[]): number[] {
-  return records.flatMap((r) => (r.rangeEnd ? occurrences(schedule, r.scheduledFor, new Date(r.rangeEnd.getTime() + 1)) : [r.scheduledFor.getTime()]));
+  return records.flatMap((r) =>
+    r.rangeEnd ? occurrences(schedule, r.scheduledFor, new Date(r.rangeEnd.getTime() + 1)) : [r.scheduledFor.getTime()],
+  );
 }
 
 describe('planClaim', () => {
   test('on time: a claim to start at the due time, the pointer on the next occurrence', () => {
     const plan = planClaim(input({ now: at(9.85) }));
-    assert.deepEqual(plan.records.map((r) => [r.status, r.trigger, r.instanceId, r.startedAt, r.leaseExpiresAt?.toISOString()]), [['claimed', 'schedule', 'me', null, at(16).toISOString()]]);
+    assert.deepEqual(
+      plan.records.map((r) => [r.status, r.trigger, r.instanceId, r.startedAt, r.leaseExpiresAt?.toISOString()]),
+      [['claimed', 'schedule', 'me', null, at(16).toISOString()]],
+    );
     assert.equal(plan.next?.toISOString(), at(20).toISOString());
     assert.equal(plan.starts, true);
     assert.equal(plan.chain, false);
@@ -54,7 +64,11 @@ describe('planClaim', () => {
   test('late while an instance was up (a fault, not an outage): it runs, each later one too, in turn', () => {
     for (const policy of ['skip', 'run-once', 'run-all'] as const) {
       const plan = planClaim(input({ policy, now: at(47), someoneAlive: true }));
-      assert.deepEqual(plan.records.map((r) => [r.status, r.trigger]), [['claimed', 'catch-up']], policy);
+      assert.deepEqual(
+        plan.records.map((r) => [r.status, r.trigger]),
+        [['claimed', 'catch-up']],
+        policy,
+      );
       assert.equal(plan.next?.toISOString(), at(20).toISOString(), `${policy}: nothing folded`);
       assert.equal(plan.chain, true, `${policy}: the next one is due already: its ticket after this run`);
     }
@@ -76,10 +90,13 @@ describe('planClaim', () => {
 
   test('run-once, every instance down: the first runs as a catch-up, the rest is one missed range record', () => {
     const plan = planClaim(input({ now: at(47) }));
-    assert.deepEqual(plan.records.map((r) => [r.status, r.trigger, r.scheduledFor.toISOString(), r.rangeEnd?.toISOString(), r.rangeCount]), [
-      ['claimed', 'catch-up', at(10).toISOString(), undefined, undefined],
-      ['missed', 'schedule', at(20).toISOString(), at(40).toISOString(), 3],
-    ]);
+    assert.deepEqual(
+      plan.records.map((r) => [r.status, r.trigger, r.scheduledFor.toISOString(), r.rangeEnd?.toISOString(), r.rangeCount]),
+      [
+        ['claimed', 'catch-up', at(10).toISOString(), undefined, undefined],
+        ['missed', 'schedule', at(20).toISOString(), at(40).toISOString(), 3],
+      ],
+    );
     assert.equal(plan.next?.toISOString(), at(50).toISOString());
     // Only one occurrence missed after the first: a plain missed record, no range.
     const one = planClaim(input({ now: at(26) }));
@@ -89,7 +106,10 @@ describe('planClaim', () => {
 
   test('run-all, every instance down: the last N are replayed one after the other, the older ones are one missed record', () => {
     const within = planClaim(input({ policy: 'run-all', now: at(40) }));
-    assert.deepEqual(within.records.map((r) => [r.status, r.trigger]), [['claimed', 'catch-up']]);
+    assert.deepEqual(
+      within.records.map((r) => [r.status, r.trigger]),
+      [['claimed', 'catch-up']],
+    );
     assert.equal(within.replay, true);
     assert.equal(within.chain, true);
     // 10..60 are late (until = now - grace = 65): 6 occurrences, limit 3: 10, 20, 30 dropped, 40, 50, 60 replayed.
@@ -103,7 +123,10 @@ describe('planClaim', () => {
     assert.equal(beyond.replay, true);
     // A replay ticket is never cut again.
     const step = planClaim(input({ policy: 'run-all', now: at(70), replay: true, scheduledFor: at(40) }));
-    assert.deepEqual(step.records.map((r) => r.status), ['claimed']);
+    assert.deepEqual(
+      step.records.map((r) => r.status),
+      ['claimed'],
+    );
     assert.equal(step.next?.toISOString(), at(50).toISOString());
   });
 
@@ -136,7 +159,16 @@ describe('planClaim', () => {
           const schedule: Schedule = { kind: 'interval', seconds };
           const scheduledFor = new Date(ANCHOR.getTime() + first * seconds * 1000);
           const plan = planClaim(
-            input({ schedule, policy, someoneAlive, replay, runAllLimit: limit, graceMs, scheduledFor, now: new Date(scheduledFor.getTime() + lateMs) }),
+            input({
+              schedule,
+              policy,
+              someoneAlive,
+              replay,
+              runAllLimit: limit,
+              graceMs,
+              scheduledFor,
+              now: new Date(scheduledFor.getTime() + lateMs),
+            }),
           );
           assert.equal(plan.records[0]!.scheduledFor.getTime(), scheduledFor.getTime(), 'the first record is the occurrence itself');
           assert.ok(plan.next === null || plan.next.getTime() > scheduledFor.getTime(), 'the pointer moves forward');

@@ -7,7 +7,17 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { TestPostgres } from '../support/postgres';
 import type { NewJob, Run, Store } from '../../lib/store/types';
-import { inFlight, ranBeforePause, delay, stopWorker, waitFor, type HttpTarget, type Worker, startSchedulerWorld, type SchedulerWorld } from './harness';
+import {
+  inFlight,
+  ranBeforePause,
+  delay,
+  stopWorker,
+  waitFor,
+  type HttpTarget,
+  type Worker,
+  startSchedulerWorld,
+  type SchedulerWorld,
+} from './harness';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 
 let world: SchedulerWorld;
@@ -33,12 +43,15 @@ after(async () => {
 
 describe('scheduler recovery and policies', () => {
   test('overlap skip: an occurrence due while the previous run still runs is recorded as skipped', async () => {
-    const job = await services.createJob({
-      name: 'overlapping',
-      type: 'http',
-      payload: { url: `${http.url}/slow?ms=2500` },
-      schedule: { kind: 'interval', seconds: 1 },
-    }, SYSTEM_ACTOR);
+    const job = await services.createJob(
+      {
+        name: 'overlapping',
+        type: 'http',
+        payload: { url: `${http.url}/slow?ms=2500` },
+        schedule: { kind: 'interval', seconds: 1 },
+      },
+      SYSTEM_ACTOR,
+    );
     await delay(6_500);
     await services.pauseJob(job.id, SYSTEM_ACTOR);
     await waitFor('runs to finish', async () => (await allRuns(job.id)).every((r) => !inFlight(r)), 10_000);
@@ -54,14 +67,20 @@ describe('scheduler recovery and policies', () => {
 
   test('missed occurrences: run-once runs it late as a catch-up, skip records it as missed', async () => {
     const past = new Date(Date.now() - 60_000).toISOString();
-    const late = await services.createJob({ name: 'late-run-once', type: 'log', payload: { message: 'late' }, schedule: { kind: 'once', at: past } }, SYSTEM_ACTOR);
-    const skip = await services.createJob({
-      name: 'late-skip',
-      type: 'log',
-      payload: { message: 'never' },
-      schedule: { kind: 'once', at: past },
-      missedPolicy: 'skip',
-    }, SYSTEM_ACTOR);
+    const late = await services.createJob(
+      { name: 'late-run-once', type: 'log', payload: { message: 'late' }, schedule: { kind: 'once', at: past } },
+      SYSTEM_ACTOR,
+    );
+    const skip = await services.createJob(
+      {
+        name: 'late-skip',
+        type: 'log',
+        payload: { message: 'never' },
+        schedule: { kind: 'once', at: past },
+        missedPolicy: 'skip',
+      },
+      SYSTEM_ACTOR,
+    );
     const caughtUp = await waitFor('the catch-up run', async () => (await allRuns(late.id)).find((r) => !inFlight(r)));
     assert.equal(caughtUp.trigger, 'catch-up');
     assert.equal(caughtUp.status, 'succeeded');
@@ -73,7 +92,10 @@ describe('scheduler recovery and policies', () => {
   });
 
   test('an edit that keeps the schedule keeps the chain: no gap, the next runs use the new payload', async () => {
-    const job = await services.createJob({ name: 'edited', type: 'log', payload: { message: 'before' }, schedule: { kind: 'interval', seconds: 1 } }, SYSTEM_ACTOR);
+    const job = await services.createJob(
+      { name: 'edited', type: 'log', payload: { message: 'before' }, schedule: { kind: 'interval', seconds: 1 } },
+      SYSTEM_ACTOR,
+    );
     await waitFor('a first run', async () => (await allRuns(job.id)).some((r) => r.status === 'succeeded'));
     const edited = await services.updateJob(job.id, { payload: { message: 'after' } }, SYSTEM_ACTOR);
     assert.ok(edited.version > job.version);
@@ -82,7 +104,8 @@ describe('scheduler recovery and policies', () => {
     await services.pauseJob(job.id, SYSTEM_ACTOR);
     await waitFor('runs to finish', async () => (await allRuns(job.id)).every((r) => !inFlight(r)));
     const runs = await allRuns(job.id);
-    for (let i = 1; i < runs.length; i++) assert.equal(runs[i]!.scheduledFor.getTime() - runs[i - 1]!.scheduledFor.getTime(), 1_000, 'no gap');
+    for (let i = 1; i < runs.length; i++)
+      assert.equal(runs[i]!.scheduledFor.getTime() - runs[i - 1]!.scheduledFor.getTime(), 1_000, 'no gap');
     const later = runs.filter((r) => r.scheduledFor.getTime() > editedAt + 1_000);
     assert.ok(later.length >= 1);
     for (const r of later) {
@@ -137,14 +160,22 @@ describe('scheduler recovery and policies', () => {
   });
 
   test('kill -9 mid-run: the run is taken over by the survivor as attempt 2, the survivor carries on, no ticket is left behind', async () => {
-    const slow = await services.createJob({
-      name: 'crashing',
-      type: 'http',
-      payload: { url: `${http.url}/slow?ms=6000` },
-      schedule: { kind: 'once', at: secondsFromNow(1) },
-    }, SYSTEM_ACTOR);
+    const slow = await services.createJob(
+      {
+        name: 'crashing',
+        type: 'http',
+        payload: { url: `${http.url}/slow?ms=6000` },
+        schedule: { kind: 'once', at: secondsFromNow(1) },
+      },
+      SYSTEM_ACTOR,
+    );
     const beats = await Promise.all(
-      [1, 2, 3].map((i) => services.createJob({ name: `beat-${i}`, type: 'log', payload: { message: 'beat' }, schedule: { kind: 'interval', seconds: 1 } }, SYSTEM_ACTOR)),
+      [1, 2, 3].map((i) =>
+        services.createJob(
+          { name: `beat-${i}`, type: 'log', payload: { message: 'beat' }, schedule: { kind: 'interval', seconds: 1 } },
+          SYSTEM_ACTOR,
+        ),
+      ),
     );
     const running = await waitFor('the slow run to start', async () => (await allRuns(slow.id)).find((r) => r.status === 'running'));
     const victim = workers.find((w) => w.instanceId === running.instanceId)!;
@@ -154,19 +185,30 @@ describe('scheduler recovery and policies', () => {
     assert.equal((await stopWorker(victim, 'SIGKILL')).signal, 'SIGKILL');
 
     // Lease 3 s + sweep every 0.5 s, far below the 20 s Agenda lock of the victim's ticket.
-    const takenOver = await waitFor('the run to be taken over', async () => {
-      const run = await store.getRun(running.id);
-      return run && run.attempt === 2 ? run : undefined;
-    }, 10_000);
+    const takenOver = await waitFor(
+      'the run to be taken over',
+      async () => {
+        const run = await store.getRun(running.id);
+        return run && run.attempt === 2 ? run : undefined;
+      },
+      10_000,
+    );
     assert.equal(takenOver.instanceId, survivor.instanceId);
     assert.ok(takenOver.startedAt!.getTime() - killedAt < 8_000);
     const [abandoned] = await store.listRunAttempts(running.id);
     assert.equal(abandoned?.status, 'unknown', 'it had started: its outcome is unknown');
-    assert.match(abandoned?.error ?? '', new RegExp(`^instance ${victim.instanceId} stopped renewing the run's lease .*; taken over by ${survivor.instanceId}$`));
-    const finished = await waitFor('attempt 2 to finish', async () => {
-      const run = await store.getRun(running.id);
-      return run?.status !== 'running' ? run : undefined;
-    }, 15_000);
+    assert.match(
+      abandoned?.error ?? '',
+      new RegExp(`^instance ${victim.instanceId} stopped renewing the run's lease .*; taken over by ${survivor.instanceId}$`),
+    );
+    const finished = await waitFor(
+      'attempt 2 to finish',
+      async () => {
+        const run = await store.getRun(running.id);
+        return run?.status !== 'running' ? run : undefined;
+      },
+      15_000,
+    );
     assert.equal(finished?.status, 'succeeded');
 
     // The interval jobs go on, on the survivor only, with every occurrence; an occurrence whose ticket the victim
@@ -176,11 +218,14 @@ describe('scheduler recovery and policies', () => {
     for (const beat of beats) {
       await waitFor('beat runs to finish', async () => (await allRuns(beat.id)).every((r) => !inFlight(r)));
       const all = await allRuns(beat.id);
-      for (let i = 1; i < all.length; i++) assert.equal(all[i]!.scheduledFor.getTime() - all[i - 1]!.scheduledFor.getTime(), 1_000, 'no gap');
+      for (let i = 1; i < all.length; i++)
+        assert.equal(all[i]!.scheduledFor.getTime() - all[i - 1]!.scheduledFor.getTime(), 1_000, 'no gap');
       const afterKill = ranBeforePause(all).filter((r) => r.scheduledFor.getTime() > killedAt);
       assert.ok(afterKill.length >= 5, `only ${afterKill.length} runs after the kill`);
       const maxLag = Math.max(...afterKill.map((r) => r.startedAt!.getTime() - r.scheduledFor.getTime()));
-      console.log(`# ${beat.name}: ${afterKill.length} runs after the kill, max lag ${maxLag} ms, triggers ${[...new Set(afterKill.map((r) => r.trigger))].join('/')}`);
+      console.log(
+        `# ${beat.name}: ${afterKill.length} runs after the kill, max lag ${maxLag} ms, triggers ${[...new Set(afterKill.map((r) => r.trigger))].join('/')}`,
+      );
       for (const r of afterKill) {
         assert.equal(r.instanceId, survivor.instanceId);
         assert.equal(r.status, 'succeeded');
@@ -196,10 +241,14 @@ describe('scheduler recovery and policies', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const left = await waitFor('tickets to be cleaned up', async () => {
-        const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM agenda_jobs');
-        return rows[0]!.n === 0 ? true : undefined;
-      }, 30_000);
+      const left = await waitFor(
+        'tickets to be cleaned up',
+        async () => {
+          const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM agenda_jobs');
+          return rows[0]!.n === 0 ? true : undefined;
+        },
+        30_000,
+      );
       assert.equal(left, true);
     } finally {
       await client.end();

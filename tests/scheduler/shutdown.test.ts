@@ -46,14 +46,19 @@ describe('graceful stop', () => {
     const services = await import('../../lib/services/jobs');
     const scheduler = (await startScheduler({ store, instanceId: 'in-process', handleSignals: false }))!;
     assert.equal(scheduler.running, true);
-    const job = await services.createJob({
-      name: 'never-finishes',
-      type: 'http',
-      payload: { url: `${http.url}/slow?ms=30000` },
-      schedule: { kind: 'interval', seconds: 3600 },
-    }, SYSTEM_ACTOR);
+    const job = await services.createJob(
+      {
+        name: 'never-finishes',
+        type: 'http',
+        payload: { url: `${http.url}/slow?ms=30000` },
+        schedule: { kind: 'interval', seconds: 3600 },
+      },
+      SYSTEM_ACTOR,
+    );
     await services.runJobNow(job.id, SYSTEM_ACTOR);
-    const running = await waitFor('the run to start', async () => (await store.listRuns({ jobId: job.id, limit: 5 })).items.find((r) => r.status === 'running'));
+    const running = await waitFor('the run to start', async () =>
+      (await store.listRuns({ jobId: job.id, limit: 5 })).items.find((r) => r.status === 'running'),
+    );
     await listener.query('SELECT 1'); // notifications sent before this round trip have arrived
     await listener.end();
     assert.ok((heard['agenda:jobs'] ?? 0) >= 1, `ticket notifications: ${JSON.stringify(heard)}`);
@@ -76,10 +81,15 @@ describe('graceful stop', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ due: Date; locked: Date | null; data: { trigger: string; scheduledFor: string; runId?: string } }>(
-        'SELECT next_run_at AS due, locked_at AS locked, data FROM agenda_jobs ORDER BY next_run_at',
+      const { rows } = await client.query<{
+        due: Date;
+        locked: Date | null;
+        data: { trigger: string; scheduledFor: string; runId?: string };
+      }>('SELECT next_run_at AS due, locked_at AS locked, data FROM agenda_jobs ORDER BY next_run_at');
+      assert.deepEqual(
+        rows.map((r) => r.data.trigger),
+        ['takeover', 'schedule'],
       );
-      assert.deepEqual(rows.map((r) => r.data.trigger), ['takeover', 'schedule']);
       assert.equal(rows[0]!.data.runId, run.id);
       assert.ok(rows.every((r) => r.locked === null));
       const nextRunAt = (await store.getJob(job.id))!.nextRunAt!;
@@ -98,10 +108,14 @@ describe('graceful stop', () => {
     const successor = new Scheduler(store, 'successor', loadSchedulerConfig());
     await successor.start();
     try {
-      const taken = await waitFor('the takeover', async () => {
-        const r = await store.getRun(running.id);
-        return r && r.attempt === 2 ? r : undefined;
-      }, 10_000);
+      const taken = await waitFor(
+        'the takeover',
+        async () => {
+          const r = await store.getRun(running.id);
+          return r && r.attempt === 2 ? r : undefined;
+        },
+        10_000,
+      );
       assert.equal(taken.instanceId, 'successor');
       const [first] = await store.listRunAttempts(running.id);
       assert.equal(first?.status, 'unknown');
@@ -127,14 +141,20 @@ describe('tickets follow pause, resume and delete', () => {
         );
         return rows.map((r) => `${r.data.trigger}@${r.data.scheduledFor}`);
       };
-      const job = await services.createJob({ name: 'monthly', type: 'log', payload: { message: 'm' }, schedule: { kind: 'cron', expression: '0 3 1 * *', timezone: 'UTC' } }, SYSTEM_ACTOR);
+      const job = await services.createJob(
+        { name: 'monthly', type: 'log', payload: { message: 'm' }, schedule: { kind: 'cron', expression: '0 3 1 * *', timezone: 'UTC' } },
+        SYSTEM_ACTOR,
+      );
       assert.deepEqual(await tickets(job.id), [`schedule@${job.nextRunAt!.toISOString()}`]);
       // No scheduler runs in this process now: a run-now ticket stays queued.
       const { scheduledFor } = await services.runJobNow(job.id, SYSTEM_ACTOR);
       await services.pauseJob(job.id, SYSTEM_ACTOR);
       assert.deepEqual(await tickets(job.id), [`manual@${scheduledFor.toISOString()}`]);
       const resumed = await services.resumeJob(job.id, SYSTEM_ACTOR);
-      assert.deepEqual((await tickets(job.id)).sort(), [`manual@${scheduledFor.toISOString()}`, `schedule@${resumed.nextRunAt!.toISOString()}`].sort());
+      assert.deepEqual(
+        (await tickets(job.id)).sort(),
+        [`manual@${scheduledFor.toISOString()}`, `schedule@${resumed.nextRunAt!.toISOString()}`].sort(),
+      );
       await services.deleteJob(job.id, SYSTEM_ACTOR);
       assert.deepEqual(await tickets(job.id), []);
     } finally {

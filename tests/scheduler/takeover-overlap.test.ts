@@ -8,7 +8,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 import type { Run } from '../../lib/store/types';
-import { delay, inFlight, openTestServices, startHttpTarget, startWorker, stopWorker, waitFor, type HttpTarget, type TestServices, type Worker } from './harness';
+import {
+  delay,
+  inFlight,
+  openTestServices,
+  startHttpTarget,
+  startWorker,
+  stopWorker,
+  waitFor,
+  type HttpTarget,
+  type TestServices,
+  type Worker,
+} from './harness';
 import { SCHEDULER_STORES } from './stores';
 
 const ENV = { SCHEDULER_LEASE_MS: '3000', SCHEDULER_HEARTBEAT_MS: '500' };
@@ -47,26 +58,40 @@ for (const factory of SCHEDULER_STORES) {
       workers.push(first);
       const path = '/slow?ms=3500&queue=1';
       const job = await services.createJob(
-        { name: 'queued-through-a-crash', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 2 }, overlapPolicy: 'queue-one' },
+        {
+          name: 'queued-through-a-crash',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'interval', seconds: 2 },
+          overlapPolicy: 'queue-one',
+        },
         SYSTEM_ACTOR,
       );
       // One run going, the next one queued behind it (running, no start), both on the only instance.
-      const [going, queued] = await waitFor('a run going and the next one queued', async () => {
-        const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
-        const started = runs.find((r) => r.startedAt !== null);
-        const waiting = runs.find((r) => r.startedAt === null);
-        return started && waiting ? ([started, waiting] as const) : undefined;
-      }, 15_000);
+      const [going, queued] = await waitFor(
+        'a run going and the next one queued',
+        async () => {
+          const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
+          const started = runs.find((r) => r.startedAt !== null);
+          const waiting = runs.find((r) => r.startedAt === null);
+          return started && waiting ? ([started, waiting] as const) : undefined;
+        },
+        15_000,
+      );
       await services.pauseJob(job.id, SYSTEM_ACTOR);
       await stopWorker(first, 'SIGKILL');
       const second = await startWorker(opened.db.url, `${factory.name}-queue-b`, ENV);
       workers.push(second);
 
-      const settled = await waitFor('both to finish after the takeovers', async () => {
-        const a = await store.getRun(going.id);
-        const b = await store.getRun(queued.id);
-        return a && b && !inFlight(a) && !inFlight(b) ? ([a, b] as const) : undefined;
-      }, 30_000);
+      const settled = await waitFor(
+        'both to finish after the takeovers',
+        async () => {
+          const a = await store.getRun(going.id);
+          const b = await store.getRun(queued.id);
+          return a && b && !inFlight(a) && !inFlight(b) ? ([a, b] as const) : undefined;
+        },
+        30_000,
+      );
       const [a, b] = settled;
       assert.equal(a.status, 'succeeded', `${a.error}`);
       assert.equal(b.status, 'succeeded', `${b.error}`);
@@ -74,7 +99,11 @@ for (const factory of SCHEDULER_STORES) {
       assert.equal(b.instanceId, second.instanceId);
       assert.ok(b.startedAt!.getTime() >= a.finishedAt!.getTime() - 50, 'the queued one started after the one ahead of it ended');
       const history = await store.listRunAttempts(queued.id);
-      assert.deepEqual(history.map((h) => h.status), ['abandoned'], 'the queued attempt had not started: abandoned, not unknown');
+      assert.deepEqual(
+        history.map((h) => h.status),
+        ['abandoned'],
+        'the queued attempt had not started: abandoned, not unknown',
+      );
       assert.equal((await store.listRunAttempts(going.id))[0]?.status, 'unknown');
       await stopWorker(second, 'SIGTERM');
     });
@@ -87,15 +116,25 @@ for (const factory of SCHEDULER_STORES) {
       // short enough to end within the 10 s grace.
       const path = '/slow?ms=7000&stop=1';
       const job = await services.createJob(
-        { name: 'queued-through-a-stop', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 2 }, overlapPolicy: 'queue-one' },
+        {
+          name: 'queued-through-a-stop',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'interval', seconds: 2 },
+          overlapPolicy: 'queue-one',
+        },
         SYSTEM_ACTOR,
       );
-      const [, queued] = await waitFor('a run going and the next one queued on the only instance', async () => {
-        const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
-        const started = runs.find((r) => r.startedAt !== null);
-        const waiting = runs.find((r) => r.startedAt === null);
-        return started && waiting ? ([started, waiting] as const) : undefined;
-      }, 15_000);
+      const [, queued] = await waitFor(
+        'a run going and the next one queued on the only instance',
+        async () => {
+          const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
+          const started = runs.find((r) => r.startedAt !== null);
+          const waiting = runs.find((r) => r.startedAt === null);
+          return started && waiting ? ([started, waiting] as const) : undefined;
+        },
+        15_000,
+      );
       const second = await startWorker(opened.db.url, `${factory.name}-stop-b`, ENV);
       workers.push(second);
       await services.pauseJob(job.id, SYSTEM_ACTOR);
@@ -103,10 +142,14 @@ for (const factory of SCHEDULER_STORES) {
       assert.ok(before?.status === 'running' && before.startedAt === null, 'still queued when the SIGTERM comes');
       const stoppedAt = Date.now();
       await stopWorker(first, 'SIGTERM');
-      const done = await waitFor('the queued run to finish elsewhere', async () => {
-        const run = await store.getRun(queued.id);
-        return run && !inFlight(run) ? run : undefined;
-      }, 30_000);
+      const done = await waitFor(
+        'the queued run to finish elsewhere',
+        async () => {
+          const run = await store.getRun(queued.id);
+          return run && !inFlight(run) ? run : undefined;
+        },
+        30_000,
+      );
       assert.equal(done.status, 'succeeded', `${done.error}`);
       assert.equal(done.instanceId, second.instanceId, 'run by the other instance');
       const [given] = await store.listRunAttempts(queued.id);
@@ -124,50 +167,81 @@ for (const factory of SCHEDULER_STORES) {
       workers.push(first);
       const path = '/slow?ms=5000&skip=1';
       const job = await services.createJob(
-        { name: 'skip-through-a-crash', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 3 }, overlapPolicy: 'skip' },
+        {
+          name: 'skip-through-a-crash',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'interval', seconds: 3 },
+          overlapPolicy: 'skip',
+        },
         SYSTEM_ACTOR,
       );
-      const going = await waitFor('a run going', async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null), 15_000);
+      const going = await waitFor(
+        'a run going',
+        async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null),
+        15_000,
+      );
       assert.equal(going.instanceId, first.instanceId, 'the only instance runs it');
       await waitFor('its call to reach the target', async () => http.requests.some((r) => r.path === path) || undefined, 5_000);
       await stopWorker(first, 'SIGKILL');
       const second = await startWorker(opened.db.url, `${factory.name}-skip-b`, ENV);
       workers.push(second);
-      const taken = await waitFor('the takeover to finish', async () => {
-        const run = await store.getRun(going.id);
-        return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
-      }, 30_000);
+      const taken = await waitFor(
+        'the takeover to finish',
+        async () => {
+          const run = await store.getRun(going.id);
+          return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
+        },
+        30_000,
+      );
       assert.equal(taken.status, 'succeeded', `the occurrence went on: ${taken.status} ${taken.error}`);
       await services.pauseJob(job.id, SYSTEM_ACTOR);
       await delay(500);
       await stopWorker(second, 'SIGTERM');
     });
 
-    test('skip: between a dead owner\'s lease expiry and its takeover, a later occurrence does not slip in (no overlap at the target)', async () => {
+    test("skip: between a dead owner's lease expiry and its takeover, a later occurrence does not slip in (no overlap at the target)", async () => {
       const { store, services } = opened;
       const first = await startWorker(opened.db.url, `${factory.name}-gap-a`, ENV);
       workers.push(first);
       const path = '/slow?ms=4000&gap=1';
       const job = await services.createJob(
-        { name: 'skip-through-the-gap', type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds: 1 }, overlapPolicy: 'skip' },
+        {
+          name: 'skip-through-the-gap',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'interval', seconds: 1 },
+          overlapPolicy: 'skip',
+        },
         SYSTEM_ACTOR,
       );
-      const going = await waitFor('a run going', async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null), 15_000);
+      const going = await waitFor(
+        'a run going',
+        async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null),
+        15_000,
+      );
       // The survivor sweeps rarely: the dead owner's run sits with an expired lease for seconds before its takeover,
       // while occurrences fall due every second.
       const second = await startWorker(opened.db.url, `${factory.name}-gap-b`, { ...ENV, SCHEDULER_SWEEP_MS: '6000' });
       workers.push(second);
       await stopWorker(first, 'SIGKILL');
-      const taken = await waitFor('the takeover to finish', async () => {
-        const run = await store.getRun(going.id);
-        return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
-      }, 40_000);
+      const taken = await waitFor(
+        'the takeover to finish',
+        async () => {
+          const run = await store.getRun(going.id);
+          return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
+        },
+        40_000,
+      );
       assert.equal(taken.status, 'succeeded');
       await services.pauseJob(job.id, SYSTEM_ACTOR);
       await waitFor('runs to settle', async () => (await runsOf(job.id)).every((r) => !inFlight(r)) || undefined, 15_000);
       const calls = http.requests.filter((r) => r.path === path).sort((a, b) => a.start - b.start);
       for (let i = 1; i < calls.length; i++) {
-        assert.ok(calls[i - 1]!.end !== null && calls[i - 1]!.end! <= calls[i]!.start, `call ${i} started at ${calls[i]!.start} while call ${i - 1} went on until ${calls[i - 1]!.end}`);
+        assert.ok(
+          calls[i - 1]!.end !== null && calls[i - 1]!.end! <= calls[i]!.start,
+          `call ${i} started at ${calls[i]!.start} while call ${i - 1} went on until ${calls[i - 1]!.end}`,
+        );
       }
       const skipped = (await runsOf(job.id)).filter((r) => r.status === 'skipped');
       assert.ok(skipped.length >= 3, `the occurrences in between were skipped (${skipped.length})`);

@@ -11,19 +11,25 @@ let store: Store;
 let live: typeof import('../../lib/services/live');
 let runs: typeof import('../../lib/services/runs');
 
-before(async () => {
-  pg = await startTestPostgres();
-  process.env.DATABASE_URL = pg.url;
-  const { getStore } = await import('../../lib/store');
-  store = await getStore();
-  live = await import('../../lib/services/live');
-  runs = await import('../../lib/services/runs');
-}, { timeout: 60_000 });
+before(
+  async () => {
+    pg = await startTestPostgres();
+    process.env.DATABASE_URL = pg.url;
+    const { getStore } = await import('../../lib/store');
+    store = await getStore();
+    live = await import('../../lib/services/live');
+    runs = await import('../../lib/services/runs');
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await store?.close();
-  await pg?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await store?.close();
+    await pg?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 async function newJob(name: string): Promise<Job> {
   const now = await store.now();
@@ -147,7 +153,10 @@ describe('run history', () => {
     assert.equal(onY.page.items.length, 5);
     assert.ok(onY.page.items.every((r) => r.jobId === y.id));
 
-    const window = await runs.listRunHistory(f({ job: x.id, from: new Date(base.getTime() + 1000).toISOString(), to: new Date(base.getTime() + 3000).toISOString() }), { limit: 50 });
+    const window = await runs.listRunHistory(
+      f({ job: x.id, from: new Date(base.getTime() + 1000).toISOString(), to: new Date(base.getTime() + 3000).toISOString() }),
+      { limit: 50 },
+    );
     assert.deepEqual(
       window.page.items.map((r) => r.scheduledFor.getTime() - base.getTime()),
       [2000, 1000],
@@ -171,7 +180,10 @@ describe('run history', () => {
 
     const detail = await runs.getRunDetail(seen[0]!);
     assert.equal(detail.job?.id, x.id);
-    assert.deepEqual(detail.attempts.map((r) => r.id), [seen[0]]);
+    assert.deepEqual(
+      detail.attempts.map((r) => r.id),
+      [seen[0]],
+    );
     await store.deleteJob(x.id);
     const orphan = await runs.getRunDetail(seen[0]!);
     assert.equal(orphan.job, null);

@@ -31,7 +31,10 @@ describe('resolveDatabase', () => {
         () => resolveDatabase({ DATABASE_URL: url }),
         (err: unknown) => {
           assert.ok(err instanceof Error);
-          assert.equal(err.message, `DATABASE_URL has an unsupported scheme "${scheme}": use postgres://, postgresql://, mongodb:// or mongodb+srv://`);
+          assert.equal(
+            err.message,
+            `DATABASE_URL has an unsupported scheme "${scheme}": use postgres://, postgresql://, mongodb:// or mongodb+srv://`,
+          );
           assert.ok(!err.message.includes('hunter2'));
           return true;
         },
@@ -41,11 +44,14 @@ describe('resolveDatabase', () => {
 
   test('something that is no URL at all says so (not a made-up scheme), without echoing it', () => {
     for (const value of ['cronplane', 'db.internal', ':5432/x', 'hunter2-password']) {
-      assert.throws(() => resolveDatabase({ DATABASE_URL: value }), (err: unknown) => {
-        assert.ok(err instanceof Error);
-        assert.equal(err.message, 'DATABASE_URL is not a URL: use postgres://, postgresql://, mongodb:// or mongodb+srv://');
-        return true;
-      });
+      assert.throws(
+        () => resolveDatabase({ DATABASE_URL: value }),
+        (err: unknown) => {
+          assert.ok(err instanceof Error);
+          assert.equal(err.message, 'DATABASE_URL is not a URL: use postgres://, postgresql://, mongodb:// or mongodb+srv://');
+          return true;
+        },
+      );
     }
   });
 

@@ -28,7 +28,9 @@ describe('embedded PostgreSQL', { timeout: 120_000 }, () => {
     assert.ok(url.password.length >= 20, 'a generated password');
     const client = new pg.Client({ connectionString: a.url });
     await client.connect();
-    const { rows } = await client.query<{ db: string; listen: string }>("SELECT current_database() AS db, current_setting('listen_addresses') AS listen");
+    const { rows } = await client.query<{ db: string; listen: string }>(
+      "SELECT current_database() AS db, current_setting('listen_addresses') AS listen",
+    );
     await client.end();
     assert.deepEqual(rows[0], { db: 'cronplane', listen: '127.0.0.1' });
     assert.equal(statSync(embeddedPaths(cwd).passwordFile).mode & 0o777, 0o600);

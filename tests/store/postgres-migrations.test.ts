@@ -39,9 +39,12 @@ describe('postgres migrations', { timeout: 120_000 }, () => {
       .map((e) => e.name)
       .sort();
     assert.ok(files.length > 0);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }>(
-      'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
-    );
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      applied_steps_count: number;
+    }>('SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name');
     assert.deepEqual(
       rows.map((r) => r.migration_name),
       files,
@@ -67,7 +70,9 @@ describe('postgres migrations', { timeout: 120_000 }, () => {
       "SELECT conname, contype FROM pg_constraint WHERE conrelid = 'runs'::regclass AND contype = 'f'",
     );
     assert.deepEqual(rows, []);
-    const idx = await client.query<{ indexname: string; indexdef: string }>("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'runs'");
+    const idx = await client.query<{ indexname: string; indexdef: string }>(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'runs'",
+    );
     const unique = idx.rows.find((r) => r.indexname === 'runs_job_occurrence_key');
     assert.match(unique?.indexdef ?? '', /UNIQUE INDEX .* \(job_id, scheduled_for\)/);
   });
@@ -75,7 +80,9 @@ describe('postgres migrations', { timeout: 120_000 }, () => {
   it('upgrades a database holding data from the first migration: job defaults, run names backfilled for jobSearch', async () => {
     const old = await startTestPostgres();
     const onlyInit = mkdtempSync(join(tmpdir(), 'cronplane-migrations-'));
-    const first = readdirSync(migrationsDir()).filter((n) => !n.endsWith('.toml')).sort()[0]!;
+    const first = readdirSync(migrationsDir())
+      .filter((n) => !n.endsWith('.toml'))
+      .sort()[0]!;
     cpSync(join(migrationsDir(), first), join(onlyInit, first), { recursive: true });
     const c = new pg.Client({ connectionString: old.url });
     let upgraded: Store | undefined;
@@ -101,7 +108,10 @@ describe('postgres migrations', { timeout: 120_000 }, () => {
       assert.equal(job?.concurrencyLimit, null);
       await upgraded.deleteJob(jobId);
       const page = await upgraded.listRuns({ limit: 10, jobSearch: '(OLD NAME)' });
-      assert.deepEqual(page.items.map((r) => r.id), ['00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000a1']);
+      assert.deepEqual(
+        page.items.map((r) => r.id),
+        ['00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000a1'],
+      );
     } finally {
       await c.end();
       await upgraded?.close();
@@ -110,7 +120,7 @@ describe('postgres migrations', { timeout: 120_000 }, () => {
     }
   });
 
-  it('provisions Agenda\'s table, and the backend connects without creating schema itself', async () => {
+  it("provisions Agenda's table, and the backend connects without creating schema itself", async () => {
     const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('public.agenda_jobs')::text AS t");
     assert.equal(rows[0]?.t, 'agenda_jobs');
     const backend = store.createAgendaBackend();

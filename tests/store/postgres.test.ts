@@ -44,10 +44,15 @@ async function withMigratedStore(fn: (store: Store, client: pg.Client, db: TestP
 describe('postgres: compactTickets', () => {
   it('reclaims the dead rows of deleted tickets', () =>
     withMigratedStore(async (store, client) => {
-      await client.query(`INSERT INTO agenda_jobs (name, next_run_at, data) SELECT 't', now(), jsonb_build_object('i', i) FROM generate_series(1, 5000) i`);
+      await client.query(
+        `INSERT INTO agenda_jobs (name, next_run_at, data) SELECT 't', now(), jsonb_build_object('i', i) FROM generate_series(1, 5000) i`,
+      );
       await client.query('DELETE FROM agenda_jobs');
       const pages = async (): Promise<number> =>
-        Number((await client.query<{ n: string }>("SELECT pg_relation_size('agenda_jobs') / current_setting('block_size')::int AS n")).rows[0]!.n);
+        Number(
+          (await client.query<{ n: string }>("SELECT pg_relation_size('agenda_jobs') / current_setting('block_size')::int AS n")).rows[0]!
+            .n,
+        );
       const before = await pages();
       assert.ok(before > 10, `${before} pages of dead rows`);
       await store.compactTickets();

@@ -166,7 +166,10 @@ export async function startApp(options: StartAppOptions): Promise<StartedApp> {
 export async function loginCookie(app: Pick<StartedApp, 'baseUrl'>, username: string, password: string): Promise<string> {
   const response = await fetch(`${app.baseUrl}/api/session`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` },
+    headers: {
+      'content-type': 'application/json',
+      'x-forwarded-for': `198.18.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+    },
     body: JSON.stringify({ username, password }),
     signal: AbortSignal.timeout(15_000),
   });

@@ -55,7 +55,19 @@ async function startServer(extraArgs: string[] = []): Promise<string> {
   const child: ChildProcess = spawn(
     java(),
     // Small heap and C1 only: a test server wants a fast start, not peak throughput.
-    ['-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-jar', JAR, '--host', '127.0.0.1', '--port', '0', '--exit-on-stdin-eof', ...extraArgs],
+    [
+      '-Xmx512m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-jar',
+      JAR,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--exit-on-stdin-eof',
+      ...extraArgs,
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const pid = child.pid;
@@ -76,7 +88,10 @@ async function startServer(extraArgs: string[] = []): Promise<string> {
   });
   const url = await new Promise<string>((resolve, reject) => {
     let stdout = '';
-    const timer = setTimeout(() => fail(new Error(`mongo-test-server did not print READY within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`mongo-test-server did not print READY within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
     const fail = (err: Error): void => {
       clearTimeout(timer);
       kill();

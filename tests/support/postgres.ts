@@ -153,7 +153,8 @@ export async function startTestPostgres(): Promise<TestPostgres> {
  * (not with TEST_POSTGRES_URL). Resolves once the server accepts connections again.
  */
 export async function restartTestPostgresServer(downMs: number): Promise<{ downAt: Date; upAt: Date }> {
-  if (!privateCluster) throw new Error('restartTestPostgresServer needs the private cluster (TEST_POSTGRES_URL unset, startTestPostgres() called)');
+  if (!privateCluster)
+    throw new Error('restartTestPostgresServer needs the private cluster (TEST_POSTGRES_URL unset, startTestPostgres() called)');
   const { dataDir, port, settings } = privateCluster;
   await stopCluster(dataDir, 'fast');
   const downAt = new Date();

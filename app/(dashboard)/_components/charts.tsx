@@ -5,7 +5,16 @@ import { scaleBand, scaleLinear, type ScaleBand, type ScaleLinear } from 'd3-sca
 import { line, stack } from 'd3-shape';
 import Link from 'next/link';
 import { formatDuration } from '@/lib/presenters/format';
-import { STATS_RANGES, STATS_RANGE_KEYS, niceCeiling, summarizeDurations, summarizeRuns, type StatsPoint, type StatsRange, type StatsSeries } from '@/lib/presenters/run-stats';
+import {
+  STATS_RANGES,
+  STATS_RANGE_KEYS,
+  niceCeiling,
+  summarizeDurations,
+  summarizeRuns,
+  type StatsPoint,
+  type StatsRange,
+  type StatsSeries,
+} from '@/lib/presenters/run-stats';
 import { RUN_STATUSES, type RunStatus } from '@/lib/store/types';
 
 const W = 720;
@@ -15,7 +24,9 @@ const PLOT_BOTTOM = H - PAD.bottom;
 
 /** One slot per bucket across the plot: bars sit inside their slot, line points at its centre, x labels at its start. */
 function slotScale(series: StatsSeries): ScaleBand<number> {
-  return scaleBand<number>().domain(series.points.map((_, i) => i)).range([PAD.left, W - PAD.right]);
+  return scaleBand<number>()
+    .domain(series.points.map((_, i) => i))
+    .range([PAD.left, W - PAD.right]);
 }
 
 /** 0 at the bottom of the plot, `max` (a nice ceiling of the data) at the top. */
@@ -65,7 +76,13 @@ export function RangeSelector({ current, hrefFor }: { current: StatsRange; hrefF
   return (
     <nav className="range-select" aria-label="Chart time range">
       {STATS_RANGE_KEYS.map((key) => (
-        <Link key={key} href={hrefFor(key)} className={`btn btn-sm${key === current ? ' btn-primary' : ' btn-ghost'}`} aria-current={key === current ? 'true' : undefined} scroll={false}>
+        <Link
+          key={key}
+          href={hrefFor(key)}
+          className={`btn btn-sm${key === current ? ' btn-primary' : ' btn-ghost'}`}
+          aria-current={key === current ? 'true' : undefined}
+          scroll={false}
+        >
           {key}
         </Link>
       ))}
@@ -112,7 +129,17 @@ export function RunsChart({ series, rangeLabel, title }: { series: StatsSeries; 
               {layers.map((layer) => {
                 const [from, to] = layer[i]!;
                 if (to === from) return null;
-                return <rect key={layer.key} x={bars(i)} y={y(to)} width={Math.max(1, bars.bandwidth())} height={y(from) - y(to)} className={`chart-s-${layer.key}`} data-status={layer.key} />;
+                return (
+                  <rect
+                    key={layer.key}
+                    x={bars(i)}
+                    y={y(to)}
+                    width={Math.max(1, bars.bandwidth())}
+                    height={y(from) - y(to)}
+                    className={`chart-s-${layer.key}`}
+                    data-status={layer.key}
+                  />
+                );
               })}
             </g>
           );
@@ -120,31 +147,31 @@ export function RunsChart({ series, rangeLabel, title }: { series: StatsSeries; 
       </svg>
       <Legend items={series.statuses.map((s) => ({ key: s, label: `${s} (${series.totals[s]})`, className: `chart-s-${s}` }))} />
       <div className="sr-only">
-      <table>
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Interval start (UTC)</th>
-            {RUN_STATUSES.map((s) => (
-              <th key={s} scope="col">
-                {s}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {series.points
-            .filter((p) => p.total > 0)
-            .map((p) => (
-              <tr key={p.start.getTime()}>
-                <th scope="row">{p.start.toISOString()}</th>
-                {RUN_STATUSES.map((s) => (
-                  <td key={s}>{p.counts[s]}</td>
-                ))}
-              </tr>
-            ))}
-        </tbody>
-      </table>
+        <table>
+          <caption>{title}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Interval start (UTC)</th>
+              {RUN_STATUSES.map((s) => (
+                <th key={s} scope="col">
+                  {s}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {series.points
+              .filter((p) => p.total > 0)
+              .map((p) => (
+                <tr key={p.start.getTime()}>
+                  <th scope="row">{p.start.toISOString()}</th>
+                  {RUN_STATUSES.map((s) => (
+                    <td key={s}>{p.counts[s]}</td>
+                  ))}
+                </tr>
+              ))}
+          </tbody>
+        </table>
       </div>
     </figure>
   );
@@ -187,33 +214,43 @@ export function DurationChart({ series, rangeLabel, title }: { series: StatsSeri
       </svg>
       <Legend items={lines.map((l) => ({ key: l.key, label: l.label, className: `${l.className} chart-swatch-line` }))} />
       <div className="sr-only">
-      <table>
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Interval start (UTC)</th>
-            <th scope="col">p50</th>
-            <th scope="col">p95</th>
-          </tr>
-        </thead>
-        <tbody>
-          {series.points
-            .filter((p) => p.p50Ms !== null)
-            .map((p) => (
-              <tr key={p.start.getTime()}>
-                <th scope="row">{p.start.toISOString()}</th>
-                <td>{formatDuration(p.p50Ms ?? 0)}</td>
-                <td>{p.p95Ms === null ? '' : formatDuration(p.p95Ms)}</td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
+        <table>
+          <caption>{title}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Interval start (UTC)</th>
+              <th scope="col">p50</th>
+              <th scope="col">p95</th>
+            </tr>
+          </thead>
+          <tbody>
+            {series.points
+              .filter((p) => p.p50Ms !== null)
+              .map((p) => (
+                <tr key={p.start.getTime()}>
+                  <th scope="row">{p.start.toISOString()}</th>
+                  <td>{formatDuration(p.p50Ms ?? 0)}</td>
+                  <td>{p.p95Ms === null ? '' : formatDuration(p.p95Ms)}</td>
+                </tr>
+              ))}
+          </tbody>
+        </table>
       </div>
     </figure>
   );
 }
 
-export function StatsCharts({ series, range, scope, hrefFor }: { series: StatsSeries; range: StatsRange; scope: string; hrefFor: (range: StatsRange) => string }) {
+export function StatsCharts({
+  series,
+  range,
+  scope,
+  hrefFor,
+}: {
+  series: StatsSeries;
+  range: StatsRange;
+  scope: string;
+  hrefFor: (range: StatsRange) => string;
+}) {
   const label = STATS_RANGES[range].label;
   return (
     <section className="charts" aria-labelledby="charts-h">

@@ -83,7 +83,11 @@ function subscribeStatus(listener: () => void) {
  */
 export function useLiveRefresh(topics: readonly LiveTopic[], enabled = true): Connection {
   const router = useRouter();
-  const connection = useSyncExternalStore(subscribeStatus, () => status, () => 'connecting' as Connection);
+  const connection = useSyncExternalStore(
+    subscribeStatus,
+    () => status,
+    () => 'connecting' as Connection,
+  );
   const key = topics.join(',');
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
 
@@ -150,7 +154,14 @@ export function LiveRefresh({ topics }: { topics: readonly LiveTopic[] }) {
           ? 'Live updates paused. Click to resume.'
           : 'Connecting to live updates…';
   return (
-    <button type="button" className="btn btn-ghost btn-sm live" data-live={state} aria-pressed={on} title={title} onClick={() => setOn(!on)}>
+    <button
+      type="button"
+      className="btn btn-ghost btn-sm live"
+      data-live={state}
+      aria-pressed={on}
+      title={title}
+      onClick={() => setOn(!on)}
+    >
       <span className="live-dot" aria-hidden="true" />
       {label}
     </button>

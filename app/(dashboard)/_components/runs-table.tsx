@@ -20,7 +20,17 @@ export function InstanceLink({ id }: { id: string | null }) {
 }
 
 /** Runs, newest first; on narrow screens each row becomes a stacked card, so a phone shows every field without sideways scrolling. */
-export function RunsTable({ runs, showJob = false, zone, label = 'Runs' }: { runs: Run[]; showJob?: boolean; zone?: string; label?: string }) {
+export function RunsTable({
+  runs,
+  showJob = false,
+  zone,
+  label = 'Runs',
+}: {
+  runs: Run[];
+  showJob?: boolean;
+  zone?: string;
+  label?: string;
+}) {
   const columns: ReadonlyArray<Column<Run> | false> = [
     showJob && {
       header: 'Job',
@@ -43,7 +53,11 @@ export function RunsTable({ runs, showJob = false, zone, label = 'Runs' }: { run
     },
     { header: 'Started', cell: (run) => <Time iso={run.startedAt?.toISOString() ?? null} /> },
     { header: 'Finished', cell: (run) => <Time iso={run.finishedAt?.toISOString() ?? null} /> },
-    { header: 'Duration', className: 'num', cell: (run) => durationBetween(run.startedAt, run.finishedAt) ?? <span className="muted">—</span> },
+    {
+      header: 'Duration',
+      className: 'num',
+      cell: (run) => durationBetween(run.startedAt, run.finishedAt) ?? <span className="muted">—</span>,
+    },
     { header: 'Status', cell: (run) => <StatusBadge status={run.status} /> },
     { header: 'Instance', cell: (run) => <InstanceLink id={run.instanceId} /> },
     { header: 'Attempt', className: 'num', cell: (run) => run.attempt },

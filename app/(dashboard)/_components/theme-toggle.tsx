@@ -20,7 +20,14 @@ export function ThemeToggle({ initial }: { initial: ThemeChoice }) {
     document.cookie = `${THEME_COOKIE}=${choice}; path=/; max-age=${400 * 24 * 3600}; samesite=lax`;
   }, [choice]);
   return (
-    <button type="button" className="btn btn-ghost btn-sm theme-toggle" data-theme-choice={choice} aria-label={`${LABEL[choice]} (click to change)`} title={LABEL[choice]} onClick={() => setChoice(NEXT[choice])}>
+    <button
+      type="button"
+      className="btn btn-ghost btn-sm theme-toggle"
+      data-theme-choice={choice}
+      aria-label={`${LABEL[choice]} (click to change)`}
+      title={LABEL[choice]}
+      onClick={() => setChoice(NEXT[choice])}
+    >
       <span aria-hidden="true">{ICON[choice]}</span>
       <span className="theme-label">{choice}</span>
     </button>

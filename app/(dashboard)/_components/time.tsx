@@ -45,7 +45,15 @@ export const DATE_TIME: Intl.DateTimeFormatOptions = {
 const absolute = (timeZone?: string) => new Intl.DateTimeFormat(undefined, { ...DATE_TIME, timeZone });
 
 const shortInZone = (timeZone: string) =>
-  new Intl.DateTimeFormat(undefined, { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone, timeZoneName: 'short' });
+  new Intl.DateTimeFormat(undefined, {
+    month: 'short',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone,
+    timeZoneName: 'short',
+  });
 
 /** Seconds per unit, largest first: a distance is told in the largest unit it has one whole of. */
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
@@ -109,4 +117,3 @@ export function Time({ iso, zone, showRelative = false, relativeOnly = false, em
     </span>
   );
 }
-

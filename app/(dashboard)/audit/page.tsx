@@ -60,7 +60,8 @@ const COLUMNS: ReadonlyArray<Column<AuditEntry>> = [
 /** A job links to its page (unless the entry deleted it); users and tokens are named with their kind. */
 function Target({ entry: e }: { entry: AuditEntry }) {
   if (!e.targetType) return '—';
-  if (e.targetType === 'job' && e.targetId && e.action !== 'job.delete') return <Link href={`/jobs/${e.targetId}`}>{e.targetName ?? e.targetId}</Link>;
+  if (e.targetType === 'job' && e.targetId && e.action !== 'job.delete')
+    return <Link href={`/jobs/${e.targetId}`}>{e.targetName ?? e.targetId}</Link>;
   return (
     <span>
       {e.targetName ?? e.targetId} <span className="muted small">({e.targetType})</span>
@@ -158,7 +159,13 @@ export default async function AuditPage({ searchParams }: { searchParams: Search
       {page.items.length === 0 ? (
         <p className="empty muted">No entries match.</p>
       ) : (
-        <DataTable label="Audit log" columns={COLUMNS} rows={page.items} rowKey={(e) => e.id} rowAttributes={(e) => ({ 'data-action': e.action })} />
+        <DataTable
+          label="Audit log"
+          columns={COLUMNS}
+          rows={page.items}
+          rowKey={(e) => e.id}
+          rowAttributes={(e) => ({ 'data-action': e.action })}
+        />
       )}
       {(cursor || page.nextCursor) && (
         <nav className="pager" aria-label="Pages">

@@ -103,8 +103,8 @@ export default async function InstancesPage() {
         <div>
           <h1>Instances</h1>
           <p className="muted">
-            {live} live of {instances.length}. An instance is lost when it has not been seen for {LOST_AFTER_MS / 1000} s (by the
-            database clock); stopped and lost instances are forgotten by the prune-runs system job after a day.
+            {live} live of {instances.length}. An instance is lost when it has not been seen for {LOST_AFTER_MS / 1000} s (by the database
+            clock); stopped and lost instances are forgotten by the prune-runs system job after a day.
           </p>
         </div>
         <div className="page-actions">

@@ -7,6 +7,7 @@ import { ForbiddenError, hasRole } from '@/lib/auth/principal';
 import { requireActor, requireSession } from '@/lib/auth/session';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '@/lib/errors';
 import { getJobType } from '@/lib/jobs/registry';
+import { logger } from '@/lib/log';
 import { parsePayloadFields, payloadFields, type JsonSchemaNode } from '@/lib/presenters/payload-fields';
 import { createJob, deleteJob, getJob, pauseJob, resumeJob, runJobNow, updateJob } from '@/lib/services/jobs';
 import type { Schedule } from '@/lib/validation/schedule';
@@ -122,7 +123,7 @@ export async function saveJob(jobId: string | null, _prev: JobFormState, fd: For
     if (err instanceof ConflictError) return { issues: [{ path: 'name', message: err.message }], message: null };
     if (err instanceof NotFoundError) return { issues: [], message: 'This job no longer exists.' };
     if (err instanceof ForbiddenError) return { issues: [], message: err.message };
-    console.error('saveJob failed', err);
+    logger('jobs').error({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'saving a job failed');
     return { issues: [], message: `Could not save the job: ${err instanceof Error ? err.message : String(err)}` };
   }
   revalidatePath('/jobs');

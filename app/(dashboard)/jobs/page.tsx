@@ -103,7 +103,9 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
           ) : (
             <>
               <h2>No jobs yet</h2>
-              <p className="muted">A job runs a task (an HTTP call, a log line) on a schedule, exactly once per occurrence across every instance.</p>
+              <p className="muted">
+                A job runs a task (an HTTP call, a log line) on a schedule, exactly once per occurrence across every instance.
+              </p>
               {canEdit && (
                 <Link href="/jobs/new" className="btn btn-primary">
                   Create your first job
@@ -114,7 +116,13 @@ export default async function JobsPage({ searchParams }: { searchParams: Search 
         </div>
       ) : (
         <MaybeBulkForm enabled={canEdit}>
-          <DataTable label="Jobs" columns={jobColumns(canEdit, (t) => href({ q, tag: t }))} rows={page.items} rowKey={(job) => job.id} rowAttributes={(job) => ({ 'data-job-id': job.id })} />
+          <DataTable
+            label="Jobs"
+            columns={jobColumns(canEdit, (t) => href({ q, tag: t }))}
+            rows={page.items}
+            rowKey={(job) => job.id}
+            rowAttributes={(job) => ({ 'data-job-id': job.id })}
+          />
         </MaybeBulkForm>
       )}
       {(cursor || page.nextCursor) && (
@@ -169,7 +177,12 @@ function jobColumns(canEdit: boolean, tagHref: (tag: string) => string): Readonl
         job.paused ? (
           <span className="muted">paused</span>
         ) : (
-          <Time iso={job.nextRunAt?.toISOString() ?? null} zone={job.schedule.kind === 'cron' ? job.schedule.timezone : undefined} showRelative empty="none" />
+          <Time
+            iso={job.nextRunAt?.toISOString() ?? null}
+            zone={job.schedule.kind === 'cron' ? job.schedule.timezone : undefined}
+            showRelative
+            empty="none"
+          />
         ),
     },
     {

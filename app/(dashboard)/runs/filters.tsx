@@ -55,9 +55,23 @@ export function RunFilters({ options, values }: { options: FilterOptions; values
         <label htmlFor="flt-q">Job name contains</label>
         <input id="flt-q" type="search" name="q" defaultValue={values.q} placeholder="e.g. backup" autoComplete="off" maxLength={200} />
       </div>
-      <FilterSelect id="flt-job" label="Job" name="job" defaultValue={values.job} any="All jobs" options={options.jobs.map((j) => ({ value: j.id, label: j.name }))} />
+      <FilterSelect
+        id="flt-job"
+        label="Job"
+        name="job"
+        defaultValue={values.job}
+        any="All jobs"
+        options={options.jobs.map((j) => ({ value: j.id, label: j.name }))}
+      />
       <FilterSelect id="flt-status" label="Status" name="status" defaultValue={values.status} any="Any status" options={options.statuses} />
-      <FilterSelect id="flt-instance" label="Instance" name="instance" defaultValue={values.instance} any="Any instance" options={options.instances} />
+      <FilterSelect
+        id="flt-instance"
+        label="Instance"
+        name="instance"
+        defaultValue={values.instance}
+        any="Any instance"
+        options={options.instances}
+      />
       <div className="field">
         <label htmlFor="flt-range">Scheduled</label>
         <select id="flt-range" name={range === 'custom' ? undefined : 'range'} value={range} onChange={(e) => setRange(e.target.value)}>

@@ -6,7 +6,7 @@ import { listJobNames } from '@/lib/services/jobs';
 import { listRunHistory } from '@/lib/services/runs';
 import { RUN_STATUSES } from '@/lib/store/types';
 import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
-import { RUN_RANGES, RunFilterSchema, type RunFilter } from '@/lib/validation/run';
+import { type RUN_RANGES, RunFilterSchema, type RunFilter } from '@/lib/validation/run';
 import { LiveRefresh } from '../_components/live';
 import { BadCursorNotice } from '../_components/notice';
 import { RunsTable } from '../_components/runs-table';
@@ -106,7 +106,12 @@ export default async function RunsPage({ searchParams }: { searchParams: Search 
         </div>
       </div>
       <RunFilters
-        options={{ jobs: jobOptions, instances: instanceIds, statuses: RUN_STATUSES, ranges: Object.entries(RANGE_LABELS).map(([value, label]) => ({ value, label })) }}
+        options={{
+          jobs: jobOptions,
+          instances: instanceIds,
+          statuses: RUN_STATUSES,
+          ranges: Object.entries(RANGE_LABELS).map(([value, label]) => ({ value, label })),
+        }}
         values={{
           job: filter.job ?? '',
           q: filter.q ?? '',

@@ -17,14 +17,18 @@ function field(fd: FormData, name: string): string {
  * Every settings action: the admin role is checked on the server (requireActor, and again in the service), errors
  * become a message on the form, never an error page.
  */
-async function run(path: string, work: (actor: Awaited<ReturnType<typeof requireActor>>) => Promise<SettingsState>): Promise<SettingsState> {
+async function run(
+  path: string,
+  work: (actor: Awaited<ReturnType<typeof requireActor>>) => Promise<SettingsState>,
+): Promise<SettingsState> {
   try {
     const actor = await requireActor('admin');
     const result = await work(actor);
     revalidatePath(path);
     return result;
   } catch (err) {
-    if (err instanceof ValidationError) return { error: err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ') || err.message };
+    if (err instanceof ValidationError)
+      return { error: err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ') || err.message };
     if (err instanceof ForbiddenError || err instanceof AppError) return { error: err.message };
     throw err;
   }

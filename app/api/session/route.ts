@@ -28,14 +28,17 @@ export const POST = apiRoute(
   async ({ request }) => {
     assertSameOrigin(request);
     const body = await readJsonObject(request);
-    const result = await login({ username: body.username, password: body.password, ip: clientIp(request.headers), userAgent: request.headers.get('user-agent') });
+    const result = await login({
+      username: body.username,
+      password: body.password,
+      ip: clientIp(request.headers),
+      userAgent: request.headers.get('user-agent'),
+    });
     if (!result.ok) return json({ error: result.error }, result.status);
     const secure = isHttps(request.url, request.headers.get('x-forwarded-proto'));
-    return json(
-      { name: result.principal.name, role: result.principal.role, expiresAt: result.expiresAt.toISOString() },
-      200,
-      { 'set-cookie': cookieHeader(result.cookie, secure, sessionCookieOptions(secure).maxAge) },
-    );
+    return json({ name: result.principal.name, role: result.principal.role, expiresAt: result.expiresAt.toISOString() }, 200, {
+      'set-cookie': cookieHeader(result.cookie, secure, sessionCookieOptions(secure).maxAge),
+    });
   },
   { public: true },
 );

@@ -6,7 +6,9 @@ import { commonErrors, invalidInput, jsonContent, queryParameters, ref, schemaOf
 export function auditSection(): ApiSection {
   // The range's bounds are parsed by a transform (invisible to JSON Schema): say what they take. Their descriptions
   // (from inclusive, to exclusive, as both stores apply them) come from AuditQuerySchema.
-  const parameters = queryParameters(AuditQuerySchema).map((p) => (p.name === 'from' || p.name === 'to' ? { ...p, schema: { type: 'string', format: 'date-time' } } : p));
+  const parameters = queryParameters(AuditQuerySchema).map((p) =>
+    p.name === 'from' || p.name === 'to' ? { ...p, schema: { type: 'string', format: 'date-time' } } : p,
+  );
   return {
     paths: {
       '/api/audit': {
@@ -15,7 +17,11 @@ export function auditSection(): ApiSection {
           operationId: 'listAudit',
           tags: ['audit'],
           parameters,
-          responses: { '200': { description: 'A page of entries', content: jsonContent(ref('AuditList')) }, ...invalidInput, ...commonErrors },
+          responses: {
+            '200': { description: 'A page of entries', content: jsonContent(ref('AuditList')) },
+            ...invalidInput,
+            ...commonErrors,
+          },
         }),
       },
     },

@@ -13,7 +13,15 @@ import { usersSection } from './users';
 // refer to), all generated from the zod schemas in lib/validation that the handlers validate with.
 
 function buildDocument(): JsonSchema {
-  const sections: ApiSection[] = [metaSection(), jobsSection(), instancesSection(), usersSection(), tokensSection(), sessionSection(), auditSection()];
+  const sections: ApiSection[] = [
+    metaSection(),
+    jobsSection(),
+    instancesSection(),
+    usersSection(),
+    tokensSection(),
+    sessionSection(),
+    auditSection(),
+  ];
   return {
     openapi: '3.1.0',
     info: {
@@ -24,12 +32,26 @@ function buildDocument(): JsonSchema {
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }, { sessionCookie: [] }],
-    tags: [{ name: 'jobs' }, { name: 'runs' }, { name: 'instances' }, { name: 'users' }, { name: 'tokens' }, { name: 'session' }, { name: 'audit' }, { name: 'meta' }],
+    tags: [
+      { name: 'jobs' },
+      { name: 'runs' },
+      { name: 'instances' },
+      { name: 'users' },
+      { name: 'tokens' },
+      { name: 'session' },
+      { name: 'audit' },
+      { name: 'meta' },
+    ],
     paths: Object.assign({}, ...sections.map((s) => s.paths)) as JsonSchema,
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_TOKEN' },
-        sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Dashboard session (same origin only for changes)' },
+        sessionCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description: 'Dashboard session (same origin only for changes)',
+        },
       },
       schemas: Object.assign({}, ...sections.map((s) => s.schemas)) as JsonSchema,
     },

@@ -2,7 +2,19 @@ import 'server-only';
 import { jobTypes } from '../../jobs/registry';
 import { JobCreateSchema, JobJsonSchema, JobListJsonSchema, JobListQuerySchema, JobUpdateSchema } from '../../validation/job';
 import { RunListJsonSchema, RunListQuerySchema, RunNowJsonSchema } from '../../validation/run';
-import { commonErrors, errorResponse, invalidInput, jsonContent, queryParameters, ref, schemaOf, tooLarge, withRole, type ApiSection, type JsonSchema } from './parts';
+import {
+  commonErrors,
+  errorResponse,
+  invalidInput,
+  jsonContent,
+  queryParameters,
+  ref,
+  schemaOf,
+  tooLarge,
+  withRole,
+  type ApiSection,
+  type JsonSchema,
+} from './parts';
 
 const notFound = { '404': errorResponse('No job with this id (malformed ids included)') };
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Job id' };
@@ -30,7 +42,9 @@ export function jobsSection(): ApiSection {
     body.properties.type = { ...body.properties.type, enum: typeNames };
     body.properties.payload = { ...body.properties.payload, description: payloadHelp };
   }
-  const payloadSchemas = Object.fromEntries(jobTypes.map((t) => [`Payload_${t.name}`, { ...schemaOf(t.payloadSchema, 'input'), description: t.description }]));
+  const payloadSchemas = Object.fromEntries(
+    jobTypes.map((t) => [`Payload_${t.name}`, { ...schemaOf(t.payloadSchema, 'input'), description: t.description }]),
+  );
 
   return {
     paths: {
@@ -104,7 +118,12 @@ export function jobsSection(): ApiSection {
           operationId: 'listJobRuns',
           tags: ['runs'],
           parameters: [idParameter, ...queryParameters(RunListQuerySchema)],
-          responses: { '200': { description: 'A page of runs', content: jsonContent(ref('RunList')) }, ...invalidInput, ...notFound, ...commonErrors },
+          responses: {
+            '200': { description: 'A page of runs', content: jsonContent(ref('RunList')) },
+            ...invalidInput,
+            ...notFound,
+            ...commonErrors,
+          },
         }),
       },
     },

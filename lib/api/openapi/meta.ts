@@ -22,16 +22,23 @@ export function metaSection(): ApiSection {
           summary: 'This document',
           operationId: 'getOpenApi',
           tags: ['meta'],
-          responses: { '200': { description: 'OpenAPI 3.1 document', content: jsonContent({ type: 'object' }) }, '401': commonErrors['401'] },
+          responses: {
+            '200': { description: 'OpenAPI 3.1 document', content: jsonContent({ type: 'object' }) },
+            '401': commonErrors['401'],
+          },
         }),
       },
       '/api/events': {
         get: withRole('viewer', {
-          summary: 'Server-sent events: `event: runs|jobs|instances` whenever that part of the data changed (no payload; re-read what you show)',
+          summary:
+            'Server-sent events: `event: runs|jobs|instances` whenever that part of the data changed (no payload; re-read what you show)',
           operationId: 'streamEvents',
           tags: ['meta'],
           responses: {
-            '200': { description: 'An endless event stream (hello first, then changes, keepalive comments every 15 s)', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+            '200': {
+              description: 'An endless event stream (hello first, then changes, keepalive comments every 15 s)',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
             ...commonErrors,
           },
         }),

@@ -28,9 +28,17 @@ export const commonErrors = {
   '500': errorResponse('Unexpected failure (logged; no details in the answer)'),
   '503': errorResponse('The database is unreachable'),
 };
-export const invalidInput = { '400': { description: 'Invalid input, with field-level issues', content: jsonContent(ref('ValidationError')) } };
+export const invalidInput = {
+  '400': { description: 'Invalid input, with field-level issues', content: jsonContent(ref('ValidationError')) },
+};
 export const tooLarge = { '413': errorResponse('Body larger than 1 MB') };
-export const idOf = (what: string) => ({ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description: `${what} id` });
+export const idOf = (what: string) => ({
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', format: 'uuid' },
+  description: `${what} id`,
+});
 export const notFoundOf = (what: string) => ({ '404': errorResponse(`No ${what} with this id (malformed ids included)`) });
 
 /** `null`: public, no credentials needed. Otherwise the least role that may call the operation. */
@@ -53,7 +61,8 @@ export function withRole<T extends JsonSchema>(role: RequiredRole, operation: T)
     description,
     'x-required-role': role,
     ...(role === null ? { security: [] } : {}),
-    responses: role === 'operator' || role === 'admin' ? { ...responses, '403': errorResponse(`The caller's role is below ${role}`) } : responses,
+    responses:
+      role === 'operator' || role === 'admin' ? { ...responses, '403': errorResponse(`The caller's role is below ${role}`) } : responses,
   };
 }
 

@@ -19,7 +19,11 @@ export function sessionSection(): ApiSection {
           tags: ['session'],
           requestBody: { required: true, content: jsonContent(ref('SessionCreate')) },
           responses: {
-            '200': { description: 'Signed in; the cookie is in Set-Cookie', content: jsonContent(ref('Session')), headers: { 'Set-Cookie': { schema: { type: 'string' } } } },
+            '200': {
+              description: 'Signed in; the cookie is in Set-Cookie',
+              content: jsonContent(ref('Session')),
+              headers: { 'Set-Cookie': { schema: { type: 'string' } } },
+            },
             '400': errorResponse('Username or password missing, or not JSON'),
             '401': errorResponse('Wrong username or password (also for disabled and locked accounts)'),
             '403': errorResponse('Cross-origin request'),

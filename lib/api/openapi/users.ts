@@ -1,7 +1,19 @@
 import 'server-only';
 import { SessionsRevokedJsonSchema } from '../../validation/session';
 import { UserCreateSchema, UserJsonSchema, UserListJsonSchema, UserUpdateSchema } from '../../validation/user';
-import { commonErrors, errorResponse, idOf, invalidInput, jsonContent, notFoundOf, ref, schemaOf, tooLarge, withRole, type ApiSection } from './parts';
+import {
+  commonErrors,
+  errorResponse,
+  idOf,
+  invalidInput,
+  jsonContent,
+  notFoundOf,
+  ref,
+  schemaOf,
+  tooLarge,
+  withRole,
+  type ApiSection,
+} from './parts';
 
 const userResponse = { description: 'The user (never the password hash)', content: jsonContent(ref('User')) };
 
@@ -32,7 +44,8 @@ export function usersSection(): ApiSection {
       },
       '/api/users/{id}': {
         patch: withRole('admin', {
-          summary: "Change a user's role, disable or enable, or reset the password (also lifts a lock-out); any change ends the user's sessions",
+          summary:
+            "Change a user's role, disable or enable, or reset the password (also lifts a lock-out); any change ends the user's sessions",
           operationId: 'updateUser',
           tags: ['users'],
           parameters: [idOf('User')],
@@ -51,7 +64,12 @@ export function usersSection(): ApiSection {
           operationId: 'deleteUser',
           tags: ['users'],
           parameters: [idOf('User')],
-          responses: { '204': { description: 'Deleted' }, ...notFoundOf('user'), '409': errorResponse('The last enabled admin cannot be deleted'), ...commonErrors },
+          responses: {
+            '204': { description: 'Deleted' },
+            ...notFoundOf('user'),
+            '409': errorResponse('The last enabled admin cannot be deleted'),
+            ...commonErrors,
+          },
         }),
       },
       '/api/users/{id}/sessions': {
@@ -60,7 +78,11 @@ export function usersSection(): ApiSection {
           operationId: 'revokeUserSessions',
           tags: ['users'],
           parameters: [idOf('User')],
-          responses: { '200': { description: 'How many sessions ended', content: jsonContent(ref('SessionsRevoked')) }, ...notFoundOf('user'), ...commonErrors },
+          responses: {
+            '200': { description: 'How many sessions ended', content: jsonContent(ref('SessionsRevoked')) },
+            ...notFoundOf('user'),
+            ...commonErrors,
+          },
         }),
       },
     },

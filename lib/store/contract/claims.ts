@@ -77,7 +77,11 @@ export interface ClaimStore {
    * it back): only while it is still claimed by `expected.instanceId`; it becomes claimed by `claim.instanceId` with the
    * new lease. Null (nothing written) otherwise. Exactly one of several takers wins.
    */
-  takeOverClaim(id: string, expected: { instanceId: string | null; leaseExpiredBefore: Date }, claim: { instanceId: string; leaseExpiresAt: Date }): Promise<Run | null>;
+  takeOverClaim(
+    id: string,
+    expected: { instanceId: string | null; leaseExpiredBefore: Date },
+    claim: { instanceId: string; leaseExpiresAt: Date },
+  ): Promise<Run | null>;
   /**
    * Renews the leases of the runs `instanceId` holds (claimed, or running as the given attempt) to `leaseExpiresAt`;
    * returns the ids it renewed. A run left out of the answer is no longer the instance's.

@@ -33,7 +33,13 @@ export interface DatabaseLifecycle {
  * getNextJobToRun, `limit` rows at a time.
  */
 export interface BatchLockingRepository {
-  lockNextJobs(name: string, nextScanAt: Date, lockDeadline: Date, limit: number, lastModifiedBy: string | undefined): Promise<JobParameters[]>;
+  lockNextJobs(
+    name: string,
+    nextScanAt: Date,
+    lockDeadline: Date,
+    limit: number,
+    lastModifiedBy: string | undefined,
+  ): Promise<JobParameters[]>;
 }
 
 export interface TicketStore {

@@ -69,7 +69,9 @@ export interface RunOwner {
 
 /** rangeEnd and rangeCount may be left out: null. */
 export type NewRun = Omit<Run, 'id' | 'rangeEnd' | 'rangeCount'> & Partial<Pick<Run, 'rangeEnd' | 'rangeCount'>>;
-export type RunPatch = Partial<Pick<Run, 'startedAt' | 'finishedAt' | 'status' | 'instanceId' | 'attempt' | 'error' | 'output' | 'leaseExpiresAt'>>;
+export type RunPatch = Partial<
+  Pick<Run, 'startedAt' | 'finishedAt' | 'status' | 'instanceId' | 'attempt' | 'error' | 'output' | 'leaseExpiresAt'>
+>;
 
 export interface RunListQuery {
   limit: number;

@@ -32,7 +32,10 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
         await db.runs.insertOne(first);
       } catch (err) {
         if (mongoCode(err) !== DUPLICATE_KEY) throw err;
-        const current = await db.jobs.findOne({ _id: claim.jobId, version: claim.expected.version, nextRunAt: claim.expected.nextRunAt, paused: false }, { projection: { _id: 1 } });
+        const current = await db.jobs.findOne(
+          { _id: claim.jobId, version: claim.expected.version, nextRunAt: claim.expected.nextRunAt, paused: false },
+          { projection: { _id: 1 } },
+        );
         return current ? { outcome: 'taken' } : { outcome: 'stale' };
       }
       const rest = more.map(newRunDoc);
@@ -51,28 +54,47 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
       // The job moved on meanwhile (an edit, a pause or a delete came first): take the records back, as PostgreSQL's
       // single statement would not have written them. Only while the occurrence's record is still this claimer's own: a
       // pause may have closed it as skipped, or (after a freeze) another instance may have taken it over; then it stays.
-      const { deletedCount } = await db.runs.deleteOne({ _id: first._id, status: { $in: ['claimed', 'missed'] }, instanceId: own.instanceId });
-      if (deletedCount === 1 && rest.length > 0) await db.runs.deleteMany({ _id: { $in: rest.map((d) => d._id) }, status: 'missed', instanceId: own.instanceId });
+      const { deletedCount } = await db.runs.deleteOne({
+        _id: first._id,
+        status: { $in: ['claimed', 'missed'] },
+        instanceId: own.instanceId,
+      });
+      if (deletedCount === 1 && rest.length > 0)
+        await db.runs.deleteMany({ _id: { $in: rest.map((d) => d._id) }, status: 'missed', instanceId: own.instanceId });
       return { outcome: 'stale' };
     },
 
     async startRun(run: Pick<Run, 'id' | 'jobId' | 'scheduledFor'>, instanceId: string, start: RunStart): Promise<StartResult> {
       // In order: an earlier occurrence still claimed starts first. Claims are written in occurrence order (each moves the
       // pointer past its own), so once none is left before this one, none can appear.
-      const earlier = await db.runs.findOne({ jobId: run.jobId, status: 'claimed', scheduledFor: { $lt: run.scheduledFor } }, { projection: { _id: 1 } });
+      const earlier = await db.runs.findOne(
+        { jobId: run.jobId, status: 'claimed', scheduledFor: { $lt: run.scheduledFor } },
+        { projection: { _id: 1 } },
+      );
       if (earlier) {
         const mine = await db.runs.findOne({ _id: run.id, status: 'claimed', instanceId }, { projection: { _id: 1 } });
         return mine ? { outcome: 'waiting', reason: 'earlier' } : { outcome: 'lost' };
       }
       const doc = await db.runs.findOneAndUpdate(
         { _id: run.id, status: 'claimed', instanceId },
-        { $set: { status: 'running', startedAt: start.queued ? null : start.at, leaseExpiresAt: start.leaseExpiresAt, trigger: start.trigger } },
+        {
+          $set: {
+            status: 'running',
+            startedAt: start.queued ? null : start.at,
+            leaseExpiresAt: start.leaseExpiresAt,
+            trigger: start.trigger,
+          },
+        },
         { returnDocument: 'after' },
       );
       return doc ? { outcome: 'started', run: toRun(doc) } : { outcome: 'lost' };
     },
 
-    async takeOverClaim(id: string, expected: { instanceId: string | null; leaseExpiredBefore: Date }, claim: { instanceId: string; leaseExpiresAt: Date }): Promise<Run | null> {
+    async takeOverClaim(
+      id: string,
+      expected: { instanceId: string | null; leaseExpiredBefore: Date },
+      claim: { instanceId: string; leaseExpiresAt: Date },
+    ): Promise<Run | null> {
       const doc = await db.runs.findOneAndUpdate(
         { _id: id, status: 'claimed', instanceId: expected.instanceId, leaseExpiresAt: { $lt: expected.leaseExpiredBefore } },
         { $set: { instanceId: claim.instanceId, leaseExpiresAt: claim.leaseExpiresAt } },
@@ -83,7 +105,11 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
 
     async renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<string[]> {
       if (runs.length === 0) return [];
-      const held: Filter<RunDoc> = { $or: runs.map((r) => ({ _id: r.id, attempt: r.attempt })), instanceId, status: { $in: ['claimed', 'running'] } };
+      const held: Filter<RunDoc> = {
+        $or: runs.map((r) => ({ _id: r.id, attempt: r.attempt })),
+        instanceId,
+        status: { $in: ['claimed', 'running'] },
+      };
       await db.runs.updateMany(held, { $set: { leaseExpiresAt } });
       // Which ones: those still held (the same filter, so each of them was renewed by the write above, or by a start that
       // landed in between with a lease of its own).
@@ -117,7 +143,12 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
     },
 
     async takeOverRun(id: string, expected: { attempt: number; leaseExpiredBefore: Date }, takeover: RunTakeover): Promise<Run | null> {
-      const current = await db.runs.findOne({ _id: id, status: 'running', attempt: expected.attempt, leaseExpiresAt: { $lt: expected.leaseExpiredBefore } });
+      const current = await db.runs.findOne({
+        _id: id,
+        status: 'running',
+        attempt: expected.attempt,
+        leaseExpiresAt: { $lt: expected.leaseExpiredBefore },
+      });
       if (!current) return null;
       const abandoned: RunAttempt = {
         attempt: current.attempt,

@@ -1,6 +1,6 @@
 import 'server-only';
 import { randomUUID } from 'node:crypto';
-import { MongoClient, type Collection, type Db, type Document, type Filter, type UpdateFilter } from 'mongodb';
+import { type MongoClient, type Collection, type Db, type Document, type Filter, type UpdateFilter } from 'mongodb';
 import type { FilterOp } from '../shared/fields';
 import type { DatabaseLifecycle } from '../types';
 import {
@@ -111,7 +111,11 @@ type Stamps = Pick<JobDoc, '_id' | 'createdAt' | 'updatedAt'>;
  * createdAt/updatedAt with the server's clock, the same clock as now(). `caller` names the method in the error
  * for the upsert returning nothing (which it cannot).
  */
-export async function insertStamped<T extends Stamps>(collection: Collection<T>, fields: Omit<T, keyof Stamps>, caller: string): Promise<T> {
+export async function insertStamped<T extends Stamps>(
+  collection: Collection<T>,
+  fields: Omit<T, keyof Stamps>,
+  caller: string,
+): Promise<T> {
   const doc = await collection.findOneAndUpdate(
     { _id: randomUUID() } as Filter<T>,
     // The driver's update types cannot be checked against a generic T; `fields` is typed by the signature instead.

@@ -1,7 +1,21 @@
 import 'server-only';
 import { randomUUID } from 'node:crypto';
 import { JOB_PATCH_FIELDS, patchToFields, RUN_PATCH_FIELDS } from '../shared/fields';
-import { DEFAULT_RETRY, type ApiToken, type AuditEntry, type Instance, type Job, type JobPatch, type JobWithLastRun, type JsonObject, type NewRun, type Run, type RunPatch, type Session, type User } from '../types';
+import {
+  DEFAULT_RETRY,
+  type ApiToken,
+  type AuditEntry,
+  type Instance,
+  type Job,
+  type JobPatch,
+  type JobWithLastRun,
+  type JsonObject,
+  type NewRun,
+  type Run,
+  type RunPatch,
+  type Session,
+  type User,
+} from '../types';
 import type { ApiTokenDoc, AuditDoc, InstanceDoc, JobDoc, RunDoc, SessionDoc, UserDoc } from './schema';
 
 // The document <-> domain mapping of the MongoDB store: documents to domain objects (with the defaults of fields older
@@ -112,7 +126,9 @@ export function toInstance(doc: InstanceDoc): Instance {
 export function jobSet(patch: JobPatch): Partial<JobDoc> {
   return patchToFields(patch, JOB_PATCH_FIELDS, {
     payload: (payload) => ({ payloadJson: JSON.stringify(payload) }),
-    retry: (retry) => ({ retry: { maxAttempts: retry.maxAttempts, backoffSeconds: retry.backoffSeconds, maxBackoffSeconds: retry.maxBackoffSeconds } }),
+    retry: (retry) => ({
+      retry: { maxAttempts: retry.maxAttempts, backoffSeconds: retry.backoffSeconds, maxBackoffSeconds: retry.maxBackoffSeconds },
+    }),
   }) as Partial<JobDoc>;
 }
 

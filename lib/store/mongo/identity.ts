@@ -1,7 +1,17 @@
 import 'server-only';
 import { randomUUID } from 'node:crypto';
 import { newSessionId, userFields, usernameKey } from '../shared/identity';
-import { UsernameTakenError, type ApiToken, type IdentityStore, type NewApiToken, type NewSession, type NewUser, type Session, type User, type UserPatch } from '../types';
+import {
+  UsernameTakenError,
+  type ApiToken,
+  type IdentityStore,
+  type NewApiToken,
+  type NewSession,
+  type NewUser,
+  type Session,
+  type User,
+  type UserPatch,
+} from '../types';
 import { insertStamped, orTaken, type MongoDatabase } from './database';
 import { toApiToken, toSession, toUser } from './documents';
 import type { ApiTokenDoc, SessionDoc, UserDoc } from './schema';
@@ -45,7 +55,11 @@ export function mongoIdentity(db: MongoDatabase): IdentityStore {
     async updateUser(id: string, patch: UserPatch): Promise<User | null> {
       const set: Partial<UserDoc> = userFields(patch);
       const doc = await orTaken(
-        db.users.findOneAndUpdate({ _id: id }, { ...(Object.keys(set).length > 0 ? { $set: set } : {}), $currentDate: { updatedAt: true } }, { returnDocument: 'after' }),
+        db.users.findOneAndUpdate(
+          { _id: id },
+          { ...(Object.keys(set).length > 0 ? { $set: set } : {}), $currentDate: { updatedAt: true } },
+          { returnDocument: 'after' },
+        ),
         () => new UsernameTakenError(patch.username ?? ''),
       );
       return doc ? toUser(doc) : null;
@@ -67,10 +81,17 @@ export function mongoIdentity(db: MongoDatabase): IdentityStore {
     async recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null> {
       // $inc is atomic, so concurrent failures each count; the lock is a second update conditioned on the count,
       // so a success that reset it in between is not undone.
-      const doc = await db.users.findOneAndUpdate({ _id: id }, { $inc: { failedLogins: 1 }, $currentDate: { updatedAt: true } }, { returnDocument: 'after' });
+      const doc = await db.users.findOneAndUpdate(
+        { _id: id },
+        { $inc: { failedLogins: 1 }, $currentDate: { updatedAt: true } },
+        { returnDocument: 'after' },
+      );
       if (!doc) return null;
       if (doc.failedLogins < lock.threshold) return toUser(doc);
-      const { matchedCount } = await db.users.updateOne({ _id: id, failedLogins: { $gte: lock.threshold } }, { $set: { lockedUntil: lock.until } });
+      const { matchedCount } = await db.users.updateOne(
+        { _id: id, failedLogins: { $gte: lock.threshold } },
+        { $set: { lockedUntil: lock.until } },
+      );
       // The user as of this failure (later concurrent failures are theirs to report), with the lock if it was set.
       return toUser(matchedCount === 1 ? { ...doc, lockedUntil: lock.until } : doc);
     },
@@ -122,7 +143,9 @@ export function mongoIdentity(db: MongoDatabase): IdentityStore {
     },
 
     async pruneSessions(expiredBefore: Date): Promise<number> {
-      const { deletedCount } = await db.sessions.deleteMany({ $or: [{ expiresAt: { $lt: expiredBefore } }, { revokedAt: { $lt: expiredBefore } }] });
+      const { deletedCount } = await db.sessions.deleteMany({
+        $or: [{ expiresAt: { $lt: expiredBefore } }, { revokedAt: { $lt: expiredBefore } }],
+      });
       return deletedCount;
     },
 

@@ -14,7 +14,18 @@ import { mongoTickets } from './tickets';
 // collections); schema.ts holds the collections, document types, indexes and migration, documents.ts the mapping.
 
 export { databaseName, describeMongoUrl };
-export { AGENDA_COLLECTION, AGENDA_LOG_COLLECTION, API_TOKENS, AUDIT_LOG, INSTANCES, JOBS, RUN_JOB_NAMES, RUNS, SESSIONS, USERS } from './schema';
+export {
+  AGENDA_COLLECTION,
+  AGENDA_LOG_COLLECTION,
+  API_TOKENS,
+  AUDIT_LOG,
+  INSTANCES,
+  JOBS,
+  RUN_JOB_NAMES,
+  RUNS,
+  SESSIONS,
+  USERS,
+} from './schema';
 
 /** Opens (connects) the store; call migrate() before use (openStore in lib/store does). */
 export async function createMongoStore(url: string): Promise<Store> {

@@ -2,7 +2,17 @@ import 'server-only';
 import type { Document, Filter } from 'mongodb';
 import { decodeCursor, pageOf } from '../shared/cursor';
 import { byCodePoint, literalPattern } from '../shared/text';
-import { DEFAULT_RETRY, NameTakenError, type Job, type JobListQuery, type JobPatch, type JobStore, type JobWithLastRun, type NewJob, type Page } from '../types';
+import {
+  DEFAULT_RETRY,
+  NameTakenError,
+  type Job,
+  type JobListQuery,
+  type JobPatch,
+  type JobStore,
+  type JobWithLastRun,
+  type NewJob,
+  type Page,
+} from '../types';
 import { closeClaims } from './claims';
 import { and, insertStamped, orTaken, type MongoDatabase } from './database';
 import { jobSet, toJob, toJobWithLastRun, type LastRunDoc } from './documents';
@@ -49,7 +59,11 @@ export function mongoJobs(db: MongoDatabase): JobStore {
 
     async listJobNames(limit: number): Promise<Array<{ id: string; name: string }>> {
       // Names are unique, so name alone orders them (binary comparison: code points, as listJobs).
-      const docs = await db.jobs.find({}, { projection: { name: 1 } }).sort({ name: 1 }).limit(limit).toArray();
+      const docs = await db.jobs
+        .find({}, { projection: { name: 1 } })
+        .sort({ name: 1 })
+        .limit(limit)
+        .toArray();
       return docs.map((d) => ({ id: d._id, name: d.name }));
     },
 
@@ -78,7 +92,12 @@ export function mongoJobs(db: MongoDatabase): JobStore {
       const docs = await db.jobs
         // Sorted by name alone: names are unique, so that is already the (name, id) order, and the unique name
         // index can deliver it without an in-memory sort.
-        .aggregate<JobDoc & { lastRun: LastRunDoc[] }>([{ $match: and(clauses) }, { $sort: { name: 1 } }, { $limit: query.limit + 1 }, lastRun])
+        .aggregate<JobDoc & { lastRun: LastRunDoc[] }>([
+          { $match: and(clauses) },
+          { $sort: { name: 1 } },
+          { $limit: query.limit + 1 },
+          lastRun,
+        ])
         .toArray();
       const jobs: JobWithLastRun[] = docs.map(toJobWithLastRun);
       return pageOf(jobs, query.limit, (j) => [j.name, j.id]);
@@ -86,7 +105,11 @@ export function mongoJobs(db: MongoDatabase): JobStore {
 
     async updateJob(id: string, patch: JobPatch): Promise<Job | null> {
       const doc = await orTaken(
-        db.jobs.findOneAndUpdate({ _id: id }, { $set: jobSet(patch), $inc: { version: 1 }, $currentDate: { updatedAt: true } }, { returnDocument: 'after' }),
+        db.jobs.findOneAndUpdate(
+          { _id: id },
+          { $set: jobSet(patch), $inc: { version: 1 }, $currentDate: { updatedAt: true } },
+          { returnDocument: 'after' },
+        ),
         () => new NameTakenError(patch.name ?? ''),
       );
       // After the paused job is written: no claim can complete any more (its compare-and-set needs the job active and at
@@ -98,7 +121,11 @@ export function mongoJobs(db: MongoDatabase): JobStore {
     async deleteJob(id: string): Promise<boolean> {
       // Paused first, as a pause: no claim completes after it, the earlier ones are closed; then the document goes. A crash
       // in between leaves the job paused, not half-deleted. Runs stay: they carry jobName, so history survives the job.
-      const paused = await db.jobs.findOneAndUpdate({ _id: id }, { $set: { paused: true }, $inc: { version: 1 } }, { returnDocument: 'after', projection: { _id: 1 } });
+      const paused = await db.jobs.findOneAndUpdate(
+        { _id: id },
+        { $set: { paused: true }, $inc: { version: 1 } },
+        { returnDocument: 'after', projection: { _id: 1 } },
+      );
       if (!paused) return false;
       await closeClaims(db, id, 'skipped: the job was deleted before this occurrence started');
       const { deletedCount } = await db.jobs.deleteOne({ _id: id });
@@ -107,7 +134,10 @@ export function mongoJobs(db: MongoDatabase): JobStore {
 
     async advanceJob(id: string, expected: { version: number; nextRunAt: Date }, nextRunAt: Date | null): Promise<boolean> {
       // One document update is atomic: the filter is the compare, $set the swap.
-      const { matchedCount } = await db.jobs.updateOne({ _id: id, version: expected.version, nextRunAt: expected.nextRunAt }, { $set: { nextRunAt } });
+      const { matchedCount } = await db.jobs.updateOne(
+        { _id: id, version: expected.version, nextRunAt: expected.nextRunAt },
+        { $set: { nextRunAt } },
+      );
       return matchedCount === 1;
     },
 

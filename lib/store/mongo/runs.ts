@@ -4,7 +4,22 @@ import { decodeTimeCursor, pageOf } from '../shared/cursor';
 import { activeFilters, RUN_FILTERS } from '../shared/fields';
 import { bucketMillis, percentileCont } from '../shared/stats';
 import { literalPattern } from '../shared/text';
-import type { InstanceRunCount, NewRun, Page, Run, RunAttempt, RunClaim, RunListQuery, RunOwner, RunPatch, RunRetry, RunStatsBucket, RunStatsQuery, RunStatus, RunStore } from '../types';
+import type {
+  InstanceRunCount,
+  NewRun,
+  Page,
+  Run,
+  RunAttempt,
+  RunClaim,
+  RunListQuery,
+  RunOwner,
+  RunPatch,
+  RunRetry,
+  RunStatsBucket,
+  RunStatsQuery,
+  RunStatus,
+  RunStore,
+} from '../types';
 import { and, filterClauses, type MongoDatabase } from './database';
 import { newRunDoc, runSet, toRun } from './documents';
 import { DUPLICATE_KEY, mongoCode, type RunDoc } from './schema';
@@ -51,7 +66,9 @@ export function mongoRuns(db: MongoDatabase): RunStore {
 
     async updateRun(id: string, patch: RunPatch, owner?: RunOwner): Promise<Run | null> {
       const set = runSet(patch);
-      const filter: Filter<RunDoc> = owner ? { _id: id, status: 'running', attempt: owner.attempt, instanceId: owner.instanceId } : { _id: id };
+      const filter: Filter<RunDoc> = owner
+        ? { _id: id, status: 'running', attempt: owner.attempt, instanceId: owner.instanceId }
+        : { _id: id };
       if (Object.keys(set).length === 0) {
         const doc = await db.runs.findOne(filter);
         return doc ? toRun(doc) : null;
@@ -75,14 +92,33 @@ export function mongoRuns(db: MongoDatabase): RunStore {
       const before = await db.runs.findOneAndUpdate(
         { _id: id, status: 'running', attempt: owner.attempt, instanceId: owner.instanceId },
         {
-          $set: { status: 'retrying', attempt: owner.attempt + 1, instanceId: null, startedAt: null, finishedAt: null, leaseExpiresAt: null, error: ended.waiting, output: null },
+          $set: {
+            status: 'retrying',
+            attempt: owner.attempt + 1,
+            instanceId: null,
+            startedAt: null,
+            finishedAt: null,
+            leaseExpiresAt: null,
+            error: ended.waiting,
+            output: null,
+          },
           $push: { attempts: attempt },
         },
         { returnDocument: 'before' },
       );
       if (!before) return null;
       await db.runs.updateOne({ _id: id, 'attempts.attempt': owner.attempt }, { $set: { 'attempts.$.startedAt': before.startedAt } });
-      return toRun({ ...before, status: 'retrying', attempt: owner.attempt + 1, instanceId: null, startedAt: null, finishedAt: null, leaseExpiresAt: null, error: ended.waiting, output: null });
+      return toRun({
+        ...before,
+        status: 'retrying',
+        attempt: owner.attempt + 1,
+        instanceId: null,
+        startedAt: null,
+        finishedAt: null,
+        leaseExpiresAt: null,
+        error: ended.waiting,
+        output: null,
+      });
     },
 
     async claimRetry(id: string, attempt: number, claim: RunClaim): Promise<Run | null> {

@@ -119,7 +119,6 @@ export const INDEXES: Record<string, IndexDescription[]> = {
   ],
 };
 
-
 export const DUPLICATE_KEY = 11000;
 const NAMESPACE_EXISTS = 48;
 // Transient outcomes of concurrent DDL on a real server (WriteConflict 112, ConflictingOperationInProgress 117,
@@ -166,10 +165,14 @@ export async function migrateSchema(db: Db): Promise<void> {
 async function backfillRunJobNames(db: Db): Promise<void> {
   const pairs = await db
     .collection<RunDoc>(RUNS)
-    .aggregate<{ _id: { jobId: string; jobName: string } }>([{ $group: { _id: { jobId: '$jobId', jobName: '$jobName' } } }], { allowDiskUse: true })
+    .aggregate<{ _id: { jobId: string; jobName: string } }>([{ $group: { _id: { jobId: '$jobId', jobName: '$jobName' } } }], {
+      allowDiskUse: true,
+    })
     .toArray();
   for (let i = 0; i < pairs.length; i += 1000) {
-    const docs = pairs.slice(i, i + 1000).map(({ _id: p }) => ({ _id: JSON.stringify([p.jobId, p.jobName]), jobId: p.jobId, jobName: p.jobName }));
+    const docs = pairs
+      .slice(i, i + 1000)
+      .map(({ _id: p }) => ({ _id: JSON.stringify([p.jobId, p.jobName]), jobId: p.jobId, jobName: p.jobName }));
     try {
       await db.collection<RunJobNameDoc>(RUN_JOB_NAMES).insertMany(docs, { ordered: false });
     } catch (err) {

@@ -112,7 +112,11 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
       return { outcome: 'waiting', reason: state.due ? 'earlier' : 'early' };
     },
 
-    async takeOverClaim(id: string, expected: { instanceId: string | null; leaseExpiredBefore: Date }, claim: { instanceId: string; leaseExpiresAt: Date }): Promise<Run | null> {
+    async takeOverClaim(
+      id: string,
+      expected: { instanceId: string | null; leaseExpiredBefore: Date },
+      claim: { instanceId: string; leaseExpiresAt: Date },
+    ): Promise<Run | null> {
       if (!isUuid(id)) return null;
       const rows = await db.sql<RunRow>(
         `UPDATE runs r SET instance_id = $2, lease_expires_at = $3::timestamptz
@@ -180,7 +184,16 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
            FROM old
          )
          SELECT ${RUN_COLUMNS.text} FROM upd r`,
-        [id, expected.attempt, expected.leaseExpiredBefore, takeover.instanceId, takeover.at, takeover.leaseExpiresAt, takeover.at, takeover.error],
+        [
+          id,
+          expected.attempt,
+          expected.leaseExpiredBefore,
+          takeover.instanceId,
+          takeover.at,
+          takeover.leaseExpiresAt,
+          takeover.at,
+          takeover.error,
+        ],
       );
       return rows[0] ? toRun(rows[0]) : null;
     },

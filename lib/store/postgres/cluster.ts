@@ -33,7 +33,9 @@ export function findPgBinDir(): string {
         .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
     : [];
   if (versions[0]) return join(root, versions[0], 'bin');
-  throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (install: apt-get install -y postgresql), or set PG_BINDIR');
+  throw new Error(
+    'PostgreSQL server binaries not found under /usr/lib/postgresql (install: apt-get install -y postgresql), or set PG_BINDIR',
+  );
 }
 
 function isRoot(): boolean {
@@ -51,7 +53,9 @@ function serviceIds(): Ids | null {
   const out = spawnSync('id', ['-u', UNPRIVILEGED_USER], { encoding: 'utf8' });
   const outG = spawnSync('id', ['-g', UNPRIVILEGED_USER], { encoding: 'utf8' });
   if (out.status !== 0 || outG.status !== 0) {
-    throw new Error(`running as root, but there is no "${UNPRIVILEGED_USER}" user to run PostgreSQL as (apt-get install -y postgresql creates it)`);
+    throw new Error(
+      `running as root, but there is no "${UNPRIVILEGED_USER}" user to run PostgreSQL as (apt-get install -y postgresql creates it)`,
+    );
   }
   return { uid: Number(out.stdout.trim()), gid: Number(outG.stdout.trim()) };
 }

@@ -52,7 +52,10 @@ export function isPrismaError(err: unknown, code: string): boolean {
 /** A unique violation from a raw query (Prisma wraps it: P2010 with the database's code 23505 in meta) or a model query. */
 export function isUniqueViolation(err: unknown): boolean {
   if (isPrismaError(err, 'P2002')) return true;
-  return err instanceof Prisma.PrismaClientKnownRequestError && /23505|unique constraint/i.test(`${JSON.stringify(err.meta ?? {})} ${err.message}`);
+  return (
+    err instanceof Prisma.PrismaClientKnownRequestError &&
+    /23505|unique constraint/i.test(`${JSON.stringify(err.meta ?? {})} ${err.message}`)
+  );
 }
 
 export function postgresLifecycle(db: PgDatabase, description: string): DatabaseLifecycle {

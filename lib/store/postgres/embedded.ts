@@ -81,7 +81,8 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, timeoutMs
       rmSync(lockFile, { force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder}); delete it if that process is gone`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${lockFile} (held by pid ${holder}); delete it if that process is gone`);
     await new Promise((r) => setTimeout(r, 100));
   }
   try {
@@ -94,7 +95,9 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, timeoutMs
 function readOrCreatePassword(paths: EmbeddedPaths): string {
   if (existsSync(paths.passwordFile)) return readFileSync(paths.passwordFile, 'utf8').trim();
   if (isInitialized(paths.dataDir)) {
-    throw new Error(`${paths.passwordFile} is missing, so the embedded cluster in ${paths.dataDir} cannot be opened; delete ${paths.dataDir} to start over (its data is lost)`);
+    throw new Error(
+      `${paths.passwordFile} is missing, so the embedded cluster in ${paths.dataDir} cannot be opened; delete ${paths.dataDir} to start over (its data is lost)`,
+    );
   }
   const password = randomBytes(24).toString('base64url');
   writeFileSync(paths.passwordFile, `${password}\n`, { mode: 0o600 });
@@ -139,11 +142,16 @@ export async function ensureEmbeddedPostgres(cwd = process.cwd()): Promise<{ url
       try {
         await startCluster(options);
       } catch (err) {
-        throw new Error(`could not start the embedded PostgreSQL on 127.0.0.1:${port} (set EMBEDDED_PG_PORT to use another port, or DATABASE_URL for your own server): ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new Error(
+          `could not start the embedded PostgreSQL on 127.0.0.1:${port} (set EMBEDDED_PG_PORT to use another port, or DATABASE_URL for your own server): ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
-      logger('db').info(`embedded PostgreSQL started on 127.0.0.1:${port} (data in ${shownDir}); it keeps running after the app exits: stop it with \`npm run db:stop\``);
+      logger('db').info(
+        `embedded PostgreSQL started on 127.0.0.1:${port} (data in ${shownDir}); it keeps running after the app exits: stop it with \`npm run db:stop\``,
+      );
     }
     await ensureDatabase(port, password);
     return { url: urlFor(port, password, DATABASE), dataDir: shownDir };

@@ -3,7 +3,17 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../../generated/prisma/client';
 import { isUuid } from '../shared/cursor';
 import { newSessionId, userFields, usernameKey } from '../shared/identity';
-import { UsernameTakenError, type ApiToken, type IdentityStore, type NewApiToken, type NewSession, type NewUser, type Session, type User, type UserPatch } from '../types';
+import {
+  UsernameTakenError,
+  type ApiToken,
+  type IdentityStore,
+  type NewApiToken,
+  type NewSession,
+  type NewUser,
+  type Session,
+  type User,
+  type UserPatch,
+} from '../types';
 import { isPrismaError, isUniqueViolation, type PgDatabase } from './database';
 import { SESSION_COLUMNS, USER_COLUMNS, toApiToken, toSession, toUser, type SessionRow, type UserRow } from './rows';
 
@@ -124,7 +134,14 @@ export function postgresIdentity(db: PgDatabase): IdentityStore {
 
     async createApiToken(token: NewApiToken): Promise<ApiToken> {
       const row = await db.prisma.apiToken.create({
-        data: { name: token.name, role: token.role, tokenHash: token.tokenHash, prefix: token.prefix, createdBy: token.createdBy, createdAt: await db.now() },
+        data: {
+          name: token.name,
+          role: token.role,
+          tokenHash: token.tokenHash,
+          prefix: token.prefix,
+          createdBy: token.createdBy,
+          createdAt: await db.now(),
+        },
       });
       return toApiToken(row);
     },

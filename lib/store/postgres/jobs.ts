@@ -3,7 +3,17 @@ import { Prisma } from '../../generated/prisma/client';
 import { decodeCursor, isUuid, pageOf } from '../shared/cursor';
 import { JOB_PATCH_FIELDS, patchToFields } from '../shared/fields';
 import { containsPattern } from '../shared/text';
-import { DEFAULT_RETRY, NameTakenError, type Job, type JobListQuery, type JobPatch, type JobStore, type JobWithLastRun, type NewJob, type Page } from '../types';
+import {
+  DEFAULT_RETRY,
+  NameTakenError,
+  type Job,
+  type JobListQuery,
+  type JobPatch,
+  type JobStore,
+  type JobWithLastRun,
+  type NewJob,
+  type Page,
+} from '../types';
 import { closeClaims } from './claims';
 import { isPrismaError, type PgDatabase } from './database';
 import { prepared } from './prepared';
@@ -12,7 +22,11 @@ import { JOB_COLUMNS, toJob, toJobWithLastRun, type JobRow, type LastRunColumns 
 /** A JobPatch as Prisma's update input: retry is three columns. */
 function jobData(patch: JobPatch): Prisma.JobUpdateInput {
   return patchToFields(patch, JOB_PATCH_FIELDS, {
-    retry: (retry) => ({ retryMaxAttempts: retry.maxAttempts, retryBackoffSeconds: retry.backoffSeconds, retryMaxBackoffSeconds: retry.maxBackoffSeconds }),
+    retry: (retry) => ({
+      retryMaxAttempts: retry.maxAttempts,
+      retryBackoffSeconds: retry.backoffSeconds,
+      retryMaxBackoffSeconds: retry.maxBackoffSeconds,
+    }),
   }) as Prisma.JobUpdateInput;
 }
 
@@ -60,7 +74,9 @@ export function postgresJobs(db: PgDatabase): JobStore {
     },
 
     async listJobNames(limit: number): Promise<Array<{ id: string; name: string }>> {
-      return db.prisma.$queryRaw<Array<{ id: string; name: string }>>`SELECT j.id, j.name FROM jobs j ORDER BY j.name COLLATE "C", j.id LIMIT ${limit}`;
+      return db.prisma.$queryRaw<
+        Array<{ id: string; name: string }>
+      >`SELECT j.id, j.name FROM jobs j ORDER BY j.name COLLATE "C", j.id LIMIT ${limit}`;
     },
 
     async listJobs(query: JobListQuery): Promise<Page<JobWithLastRun>> {

@@ -48,7 +48,8 @@ interface MigrationFile {
 }
 
 function readMigrations(dir: string): MigrationFile[] {
-  if (!existsSync(dir)) throw new Error(`migrations directory not found: ${dir} (start the app from the project root or set CRONPLANE_MIGRATIONS_DIR)`);
+  if (!existsSync(dir))
+    throw new Error(`migrations directory not found: ${dir} (start the app from the project root or set CRONPLANE_MIGRATIONS_DIR)`);
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'migration.sql')))
     .map((e) => e.name)
@@ -77,9 +78,12 @@ export async function migrateDatabase(url: string, dir = migrationsDir()): Promi
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
     try {
       await client.query(MIGRATIONS_TABLE_SQL);
-      const { rows } = await client.query<{ migration_name: string; finished_at: Date | null; rolled_back_at: Date | null; checksum: string }>(
-        'SELECT migration_name, finished_at, rolled_back_at, checksum FROM "_prisma_migrations" ORDER BY started_at',
-      );
+      const { rows } = await client.query<{
+        migration_name: string;
+        finished_at: Date | null;
+        rolled_back_at: Date | null;
+        checksum: string;
+      }>('SELECT migration_name, finished_at, rolled_back_at, checksum FROM "_prisma_migrations" ORDER BY started_at');
       const failed = rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
       if (failed) {
         throw new Error(
@@ -87,19 +91,21 @@ export async function migrateDatabase(url: string, dir = migrationsDir()): Promi
             `\`prisma migrate resolve --rolled-back ${failed.migration_name}\` (or --applied)`,
         );
       }
-      const done = new Map(rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => [r.migration_name, r.checksum]));
+      const done = new Map(
+        rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null).map((r) => [r.migration_name, r.checksum]),
+      );
       for (const m of migrations) {
         const previous = done.get(m.name);
         if (previous !== undefined) {
-          if (previous !== m.checksum) logger('store').warn(`migration ${m.name} was edited after it was applied (checksum differs); not re-applied`);
+          if (previous !== m.checksum)
+            logger('store').warn(`migration ${m.name} was edited after it was applied (checksum differs); not re-applied`);
           continue;
         }
         const id = randomUUID();
-        await client.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)', [
-          id,
-          m.checksum,
-          m.name,
-        ]);
+        await client.query(
+          'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+          [id, m.checksum, m.name],
+        );
         // One transaction per migration: a failure leaves no half-applied schema (PostgreSQL DDL is transactional).
         try {
           await client.query('BEGIN');

@@ -2,7 +2,20 @@ import 'server-only';
 import { Prisma } from '../../generated/prisma/client';
 import type { MissedPolicy, OverlapPolicy, Schedule } from '../../domain';
 import type { FilterOp } from '../shared/fields';
-import type { ApiToken, AuditEntry, Instance, Job, JobWithLastRun, JsonObject, Run, RunStatus, RunTrigger, Session, User, UserRole } from '../types';
+import type {
+  ApiToken,
+  AuditEntry,
+  Instance,
+  Job,
+  JobWithLastRun,
+  JsonObject,
+  Run,
+  RunStatus,
+  RunTrigger,
+  Session,
+  User,
+  UserRole,
+} from '../types';
 
 // The row mapping: each table's columns (Prisma's model field -> column), the select lists made from them (aliased to
 // the model's field names, so Prisma-typed rows and raw SQL rows look alike), and the to... mappers to domain objects.
@@ -97,7 +110,9 @@ export const AUDIT_FIELD_COLUMNS: Columns<AuditRow> = {
 
 /** `alias.column AS "field"` for every column (plain `alias.column` where the two names agree). */
 function selectList<Row>(alias: string, columns: Columns<Row>): Prisma.Sql {
-  const list = Object.entries<string>(columns).map(([field, column]) => (field === column ? `${alias}.${column}` : `${alias}.${column} AS "${field}"`));
+  const list = Object.entries<string>(columns).map(([field, column]) =>
+    field === column ? `${alias}.${column}` : `${alias}.${column} AS "${field}"`,
+  );
   return Prisma.raw(list.join(', '));
 }
 
@@ -109,7 +124,11 @@ export const SESSION_COLUMNS = selectList('s', SESSION_FIELD_COLUMNS);
 export const AUDIT_COLUMNS = selectList('a', AUDIT_FIELD_COLUMNS);
 
 /** A list's active filters (lib/store/shared/fields.ts) as conditions on the columns of `alias`. */
-export function sqlConditions<Row>(alias: string, columns: Columns<Row>, filters: Array<{ field: keyof Row & string; op: FilterOp; value: unknown }>): Prisma.Sql[] {
+export function sqlConditions<Row>(
+  alias: string,
+  columns: Columns<Row>,
+  filters: Array<{ field: keyof Row & string; op: FilterOp; value: unknown }>,
+): Prisma.Sql[] {
   return filters.map(({ field, op, value }) => Prisma.sql`${Prisma.raw(`${alias}.${columns[field]} ${op}`)} ${value}`);
 }
 

@@ -5,7 +5,23 @@ import { decodeTimeCursor, isUuid, pageOf } from '../shared/cursor';
 import { activeFilters, RUN_FILTERS, RUN_PATCH_FIELDS } from '../shared/fields';
 import { bucketMillis } from '../shared/stats';
 import { containsPattern } from '../shared/text';
-import { RUN_STATUSES, type InstanceRunCount, type NewRun, type Page, type Run, type RunAttempt, type RunClaim, type RunListQuery, type RunOwner, type RunPatch, type RunRetry, type RunStatsBucket, type RunStatsQuery, type RunStatus, type RunStore } from '../types';
+import {
+  RUN_STATUSES,
+  type InstanceRunCount,
+  type NewRun,
+  type Page,
+  type Run,
+  type RunAttempt,
+  type RunClaim,
+  type RunListQuery,
+  type RunOwner,
+  type RunPatch,
+  type RunRetry,
+  type RunStatsBucket,
+  type RunStatsQuery,
+  type RunStatus,
+  type RunStore,
+} from '../types';
 import type { PgDatabase } from './database';
 import { RUN_COLUMNS, RUN_FIELD_COLUMNS, sqlConditions, toDate, toRun, type RunRow } from './rows';
 

@@ -14,7 +14,12 @@ export function postgresTickets(db: PgDatabase): TicketStore {
     createAgendaBackend(): AgendaBackend {
       // Its table is created by migrate() under the migration lock; Agenda's own CREATE IF NOT EXISTS races
       // between processes starting together.
-      const backend = new PostgresBackend({ connectionString: db.url, tableName: AGENDA_TABLE, logTableName: AGENDA_LOG_TABLE, ensureSchema: false });
+      const backend = new PostgresBackend({
+        connectionString: db.url,
+        tableName: AGENDA_TABLE,
+        logTableName: AGENDA_LOG_TABLE,
+        ensureSchema: false,
+      });
       // The backend's repository is a PostgresJobRepository; JobRepository (its declared type) has neither method.
       const repository = backend.repository as unknown as { getPool(): Pool; rowToJob(row: QueryResultRow): JobParameters };
       const pool = repository.getPool();

@@ -30,7 +30,8 @@ export function decodeCursorKey(cursor: string): [string, string] | null {
     const binary = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
     const text = new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
     const key: unknown = JSON.parse(text);
-    if (Array.isArray(key) && key.length === 2 && typeof key[0] === 'string' && typeof key[1] === 'string' && isUuid(key[1])) return [key[0], key[1]];
+    if (Array.isArray(key) && key.length === 2 && typeof key[0] === 'string' && typeof key[1] === 'string' && isUuid(key[1]))
+      return [key[0], key[1]];
   } catch {
     // not base64url, not UTF-8 or not JSON
   }

@@ -14,7 +14,11 @@ export type FieldEncoders<P> = { [K in keyof P]?: (value: Exclude<P[K], undefine
  * The fields a patch writes, in the table's order: each field of `table` that the patch sets (undefined leaves a field
  * alone; null is a value), under its own name or through its encoder. Fields outside the table are never written.
  */
-export function patchToFields<P extends object>(patch: P, table: Record<keyof P, unknown>, encode: FieldEncoders<P> = {}): Record<string, unknown> {
+export function patchToFields<P extends object>(
+  patch: P,
+  table: Record<keyof P, unknown>,
+  encode: FieldEncoders<P> = {},
+): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(table) as Array<keyof P & string>) {
     const value = patch[key];
@@ -94,7 +98,10 @@ export const AUDIT_FILTERS: FilterTable<AuditListQuery, AuditEntry> = {
 };
 
 /** The filters `query` sets, in the table's order. */
-export function activeFilters<Q extends object, T>(query: Q, table: FilterTable<Q, T>): Array<{ field: keyof T & string; op: FilterOp; value: unknown }> {
+export function activeFilters<Q extends object, T>(
+  query: Q,
+  table: FilterTable<Q, T>,
+): Array<{ field: keyof T & string; op: FilterOp; value: unknown }> {
   const active: Array<{ field: keyof T & string; op: FilterOp; value: unknown }> = [];
   for (const [key, filter] of Object.entries(table) as Array<[keyof Q, { field: keyof T & string; op: FilterOp }]>) {
     const value = query[key];

@@ -23,7 +23,10 @@ export function auditConformance(open: Open): void {
             targetId: i % 5 === 0 ? null : `job-${i % 2}`,
             targetName: i % 5 === 0 ? null : `Job ${i % 2}`,
             ip: i % 2 ? '10.0.0.1' : null,
-            changes: i % 3 === 1 ? { name: { before: 'a.b', after: 'c' }, 'payload.$url': { before: null, after: { nested: [1, 'x', true] } } } : null,
+            changes:
+              i % 3 === 1
+                ? { name: { before: 'a.b', after: 'c' }, 'payload.$url': { before: null, after: { nested: [1, 'x', true] } } }
+                : null,
           }),
         );
       }
@@ -32,7 +35,10 @@ export function auditConformance(open: Open): void {
         assert.ok(e.at.getTime() >= before.getTime() && e.at.getTime() <= after.getTime(), 'database time');
         assert.match(e.id, /^[0-9a-f-]{36}$/);
       }
-      assert.deepEqual(entries[1]!.changes, { name: { before: 'a.b', after: 'c' }, 'payload.$url': { before: null, after: { nested: [1, 'x', true] } } });
+      assert.deepEqual(entries[1]!.changes, {
+        name: { before: 'a.b', after: 'c' },
+        'payload.$url': { before: null, after: { nested: [1, 'x', true] } },
+      });
       const order = (a: AuditEntry, b: AuditEntry): number => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
       const all = async (query: Omit<AuditListQuery, 'cursor'>): Promise<AuditEntry[]> => {
         const out: AuditEntry[] = [];
@@ -59,7 +65,8 @@ export function auditConformance(open: Open): void {
       ];
       for (const [filter, predicate] of cases) {
         const expected = entries.filter(predicate).sort(order);
-        for (const limit of [1, 4, 50]) assert.deepEqual(await all({ ...filter, limit }), expected, `${JSON.stringify(filter)} limit ${limit}`);
+        for (const limit of [1, 4, 50])
+          assert.deepEqual(await all({ ...filter, limit }), expected, `${JSON.stringify(filter)} limit ${limit}`);
       }
       await assert.rejects(store.listAudit({ limit: 5, cursor: 'garbage!' }));
       const s = store as unknown as Record<string, unknown>;

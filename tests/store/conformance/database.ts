@@ -22,7 +22,7 @@ export function databaseConformance(open: Open): void {
       await target.store.migrate();
       const again = await target.store.getJob(job.id);
       assert.equal(again?.name, 'after-concurrent-migrate', 'a later migrate keeps existing data');
-      assert.equal(await target.store.insertRun(newRun(job)) !== null, true);
+      assert.equal((await target.store.insertRun(newRun(job))) !== null, true);
       assert.equal(await target.store.insertRun(newRun(job)), null, 'uniqueness holds after concurrent migrations');
     });
   });
@@ -43,7 +43,10 @@ export function databaseConformance(open: Open): void {
       const after = Date.now();
       assert.ok(now instanceof Date);
       // Same machine in tests: allow scheduling noise, not a different clock.
-      assert.ok(now.getTime() >= before - 2000 && now.getTime() <= after + 2000, `now() ${now.toISOString()} vs local ${new Date(before).toISOString()}`);
+      assert.ok(
+        now.getTime() >= before - 2000 && now.getTime() <= after + 2000,
+        `now() ${now.toISOString()} vs local ${new Date(before).toISOString()}`,
+      );
       const later = await store.now();
       assert.ok(later.getTime() >= now.getTime(), 'clock moves forward');
       await store.ping();

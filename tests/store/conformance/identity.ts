@@ -29,15 +29,26 @@ export function identityConformance(open: Open): void {
         assert.equal(err.username, 'ALICE');
         return true;
       });
-      const raced = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.createUser({ username: i % 2 ? 'bob' : 'BOB', role: 'viewer', passwordHash: 'x' })));
+      const raced = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => store.createUser({ username: i % 2 ? 'bob' : 'BOB', role: 'viewer', passwordHash: 'x' })),
+      );
       assert.equal(raced.filter((r) => r.status === 'fulfilled').length, 1, 'one of the concurrent creates wins');
       for (const r of raced) if (r.status === 'rejected') assert.ok(r.reason instanceof UsernameTakenError);
       const carol = await store.createUser({ username: 'carol', role: 'operator', passwordHash: 'h3', disabled: true });
       assert.equal(carol.disabled, true);
       assert.equal(await store.countUsers(), 3);
-      assert.deepEqual((await store.listUsers()).map((u) => u.username.toLowerCase()), ['alice', 'bob', 'carol']);
+      assert.deepEqual(
+        (await store.listUsers()).map((u) => u.username.toLowerCase()),
+        ['alice', 'bob', 'carol'],
+      );
 
-      const updated = await store.updateUser(alice.id, { role: 'viewer', passwordHash: 'h1b', disabled: true, failedLogins: 2, lockedUntil: at(5) });
+      const updated = await store.updateUser(alice.id, {
+        role: 'viewer',
+        passwordHash: 'h1b',
+        disabled: true,
+        failedLogins: 2,
+        lockedUntil: at(5),
+      });
       assert.ok(updated);
       assert.equal(updated.role, 'viewer');
       assert.equal(updated.passwordHash, 'h1b');
@@ -69,7 +80,11 @@ export function identityConformance(open: Open): void {
       assert.equal(first?.failedLogins, 1);
       assert.equal(first?.lockedUntil, null);
       const results = await Promise.all(Array.from({ length: 9 }, () => store.recordLoginFailure(user.id, lock)));
-      assert.deepEqual(results.map((u) => u!.failedLogins).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7, 8, 9, 10], 'no lost increments');
+      assert.deepEqual(
+        results.map((u) => u!.failedLogins).sort((a, b) => a - b),
+        [2, 3, 4, 5, 6, 7, 8, 9, 10],
+        'no lost increments',
+      );
       for (const u of results) if (u!.failedLogins < 5) assert.equal(u!.lockedUntil, null);
       const now = (await store.getUser(user.id))!;
       assert.equal(now.failedLogins, 10);
@@ -98,7 +113,10 @@ export function identityConformance(open: Open): void {
       const expired = new Date(before.getTime() - 3_600_000);
       const s2 = await store.createSession({ id: 'my-own-session-id', userId: user.id, expiresAt: expired, ip: null, userAgent: null });
       assert.equal(s2.id, 'my-own-session-id');
-      await assert.rejects(store.createSession({ id: 'my-own-session-id', userId: user.id, expiresAt: at(10), ip: null, userAgent: null }), 'ids are unique');
+      await assert.rejects(
+        store.createSession({ id: 'my-own-session-id', userId: user.id, expiresAt: at(10), ip: null, userAgent: null }),
+        'ids are unique',
+      );
       const s3 = await store.createSession({ userId: other.id, expiresAt: at(1000), ip: null, userAgent: null });
 
       const future = new Date(s1.createdAt.getTime() + 60_000);
@@ -131,10 +149,26 @@ export function identityConformance(open: Open): void {
     it('API tokens: create, find by hash (unique), list newest first, revoke once, touch forward only', T, async () => {
       const t1 = await store.createApiToken({ name: 'ci', role: 'operator', tokenHash: 'hash-1', prefix: 'cp_ab', createdBy: 'alice' });
       assert.match(t1.id, /^[0-9a-f-]{36}$/);
-      assert.deepEqual({ ...t1, id: '', createdAt: null }, { id: '', name: 'ci', role: 'operator', tokenHash: 'hash-1', prefix: 'cp_ab', createdAt: null, createdBy: 'alice', lastUsedAt: null, revokedAt: null });
+      assert.deepEqual(
+        { ...t1, id: '', createdAt: null },
+        {
+          id: '',
+          name: 'ci',
+          role: 'operator',
+          tokenHash: 'hash-1',
+          prefix: 'cp_ab',
+          createdAt: null,
+          createdBy: 'alice',
+          lastUsedAt: null,
+          revokedAt: null,
+        },
+      );
       assert.ok(t1.createdAt instanceof Date);
       const t2 = await store.createApiToken({ name: 'bot', role: 'viewer', tokenHash: 'hash-2', prefix: 'cp_cd', createdBy: null });
-      await assert.rejects(store.createApiToken({ name: 'dup', role: 'viewer', tokenHash: 'hash-1', prefix: 'x', createdBy: null }), 'hashes are unique');
+      await assert.rejects(
+        store.createApiToken({ name: 'dup', role: 'viewer', tokenHash: 'hash-1', prefix: 'x', createdBy: null }),
+        'hashes are unique',
+      );
       assert.deepEqual(await store.getApiTokenByHash('hash-1'), t1);
       assert.equal(await store.getApiTokenByHash('hash-3'), null);
       const listed = await store.listApiTokens();

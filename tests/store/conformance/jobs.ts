@@ -32,7 +32,9 @@ export function jobConformance(open: Open): void {
         assert.equal(time(job.nextRunAt), time(spec.nextRunAt), 'millisecond precision');
         assert.equal(time(job.anchorAt), time(spec.anchorAt));
       }
-      const paused = await store.createJob(newJob({ paused: true, nextRunAt: null, schedule: { kind: 'once', at: '2031-05-06T07:08:09.010Z' } }));
+      const paused = await store.createJob(
+        newJob({ paused: true, nextRunAt: null, schedule: { kind: 'once', at: '2031-05-06T07:08:09.010Z' } }),
+      );
       assert.equal(paused.nextRunAt, null);
       assert.equal(paused.paused, true);
       assert.deepEqual((await store.getJob(paused.id))?.schedule, { kind: 'once', at: '2031-05-06T07:08:09.010Z' });
@@ -113,7 +115,10 @@ export function jobConformance(open: Open): void {
       assert.equal(kept?.jobName, 'short-lived');
       assert.equal(kept?.jobId, job.id);
       const page = await store.listRuns({ limit: 10, jobId: job.id });
-      assert.deepEqual(page.items.map((r) => r.id), [run.id]);
+      assert.deepEqual(
+        page.items.map((r) => r.id),
+        [run.id],
+      );
       const reused = await store.createJob(newJob({ name: 'short-lived' }));
       assert.notEqual(reused.id, job.id, 'the name is free again');
     });
@@ -177,7 +182,10 @@ export function jobConformance(open: Open): void {
       assert.deepEqual(await store.listJobNames(10), []);
       const jobs: Job[] = [];
       for (const name of ['beta', 'Alpha', 'alpha', 'épée', 'Zulu', 'a-b']) jobs.push(await store.createJob(newJob({ name })));
-      const sorted = jobs.slice().sort(jobOrder).map((j) => ({ id: j.id, name: j.name }));
+      const sorted = jobs
+        .slice()
+        .sort(jobOrder)
+        .map((j) => ({ id: j.id, name: j.name }));
       assert.deepEqual(await store.listJobNames(100), sorted);
       assert.deepEqual(await store.listJobNames(3), sorted.slice(0, 3));
       assert.deepEqual(
@@ -205,10 +213,15 @@ export function jobConformance(open: Open): void {
           if (!page.nextCursor) break;
           cursor = page.nextCursor;
         }
-        assert.deepEqual(seen, sorted.map((j) => j.id), `limit ${limit}`);
+        assert.deepEqual(
+          seen,
+          sorted.map((j) => j.id),
+          `limit ${limit}`,
+        );
       }
 
-      const search = async (text: string): Promise<string[]> => (await store.listJobs({ limit: 50, search: text })).items.map((j) => j.name);
+      const search = async (text: string): Promise<string[]> =>
+        (await store.listJobs({ limit: 50, search: text })).items.map((j) => j.name);
       assert.deepEqual(await search('ALPHA'), ['Alpha', 'alpha'], 'case-insensitive');
       assert.deepEqual(await search('lt'), ['deltaX1', 'delta_1'], 'in name order: X (U+0058) sorts before _ (U+005F)');
       assert.deepEqual(await search('_'), ['delta_1'], '_ is literal, not a wildcard');
@@ -217,12 +230,25 @@ export function jobConformance(open: Open): void {
       assert.deepEqual(await search('nothing'), []);
 
       const byTag = (await store.listJobs({ limit: 50, tag: 'even' })).items.map((j) => j.name);
-      assert.deepEqual(byTag, jobs.filter((_, i) => i % 2 === 0).sort(jobOrder).map((j) => j.name));
-      assert.deepEqual((await store.listJobs({ limit: 50, tag: 'even', search: 'a' })).items.map((j) => j.name), byTag.filter((n) => n.toLowerCase().includes('a')));
+      assert.deepEqual(
+        byTag,
+        jobs
+          .filter((_, i) => i % 2 === 0)
+          .sort(jobOrder)
+          .map((j) => j.name),
+      );
+      assert.deepEqual(
+        (await store.listJobs({ limit: 50, tag: 'even', search: 'a' })).items.map((j) => j.name),
+        byTag.filter((n) => n.toLowerCase().includes('a')),
+      );
       assert.equal((await store.listJobs({ limit: 50, tag: 'ev' })).items.length, 0, 'tags match whole');
       const paged = await store.listJobs({ limit: 2, tag: 'all' });
       const next = await store.listJobs({ limit: 2, tag: 'all', cursor: paged.nextCursor! });
-      assert.deepEqual([...paged.items, ...next.items].map((j) => j.id), sorted.slice(0, 4).map((j) => j.id), 'filters and cursor together');
+      assert.deepEqual(
+        [...paged.items, ...next.items].map((j) => j.id),
+        sorted.slice(0, 4).map((j) => j.id),
+        'filters and cursor together',
+      );
 
       // lastRun: the newest occurrence by scheduledFor (not insertion order), or null.
       const withRuns = jobs[0]!;
@@ -256,10 +282,15 @@ export function jobConformance(open: Open): void {
       assert.deepEqual(plain.retry, DEFAULT_RETRY);
       assert.deepEqual(DEFAULT_RETRY, { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 });
       assert.equal(plain.concurrencyLimit, null);
-      const tuned = await store.createJob(newJob({ retry: { maxAttempts: 4, backoffSeconds: 3, maxBackoffSeconds: 30 }, concurrencyLimit: 2 }));
+      const tuned = await store.createJob(
+        newJob({ retry: { maxAttempts: 4, backoffSeconds: 3, maxBackoffSeconds: 30 }, concurrencyLimit: 2 }),
+      );
       assert.deepEqual((await store.getJob(tuned.id))?.retry, { maxAttempts: 4, backoffSeconds: 3, maxBackoffSeconds: 30 });
       assert.equal((await store.getJob(tuned.id))?.concurrencyLimit, 2);
-      const patched = await store.updateJob(tuned.id, { retry: { maxAttempts: 10, backoffSeconds: 1, maxBackoffSeconds: 1 }, concurrencyLimit: null });
+      const patched = await store.updateJob(tuned.id, {
+        retry: { maxAttempts: 10, backoffSeconds: 1, maxBackoffSeconds: 1 },
+        concurrencyLimit: null,
+      });
       assert.deepEqual(patched?.retry, { maxAttempts: 10, backoffSeconds: 1, maxBackoffSeconds: 1 });
       assert.equal(patched?.concurrencyLimit, null);
       assert.deepEqual(await store.getJob(tuned.id), patched);

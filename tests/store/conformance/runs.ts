@@ -83,8 +83,11 @@ export function runConformance(open: Open): void {
       const specs: NewRun[] = [];
       for (let i = 0; i < 23; i++) {
         // Shared due times between the two jobs exercise the id tie-break.
-        specs.push(newRun(jobA, { scheduledFor: at(10 * Math.floor(i / 2)), status: statuses[i % 4]!, instanceId: i % 3 === 0 ? 'i-1' : 'i-2' }));
-        if (i % 2 === 0) specs.push(newRun(jobB, { scheduledFor: at(10 * Math.floor(i / 2)), status: statuses[(i + 1) % 4]!, instanceId: null }));
+        specs.push(
+          newRun(jobA, { scheduledFor: at(10 * Math.floor(i / 2)), status: statuses[i % 4]!, instanceId: i % 3 === 0 ? 'i-1' : 'i-2' }),
+        );
+        if (i % 2 === 0)
+          specs.push(newRun(jobB, { scheduledFor: at(10 * Math.floor(i / 2)), status: statuses[(i + 1) % 4]!, instanceId: null }));
       }
       const runs: Run[] = [];
       for (const spec of specs) {
@@ -108,7 +111,10 @@ export function runConformance(open: Open): void {
         ['nothing matches', { status: 'abandoned' }, () => false],
       ];
       for (const [name, filter, predicate] of cases) {
-        const expected = runs.filter(predicate).sort(runOrder).map((r) => r.id);
+        const expected = runs
+          .filter(predicate)
+          .sort(runOrder)
+          .map((r) => r.id);
         for (const limit of [1, 4, 7, 200]) {
           const { ids, pages } = await allRunPages(store, { ...filter, limit });
           assert.deepEqual(ids, expected, `${name}, limit ${limit}`);
@@ -153,54 +159,102 @@ export function runConformance(open: Open): void {
       const renewed = await store.updateRun(run.id, { leaseExpiresAt: at(200) }, { attempt: 1, instanceId: 'i-a' });
       assert.equal(time(renewed?.leaseExpiresAt ?? null), time(at(200)));
       await store.updateRun(run.id, { status: 'succeeded', leaseExpiresAt: null }, { attempt: 1, instanceId: 'i-a' });
-      assert.equal(await store.updateRun(run.id, { error: 'late' }, { attempt: 1, instanceId: 'i-a' }), null, 'a finished run is not running');
+      assert.equal(
+        await store.updateRun(run.id, { error: 'late' }, { attempt: 1, instanceId: 'i-a' }),
+        null,
+        'a finished run is not running',
+      );
       assert.equal((await store.getRun(run.id))!.error, null);
     });
 
-    it('retryRun keeps the failed attempt and leaves the run retrying; claimRetry starts the next attempt for exactly one claimer', T, async () => {
-      const job = await store.createJob(newJob());
-      const run = (await store.insertRun(newRun(job, { status: 'running', instanceId: 'i-a', attempt: 1, startedAt: at(10), leaseExpiresAt: at(100) })))!;
-      const ended = { status: 'failed' as const, finishedAt: at(20), error: 'boom', output: 'out-1', waiting: 'attempt 2 at later' };
-      assert.equal(await store.retryRun(run.id, { attempt: 1, instanceId: 'i-b' }, ended), null, 'not the owner');
-      assert.equal(await store.retryRun(run.id, { attempt: 2, instanceId: 'i-a' }, ended), null, 'not the attempt');
-      assert.deepEqual(await store.listRunAttempts(run.id), []);
-      const waiting = await store.retryRun(run.id, { attempt: 1, instanceId: 'i-a' }, ended);
-      assert.ok(waiting);
-      assert.deepEqual(
-        [waiting.status, waiting.attempt, waiting.instanceId, waiting.startedAt, waiting.finishedAt, waiting.leaseExpiresAt, waiting.error, waiting.output],
-        ['retrying', 2, null, null, null, null, 'attempt 2 at later', null],
-      );
-      assert.deepEqual(await store.getRun(run.id), waiting);
-      const history = await store.listRunAttempts(run.id);
-      assert.deepEqual(
-        history.map((a) => ({ ...a, startedAt: time(a.startedAt), finishedAt: time(a.finishedAt) })),
-        [{ attempt: 1, instanceId: 'i-a', startedAt: time(at(10)), finishedAt: time(at(20)), status: 'failed', error: 'boom', output: 'out-1' }],
-      );
-      // The former attempt's owner can write nothing any more, and a waiting run is neither active nor expired.
-      assert.equal(await store.updateRun(run.id, { status: 'succeeded' }, { attempt: 1, instanceId: 'i-a' }), null);
-      assert.equal(await store.retryRun(run.id, { attempt: 1, instanceId: 'i-a' }, ended), null, 'already retried');
-      assert.equal(await store.countActiveRuns(job.id, at(0)), 0);
-      assert.deepEqual(await store.listExpiredRuns(at(1_000), 10), []);
+    it(
+      'retryRun keeps the failed attempt and leaves the run retrying; claimRetry starts the next attempt for exactly one claimer',
+      T,
+      async () => {
+        const job = await store.createJob(newJob());
+        const run = (await store.insertRun(
+          newRun(job, { status: 'running', instanceId: 'i-a', attempt: 1, startedAt: at(10), leaseExpiresAt: at(100) }),
+        ))!;
+        const ended = { status: 'failed' as const, finishedAt: at(20), error: 'boom', output: 'out-1', waiting: 'attempt 2 at later' };
+        assert.equal(await store.retryRun(run.id, { attempt: 1, instanceId: 'i-b' }, ended), null, 'not the owner');
+        assert.equal(await store.retryRun(run.id, { attempt: 2, instanceId: 'i-a' }, ended), null, 'not the attempt');
+        assert.deepEqual(await store.listRunAttempts(run.id), []);
+        const waiting = await store.retryRun(run.id, { attempt: 1, instanceId: 'i-a' }, ended);
+        assert.ok(waiting);
+        assert.deepEqual(
+          [
+            waiting.status,
+            waiting.attempt,
+            waiting.instanceId,
+            waiting.startedAt,
+            waiting.finishedAt,
+            waiting.leaseExpiresAt,
+            waiting.error,
+            waiting.output,
+          ],
+          ['retrying', 2, null, null, null, null, 'attempt 2 at later', null],
+        );
+        assert.deepEqual(await store.getRun(run.id), waiting);
+        const history = await store.listRunAttempts(run.id);
+        assert.deepEqual(
+          history.map((a) => ({ ...a, startedAt: time(a.startedAt), finishedAt: time(a.finishedAt) })),
+          [
+            {
+              attempt: 1,
+              instanceId: 'i-a',
+              startedAt: time(at(10)),
+              finishedAt: time(at(20)),
+              status: 'failed',
+              error: 'boom',
+              output: 'out-1',
+            },
+          ],
+        );
+        // The former attempt's owner can write nothing any more, and a waiting run is neither active nor expired.
+        assert.equal(await store.updateRun(run.id, { status: 'succeeded' }, { attempt: 1, instanceId: 'i-a' }), null);
+        assert.equal(await store.retryRun(run.id, { attempt: 1, instanceId: 'i-a' }, ended), null, 'already retried');
+        assert.equal(await store.countActiveRuns(job.id, at(0)), 0);
+        assert.deepEqual(await store.listExpiredRuns(at(1_000), 10), []);
 
-      assert.equal(await store.claimRetry(run.id, 3, { instanceId: 'x', at: at(30), leaseExpiresAt: at(60) }), null, 'wrong attempt');
-      const claims = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => store.claimRetry(run.id, 2, { instanceId: `claimer-${i}`, at: at(30), leaseExpiresAt: at(60) })),
-      );
-      const winners = claims.filter((r) => r !== null);
-      assert.equal(winners.length, 1);
-      const started = winners[0]!;
-      assert.deepEqual([started.status, started.attempt, time(started.startedAt), time(started.leaseExpiresAt)], ['running', 2, time(at(30)), time(at(60))]);
-      assert.match(started.instanceId ?? '', /^claimer-\d$/);
-      assert.equal(await store.claimRetry(run.id, 2, { instanceId: 'late', at: at(31), leaseExpiresAt: at(61) }), null, 'already started');
-      // The new attempt can be retried in turn: the history grows.
-      await store.retryRun(run.id, { attempt: 2, instanceId: started.instanceId }, { ...ended, status: 'timed-out', finishedAt: at(40), error: 'slow' });
-      assert.deepEqual((await store.listRunAttempts(run.id)).map((a) => [a.attempt, a.status, a.instanceId, time(a.startedAt)]), [
-        [1, 'failed', 'i-a', time(at(10))],
-        [2, 'timed-out', started.instanceId, time(at(30))],
-      ]);
-      assert.equal(await store.retryRun('00000000-0000-4000-8000-000000000000', { attempt: 1, instanceId: 'i-a' }, ended), null);
-      assert.equal(await store.claimRetry('00000000-0000-4000-8000-000000000000', 2, { instanceId: 'x', at: at(1), leaseExpiresAt: at(2) }), null);
-    });
+        assert.equal(await store.claimRetry(run.id, 3, { instanceId: 'x', at: at(30), leaseExpiresAt: at(60) }), null, 'wrong attempt');
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            store.claimRetry(run.id, 2, { instanceId: `claimer-${i}`, at: at(30), leaseExpiresAt: at(60) }),
+          ),
+        );
+        const winners = claims.filter((r) => r !== null);
+        assert.equal(winners.length, 1);
+        const started = winners[0]!;
+        assert.deepEqual(
+          [started.status, started.attempt, time(started.startedAt), time(started.leaseExpiresAt)],
+          ['running', 2, time(at(30)), time(at(60))],
+        );
+        assert.match(started.instanceId ?? '', /^claimer-\d$/);
+        assert.equal(
+          await store.claimRetry(run.id, 2, { instanceId: 'late', at: at(31), leaseExpiresAt: at(61) }),
+          null,
+          'already started',
+        );
+        // The new attempt can be retried in turn: the history grows.
+        await store.retryRun(
+          run.id,
+          { attempt: 2, instanceId: started.instanceId },
+          { ...ended, status: 'timed-out', finishedAt: at(40), error: 'slow' },
+        );
+        assert.deepEqual(
+          (await store.listRunAttempts(run.id)).map((a) => [a.attempt, a.status, a.instanceId, time(a.startedAt)]),
+          [
+            [1, 'failed', 'i-a', time(at(10))],
+            [2, 'timed-out', started.instanceId, time(at(30))],
+          ],
+        );
+        assert.equal(await store.retryRun('00000000-0000-4000-8000-000000000000', { attempt: 1, instanceId: 'i-a' }, ended), null);
+        assert.equal(
+          await store.claimRetry('00000000-0000-4000-8000-000000000000', 2, { instanceId: 'x', at: at(1), leaseExpiresAt: at(2) }),
+          null,
+        );
+      },
+    );
 
     it('listRuns jobSearch: case-insensitive literal substring of current, earlier and deleted job names, pages exactly', T, async () => {
       const backup = await store.createJob(newJob({ name: 'Nightly Backup' }));
@@ -219,9 +273,17 @@ export function runConformance(open: Open): void {
       const moved = (await store.updateJob(renamed.id, { name: 'tidy' }))!;
       runs.push((await store.insertRun(newRun(moved, { scheduledFor: at(100) })))!);
 
-      const expect = async (text: string, jobs: Job[], extra: Omit<RunListQuery, 'limit' | 'cursor' | 'jobSearch'> = {}, filter: (r: Run) => boolean = () => true): Promise<void> => {
+      const expect = async (
+        text: string,
+        jobs: Job[],
+        extra: Omit<RunListQuery, 'limit' | 'cursor' | 'jobSearch'> = {},
+        filter: (r: Run) => boolean = () => true,
+      ): Promise<void> => {
         const ids = new Set(jobs.map((j) => j.id));
-        const expected = runs.filter((r) => ids.has(r.jobId) && filter(r)).sort(runOrder).map((r) => r.id);
+        const expected = runs
+          .filter((r) => ids.has(r.jobId) && filter(r))
+          .sort(runOrder)
+          .map((r) => r.id);
         for (const limit of [2, 50]) {
           const { ids: got } = await allRunPages(store, { ...extra, jobSearch: text, limit });
           assert.deepEqual(got, expected, `"${text}" limit ${limit}`);
@@ -239,7 +301,12 @@ export function runConformance(open: Open): void {
       await expect('backup', [backup, weekly, gone], { status: 'failed' }, (r) => r.status === 'failed');
       await expect('backup', [backup], { jobId: backup.id });
       await expect('backup', [], { jobId: pct.id });
-      await expect('backup', [backup, weekly, gone], { from: at(10), to: at(31) }, (r) => r.scheduledFor >= at(10) && r.scheduledFor < at(31));
+      await expect(
+        'backup',
+        [backup, weekly, gone],
+        { from: at(10), to: at(31) },
+        (r) => r.scheduledFor >= at(10) && r.scheduledFor < at(31),
+      );
       await expect('no such job', []);
     });
 
@@ -262,7 +329,10 @@ export function runConformance(open: Open): void {
 
       const stats = await store.runStats({ from: at(0), to: at(240), bucketSeconds: 60, jobId: job.id });
       assert.equal(stats.length, 3);
-      assert.deepEqual(stats.map((b) => b.bucketStart.toISOString()), [at(0), at(120), at(180)].map((d) => d.toISOString()));
+      assert.deepEqual(
+        stats.map((b) => b.bucketStart.toISOString()),
+        [at(0), at(120), at(180)].map((d) => d.toISOString()),
+      );
       assert.deepEqual(stats[0]!.counts, { succeeded: 3, failed: 1, missed: 1 });
       // percentile_cont: 100, 200, 300, 400 -> p50 250, p95 = 300 + 0.85 * 100.
       assert.ok(Math.abs(stats[0]!.durationP50Ms! - 250) < 1e-6, String(stats[0]!.durationP50Ms));
@@ -277,10 +347,13 @@ export function runConformance(open: Open): void {
       assert.deepEqual(all[0]!.counts, { succeeded: 3, failed: 2, missed: 1 }, 'every job without jobId');
       // Buckets align to `from`, not to the epoch.
       const shifted = await store.runStats({ from: at(5), to: at(65), bucketSeconds: 30, jobId: job.id });
-      assert.deepEqual(shifted.map((b) => [b.bucketStart.toISOString(), b.counts]), [
-        [at(5).toISOString(), { succeeded: 2, failed: 1 }],
-        [at(35).toISOString(), { missed: 1 }],
-      ]);
+      assert.deepEqual(
+        shifted.map((b) => [b.bucketStart.toISOString(), b.counts]),
+        [
+          [at(5).toISOString(), { succeeded: 2, failed: 1 }],
+          [at(35).toISOString(), { missed: 1 }],
+        ],
+      );
       assert.deepEqual(await store.runStats({ from: at(1000), to: at(2000), bucketSeconds: 60 }), []);
     });
 
@@ -288,7 +361,8 @@ export function runConformance(open: Open): void {
       const job = await store.createJob(newJob());
       const other = await store.createJob(newJob());
       await store.insertRun(newRun(job, { scheduledFor: at(1), startedAt: at(99, 999), instanceId: 'i-a' }));
-      for (let i = 0; i < 3; i++) await store.insertRun(newRun(job, { scheduledFor: at(10 + i), startedAt: at(100 + i), instanceId: 'i-b' }));
+      for (let i = 0; i < 3; i++)
+        await store.insertRun(newRun(job, { scheduledFor: at(10 + i), startedAt: at(100 + i), instanceId: 'i-b' }));
       await store.insertRun(newRun(job, { scheduledFor: at(20), startedAt: at(100), instanceId: 'i-a' }));
       await store.insertRun(newRun(other, { scheduledFor: at(20), startedAt: at(150), instanceId: 'i-c' }));
       await store.insertRun(newRun(other, { scheduledFor: at(21), startedAt: null, instanceId: 'i-d', status: 'skipped' }));
@@ -314,7 +388,8 @@ export function runConformance(open: Open): void {
       const old = await store.createJob(newJob());
       const kept: string[] = [];
       const prunable: Run[] = [];
-      for (let i = 0; i < 7; i++) prunable.push((await store.insertRun(newRun(old, { scheduledFor: at(-100 + i), status: i % 2 ? 'failed' : 'succeeded' })))!);
+      for (let i = 0; i < 7; i++)
+        prunable.push((await store.insertRun(newRun(old, { scheduledFor: at(-100 + i), status: i % 2 ? 'failed' : 'succeeded' })))!);
       kept.push((await store.insertRun(newRun(old, { scheduledFor: at(-200), status: 'running' })))!.id);
       kept.push((await store.insertRun(newRun(old, { scheduledFor: at(-300), status: 'retrying' })))!.id);
       kept.push((await store.insertRun(newRun(old, { scheduledFor: at(0), status: 'succeeded' })))!.id);
@@ -325,12 +400,25 @@ export function runConformance(open: Open): void {
       assert.deepEqual(await left(), kept.slice().sort(), 'running, retrying and not-older runs stay');
       assert.equal(await store.pruneRuns(at(0), 100), 0);
 
-      const base: Instance = { id: 'x', host: 'h', pid: 1, version: '1', startedAt: at(0), lastSeenAt: at(0), clockSkewMs: 0, stoppedAt: null, aliveSince: at(0) };
+      const base: Instance = {
+        id: 'x',
+        host: 'h',
+        pid: 1,
+        version: '1',
+        startedAt: at(0),
+        lastSeenAt: at(0),
+        clockSkewMs: 0,
+        stoppedAt: null,
+        aliveSince: at(0),
+      };
       await store.upsertInstance({ ...base, id: 'stale-1', lastSeenAt: at(10) });
       await store.upsertInstance({ ...base, id: 'stale-2', lastSeenAt: at(19, 999) });
       await store.upsertInstance({ ...base, id: 'fresh', lastSeenAt: at(20) });
       assert.equal(await store.pruneInstances(at(20)), 2);
-      assert.deepEqual((await store.listInstances()).map((i) => i.id), ['fresh']);
+      assert.deepEqual(
+        (await store.listInstances()).map((i) => i.id),
+        ['fresh'],
+      );
     });
   });
 }

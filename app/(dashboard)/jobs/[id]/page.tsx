@@ -58,32 +58,32 @@ export default async function JobPage({ params, searchParams }: { params: Params
           {job.description && <p className="muted">{job.description}</p>}
         </div>
         {canEdit && (
-        <div className="page-actions">
-          {job.paused ? (
-            <form action={resumeJobAction.bind(null, job.id)}>
+          <div className="page-actions">
+            {job.paused ? (
+              <form action={resumeJobAction.bind(null, job.id)}>
+                <button type="submit" className="btn">
+                  Resume
+                </button>
+              </form>
+            ) : (
+              <form action={pauseJobAction.bind(null, job.id)}>
+                <button type="submit" className="btn">
+                  Pause
+                </button>
+              </form>
+            )}
+            <form action={runJobNowAction.bind(null, job.id)}>
               <button type="submit" className="btn">
-                Resume
+                Run now
               </button>
             </form>
-          ) : (
-            <form action={pauseJobAction.bind(null, job.id)}>
-              <button type="submit" className="btn">
-                Pause
-              </button>
-            </form>
-          )}
-          <form action={runJobNowAction.bind(null, job.id)}>
-            <button type="submit" className="btn">
-              Run now
-            </button>
-          </form>
-          <Link href={`/jobs/${job.id}/edit`} className="btn">
-            Edit
-          </Link>
-          <Link href={`/jobs/${job.id}/delete`} className="btn btn-danger">
-            Delete
-          </Link>
-        </div>
+            <Link href={`/jobs/${job.id}/edit`} className="btn">
+              Edit
+            </Link>
+            <Link href={`/jobs/${job.id}/delete`} className="btn btn-danger">
+              Delete
+            </Link>
+          </div>
         )}
       </div>
       <Notice code={one(search.notice)} />
@@ -121,7 +121,9 @@ export default async function JobPage({ params, searchParams }: { params: Params
                 : `up to ${job.retry.maxAttempts} attempts, backoff ${job.retry.backoffSeconds} s doubling, capped at ${job.retry.maxBackoffSeconds} s`}
             </dd>
             <dt>Concurrency limit</dt>
-            <dd data-testid="job-concurrency">{job.concurrencyLimit === null ? 'no limit' : `${job.concurrencyLimit} at once across the cluster`}</dd>
+            <dd data-testid="job-concurrency">
+              {job.concurrencyLimit === null ? 'no limit' : `${job.concurrencyLimit} at once across the cluster`}
+            </dd>
             {job.tags.length > 0 && (
               <>
                 <dt>Tags</dt>

@@ -47,12 +47,7 @@ export function BulkForm({ action, children }: Props) {
   }, [state, recount]);
 
   return (
-    <form
-      ref={form}
-      action={formAction}
-      onChange={onChange}
-      aria-label="Jobs, with bulk actions"
-    >
+    <form ref={form} action={formAction} onChange={onChange} aria-label="Jobs, with bulk actions">
       <div className="bulk-bar" role="group" aria-label="Bulk actions">
         <span className="muted small" aria-live="polite" data-testid="bulk-count">
           {selected === 0 ? 'Select jobs for bulk actions' : `${selected} selected`}
@@ -65,7 +60,12 @@ export function BulkForm({ action, children }: Props) {
             <button type="submit" name="action" value="resume" className="btn btn-sm" disabled={selected === 0 || pending}>
               Resume selected
             </button>
-            <button type="button" className="btn btn-sm btn-danger" disabled={selected === 0 || pending} onClick={() => setConfirming(true)}>
+            <button
+              type="button"
+              className="btn btn-sm btn-danger"
+              disabled={selected === 0 || pending}
+              onClick={() => setConfirming(true)}
+            >
               Delete selected…
             </button>
           </>

@@ -1,5 +1,14 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { get, set, useController, useFormState, type ControllerRenderProps, type FieldErrors, type FieldPath, type RefCallBack } from 'react-hook-form';
+import {
+  get,
+  set,
+  useController,
+  useFormState,
+  type ControllerRenderProps,
+  type FieldErrors,
+  type FieldPath,
+  type RefCallBack,
+} from 'react-hook-form';
 import type { FieldIssue } from '@/lib/errors';
 import type { JobFormValues } from '@/lib/presenters/job-form-state';
 import type { PayloadField } from '@/lib/presenters/payload-fields';
@@ -114,7 +123,16 @@ export function Field({ name, path = name, label, hint, nestedIssues = false, ch
   return (
     <div className={`field${issues.length ? ' field-invalid' : ''}`}>
       <label htmlFor={id}>{label}</label>
-      {children({ id, name: path, value, onChange: field.onChange, onBlur: field.onBlur, ref: field.ref, 'aria-invalid': issues.length > 0, 'aria-describedby': describedBy })}
+      {children({
+        id,
+        name: path,
+        value,
+        onChange: field.onChange,
+        onBlur: field.onBlur,
+        ref: field.ref,
+        'aria-invalid': issues.length > 0,
+        'aria-describedby': describedBy,
+      })}
       {hint && (
         <p className="hint" id={`${id}-hint`}>
           {hint}
@@ -133,8 +151,16 @@ export function Field({ name, path = name, label, hint, nestedIssues = false, ch
 export function PayloadInput({ type, field }: { type: string; field: PayloadField }) {
   const name: PayloadValuePath = `payloadByType.${type}.${field.name}`;
   const path = `payload.${field.name}`;
-  const defaultHint = field.defaultValue !== undefined && field.kind !== 'boolean' && field.kind !== 'record' ? `default ${JSON.stringify(field.defaultValue)}` : null;
-  const hint = [field.description, field.kind === 'record' ? 'one "Name: value" per line' : null, defaultHint, field.required ? null : 'optional']
+  const defaultHint =
+    field.defaultValue !== undefined && field.kind !== 'boolean' && field.kind !== 'record'
+      ? `default ${JSON.stringify(field.defaultValue)}`
+      : null;
+  const hint = [
+    field.description,
+    field.kind === 'record' ? 'one "Name: value" per line' : null,
+    defaultHint,
+    field.required ? null : 'optional',
+  ]
     .filter(Boolean)
     .join(' · ');
   const label = field.required ? `${field.label} (required)` : field.label;
@@ -157,7 +183,16 @@ export function PayloadInput({ type, field }: { type: string; field: PayloadFiel
             );
           case 'number':
           case 'integer':
-            return <input {...p} type="number" inputMode="numeric" step={field.kind === 'integer' ? 1 : 'any'} min={field.min ?? undefined} max={field.max ?? undefined} />;
+            return (
+              <input
+                {...p}
+                type="number"
+                inputMode="numeric"
+                step={field.kind === 'integer' ? 1 : 'any'}
+                min={field.min ?? undefined}
+                max={field.max ?? undefined}
+              />
+            );
           case 'text':
           case 'record':
           case 'json':

@@ -179,8 +179,8 @@ function ScheduleFieldset() {
   const { setValue } = useFormContext<JobFormValues>();
   const { field: kindField } = useController<JobFormValues, 'schedule.kind'>({ name: 'schedule.kind' });
   const kind = kindField.value;
-  const [expression, timezone, atLocal] = useWatch<JobFormValues, ['schedule.expression', 'schedule.timezone', 'schedule.atLocal']>({
-    name: ['schedule.expression', 'schedule.timezone', 'schedule.atLocal'],
+  const [expression, atLocal] = useWatch<JobFormValues, ['schedule.expression', 'schedule.atLocal']>({
+    name: ['schedule.expression', 'schedule.atLocal'],
   });
   const [zones, setZones] = useState<string[]>([]);
 
@@ -199,7 +199,14 @@ function ScheduleFieldset() {
         <div className="segmented" role="radiogroup" aria-labelledby="kind-label">
           {SCHEDULE_KINDS.map((k) => (
             <label key={k} className="segment">
-              <input type="radio" name={kindField.name} value={k} checked={kind === k} onChange={() => kindField.onChange(k)} onBlur={kindField.onBlur} />
+              <input
+                type="radio"
+                name={kindField.name}
+                value={k}
+                checked={kind === k}
+                onChange={() => kindField.onChange(k)}
+                onBlur={kindField.onBlur}
+              />
               <span>{KIND_LABELS[k]}</span>
             </label>
           ))}
@@ -214,7 +221,13 @@ function ScheduleFieldset() {
           </span>
           <div className="presets" role="group" aria-labelledby="presets-label">
             {CRON_PRESETS.map((p) => (
-              <button key={p.expression} type="button" className="btn btn-sm preset" aria-pressed={expression.trim() === p.expression} onClick={() => setValue('schedule.expression', p.expression)}>
+              <button
+                key={p.expression}
+                type="button"
+                className="btn btn-sm preset"
+                aria-pressed={expression.trim() === p.expression}
+                onClick={() => setValue('schedule.expression', p.expression)}
+              >
                 {p.label}
               </button>
             ))}
@@ -280,11 +293,16 @@ function SchedulePreview() {
   const preview = useMemo(() => {
     if (!now) return null;
     const candidate =
-      kind === 'cron' ? { kind, expression, timezone } : kind === 'interval' ? { kind, seconds: Number(seconds) } : { kind, at: localToIso(atLocal) };
+      kind === 'cron'
+        ? { kind, expression, timezone }
+        : kind === 'interval'
+          ? { kind, seconds: Number(seconds) }
+          : { kind, at: localToIso(atLocal) };
     if (kind === 'cron') {
       const err = cronExpressionError(expression);
       if (err) return { error: `Invalid cron expression: ${err}` };
-      if (!isValidTimezone(timezone)) return { error: `Unknown time zone “${timezone.trim()}”: use an IANA name such as Europe/Berlin or UTC` };
+      if (!isValidTimezone(timezone))
+        return { error: `Unknown time zone “${timezone.trim()}”: use an IANA name such as Europe/Berlin or UTC` };
     }
     const parsed = ScheduleSchema.safeParse(candidate);
     if (!parsed.success) return { error: parsed.error.issues[0]?.message ?? 'invalid schedule' };
@@ -332,7 +350,9 @@ function SchedulePreview() {
 }
 
 function PoliciesFieldset({ overlapPolicies, missedPolicies }: { overlapPolicies: readonly string[]; missedPolicies: readonly string[] }) {
-  const [overlapPolicy, missedPolicy] = useWatch<JobFormValues, ['overlapPolicy', 'missedPolicy']>({ name: ['overlapPolicy', 'missedPolicy'] });
+  const [overlapPolicy, missedPolicy] = useWatch<JobFormValues, ['overlapPolicy', 'missedPolicy']>({
+    name: ['overlapPolicy', 'missedPolicy'],
+  });
   return (
     <fieldset>
       <legend>Policies</legend>

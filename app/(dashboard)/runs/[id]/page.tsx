@@ -112,7 +112,10 @@ export default async function RunPage({ params }: { params: Params }) {
             )}
             <dt>Started</dt>
             <dd>
-              <Time iso={run.startedAt?.toISOString() ?? null} empty={run.status === 'claimed' ? 'claimed, starts when due' : 'not started'} />
+              <Time
+                iso={run.startedAt?.toISOString() ?? null}
+                empty={run.status === 'claimed' ? 'claimed, starts when due' : 'not started'}
+              />
             </dd>
             <dt>Finished</dt>
             <dd>
@@ -175,7 +178,13 @@ export default async function RunPage({ params }: { params: Params }) {
           <h2 id="attempts-h" className="section-title">
             Attempts
           </h2>
-          <DataTable testId="run-attempts" columns={ATTEMPT_COLUMNS} rows={history} rowKey={(a) => a.attempt} rowAttributes={() => ({ 'data-testid': 'run-attempt' })} />
+          <DataTable
+            testId="run-attempts"
+            columns={ATTEMPT_COLUMNS}
+            rows={history}
+            rowKey={(a) => a.attempt}
+            rowAttributes={() => ({ 'data-testid': 'run-attempt' })}
+          />
         </section>
       )}
 

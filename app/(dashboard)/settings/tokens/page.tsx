@@ -50,8 +50,9 @@ export default async function TokensPage() {
         <div>
           <h1>API tokens</h1>
           <p className="muted">
-            Send a token as <code>Authorization: Bearer &lt;token&gt;</code>. It acts with its role. Only a hash is stored: a lost token cannot be
-            shown again, revoke it and create another. The <code>API_TOKEN</code> environment variable, if set, is an admin token too.
+            Send a token as <code>Authorization: Bearer &lt;token&gt;</code>. It acts with its role. Only a hash is stored: a lost token
+            cannot be shown again, revoke it and create another. The <code>API_TOKEN</code> environment variable, if set, is an admin token
+            too.
           </p>
         </div>
       </div>
@@ -66,7 +67,13 @@ export default async function TokensPage() {
       {tokens.length === 0 ? (
         <p className="empty muted">No tokens yet.</p>
       ) : (
-        <DataTable label="API tokens" columns={COLUMNS} rows={tokens} rowKey={(t) => t.id} rowAttributes={(t) => ({ 'data-token': t.name })} />
+        <DataTable
+          label="API tokens"
+          columns={COLUMNS}
+          rows={tokens}
+          rowKey={(t) => t.id}
+          rowAttributes={(t) => ({ 'data-token': t.name })}
+        />
       )}
     </>
   );

@@ -54,7 +54,10 @@ function UserActions({ user }: { user: PublicUser }) {
   return (
     <>
       <div className="cell-inline">
-        <ActionForm action={setDisabledAction.bind(null, user.id, !user.disabled)} label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}>
+        <ActionForm
+          action={setDisabledAction.bind(null, user.id, !user.disabled)}
+          label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}
+        >
           <button type="submit" className="btn btn-sm">
             {user.disabled ? 'Enable' : 'Disable'}
           </button>
@@ -105,8 +108,8 @@ export default async function UsersPage() {
         <div>
           <h1>Users</h1>
           <p className="muted">
-            Admins manage everything; operators create, edit, pause, resume, run and delete jobs; viewers only read. Any change to a
-            user ends their sessions. The last enabled admin cannot be demoted, disabled or deleted.
+            Admins manage everything; operators create, edit, pause, resume, run and delete jobs; viewers only read. Any change to a user
+            ends their sessions. The last enabled admin cannot be demoted, disabled or deleted.
           </p>
         </div>
       </div>
@@ -122,7 +125,13 @@ export default async function UsersPage() {
         </div>
       </CreatePanel>
 
-      <DataTable label="Users" columns={COLUMNS} rows={users} rowKey={(user) => user.id} rowAttributes={(user) => ({ 'data-user': user.username })} />
+      <DataTable
+        label="Users"
+        columns={COLUMNS}
+        rows={users}
+        rowKey={(user) => user.id}
+        rowAttributes={(user) => ({ 'data-user': user.username })}
+      />
     </>
   );
 }

@@ -17,10 +17,7 @@ export default async function DeleteJobPage({ params }: { params: Params }) {
   return (
     <div className="confirm" role="region" aria-labelledby="confirm-h">
       <h1 id="confirm-h">Delete “{job.name}”?</h1>
-      <p>
-        The job ({describeSchedule(job.schedule)}) stops running and is removed together with its schedule. This cannot
-        be undone.
-      </p>
+      <p>The job ({describeSchedule(job.schedule)}) stops running and is removed together with its schedule. This cannot be undone.</p>
       <div className="form-actions">
         <form action={deleteJobAction.bind(null, job.id)}>
           <button type="submit" className="btn btn-danger">
