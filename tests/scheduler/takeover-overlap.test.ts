@@ -52,32 +52,46 @@ for (const factory of SCHEDULER_STORES) {
       return runs.sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime());
     };
 
-    test('queue-one: a crash with one run going and the next one queued, both taken over: they run one after the other, no deadlock', async () => {
-      const { store, services } = opened;
-      const first = await startWorker(opened.db.url, `${factory.name}-queue-a`, ENV);
+    /** One worker alone (so the job's first runs are surely its own) and an http job calling `path`. */
+    const aloneWithJob = async (label: string, name: string, path: string, seconds: number, overlapPolicy: 'skip' | 'queue-one') => {
+      const first = await startWorker(opened.db.url, `${factory.name}-${label}-a`, ENV);
       workers.push(first);
-      const path = '/slow?ms=3500&queue=1';
-      const job = await services.createJob(
-        {
-          name: 'queued-through-a-crash',
-          type: 'http',
-          payload: { url: `${http.url}${path}` },
-          schedule: { kind: 'interval', seconds: 2 },
-          overlapPolicy: 'queue-one',
-        },
+      const job = await opened.services.createJob(
+        { name, type: 'http', payload: { url: `${http.url}${path}` }, schedule: { kind: 'interval', seconds }, overlapPolicy },
         SYSTEM_ACTOR,
       );
-      // One run going, the next one queued behind it (running, no start), both on the only instance.
-      const [going, queued] = await waitFor(
+      return { first, job };
+    };
+    const runGoing = (jobId: string): Promise<Run> =>
+      waitFor('a run going', async () => (await runsOf(jobId)).find((r) => r.status === 'running' && r.startedAt !== null), 15_000);
+    /** A run going and the next one queued behind it (running, no start yet). */
+    const goingAndQueued = (jobId: string): Promise<readonly [Run, Run]> =>
+      waitFor(
         'a run going and the next one queued',
         async () => {
-          const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
+          const runs = (await runsOf(jobId)).filter((r) => r.status === 'running');
           const started = runs.find((r) => r.startedAt !== null);
           const waiting = runs.find((r) => r.startedAt === null);
           return started && waiting ? ([started, waiting] as const) : undefined;
         },
         15_000,
       );
+    const takenOverAndDone = (runId: string, timeoutMs: number): Promise<Run> =>
+      waitFor(
+        'the takeover to finish',
+        async () => {
+          const run = await opened.store.getRun(runId);
+          return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
+        },
+        timeoutMs,
+      );
+
+    test('queue-one: a crash with one run going and the next one queued, both taken over: they run one after the other, no deadlock', async () => {
+      const { store, services } = opened;
+      const path = '/slow?ms=3500&queue=1';
+      const { first, job } = await aloneWithJob('queue', 'queued-through-a-crash', path, 2, 'queue-one');
+      // One run going, the next one queued behind it (running, no start), both on the only instance.
+      const [going, queued] = await goingAndQueued(job.id);
       await services.pauseJob(job.id, SYSTEM_ACTOR);
       await stopWorker(first, 'SIGKILL');
       const second = await startWorker(opened.db.url, `${factory.name}-queue-b`, ENV);
@@ -110,31 +124,11 @@ for (const factory of SCHEDULER_STORES) {
 
     test('queue-one: a stopping instance starts nothing, not even a queued run whose turn comes during its grace: it goes to another instance', async () => {
       const { store, services } = opened;
-      const first = await startWorker(opened.db.url, `${factory.name}-stop-a`, ENV);
-      workers.push(first);
       // Long enough that the one ahead is still going when the SIGTERM comes (the second worker's start takes seconds),
       // short enough to end within the 10 s grace.
       const path = '/slow?ms=7000&stop=1';
-      const job = await services.createJob(
-        {
-          name: 'queued-through-a-stop',
-          type: 'http',
-          payload: { url: `${http.url}${path}` },
-          schedule: { kind: 'interval', seconds: 2 },
-          overlapPolicy: 'queue-one',
-        },
-        SYSTEM_ACTOR,
-      );
-      const [, queued] = await waitFor(
-        'a run going and the next one queued on the only instance',
-        async () => {
-          const runs = (await runsOf(job.id)).filter((r) => r.status === 'running');
-          const started = runs.find((r) => r.startedAt !== null);
-          const waiting = runs.find((r) => r.startedAt === null);
-          return started && waiting ? ([started, waiting] as const) : undefined;
-        },
-        15_000,
-      );
+      const { first, job } = await aloneWithJob('stop', 'queued-through-a-stop', path, 2, 'queue-one');
+      const [, queued] = await goingAndQueued(job.id);
       const second = await startWorker(opened.db.url, `${factory.name}-stop-b`, ENV);
       workers.push(second);
       await services.pauseJob(job.id, SYSTEM_ACTOR);
@@ -162,77 +156,32 @@ for (const factory of SCHEDULER_STORES) {
     });
 
     test('skip: a taken-over run that had called its target continues that occurrence; it is not skipped behind a later one', async () => {
-      const { store, services } = opened;
-      const first = await startWorker(opened.db.url, `${factory.name}-skip-a`, ENV);
-      workers.push(first);
       const path = '/slow?ms=5000&skip=1';
-      const job = await services.createJob(
-        {
-          name: 'skip-through-a-crash',
-          type: 'http',
-          payload: { url: `${http.url}${path}` },
-          schedule: { kind: 'interval', seconds: 3 },
-          overlapPolicy: 'skip',
-        },
-        SYSTEM_ACTOR,
-      );
-      const going = await waitFor(
-        'a run going',
-        async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null),
-        15_000,
-      );
+      const { first, job } = await aloneWithJob('skip', 'skip-through-a-crash', path, 3, 'skip');
+      const going = await runGoing(job.id);
       assert.equal(going.instanceId, first.instanceId, 'the only instance runs it');
       await waitFor('its call to reach the target', async () => http.requests.some((r) => r.path === path) || undefined, 5_000);
       await stopWorker(first, 'SIGKILL');
       const second = await startWorker(opened.db.url, `${factory.name}-skip-b`, ENV);
       workers.push(second);
-      const taken = await waitFor(
-        'the takeover to finish',
-        async () => {
-          const run = await store.getRun(going.id);
-          return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
-        },
-        30_000,
-      );
+      const taken = await takenOverAndDone(going.id, 30_000);
       assert.equal(taken.status, 'succeeded', `the occurrence went on: ${taken.status} ${taken.error}`);
-      await services.pauseJob(job.id, SYSTEM_ACTOR);
+      await opened.services.pauseJob(job.id, SYSTEM_ACTOR);
       await delay(500);
       await stopWorker(second, 'SIGTERM');
     });
 
     test("skip: between a dead owner's lease expiry and its takeover, a later occurrence does not slip in (no overlap at the target)", async () => {
-      const { store, services } = opened;
-      const first = await startWorker(opened.db.url, `${factory.name}-gap-a`, ENV);
-      workers.push(first);
+      const { services } = opened;
       const path = '/slow?ms=4000&gap=1';
-      const job = await services.createJob(
-        {
-          name: 'skip-through-the-gap',
-          type: 'http',
-          payload: { url: `${http.url}${path}` },
-          schedule: { kind: 'interval', seconds: 1 },
-          overlapPolicy: 'skip',
-        },
-        SYSTEM_ACTOR,
-      );
-      const going = await waitFor(
-        'a run going',
-        async () => (await runsOf(job.id)).find((r) => r.status === 'running' && r.startedAt !== null),
-        15_000,
-      );
+      const { first, job } = await aloneWithJob('gap', 'skip-through-the-gap', path, 1, 'skip');
+      const going = await runGoing(job.id);
       // The survivor sweeps rarely: the dead owner's run sits with an expired lease for seconds before its takeover,
       // while occurrences fall due every second.
       const second = await startWorker(opened.db.url, `${factory.name}-gap-b`, { ...ENV, SCHEDULER_SWEEP_MS: '6000' });
       workers.push(second);
       await stopWorker(first, 'SIGKILL');
-      const taken = await waitFor(
-        'the takeover to finish',
-        async () => {
-          const run = await store.getRun(going.id);
-          return run && run.attempt >= 2 && !inFlight(run) ? run : undefined;
-        },
-        40_000,
-      );
+      const taken = await takenOverAndDone(going.id, 40_000);
       assert.equal(taken.status, 'succeeded');
       await services.pauseJob(job.id, SYSTEM_ACTOR);
       await waitFor('runs to settle', async () => (await runsOf(job.id)).every((r) => !inFlight(r)) || undefined, 15_000);
