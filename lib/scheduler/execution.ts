@@ -36,7 +36,6 @@ export class ExecutionSystem {
    * and it stops its handler (fencing). Writes the outcome, or schedules a retry, or gives the run back (shutdown).
    */
   async runOwned(job: Job, run: Run, held: Held, trigger: DeliveryTrigger, continuing = false): Promise<void> {
-    const queued = job.overlapPolicy === 'queue-one';
     const owner = { attempt: run.attempt, instanceId: this.res.instanceId };
     const controller = held.controller;
     const fenced = (): boolean => controller.signal.reason instanceof LeaseLost || this.res.held.lapsed(held);
@@ -80,11 +79,17 @@ export class ExecutionSystem {
           await settle({ status: 'skipped', error: reason });
           return;
         }
-        if (queued && !run.startedAt)
-          await retrying(() => this.res.store.updateRun(run.id, { startedAt: this.res.clock.now() }, owner), controller.signal);
       }
       // Not after a stop began (a queued run's turn may come after it): nothing starts on a stopping instance.
       if (this.res.state() !== 'running') return await notStartedBack();
+      // A run without a start yet (queued, or given back before its handler started and taken over) is started here:
+      // from now on it holds its place for the overlap policy (without a start it looked like a queued run, and a later
+      // occurrence of a skip job went beside it).
+      if (!run.startedAt) {
+        const startedAt = this.res.clock.now();
+        await retrying(() => this.res.store.updateRun(run.id, { startedAt }, owner), controller.signal);
+        run = { ...run, startedAt };
+      }
       // Fencing right before the handler, not only on the fence's timer: after a freeze the handler's continuation would
       // otherwise run before any timer does.
       if (fenced()) {

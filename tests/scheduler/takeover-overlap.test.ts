@@ -155,6 +155,47 @@ for (const factory of SCHEDULER_STORES) {
       await stopWorker(second, 'SIGTERM');
     });
 
+    test('a run given back before its handler started, taken over: it is recorded with its start (else a skip job let the next occurrence beside it)', async () => {
+      const { store, services } = opened;
+      const path = '/slow?ms=300&given=1';
+      const job = await services.createJob(
+        {
+          name: 'given-back-unstarted',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'interval', seconds: 3600 },
+          overlapPolicy: 'skip',
+        },
+        SYSTEM_ACTOR,
+      );
+      // What a stopping instance leaves when the stop came between the start and the handler: running, no start, its
+      // lease expired at once.
+      const given = await store.insertRun({
+        jobId: job.id,
+        jobName: job.name,
+        scheduledFor: new Date(Date.now() - 2_000),
+        startedAt: null,
+        finishedAt: null,
+        status: 'running',
+        trigger: 'schedule',
+        instanceId: 'stopped-instance',
+        attempt: 1,
+        error: 'instance stopped-instance was stopping: given back before its handler started',
+        output: null,
+        leaseExpiresAt: new Date(Date.now() - 1_000),
+      });
+      assert.ok(given);
+      const worker = await startWorker(opened.db.url, `${factory.name}-given-b`, ENV);
+      workers.push(worker);
+      const done = await takenOverAndDone(given.id, 20_000);
+      assert.equal(done.status, 'succeeded', `${done.error}`);
+      assert.ok(done.startedAt, 'the taken-over attempt recorded its start');
+      assert.ok(done.startedAt.getTime() >= (await store.listRunAttempts(given.id))[0]!.finishedAt.getTime(), 'at or after the takeover');
+      assert.equal((await store.listRunAttempts(given.id))[0]!.status, 'abandoned');
+      await services.pauseJob(job.id, SYSTEM_ACTOR);
+      await stopWorker(worker, 'SIGTERM');
+    });
+
     test('skip: a taken-over run that had called its target continues that occurrence; it is not skipped behind a later one', async () => {
       const path = '/slow?ms=5000&skip=1';
       const { first, job } = await aloneWithJob('skip', 'skip-through-a-crash', path, 3, 'skip');
