@@ -103,6 +103,8 @@ async function listAllRuns(
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  // Read when the run begins: the tree may move on while it goes (the instances run the build they started with).
+  const commit = gitCommit();
   const t0 = Date.now();
   const log = options.log ?? ((line: string) => console.log(`[chaos +${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`));
   const random = seededRandom(options.seed);
@@ -258,7 +260,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const base = join(options.out, `${options.label ?? 'chaos'}-${options.store}-${stamp}`);
       const meta = {
         title: options.label ?? 'chaos run',
-        commit: gitCommit(),
+        commit,
         store: options.store,
         instances: options.instances,
         seed: options.seed,
