@@ -17,6 +17,8 @@ const SLOW_MS = 3_000;
 
 let target: Server;
 let targetUrl = '';
+/** Requests the target has received: the handler is really running (its call is in flight) once this grows. */
+let received = 0;
 const dbs: TestPostgres[] = [];
 const stores: Store[] = [];
 const apps: StartedApp[] = [];
@@ -24,6 +26,7 @@ const exits = new Map<'SIGINT' | 'SIGTERM', { code: number | null; signal: NodeJ
 
 before(async () => {
   target = createServer((req, res) => {
+    received++;
     const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow done'), SLOW_MS);
     res.on('close', () => clearTimeout(timer));
   });
@@ -80,11 +83,15 @@ describe('graceful stop of next start', { timeout: 180_000 }, () => {
         payload: { url: targetUrl },
         schedule: { kind: 'interval', seconds: 3600 },
       });
+      const before = received;
       await api(app, 'POST', `/api/jobs/${job.id}/run`);
       const running = await waitFor('the run to start', async () => {
         const { runs } = await api<{ runs: Array<{ id: string; status: string }> }>(app, 'GET', `/api/jobs/${job.id}/runs?limit=5`);
         return runs.find((r) => r.status === 'running');
       });
+      // 'running' is recorded just before the handler is called; the signal must find the handler's call in flight
+      // (a signal before it gives the run back unstarted, which another test covers).
+      await waitFor('the handler to call the target', async () => (received > before ? true : undefined));
 
       const signalledAt = Date.now();
       await app.stop(signal);
