@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Cronplane needs when they are missing (Debian/Ubuntu, as root),
-# and the node modules when package-lock.json is newer than node_modules.
-# Usage: scripts/prereqs.sh [postgres] [chromium] [java] [node]
+# the node modules when package-lock.json is newer than node_modules, and the example FastAPI receiver's
+# virtualenv (from PyPI) when it is missing or its requirements.txt is newer.
+# Usage: scripts/prereqs.sh [postgres] [chromium] [java] [node] [python]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,25 @@ for what in "$@"; do
       if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
         echo "cronplane: installing node modules (npm ci)"
         npm ci --no-audit --no-fund
+      fi
+      ;;
+    python)
+      # examples/fastapi-receiver under uvicorn --workers 4, which the receiver tests start.
+      receiver=examples/fastapi-receiver
+      venv="$receiver/.venv"
+      # Debian ships venv's pip bootstrap (ensurepip) in python3-venv.
+      if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+        echo "cronplane: installing Python's venv module (python3-venv)"
+        apt_install python3 python3-venv
+      fi
+      # The marker is written last: an interrupted install is redone, and so is a venv whose Python went away.
+      if [ ! -f "$venv/.installed" ] || [ "$receiver/requirements.txt" -nt "$venv/.installed" ] ||
+        ! "$venv/bin/python" -c 'import fastapi, standardwebhooks, uvicorn' 2>/dev/null; then
+        echo "cronplane: creating $venv (pip install -r $receiver/requirements.txt, from PyPI)"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$receiver/requirements.txt"
+        touch "$venv/.installed"
       fi
       ;;
     *) echo "prereqs.sh: unknown prerequisite $what" >&2; exit 2 ;;

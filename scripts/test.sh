@@ -9,7 +9,7 @@ export NEXT_TELEMETRY_DISABLED=1
 step() { printf '\n== %s ==\n' "$*"; }
 
 step "prerequisites"
-bash scripts/prereqs.sh postgres chromium java node
+bash scripts/prereqs.sh postgres chromium java node python
 if [ -d tools/mongo-test-server ] && [ -z "${MONGODB_URL:-}" ]; then
   step "MongoDB-wire test server (build)"
   bash tools/mongo-test-server/build.sh
