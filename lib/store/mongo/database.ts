@@ -62,7 +62,8 @@ export class MongoDatabase {
     try {
       reply = await this.mongo.admin().command({ [this.clockCommand]: 1 });
     } catch (err) {
-      if (this.clockCommand !== 'hello' || mongoCode(err) !== COMMAND_NOT_FOUND) throw err;
+      // Not on the command in use now: concurrent first calls all fail on 'hello', and each must fall back.
+      if (mongoCode(err) !== COMMAND_NOT_FOUND) throw err;
       this.clockCommand = 'isMaster';
       reply = await this.mongo.admin().command({ isMaster: 1 });
     }
