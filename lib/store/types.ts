@@ -7,6 +7,7 @@ import type { IdentityStore } from './contract/identity';
 import type { InstanceStore } from './contract/instances';
 import type { JobStore } from './contract/jobs';
 import type { RunStore } from './contract/runs';
+import type { SigningSecretStore } from './contract/signing-secrets';
 
 export * from './contract/audit';
 export * from './contract/claims';
@@ -15,6 +16,7 @@ export * from './contract/identity';
 export * from './contract/instances';
 export * from './contract/jobs';
 export * from './contract/runs';
+export * from './contract/signing-secrets';
 
 /**
  * Everything the app keeps in its database, apart from Agenda's own collection/table.
@@ -23,4 +25,12 @@ export * from './contract/runs';
  * audit newest first by at, then id; users by lowercased username (code points), then id; API tokens newest first
  * by createdAt, then id. Lists with a cursor page by keyset (no offsets).
  */
-export type Store = DatabaseLifecycle & TicketStore & JobStore & ClaimStore & RunStore & InstanceStore & IdentityStore & AuditStore;
+export type Store = DatabaseLifecycle &
+  TicketStore &
+  JobStore &
+  SigningSecretStore &
+  ClaimStore &
+  RunStore &
+  InstanceStore &
+  IdentityStore &
+  AuditStore;

@@ -8,6 +8,7 @@ import {
   AUDIT_LOG,
   DUPLICATE_KEY,
   INSTANCES,
+  JOB_SIGNING_SECRETS,
   JOBS,
   mongoCode,
   migrateSchema,
@@ -22,6 +23,7 @@ import {
   type RunDoc,
   type RunJobNameDoc,
   type SessionDoc,
+  type SigningSecretDoc,
   type UserDoc,
 } from './schema';
 
@@ -32,6 +34,7 @@ const COMMAND_NOT_FOUND = 59;
 /** One MongoDB database as every part of the store uses it: the client, its typed collections, and the server's clock. */
 export class MongoDatabase {
   readonly jobs: Collection<JobDoc>;
+  readonly signingSecrets: Collection<SigningSecretDoc>;
   readonly runs: Collection<RunDoc>;
   readonly instances: Collection<InstanceDoc>;
   readonly runJobNames: Collection<RunJobNameDoc>;
@@ -47,6 +50,7 @@ export class MongoDatabase {
     readonly mongo: Db,
   ) {
     this.jobs = mongo.collection<JobDoc>(JOBS);
+    this.signingSecrets = mongo.collection<SigningSecretDoc>(JOB_SIGNING_SECRETS);
     this.runs = mongo.collection<RunDoc>(RUNS);
     this.instances = mongo.collection<InstanceDoc>(INSTANCES);
     this.runJobNames = mongo.collection<RunJobNameDoc>(RUN_JOB_NAMES);

@@ -8,6 +8,7 @@ import { mongoIdentity } from './identity';
 import { mongoInstances } from './instances';
 import { mongoJobs } from './jobs';
 import { mongoRuns } from './runs';
+import { mongoSigningSecrets } from './signing-secrets';
 import { mongoTickets } from './tickets';
 
 // The MongoDB store: one part per aggregate (this folder's files), all on one MongoDatabase (the client and its
@@ -20,6 +21,7 @@ export {
   API_TOKENS,
   AUDIT_LOG,
   INSTANCES,
+  JOB_SIGNING_SECRETS,
   JOBS,
   RUN_JOB_NAMES,
   RUNS,
@@ -36,6 +38,7 @@ export async function createMongoStore(url: string): Promise<Store> {
     ...mongoLifecycle(db, describeMongoUrl(url)),
     ...mongoTickets(db),
     ...mongoJobs(db),
+    ...mongoSigningSecrets(db),
     ...mongoClaims(db),
     ...mongoRuns(db),
     ...mongoInstances(db),

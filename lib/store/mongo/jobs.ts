@@ -129,6 +129,8 @@ export function mongoJobs(db: MongoDatabase): JobStore {
       if (!paused) return false;
       await closeClaims(db, id, 'skipped: the job was deleted before this occurrence started');
       const { deletedCount } = await db.jobs.deleteOne({ _id: id });
+      // Its signing secret goes with it (PostgreSQL: ON DELETE CASCADE). One left by a crash here is never read again.
+      await db.signingSecrets.deleteOne({ _id: id });
       return deletedCount === 1;
     },
 

@@ -1,12 +1,13 @@
 import 'server-only';
 import { MongoServerError, type Db, type IndexDescription } from 'mongodb';
-import type { ApiToken, AuditEntry, Instance, Job, RetryPolicy, Run, RunAttempt, Session, User } from '../types';
+import type { ApiToken, AuditEntry, Instance, Job, RetryPolicy, Run, RunAttempt, Session, SigningSecret, User } from '../types';
 
 // The MongoDB store's schema: collection names, the document types (derived from the domain types: a document is the
 // domain object with its id as _id, and the few fields stored differently), the indexes every query needs, and
 // migrate(), which creates what is missing and backfills.
 
 export const JOBS = 'jobs';
+export const JOB_SIGNING_SECRETS = 'job_signing_secrets';
 export const RUNS = 'runs';
 export const INSTANCES = 'instances';
 export const RUN_JOB_NAMES = 'run_job_names';
@@ -28,6 +29,9 @@ export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit'> & 
   retry?: RetryPolicy;
   concurrencyLimit?: number | null;
 };
+
+/** A job's signing secret; _id is the job's id (one per job), deleted with the job. */
+export type SigningSecretDoc = Omit<SigningSecret, 'jobId'> & { _id: string };
 
 export type RunDoc = Omit<Doc<Run>, 'rangeEnd' | 'rangeCount'> & {
   /** Absent on documents written before ranges existed, and on single-occurrence records. */
@@ -144,7 +148,18 @@ async function retryDdl<T>(op: () => Promise<T>): Promise<T> {
 /** Creates the collections and indexes that are missing, and backfills what a new collection needs (see docs/stores.md). */
 export async function migrateSchema(db: Db): Promise<void> {
   const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
-  for (const name of [JOBS, RUNS, INSTANCES, RUN_JOB_NAMES, USERS, SESSIONS, API_TOKENS, AUDIT_LOG, AGENDA_COLLECTION]) {
+  for (const name of [
+    JOBS,
+    JOB_SIGNING_SECRETS,
+    RUNS,
+    INSTANCES,
+    RUN_JOB_NAMES,
+    USERS,
+    SESSIONS,
+    API_TOKENS,
+    AUDIT_LOG,
+    AGENDA_COLLECTION,
+  ]) {
     if (existing.has(name)) continue;
     try {
       await retryDdl(() => db.createCollection(name));

@@ -7,6 +7,7 @@ import { postgresIdentity } from './identity';
 import { postgresInstances } from './instances';
 import { postgresJobs } from './jobs';
 import { postgresRuns } from './runs';
+import { postgresSigningSecrets } from './signing-secrets';
 import { postgresTickets } from './tickets';
 
 // The PostgreSQL store: one part per aggregate (this folder's files), all on one PgDatabase (Prisma and its pool).
@@ -18,6 +19,7 @@ export async function createPostgresStore(url: string, description: string): Pro
     ...postgresLifecycle(db, description),
     ...postgresTickets(db),
     ...postgresJobs(db),
+    ...postgresSigningSecrets(db),
     ...postgresClaims(db),
     ...postgresRuns(db),
     ...postgresInstances(db),

@@ -14,6 +14,7 @@ import { identityConformance } from './identity';
 import { instanceConformance } from './instances';
 import { jobConformance } from './jobs';
 import { runConformance } from './runs';
+import { signingSecretConformance } from './signing-secrets';
 import type { Open } from './support';
 
 export type { ConformanceTarget } from './support';
@@ -23,6 +24,7 @@ export function storeConformance(label: string, open: Open): void {
   describe(`Store conformance: ${label}`, () => {
     databaseConformance(open);
     jobConformance(open);
+    signingSecretConformance(open);
     claimConformance(open);
     runConformance(open);
     instanceConformance(open);
