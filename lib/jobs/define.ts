@@ -28,6 +28,11 @@ export interface JobContext {
   stillOwned(): boolean;
   /** The database's retention operations (the built-in prune-runs job uses them; handlers never import the store). */
   retention: RetentionStore;
+  /**
+   * The job's delivery signing secrets (`whsec_...`), in clear: the current one first, then the previous one while its
+   * rotation grace period lasts. Made on first use for a job that has none. Only types with `signsDeliveries` call it.
+   */
+  signingSecrets(): Promise<string[]>;
   /** Appends a line to the run's output (kept as a bounded excerpt). */
   log(line: string): void;
 }
@@ -40,6 +45,8 @@ export interface JobType<S extends z.ZodType = z.ZodType> {
   payloadSchema: S;
   /** A payload the create form starts from. */
   examplePayload: z.input<S>;
+  /** Its jobs get a signing secret (made at creation, revealed and rotated through the API) and sign what they send. */
+  signsDeliveries?: boolean;
   run(payload: z.output<S>, ctx: JobContext): Promise<void>;
 }
 

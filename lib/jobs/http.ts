@@ -1,6 +1,8 @@
+import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
+import { IDEMPOTENCY_KEY_HEADER, WEBHOOK_HEADERS, isReservedDeliveryHeader, webhookId } from '../domain';
 import { literalUrlProblem } from '../net/allow';
-import { guardedHttpRequest } from '../net/guard';
+import { bodyToSend, guardedHttpRequest } from '../net/guard';
 import { defineJobType, type JobContext } from './define';
 
 /** The response body excerpt kept in the run output, in characters. */
@@ -38,7 +40,8 @@ export function displayUrl(value: string): string {
 
 /**
  * Headers Cronplane sets on every delivery so the target can tell which occurrence a call belongs to (and deduplicate
- * repeated deliveries of one occurrence: a takeover or a retry). Reserved: a payload cannot set or forge them.
+ * repeated deliveries of one occurrence: a takeover or a retry). Reserved: a payload cannot set or forge them, nor the
+ * signed headers below (signedHeaders).
  */
 export const DELIVERY_HEADERS = {
   jobId: 'Cronplane-Job-Id',
@@ -48,8 +51,6 @@ export const DELIVERY_HEADERS = {
   attempt: 'Cronplane-Attempt',
   trigger: 'Cronplane-Trigger',
 } as const;
-
-const RESERVED_HEADER = /^cronplane-/i;
 
 /** The delivery headers of one attempt. The job name is percent-encoded: header values are bytes, names are Unicode. */
 export function deliveryHeaders(
@@ -62,6 +63,21 @@ export function deliveryHeaders(
     [DELIVERY_HEADERS.scheduledFor]: ctx.scheduledFor.toISOString(),
     [DELIVERY_HEADERS.attempt]: String(ctx.attempt),
     [DELIVERY_HEADERS.trigger]: ctx.trigger,
+  };
+}
+
+/**
+ * The Standard Webhooks headers of one attempt, and Idempotency-Key: the occurrence's id, the time this attempt is sent,
+ * and one `v1,` signature of "id.timestamp.body" per secret (during a rotation, the new and the previous one). `body`
+ * is exactly what is sent ('' when nothing is). Never unsigned: no secret is an error.
+ */
+export function signedHeaders(id: string, sentAt: Date, body: string, secrets: readonly string[]): Record<string, string> {
+  if (secrets.length === 0) throw new Error('no signing secret for this job: the delivery was not sent');
+  return {
+    [WEBHOOK_HEADERS.id]: id,
+    [WEBHOOK_HEADERS.timestamp]: String(Math.floor(sentAt.getTime() / 1000)),
+    [WEBHOOK_HEADERS.signature]: secrets.map((secret) => new Webhook(secret).sign(id, sentAt, body)).join(' '),
+    [IDEMPOTENCY_KEY_HEADER]: id,
   };
 }
 
@@ -89,11 +105,13 @@ export const httpPayloadSchema = z
       .default({})
       .superRefine((headers, ctx) => {
         for (const name of Object.keys(headers)) {
-          if (RESERVED_HEADER.test(name)) {
+          if (isReservedDeliveryHeader(name)) {
             ctx.addIssue({
               code: 'custom',
               path: [name],
-              message: `${name}: headers starting with Cronplane- are set by Cronplane on every delivery and cannot be set here`,
+              message: /^cronplane-/i.test(name)
+                ? `${name}: headers starting with Cronplane- are set by Cronplane on every delivery and cannot be set here`
+                : `${name}: set by Cronplane on every delivery (the occurrence's id and signature, Standard Webhooks) and cannot be set here`,
             });
           }
         }
@@ -107,7 +125,7 @@ export const httpPayloadSchema = z
   .strict();
 
 function withoutReserved(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !RESERVED_HEADER.test(name)));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !isReservedDeliveryHeader(name)));
 }
 
 export const httpJob = defineJobType({
@@ -116,18 +134,22 @@ export const httpJob = defineJobType({
   description: 'Calls a URL and records the status code and an excerpt of the response.',
   payloadSchema: httpPayloadSchema,
   examplePayload: { method: 'GET', url: 'https://example.com/health', headers: {}, timeoutSeconds: 30 },
+  signsDeliveries: true,
   async run(payload, ctx) {
     const timeout = AbortSignal.timeout(payload.timeoutSeconds * 1000);
     const signal = AbortSignal.any([ctx.signal, timeout]);
+    const secrets = await ctx.signingSecrets();
+    const body = bodyToSend(payload.method, payload.body);
     const started = Date.now();
+    const signed = signedHeaders(webhookId(ctx.jobId, ctx.scheduledFor), new Date(started), body ?? '', secrets);
     let response;
     try {
       response = await guardedHttpRequest({
         method: payload.method,
         url: payload.url,
         // Ours last: a stored payload from before the names were reserved cannot override them.
-        headers: { ...withoutReserved(payload.headers), ...deliveryHeaders(ctx) },
-        body: payload.body,
+        headers: { ...withoutReserved(payload.headers), ...deliveryHeaders(ctx), ...signed },
+        body,
         signal,
         // A frozen instance that wakes after its run was taken over sends nothing: the takeover calls the target.
         beforeSend: () =>

@@ -199,12 +199,18 @@ function oneRequest(
   });
 }
 
+/** The body a request of this method carries: GET and HEAD send none, whatever they were given. */
+export function bodyToSend(method: string, body: string | undefined): string | undefined {
+  const upper = method.toUpperCase();
+  return upper === 'GET' || upper === 'HEAD' ? undefined : body;
+}
+
 /** An HTTP(S) request that only reaches allowed addresses, follows redirects by hand and caps the body. */
 export async function guardedHttpRequest(req: GuardedRequest): Promise<GuardedResponse> {
   const list = req.allowList ?? allowListFromEnv();
   let url = new URL(req.url);
   let method = req.method.toUpperCase();
-  let body = method === 'GET' || method === 'HEAD' ? undefined : req.body;
+  let body = bodyToSend(method, req.body);
   let headers = { ...req.headers };
   for (let redirects = 0; ; redirects++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedAddressError(`refused redirect to ${url.protocol} URL`);

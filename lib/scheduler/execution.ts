@@ -3,6 +3,7 @@ import { getJobType } from '../jobs/registry';
 import type { DeliveryTrigger, JobContext } from '../jobs/define';
 import { errorMessage } from '../log';
 import { revealPayload } from '../secrets';
+import { activeSigningSecrets, ensureSigningSecret } from '../secrets/signing';
 import type { Job, Run, RunPatch, RunStatus } from '../store/types';
 import { LeaseLost, retrying, ShutdownAbort, sleep, TimeoutAbort } from './aborts';
 import type { Held } from './leases';
@@ -141,6 +142,12 @@ export class ExecutionSystem {
       signal: controller.signal,
       stillOwned: () => !controller.signal.aborted && !fenced(),
       retention: this.res.store,
+      // Read at each delivery, not cached: a rotation signs the very next delivery.
+      signingSecrets: async () => {
+        const secret = await ensureSigningSecret(this.res.store, job.id);
+        if (!secret) throw new Error('the job was deleted: no signing secret');
+        return activeSigningSecrets(secret, this.res.clock.now());
+      },
       log: (line) => output.append(String(line)),
     };
     const timeout = setTimeout(() => controller.abort(new TimeoutAbort(job.timeoutSeconds)), job.timeoutSeconds * 1000);

@@ -80,6 +80,7 @@ function context(): { ctx: JobContext; lines: string[]; abort: AbortController }
     instanceId: 'i',
     stillOwned: () => true,
     retention: store,
+    signingSecrets: () => Promise.reject(new Error('the prune job signs nothing')),
     signal: abort.signal,
     log: (line) => lines.push(line),
   };
