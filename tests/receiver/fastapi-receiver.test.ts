@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { webhookId } from '../../lib/domain/delivery';
 import {
   generateSigningSecret,
   sendToReceiver,
@@ -34,8 +35,8 @@ function freshDbPath(): string {
   return join(dir, 'receiver.sqlite3');
 }
 
-/** A new occurrence id, the way every test below starts one. */
-const newId = (): string => `occ_${randomUUID()}`;
+/** The webhook-id of a new occurrence, made as Cronplane makes it (from the job id and the scheduled time). */
+const newId = (jobId: string = randomUUID(), scheduledFor = new Date()): string => webhookId(jobId, scheduledFor);
 
 function deliver(
   receiver: FastapiReceiver,
@@ -53,8 +54,9 @@ async function rowsOf(receiver: FastapiReceiver, id: string) {
 describe('FastAPI receiver under uvicorn --workers 4, one signing secret', { timeout: 180_000 }, () => {
   const secret = generateSigningSecret();
   let receiver: FastapiReceiver;
-  const firstId = newId();
+  const jobId = randomUUID();
   const scheduledFor = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const firstId = newId(jobId, scheduledFor);
 
   before(async () => {
     receiver = await startFastapiReceiver({ secrets: [secret], dbPath: freshDbPath() });
@@ -71,7 +73,6 @@ describe('FastAPI receiver under uvicorn --workers 4, one signing secret', { tim
   });
 
   test('the first delivery of an occurrence is applied, with what its headers say', async () => {
-    const jobId = randomUUID();
     const runId = randomUUID();
     const body = JSON.stringify({ report: 'nightly', at: scheduledFor.toISOString() });
     const answer = await deliver(receiver, {
