@@ -19,6 +19,8 @@ Routes:
     anything else      A delivery, any path and method an http job may use (POST /hooks/nightly, GET /, ...):
                        401 {"applied": false, "error": ...} unless signed; 200 {"applied": true} the first time an
                        occurrence arrives; 200 {"applied": false, "duplicate": true} to every repeat of it.
+                       ?answer_after_ms=N (0-120000): answer N ms after the occurrence was recorded, a slow target
+                       (the tests use it for calls longer than Cronplane's lease renewal).
 
 Only the webhook-* headers and the body are covered by the signature. The Cronplane-* headers are recorded for
 information; the occurrence's identity is the signed webhook-id.
@@ -26,6 +28,7 @@ information; the occurrence's identity is the signed webhook-id.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sqlite3
@@ -285,6 +288,12 @@ async def delivery(request: Request) -> JSONResponse:
         path=request.url.path,
         body=body,
     )
-    if await run_in_threadpool(record_delivery, received):
+    applied = await run_in_threadpool(record_delivery, received)
+    # A slow target: the occurrence is recorded (and committed) first, the answer comes later, so a caller that dies
+    # in between has delivered it, and its takeover's repeat is a duplicate.
+    answer_after_ms = int_or_none(request.query_params.get("answer_after_ms"))
+    if answer_after_ms is not None and 0 < answer_after_ms <= 120_000:
+        await asyncio.sleep(answer_after_ms / 1000)
+    if applied:
         return JSONResponse({"applied": True, "worker_pid": pid})
     return JSONResponse({"applied": False, "duplicate": True, "worker_pid": pid})
