@@ -15,10 +15,20 @@ export async function register(): Promise<void> {
 
   // The store in use, on every instance (web-only ones too): opened (and migrated) here rather than on the first request.
   const { getStore } = await import('./lib/store');
-  await getStore().then(
-    (store) => logger('store').info(`using ${store.description}`),
-    (err: unknown) => logger('store').error(`could not open the database: ${errorMessage(err)}`),
+  const opened = await getStore().then(
+    (store) => (logger('store').info(`using ${store.description}`), true),
+    (err: unknown) => (logger('store').error(`could not open the database: ${errorMessage(err)}`), false),
   );
+
+  // Jobs from before signing secrets get theirs (every instance tries; they agree on one per job). In the background:
+  // a job that needs its secret sooner makes it itself.
+  if (opened) {
+    const { backfillSigningSecrets } = await import('./lib/services/signing-secrets');
+    void backfillSigningSecrets().then(
+      (made) => made > 0 && logger('signing').info(`made the signing secret of ${made} job${made === 1 ? '' : 's'} that had none`),
+      (err: unknown) => logger('signing').error(`could not make the missing signing secrets: ${errorMessage(err)}`),
+    );
+  }
 
   const { startScheduler } = await import('./lib/scheduler');
   try {

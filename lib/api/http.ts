@@ -91,17 +91,26 @@ export function methodNotAllowed(allowed: readonly string[]): (request: Request)
     json({ error: `method ${request.method} not allowed; use ${allowed.join(', ')}` }, 405, { allow: allowed.join(', ') });
 }
 
-/** Reads the body as a JSON object: 400 for wrong content type, malformed JSON or a non-object; 413 above 1 MB. */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+function requireJsonContentType(request: Request): void {
   const contentType = request.headers.get('content-type') ?? '';
   const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (mediaType !== 'application/json' && !/^application\/[\w.-]+\+json$/.test(mediaType)) {
     throw new AppError(`Content-Type must be application/json${mediaType ? `, got ${mediaType}` : ''}`, 400);
   }
+}
+
+/**
+ * Reads the body as a JSON object: 400 for wrong content type, malformed JSON or a non-object; 413 above 1 MB.
+ * `optional`: no body at all (any or no content type) reads as {}, for commands whose every field has a default.
+ */
+export async function readJsonObject(request: Request, options: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
+  if (!options.optional) requireJsonContentType(request);
   const declared = Number(request.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > MAX_BODY_BYTES)
     throw new AppError(`request body is larger than ${MAX_BODY_BYTES} bytes`, 413);
   const text = await readLimited(request, MAX_BODY_BYTES);
+  if (options.optional && text.trim() === '') return {};
+  if (options.optional) requireJsonContentType(request);
   if (text.trim() === '') throw new AppError('request body is empty: send a JSON object', 400);
   let value: unknown;
   try {

@@ -1,6 +1,7 @@
 import 'server-only';
 import { maskPayload } from '../secrets';
 import type { InstanceView } from '../services/instances';
+import type { SigningSecretAnswer } from '../services/signing-secrets';
 import type { PublicApiToken } from '../services/tokens';
 import type { PublicUser } from '../services/users';
 import type { AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
@@ -8,6 +9,7 @@ import type { AuditEntryJson } from '../validation/audit';
 import type { InstanceJson } from '../validation/instance';
 import type { JobJson, JobListItemJson } from '../validation/job';
 import type { LastRunJson, RunJson } from '../validation/run';
+import type { JobCreatedJson, SigningSecretJson } from '../validation/signing-secret';
 import type { TokenJson } from '../validation/token';
 import type { UserJson } from '../validation/user';
 
@@ -34,6 +36,19 @@ export function jobJson(job: Job): JobJson {
     nextRunAt: isoOrNull(job.nextRunAt),
     createdAt: iso(job.createdAt),
     updatedAt: iso(job.updatedAt),
+  };
+}
+
+/** The 201 of POST /api/jobs: the job, and an http job's signing secret (this once). */
+export function jobCreatedJson(job: Job, signingSecret: string | null): JobCreatedJson {
+  return signingSecret === null ? jobJson(job) : { ...jobJson(job), signingSecret };
+}
+
+export function signingSecretJson(answer: SigningSecretAnswer): SigningSecretJson {
+  return {
+    signingSecret: answer.signingSecret,
+    createdAt: iso(answer.createdAt),
+    previousValidUntil: isoOrNull(answer.previousValidUntil),
   };
 }
 

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, ValidationError, toFieldIssues } from '..
 import { firstOccurrence } from '../schedule';
 import { cancelTickets, enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
 import { keepMaskedSecrets, maskPayload, revealPayload, sealPayload } from '../secrets';
+import { ensureSigningSecret, signsDeliveries } from '../secrets/signing';
 import { diffFields, recordAudit } from './audit';
 import { getStore } from '../store';
 import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
@@ -94,6 +95,14 @@ export async function getJob(id: string): Promise<Job> {
 }
 
 export async function createJob(input: unknown, actor: Actor): Promise<Job> {
+  return (await createJobWithSigningSecret(input, actor)).job;
+}
+
+/**
+ * Creates a job; one whose type signs its deliveries (http) gets its signing secret at once, returned in clear this
+ * once (POST /api/jobs answers it). A crash in between leaves the job without one: it is made when first needed.
+ */
+export async function createJobWithSigningSecret(input: unknown, actor: Actor): Promise<{ job: Job; signingSecret: string | null }> {
   authorize(actor);
   const spec: JobSpec = parseInput(JobCreateSchema, input);
   // A masked value cannot be a new secret: refuse it instead of saving "••••".
@@ -108,10 +117,11 @@ export async function createJob(input: unknown, actor: Actor): Promise<Job> {
       nextRunAt: spec.paused ? null : firstOccurrence(spec.schedule, now, now),
     })
     .catch(nameTaken);
+  const signing = signsDeliveries(job.type) ? await ensureSigningSecret(store, job.id) : null;
   await enqueueOccurrence(job);
   const result = masked(job);
   await auditJob(actor, 'job.create', null, result, result);
-  return result;
+  return { job: result, signingSecret: signing?.secret ?? null };
 }
 
 export async function updateJob(id: string, input: unknown, actor: Actor): Promise<Job> {
@@ -148,6 +158,8 @@ export async function updateJob(id: string, input: unknown, actor: Actor): Promi
   }
   const job = await store.updateJob(current.id, storePatch).catch(nameTaken);
   if (!job) throw new NotFoundError('job');
+  // A job switched to http gets its secret now rather than at its first delivery (it keeps the one it had, if any).
+  if (!sameType && signsDeliveries(job.type)) await ensureSigningSecret(store, job.id);
   if (patch.schedule) await enqueueOccurrence(job);
   const result = masked(job);
   await auditJob(actor, 'job.update', masked(current), result, result);

@@ -195,11 +195,14 @@ describe('jobs', () => {
       'payload',
       'retry',
       'schedule',
+      'signingSecret',
       'tags',
       'timeoutSeconds',
       'type',
       'updatedAt',
     ]);
+    // An http job's delivery signing secret (Standard Webhooks format: 32 random bytes), in this answer only.
+    assert.match(job.signingSecret, /^whsec_[A-Za-z0-9+/]{43}=$/);
     assert.equal(job.name, 'nightly report');
     assert.equal(job.type, 'http');
     // Defaults of the type's payload schema are filled in.
@@ -218,7 +221,8 @@ describe('jobs', () => {
 
     const fetched = await call('GET', `/api/jobs/${job.id}`);
     expectStatus(fetched, 200);
-    assert.deepEqual(fetched.json, job);
+    const { signingSecret: _shownOnce, ...rest } = job;
+    assert.deepEqual(fetched.json, rest, 'the job as created, without its signing secret');
   });
 
   test('defaults for optional fields', async () => {
@@ -528,6 +532,8 @@ describe('OpenAPI', () => {
       '/api/jobs/{id}/resume': ['post'],
       '/api/jobs/{id}/run': ['post'],
       '/api/jobs/{id}/runs': ['get'],
+      '/api/jobs/{id}/signing-secret/reveal': ['post'],
+      '/api/jobs/{id}/signing-secret/rotate': ['post'],
       '/api/instances': ['get'],
       '/api/events': ['get'],
       '/api/users': ['get', 'post'],

@@ -69,6 +69,8 @@ const API: Record<string, Method[]> = {
   '/api/jobs/[id]/resume': ['POST'],
   '/api/jobs/[id]/run': ['POST'],
   '/api/jobs/[id]/runs': ['GET'],
+  '/api/jobs/[id]/signing-secret/reveal': ['POST'],
+  '/api/jobs/[id]/signing-secret/rotate': ['POST'],
   '/api/openapi.json': ['GET'],
   '/api/session': ['GET', 'POST', 'DELETE'],
   '/api/tokens': ['GET', 'POST'],

@@ -42,6 +42,8 @@ const COUNTED = ['users', 'api_tokens', 'sessions', 'audit_log', 'jobs', 'runs']
 interface Target {
   app: StartedApp;
   counts(): Promise<Counts>;
+  /** Every job's signing secret as stored (ciphertext and dates): what the API shows only through reveal, which audits. */
+  signingSecrets(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -412,6 +414,8 @@ const ROUTES: Record<string, Method[]> = {
   '/api/jobs/{id}/resume': ['POST'],
   '/api/jobs/{id}/run': ['POST'],
   '/api/jobs/{id}/runs': ['GET'],
+  '/api/jobs/{id}/signing-secret/reveal': ['POST'],
+  '/api/jobs/{id}/signing-secret/rotate': ['POST'],
   '/api/{...path}': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
 };
 /** Public without credentials: README and docs/security.md say so. */
@@ -449,6 +453,10 @@ async function startOnPostgres(): Promise<Target> {
         .rows[0] as Counts;
       return row;
     },
+    async signingSecrets() {
+      const { rows } = await client.query('SELECT * FROM job_signing_secrets ORDER BY job_id');
+      return JSON.stringify(rows);
+    },
     stop: async () => (await client.end(), await app.stop(), await db.stop()),
   };
 }
@@ -466,6 +474,9 @@ async function startOnMongo(): Promise<Target> {
     async counts() {
       const entries = await Promise.all(COUNTED.map(async (name) => [name, await client.db().collection(name).countDocuments()] as const));
       return Object.fromEntries(entries) as Counts;
+    },
+    async signingSecrets() {
+      return JSON.stringify(await client.db().collection('job_signing_secrets').find().sort({ _id: 1 }).toArray());
     },
     stop: async () => (await client.close(), await app.stop(), await db.stop()),
   };
@@ -491,6 +502,8 @@ for (const store of stores) {
       password: `pw-${randomBytes(12).toString('base64url')}`,
     };
     let seedTokenId = '';
+    /** A viewer's bearer token. */
+    let seedTokenSecret = '';
     let seedCookie = '';
 
     before(
@@ -525,6 +538,7 @@ for (const store of stores) {
         const token = await call('POST', '/api/tokens', { raw: JSON.stringify({ name: 'seed token', role: 'viewer' }) });
         assert.equal(token.status, 201, token.text);
         seedTokenId = String(token.json?.id);
+        seedTokenSecret = String(token.json?.secret);
         seedCookie = await loginCookie(target.app, seedUser.username, seedUser.password);
       },
       { timeout: 180_000 },
@@ -608,6 +622,7 @@ for (const store of stores) {
         assert.equal(answer.status, 200, answer.text);
         parts.push(answer.json);
       }
+      parts.push(await target.signingSecrets());
       return { view: JSON.stringify(parts), counts: await target.counts() };
     }
 
@@ -746,9 +761,85 @@ for (const store of stores) {
         ['POST', (id) => `/api/jobs/${id}/resume`, undefined],
         ['POST', (id) => `/api/jobs/${id}/run`, undefined],
         ['GET', (id) => `/api/jobs/${id}/runs`, undefined],
+        ['POST', (id) => `/api/jobs/${id}/signing-secret/reveal`, undefined],
+        ['POST', (id) => `/api/jobs/${id}/signing-secret/rotate`, '{"graceSeconds":60}'],
+        ['POST', (id) => `/api/jobs/${id}/signing-secret/rotate`, undefined],
         ['PUT', (id) => `/api/jobs/${id}`, undefined],
       ];
       await idsRefused(routes, hostileId);
+    });
+
+    test('POST /api/jobs/{id}/signing-secret/rotate: bad bodies (not JSON, not an object, wrong types, graceSeconds out of 0..604800, unknown keys) are 400s; the secret stays', async () => {
+      const http = () => seeded[2]!;
+      const badGrace = fc
+        .oneof(
+          notAString,
+          fc.constantFrom('86400', '', '1e3', -1, 604_801, 1e9, 0.5, 86_399.9, Number.MAX_SAFE_INTEGER + 2, -0.1),
+          fc.integer({ max: -1 }),
+          fc.integer({ min: 604_801 }),
+          fc.double({ noNaN: true }).filter((d) => !Number.isInteger(d)),
+        )
+        .filter((v) => !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 604_800));
+      const badBody = fc.oneof(
+        badGrace.map((graceSeconds) => ({ raw: withMutations({ graceSeconds }, []), contentType: 'application/json', field: true })),
+        fc
+          .tuple(
+            fc.oneof(
+              fc.constantFrom('secret', 'signingSecret', 'previousSecret', '__proto__', '$set', 'grace', 'GraceSeconds'),
+              fc.string({ minLength: 1 }).filter((k) => k !== 'graceSeconds'),
+            ),
+            hostileValue,
+          )
+          .map(([key, value]) => ({
+            raw: withMutations({ graceSeconds: 60, [key]: value }, []),
+            contentType: 'application/json',
+            field: false,
+          })),
+        // An empty body is a rotation with the defaults, so only bodies with something in them.
+        notAnObjectBody.filter((raw) => raw.trim() !== '').map((raw) => ({ raw, contentType: 'application/json', field: false })),
+        fc
+          .record({ raw: fc.string({ minLength: 1 }).filter((raw) => raw.trim() !== ''), contentType: badContentType })
+          .map((b) => ({ ...b, field: false })),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(badBody, async ({ raw, contentType, field }) => {
+            const path = `/api/jobs/${http().id}/signing-secret/rotate`;
+            const answer = await call('POST', path, { raw, contentType });
+            assertRefused(answer, `POST ${path} (${contentType}) ${raw.slice(0, 200)}`);
+            assert.equal(answer.status, 400, `POST ${path} ${raw.slice(0, 200)} -> ${answer.status}`);
+            if (field) assert.deepEqual([...new Set(issuePaths(answer))], ['graceSeconds'], raw.slice(0, 200));
+          }),
+          { numRuns: RUNS * 3 },
+        ),
+      );
+    });
+
+    test('signing secret routes: a viewer gets 403 (token or cookie), a job that is not http 400; nothing revealed, rotated or audited', async () => {
+      const log = seeded[0]!;
+      const http = seeded[2]!;
+      // The token's last use is recorded (at most once a minute): record it now, so the requests below change nothing.
+      assert.equal((await call('GET', '/api/jobs', { headers: { authorization: `Bearer ${seedTokenSecret}` } })).status, 200);
+      await unchanged(async () => {
+        for (const action of ['reveal', 'rotate']) {
+          const viewers: Array<Record<string, string>> = [
+            { authorization: `Bearer ${seedTokenSecret}` },
+            { cookie: seedCookie, origin: target.app.baseUrl },
+          ];
+          for (const headers of viewers) {
+            for (const raw of [undefined, '{"graceSeconds":0}']) {
+              const answer = await call('POST', `/api/jobs/${http.id}/signing-secret/${action}`, { headers, raw });
+              assertRefused(answer, `viewer ${action}`);
+              assert.equal(answer.status, 403, `viewer ${action} -> ${answer.status} ${answer.text}`);
+              assert.doesNotMatch(answer.text, /whsec_/);
+            }
+          }
+          const notHttp = await call('POST', `/api/jobs/${log.id}/signing-secret/${action}`);
+          assertRefused(notHttp, `${action} a log job`);
+          assert.equal(notHttp.status, 400, notHttp.text);
+          assert.match(String(notHttp.json?.error), /only http jobs/);
+        }
+      });
     });
 
     test('query strings: bad limit/cursor are 400s; search and tag match literally (no LIKE wildcards, regex or operators)', async () => {

@@ -53,6 +53,24 @@ describe('readJsonObject', () => {
     assert.match((await status(readJsonObject(post(new Uint8Array([0x7b, 0xff, 0x7d]))))).message, /UTF-8/);
   });
 
+  test('optional: no body (whatever its content type) reads as {}; a body with something in it is held to the same rules', async () => {
+    const optional = { optional: true };
+    assert.deepEqual(await readJsonObject(post(null, null), optional), {});
+    assert.deepEqual(await readJsonObject(post('', 'text/plain'), optional), {});
+    assert.deepEqual(await readJsonObject(post('  \n', 'application/json'), optional), {});
+    assert.deepEqual(await readJsonObject(post('{"graceSeconds":60}'), optional), { graceSeconds: 60 });
+    assert.deepEqual(await status(readJsonObject(post('{"a":1}', 'text/plain'), optional)), {
+      status: 400,
+      message: 'Content-Type must be application/json, got text/plain',
+    });
+    assert.equal((await status(readJsonObject(post('{"a":1}', null), optional))).status, 400);
+    assert.match((await status(readJsonObject(post('{"a":'), optional))).message, /malformed JSON/);
+    assert.match((await status(readJsonObject(post('[1]'), optional))).message, /an array/);
+    assert.equal((await status(readJsonObject(post('x'.repeat(MAX_BODY_BYTES + 1)), optional))).status, 413);
+    // Not optional: an empty body is still refused.
+    assert.match((await status(readJsonObject(post('')))).message, /empty/);
+  });
+
   test('413 above 1 MB, also when streamed without Content-Length', async () => {
     const big = `{"a":"${'x'.repeat(MAX_BODY_BYTES)}"}`;
     assert.equal((await status(readJsonObject(post(big)))).status, 413);

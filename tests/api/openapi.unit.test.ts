@@ -121,6 +121,32 @@ describe('OpenAPI document vs app/api', () => {
     }
   });
 
+  test("http jobs' deliveries: the signing-secret routes need an operator, the headers are described as a webhook", () => {
+    for (const action of ['reveal', 'rotate']) {
+      const op = doc.paths[`/api/jobs/{id}/signing-secret/${action}`].post;
+      assert.equal(op['x-required-role'], 'operator', action);
+      for (const status of ['200', '400', '403', '404']) assert.ok(op.responses[status], `${action} documents ${status}`);
+    }
+    assert.equal(doc.paths['/api/jobs/{id}/signing-secret/rotate'].post.requestBody.required, false, 'the body is optional');
+    const delivery = doc.webhooks.httpJobDelivery.post;
+    const headers = (delivery.parameters as Json[]).filter((p) => p.in === 'header').map((p) => p.name);
+    for (const name of [
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+      'Idempotency-Key',
+      'Cronplane-Scheduled-For',
+      'Cronplane-Attempt',
+    ])
+      assert.ok(headers.includes(name), `the delivery describes ${name}`);
+    assert.match(delivery.description, /Standard Webhooks/);
+    assert.match(
+      doc.components.schemas.Payload_http.description,
+      /webhook-signature/,
+      "the http payload's description says how deliveries are signed",
+    );
+  });
+
   test('every $ref resolves, and every component is used', () => {
     const text = JSON.stringify(doc);
     const refs = [...text.matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
@@ -148,6 +174,22 @@ describe('OpenAPI document vs app/api', () => {
     assert.equal('tokenHash' in s.TokenCreated.properties, false);
     assert.ok(s.TokenCreated.required.includes('secret'));
     assert.equal('secret' in s.TokenList.properties.tokens.items.properties, false, 'listed tokens carry no secret');
+    assert.equal('signingSecret' in s.Job.properties, false, 'a job carries no signing secret');
+    assert.equal('signingSecret' in s.JobList.properties.jobs.items.properties, false);
+    assert.ok(s.JobCreated.properties.signingSecret, 'the 201 of POST /api/jobs may carry it');
+    assert.equal(s.JobCreated.required.includes('signingSecret'), false, 'only http jobs have one');
+    assert.deepEqual(doc.paths['/api/jobs'].post.responses['201'].content['application/json'].schema, {
+      $ref: '#/components/schemas/JobCreated',
+    });
+    assert.deepEqual(s.SigningSecretRotate.properties.graceSeconds, {
+      ...s.SigningSecretRotate.properties.graceSeconds,
+      type: 'integer',
+      minimum: 0,
+      maximum: 604_800,
+      default: 86_400,
+    });
+    assert.equal(s.SigningSecretRotate.additionalProperties, false);
+    assert.deepEqual([...s.SigningSecret.required].sort(), ['createdAt', 'previousValidUntil', 'signingSecret']);
     assert.deepEqual(doc.paths['/api/audit'].get.parameters.map((p: Json) => p.name).sort(), [
       'action',
       'actor',

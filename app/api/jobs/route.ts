@@ -1,8 +1,8 @@
 import { requireRole } from '@/lib/auth/principal';
 import { apiRoute, json, methodNotAllowed, parseQuery, readJsonObject } from '@/lib/api/http';
 import { JobListQuerySchema } from '@/lib/validation/job';
-import { jobJson, jobListItemJson } from '@/lib/api/serialize';
-import { createJob, listJobs } from '@/lib/services/jobs';
+import { jobCreatedJson, jobListItemJson } from '@/lib/api/serialize';
+import { createJobWithSigningSecret, listJobs } from '@/lib/services/jobs';
 
 export const dynamic = 'force-dynamic';
 
@@ -14,8 +14,8 @@ export const GET = apiRoute(async ({ request }) => {
 
 export const POST = apiRoute(async ({ request, actor }) => {
   requireRole(actor.principal, 'operator');
-  const job = await createJob(await readJsonObject(request), actor);
-  return json(jobJson(job), 201, { location: `/api/jobs/${job.id}` });
+  const { job, signingSecret } = await createJobWithSigningSecret(await readJsonObject(request), actor);
+  return json(jobCreatedJson(job, signingSecret), 201, { location: `/api/jobs/${job.id}` });
 });
 
 const notAllowed = methodNotAllowed(['GET', 'POST']);

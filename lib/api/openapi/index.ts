@@ -1,6 +1,7 @@
 import 'server-only';
 import { SESSION_COOKIE } from '../../auth/token';
 import { auditSection } from './audit';
+import { deliveriesSection } from './deliveries';
 import { instancesSection } from './instances';
 import { jobsSection } from './jobs';
 import { metaSection } from './meta';
@@ -13,9 +14,11 @@ import { usersSection } from './users';
 // refer to), all generated from the zod schemas in lib/validation that the handlers validate with.
 
 function buildDocument(): JsonSchema {
+  const deliveries = deliveriesSection();
   const sections: ApiSection[] = [
     metaSection(),
     jobsSection(),
+    deliveries,
     instancesSection(),
     usersSection(),
     tokensSection(),
@@ -43,6 +46,8 @@ function buildDocument(): JsonSchema {
       { name: 'meta' },
     ],
     paths: Object.assign({}, ...sections.map((s) => s.paths)) as JsonSchema,
+    // What http jobs send: the calls Cronplane makes, not ones it answers.
+    webhooks: deliveries.webhooks,
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_TOKEN' },

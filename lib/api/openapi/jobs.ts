@@ -2,6 +2,8 @@ import 'server-only';
 import { jobTypes } from '../../jobs/registry';
 import { JobCreateSchema, JobJsonSchema, JobListJsonSchema, JobListQuerySchema, JobUpdateSchema } from '../../validation/job';
 import { RunListJsonSchema, RunListQuerySchema, RunNowJsonSchema } from '../../validation/run';
+import { JobCreatedJsonSchema } from '../../validation/signing-secret';
+import { DELIVERY_HELP } from './deliveries';
 import {
   commonErrors,
   errorResponse,
@@ -43,7 +45,10 @@ export function jobsSection(): ApiSection {
     body.properties.payload = { ...body.properties.payload, description: payloadHelp };
   }
   const payloadSchemas = Object.fromEntries(
-    jobTypes.map((t) => [`Payload_${t.name}`, { ...schemaOf(t.payloadSchema, 'input'), description: t.description }]),
+    jobTypes.map((t) => [
+      `Payload_${t.name}`,
+      { ...schemaOf(t.payloadSchema, 'input'), description: t.signsDeliveries ? `${t.description} ${DELIVERY_HELP}` : t.description },
+    ]),
   );
 
   return {
@@ -62,7 +67,11 @@ export function jobsSection(): ApiSection {
           tags: ['jobs'],
           requestBody: { required: true, content: jsonContent(ref('JobCreate')) },
           responses: {
-            '201': { description: 'Created', content: jsonContent(ref('Job')), headers: { Location: { schema: { type: 'string' } } } },
+            '201': {
+              description: 'Created; an http job with its signing secret, this once',
+              content: jsonContent(ref('JobCreated')),
+              headers: { Location: { schema: { type: 'string' } } },
+            },
             ...invalidInput,
             '409': errorResponse('Another job has this name'),
             ...tooLarge,
@@ -132,6 +141,7 @@ export function jobsSection(): ApiSection {
       JobUpdate: jobUpdate,
       ...payloadSchemas,
       Job: schemaOf(JobJsonSchema, 'output'),
+      JobCreated: schemaOf(JobCreatedJsonSchema, 'output'),
       JobList: schemaOf(JobListJsonSchema, 'output'),
       RunList: schemaOf(RunListJsonSchema, 'output'),
       RunNow: schemaOf(RunNowJsonSchema, 'output'),
