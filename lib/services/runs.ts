@@ -1,5 +1,7 @@
 import 'server-only';
+import { webhookId } from '../domain';
 import { NotFoundError } from '../errors';
+import { signsDeliveries } from '../secrets/signing';
 import { getStore } from '../store';
 import { RUN_STATUSES, type Job, type Page, type Run, type RunAttempt, type RunStatus } from '../store/types';
 import { IdSchema } from '../validation/id';
@@ -41,6 +43,8 @@ export interface RunDetail {
   job: Job | null;
   /** Every run recorded for the same occurrence (this one included), oldest attempt first. */
   attempts: Run[];
+  /** The webhook-id (and Idempotency-Key) every delivery of this occurrence carries; null when its job sends none. */
+  webhookId: string | null;
   now: Date;
 }
 
@@ -57,7 +61,9 @@ export async function getRunDetail(id: string): Promise<RunDetail> {
     store.now(),
   ]);
   const attempts = [...same.items].sort((a, b) => a.attempt - b.attempt || (a.startedAt?.getTime() ?? 0) - (b.startedAt?.getTime() ?? 0));
-  return { run, job, attempts, now };
+  // A range record stands for many occurrences, none of them delivered.
+  const delivered = job !== null && signsDeliveries(job.type) && run.rangeEnd === null;
+  return { run, job, attempts, webhookId: delivered ? webhookId(run.jobId, run.scheduledFor) : null, now };
 }
 
 /** One line of a run's attempt history; the current attempt is the last one (finishedAt null while it runs or waits). */

@@ -5,6 +5,7 @@ import { hasRole } from '@/lib/auth/principal';
 import { requireSession } from '@/lib/auth/session';
 import { listJobRuns } from '@/lib/services/jobs';
 import { parseStatsRange } from '@/lib/presenters/run-stats';
+import { getSigningSecretInfo } from '@/lib/services/signing-secrets';
 import { getRunStats } from '@/lib/services/stats';
 import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
 import { StatsCharts } from '../../_components/charts';
@@ -15,6 +16,7 @@ import { BadCursorNotice, Notice } from '../../_components/notice';
 import { Time } from '../../_components/time';
 import { pauseJobAction, resumeJobAction, runJobNowAction } from '../actions';
 import { loadJob } from './load';
+import { SigningSecretControls } from './signing-secret';
 
 const RUNS_PER_PAGE = 20;
 
@@ -38,7 +40,11 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const cursor = validCursor(TimeCursorSchema, one(search.cursor));
   const badCursor = Boolean(one(search.cursor)) && cursor === undefined;
   const range = parseStatsRange(one(search.range));
-  const [runs, stats] = await Promise.all([listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }), getRunStats(range, job.id)]);
+  const [runs, stats, signing] = await Promise.all([
+    listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }),
+    getRunStats(range, job.id),
+    getSigningSecretInfo(job),
+  ]);
   // The next occurrences count from the database clock, which the stats service read for the chart window.
   const upcoming = job.paused ? [] : nextOccurrences(job.schedule, stats.now, job.anchorAt, 5);
   const zone = job.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
@@ -162,6 +168,31 @@ export default async function JobPage({ params, searchParams }: { params: Params
           {zone && <p className="muted small">Times in your time zone; the job&apos;s zone ({zone}) in brackets.</p>}
         </section>
       </div>
+
+      {signing && (
+        <section className="panel panel-row" aria-labelledby="signing-h" data-testid="signing-secret-panel">
+          <h2 id="signing-h">Delivery signing</h2>
+          <p className="muted small">
+            Every delivery carries <code>webhook-id</code> (the same on every attempt of an occurrence), <code>webhook-timestamp</code> and{' '}
+            <code>webhook-signature</code> (Standard Webhooks): verify them with this secret and apply each webhook-id once.
+          </p>
+          <dl className="props">
+            <dt>Secret made</dt>
+            <dd data-testid="signing-secret-created">
+              {signing.createdAt ? <Time iso={signing.createdAt.toISOString()} showRelative /> : 'not yet (made at the first delivery)'}
+            </dd>
+            {signing.previousValidUntil && (
+              <>
+                <dt>Previous secret signs until</dt>
+                <dd data-testid="signing-secret-previous">
+                  <Time iso={signing.previousValidUntil.toISOString()} showRelative />
+                </dd>
+              </>
+            )}
+          </dl>
+          {canEdit && <SigningSecretControls jobId={job.id} />}
+        </section>
+      )}
 
       <StatsCharts series={stats.series} range={range} scope="" hrefFor={(r) => `/jobs/${job.id}?range=${r}`} />
 

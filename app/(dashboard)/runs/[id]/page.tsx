@@ -61,7 +61,7 @@ const ATTEMPT_COLUMNS: ReadonlyArray<Column<RunAttemptRow>> = [
 export default async function RunPage({ params }: { params: Params }) {
   await requireSession();
   const { id } = await params;
-  const { run, job, now } = await load(id);
+  const { run, job, webhookId, now } = await load(id);
   const history = await listRunAttempts(run.id);
   const duration = run.startedAt ? (run.finishedAt ?? now).getTime() - run.startedAt.getTime() : null;
   const lag = run.startedAt ? run.startedAt.getTime() - run.scheduledFor.getTime() : null;
@@ -169,6 +169,16 @@ export default async function RunPage({ params }: { params: Params }) {
             <dd>
               <code>{run.id}</code>
             </dd>
+            {webhookId && (
+              <>
+                <dt title="Sent as webhook-id and Idempotency-Key on every attempt of this occurrence: the receiver applies it once">
+                  Webhook id
+                </dt>
+                <dd>
+                  <code data-testid="run-webhook-id">{webhookId}</code>
+                </dd>
+              </>
+            )}
           </dl>
         </section>
       </div>
