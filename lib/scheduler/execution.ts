@@ -61,10 +61,15 @@ export class ExecutionSystem {
     const settle = (patch: RunPatch): Promise<void> =>
       persist(() => this.res.store.updateRun(run.id, { ...patch, finishedAt: this.res.clock.now(), leaseExpiresAt: null }, owner));
     const giveBack = (reason: string): Promise<void> => persist(() => this.res.held.release(held, `${reason}; outcome unknown`));
+    // A first attempt of a scheduled occurrence that started from its claim (not queued, not a takeover, retry or run-now).
+    const fromClaim = run.attempt === 1 && run.startedAt !== null && (run.trigger === 'schedule' || run.trigger === 'catch-up');
     const notStartedBack = async (): Promise<void> => {
       // The stop began before the handler was called: nothing ran, so the run goes back as not started (a takeover then
-      // records this attempt as abandoned, not as an unknown outcome).
-      await persist(() => this.res.store.updateRun(run.id, { startedAt: null }, owner));
+      // records this attempt as abandoned, not as an unknown outcome). One started from its claim goes back as that claim:
+      // a later occurrence of the job cannot start before it (found by the fault harness: given back as a running run
+      // without a start, it no longer held the job's order, and the next occurrence started 4.6 s before its takeover).
+      const back: RunPatch = fromClaim ? { status: 'claimed', startedAt: null } : { startedAt: null };
+      await persist(() => this.res.store.updateRun(run.id, back, owner));
       await persist(() =>
         this.res.held.release(held, `instance ${this.res.instanceId} was stopping: given back before its handler started`),
       );

@@ -35,6 +35,8 @@ interface LeaseDeps {
  */
 export class HeldRuns {
   private readonly runs = new Map<string, Held>();
+  /** The renewal in flight, if any: a give-back waits for it (see release). */
+  private renewing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: LeaseDeps) {}
 
@@ -72,13 +74,13 @@ export class HeldRuns {
     if (entries.length === 0) return;
     const { store, instanceId, clock, config } = this.deps;
     const sent = Date.now();
-    const renewed = new Set(
-      await store.renewLeases(
-        instanceId,
-        entries.map((h) => ({ id: h.run.id, attempt: h.run.attempt })),
-        new Date(clock.now().getTime() + config.leaseMs),
-      ),
+    const renewal = store.renewLeases(
+      instanceId,
+      entries.map((h) => ({ id: h.run.id, attempt: h.run.attempt })),
+      new Date(clock.now().getTime() + config.leaseMs),
     );
+    this.renewing = renewal.catch(() => undefined);
+    const renewed = new Set(await renewal);
     for (const held of entries) {
       if (this.runs.get(held.run.id) !== held) continue; // finished meanwhile
       if (renewed.has(held.run.id)) held.renewedAt = Math.max(held.renewedAt, sent);
@@ -107,6 +109,11 @@ export class HeldRuns {
   async release(held: Held, note: string | null): Promise<void> {
     const { store, agenda, instanceId, clock, log } = this.deps;
     const run = held.run;
+    // No renewal may land after the give-back: one in flight would push the lease a full lease ahead again, and the
+    // run would wait for it to expire instead of being taken over at once (found by the fault harness: a run given
+    // back by a stopping instance was taken over 6 s later, after its job's next occurrence had started).
+    this.unhold(held);
+    await this.renewing;
     const expiredAt = new Date(clock.now().getTime() - 1);
     const released = await store
       .releaseRuns(instanceId, [{ id: run.id, attempt: run.attempt }], expiredAt, note ?? undefined)
@@ -114,7 +121,6 @@ export class HeldRuns {
         log.error({ runId: run.id, err: errorMessage(err) }, 'could not give the run back (taken over once its lease expires)');
         return 0;
       });
-    this.unhold(held);
     if (released === 0) return;
     await saveTicket(agenda, {
       jobId: run.jobId,

@@ -5,6 +5,7 @@ import { createPostgresStore } from '../../lib/store/postgres';
 import type { Store } from '../../lib/store/types';
 import { startTestPostgres, type TestPostgres } from '../support/postgres';
 import { storeConformance } from './conformance';
+import { newJob, newRun } from './conformance/support';
 
 storeConformance('postgres', async () => {
   const db = await startTestPostgres();
@@ -38,6 +39,40 @@ async function withMigratedStore(fn: (store: Store, client: pg.Client, db: TestP
     await db.stop();
   }
 }
+
+// Starts sort as they happened across instances: startRun records the database's time of its write, whatever the
+// instance's clock estimate says (two estimates a few ms apart made two runs of a skip job each believe it started first).
+describe('postgres: startRun records the database time', () => {
+  it("the start is the write's database time, not the instance's estimate", () =>
+    withMigratedStore(async (store) => {
+      const at = (s: number): Date => new Date(Date.parse('2020-01-01T00:00:00.000Z') + s * 1000);
+      const job = await store.createJob(newJob({ nextRunAt: at(60), anchorAt: at(0) }));
+      const claimed = await store.claimOccurrence({
+        jobId: job.id,
+        expected: { version: job.version, nextRunAt: at(60) },
+        nextRunAt: at(120),
+        runs: [newRun(job, { scheduledFor: at(60), status: 'claimed', instanceId: 'a', leaseExpiresAt: new Date(Date.now() + 60_000) })],
+      });
+      assert.equal(claimed.outcome, 'claimed');
+      if (claimed.outcome !== 'claimed') return;
+      const before = await store.now();
+      // An estimate a minute off: recorded anyway as the database's time.
+      const started = await store.startRun(claimed.run, 'a', {
+        at: new Date(before.getTime() - 60_000),
+        queued: false,
+        leaseExpiresAt: new Date(Date.now() + 60_000),
+        trigger: 'schedule',
+      });
+      const after = await store.now();
+      assert.equal(started.outcome, 'started');
+      if (started.outcome !== 'started') return;
+      const t = started.run.startedAt!.getTime();
+      assert.ok(
+        t >= before.getTime() && t <= after.getTime(),
+        `${started.run.startedAt!.toISOString()} within [${before.toISOString()}, ${after.toISOString()}]`,
+      );
+    }));
+});
 
 // What compactTickets is for: the dead rows every ticket leaves behind (insert, lock, update, delete) are reclaimed
 // at once rather than at autovacuum's next visit. The table's emptied pages are cut off by the VACUUM.

@@ -35,7 +35,11 @@ export type ClaimResult = { outcome: 'claimed'; run: Run } | { outcome: 'stale' 
 
 /** What startRun writes: the start of a claimed run on its instance. */
 export interface RunStart {
-  /** Start time (database clock); with `queued` the run starts waiting for its predecessor, startedAt stays null. */
+  /**
+   * Start time (the instance's estimate of the database clock); PostgreSQL records the database's own time of the write
+   * instead, so starts on different instances sort as they happened. With `queued` the run starts waiting for its
+   * predecessor, startedAt stays null.
+   */
   at: Date;
   queued: boolean;
   leaseExpiresAt: Date;

@@ -88,14 +88,17 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
       if (!isUuid(run.id)) return { outcome: 'lost' };
       // Judged on the database's clock (clock_timestamp: now() is the transaction's start): never before it is due. In
       // order: not while an earlier occurrence of the job is still claimed. Not for a job paused or deleted meanwhile.
+      // The start is the database's time of this write, not the instance's estimate: starts then sort as they happened
+      // across instances, which the overlap policy's "started first wins" relies on (found by the fault harness: two
+      // instances' estimates 9 ms apart made two runs of a skip job each believe it started first).
       const rows = await db.sql<RunRow>(
-        `UPDATE runs r SET status = 'running', started_at = CASE WHEN $3::boolean THEN NULL ELSE $4::timestamptz END,
-           lease_expires_at = $5::timestamptz, trigger = $6
+        `UPDATE runs r SET status = 'running', started_at = CASE WHEN $3::boolean THEN NULL ELSE clock_timestamp() END,
+           lease_expires_at = $4::timestamptz, trigger = $5
          WHERE r.id = $1::uuid AND r.status = 'claimed' AND r.instance_id = $2 AND r.scheduled_for <= clock_timestamp()
            AND NOT EXISTS (SELECT 1 FROM runs e WHERE e.job_id = r.job_id AND e.status = 'claimed' AND e.scheduled_for < r.scheduled_for)
            AND EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.job_id AND NOT j.paused)
          RETURNING ${RUN_COLUMNS.text}`,
-        [run.id, instanceId, start.queued, start.at, start.leaseExpiresAt, start.trigger],
+        [run.id, instanceId, start.queued, start.leaseExpiresAt, start.trigger],
       );
       if (rows[0]) return { outcome: 'started', run: toRun(rows[0]) };
       // Why not (rare): the same conditions, one by one.
