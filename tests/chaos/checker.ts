@@ -608,10 +608,12 @@ export function check(input: CheckInput): CheckReport {
   }
 
   // 6a. Overlap: skip and queue-one jobs never have two occurrences in flight at the receiver, unless the earlier call
-  // belongs to an attempt that was taken over (its instance was presumed gone; the target may still serve it).
+  // belongs to an attempt whose instance was presumed gone (its lease expired; the target may still serve the call): one
+  // taken over, or the last one, closed with outcome unknown by another instance (the takeover limit was reached).
   const excusedByTakeover = (d: CheckDelivery): boolean => {
     const run = d.runId ? runsById.get(d.runId) : undefined;
     if (!run || d.attempt === null) return false;
+    if (run.status === 'unknown' && run.attempt === d.attempt && run.instanceId !== null) return true;
     return run.history.some((h) => h.attempt === d.attempt && TAKEOVER_STATUSES.has(h.status));
   };
   for (const list of occsByJob.values()) {

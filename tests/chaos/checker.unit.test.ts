@@ -435,6 +435,16 @@ describe('chaos checker: doctored logs fail', () => {
     }
   });
 
+  test("overlap with the call of an attempt closed 'unknown' (its instance presumed gone): not a violation; the same call of a succeeded run is", () => {
+    for (const status of ['unknown', 'succeeded'] as const) {
+      const input = clean({ overlapPolicy: 'queue-one' });
+      replaceRun(input, 4, run(4, { status, attempt: 3 }));
+      replaceDelivery(input, 4, [delivery(4, { attempt: 3, endedAt: at(6, 200) })]);
+      if (status === 'unknown') assert.equal(check(input).ok, true, JSON.stringify(classes(input)));
+      else assertOnly(input, 'overlap', 6);
+    }
+  });
+
   test('a record off the schedule or after the pause -> unexpected', () => {
     const off = clean();
     off.runs.push(run(9));
