@@ -93,11 +93,7 @@ describe('a stopping instance gives back what it has not started', () => {
   });
 
   test('a queued run (no start yet), a takeover (a later attempt) and a run-now go back as running runs without a start', async () => {
-    for (const given of [
-      run({ startedAt: null }),
-      run({ attempt: 2, trigger: 'schedule' }),
-      run({ trigger: 'manual' }),
-    ]) {
+    for (const given of [run({ startedAt: null }), run({ attempt: 2, trigger: 'schedule' }), run({ trigger: 'manual' })]) {
       const writes: string[] = [];
       const { res, held } = stoppingInstance(recordingStore(writes));
       const execution = new ExecutionSystem(res, {} as OverlapSystem, async () => undefined);
