@@ -81,6 +81,9 @@ export function signedHeaders(id: string, sentAt: Date, body: string, secrets: r
   };
 }
 
+/** Control characters (C0, DEL, C1) a header value cannot carry; HTAB is allowed, as RFC 9110 and Node allow it. */
+const HEADER_VALUE_CONTROL = /(?!\t)\p{Cc}/u;
+
 export const httpPayloadSchema = z
   .object({
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET').describe('HTTP method'),
@@ -100,7 +103,13 @@ export const httpPayloadSchema = z
           .min(1)
           .max(256)
           .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'),
-        z.string().max(8192),
+        z
+          .string()
+          .max(8192)
+          // A CR or LF would end the header line (an injected header at best); Node refuses them at run time anyway.
+          .refine((value) => !HEADER_VALUE_CONTROL.test(value), {
+            message: 'header value must not contain control characters (line breaks CR or LF, NUL, ...); a tab is allowed',
+          }),
       )
       .default({})
       .superRefine((headers, ctx) => {
