@@ -6,18 +6,12 @@ import { clientIp } from '@/lib/auth/rate-limit';
 import { getSession } from '@/lib/auth/session';
 import { SESSION_COOKIE, isHttps, sessionCookieOptions } from '@/lib/auth/token';
 import { login as checkLogin, logout as endSession } from '@/lib/services/login';
+import { safeNextPath } from '@/lib/validation/session';
 
 export interface LoginState {
   error: string | null;
   /** The username typed, so a failed attempt keeps it in the field. */
   username?: string;
-}
-
-/** Only same-site paths: "//evil.example" or "/\\evil" would leave the site after sign-in. */
-function safeNext(value: FormDataEntryValue | null): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
-  if (value.startsWith('/login')) return '/';
-  return value;
 }
 
 /** Sign-in form action (useActionState). Sets the session cookie and redirects to `next`. */
@@ -33,7 +27,7 @@ export async function login(_previous: LoginState, formData: FormData): Promise<
   if (!result.ok) return { error: result.error, username: typeof username === 'string' ? username : '' };
   const secure = isHttps('', requestHeaders.get('x-forwarded-proto'));
   (await cookies()).set(SESSION_COOKIE, result.cookie, sessionCookieOptions(secure));
-  redirect(safeNext(formData.get('next')));
+  redirect(safeNextPath(formData.get('next')));
 }
 
 /** Ends the session (revoked in the store, not only forgotten by the browser). Dashboard: `<form action={logout}>`. */

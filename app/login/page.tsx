@@ -1,21 +1,17 @@
 import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
 import { getSession } from '@/lib/auth/session';
+import { safeNextPath } from '@/lib/validation/session';
 import { LoginForm } from './login-form';
 import styles from './login.module.css';
 
 export const metadata: Metadata = { title: 'Sign in' };
 export const dynamic = 'force-dynamic';
 
-/** Only same-site paths may be the target after sign-in. */
-function safeNext(value: string | string[] | undefined): string {
-  const next = Array.isArray(value) ? value[0] : value;
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || next.startsWith('/login')) return '/';
-  return next;
-}
-
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const next = safeNext((await searchParams).next);
+  const requested = (await searchParams).next;
+  // Only a same-origin path survives (lib/validation/session.ts); the form sends it back, and the action checks it again.
+  const next = safeNextPath(Array.isArray(requested) ? requested[0] : requested);
   // Already signed in: nothing to do here.
   if (await getSession()) redirect(next);
   return (
