@@ -13,18 +13,26 @@ export function isValidTimezone(tz: string): boolean {
   }
 }
 
-/** Returns an error message for a bad cron expression, or null when it parses. 5 or 6 fields. */
+export const NEVER_FIRES_MESSAGE =
+  'it never fires: no date has this day of the month in these months (for example 30 February or 31 April)';
+
+/**
+ * Returns an error message for a bad cron expression, or null when it parses and fires. 5 or 6 fields. One that
+ * parses but matches no date ("0 0 30 2 *") was saved with no next run and never ran: refused too. Whether a date
+ * exists does not depend on the time zone, so UTC decides.
+ */
 export function cronExpressionError(expression: string): string | null {
   const fields = expression.trim().split(/\s+/);
   if (fields.length < 5 || fields.length > 6) {
     return `expected 5 fields (minute hour day month weekday) or 6 with seconds first, got ${fields.length}`;
   }
+  let cron: Cron;
   try {
-    new Cron(expression, { paused: true });
-    return null;
+    cron = new Cron(expression, { paused: true, timezone: 'UTC' });
   } catch (err) {
     return err instanceof Error ? err.message.replace(/^CronPattern:\s*/, '') : 'invalid cron expression';
   }
+  return cron.nextRun() === null ? NEVER_FIRES_MESSAGE : null;
 }
 
 export const TimezoneSchema = z

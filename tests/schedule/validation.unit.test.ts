@@ -21,6 +21,19 @@ describe('ScheduleSchema', () => {
     assert.equal(cronExpressionError('0 9 * * 1-5'), null);
   });
 
+  test('refuses a cron expression that never fires, with a message; rare ones still pass', () => {
+    for (const expression of ['0 0 30 2 *', '0 0 31 2 *', '0 0 31 4 *', '0 0 31 6,9,11 *', '0 0 0 31 11 *', '0 0 30-31 2 *']) {
+      assert.deepEqual(messages({ kind: 'cron', expression, timezone: 'Europe/Berlin' }), [
+        'expression: invalid cron expression: it never fires: no date has this day of the month in these months (for example 30 February or 31 April)',
+      ]);
+      assert.match(cronExpressionError(expression) ?? '', /never fires/, expression);
+    }
+    // 29 February comes every four years; a weekday makes day OR weekday (cron's rule); 31 in a list with 30 fits April.
+    for (const expression of ['0 0 29 2 *', '0 0 30 2 1', '0 0 30,31 4 *', '0 0 31 * *', '0 0 31 1-12 *']) {
+      assert.equal(cronExpressionError(expression), null, expression);
+    }
+  });
+
   test('rejects unknown time zones', () => {
     assert.equal(isValidTimezone('Europe/Berlin'), true);
     assert.equal(isValidTimezone('Mars/Olympus'), false);
