@@ -26,16 +26,24 @@ export function createSessionCookie(credentials = getCredentials()): { value: st
   return { value: `${secret}.${sign(secret, credentials).toString('base64url')}`, id: sessionIdOf(secret) };
 }
 
+/**
+ * 32 bytes in unpadded base64url, as Node writes them: 42 characters, then one whose two unused low bits are zero
+ * (A, E, I, ..., w, 0, 4, 8).
+ */
+const CANONICAL_256_BITS = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
 /** The store's session id when the cookie carries our signature; null otherwise. Revocation and expiry are checked in the store. */
 export function verifySessionCookie(value: string | undefined | null, credentials = getCredentials()): string | null {
   if (!value || value.length > 200) return null;
   const dot = value.indexOf('.');
   if (dot <= 0) return null;
   const secret = value.slice(0, dot);
-  if (!/^[A-Za-z0-9_-]{43}$/.test(secret)) return null;
-  const given = Buffer.from(value.slice(dot + 1), 'base64url');
-  const expected = sign(secret, credentials);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  const signature = value.slice(dot + 1);
+  // Both parts exactly as createSessionCookie writes them. Decoding the signature accepted other spellings of it
+  // (padding, "+" and "/", stray characters, the unused low bits of the last character): one cookie, one spelling.
+  if (!CANONICAL_256_BITS.test(secret) || !CANONICAL_256_BITS.test(signature)) return null;
+  const expected = Buffer.from(sign(secret, credentials).toString('base64url'), 'ascii');
+  if (!timingSafeEqual(Buffer.from(signature, 'ascii'), expected)) return null;
   return sessionIdOf(secret);
 }
 

@@ -139,6 +139,31 @@ describe('session cookies', () => {
       assert.equal(verifySessionCookie(junk, creds), null);
   });
 
+  test('only the canonical spelling of the signature is accepted (one cookie, one spelling)', () => {
+    const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // A cookie whose signature has a "-" or "_" (a "+"/"/" spelling differs), found in a few tries.
+    let cookie = createSessionCookie(creds);
+    while (!/[-_]/.test(cookie.value.split('.')[1]!)) cookie = createSessionCookie(creds);
+    const [secret, sig] = cookie.value.split('.') as [string, string];
+    assert.equal(verifySessionCookie(`${secret}.${sig}`, creds), cookie.id);
+    const last = A.indexOf(sig.at(-1)!);
+    const variants = [
+      `${sig}=`,
+      `${sig}==`,
+      sig.replace(/-/g, '+').replace(/_/g, '/'),
+      `${sig.slice(0, 10)}!${sig.slice(10)}`,
+      `${sig.slice(0, 10)}%${sig.slice(10)}`,
+      `${sig.slice(0, 10)}\t${sig.slice(10)}`,
+      // The two unused low bits of the last character: the same bytes, another spelling.
+      ...[1, 2, 3].map((bits) => `${sig.slice(0, -1)}${A[last ^ bits]}`),
+      Buffer.from(sig, 'base64url').toString('base64'),
+    ];
+    for (const variant of variants) {
+      assert.deepEqual(Buffer.from(variant, 'base64url'), Buffer.from(sig, 'base64url'), `${variant} decodes the same`);
+      assert.equal(verifySessionCookie(`${secret}.${variant}`, creds), null, variant);
+    }
+  });
+
   test('bearer token parsing and the env token check', () => {
     assert.equal(bearerToken('Bearer tok'), 'tok');
     assert.equal(bearerToken('bearer   tok '), 'tok');
