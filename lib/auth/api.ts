@@ -1,6 +1,6 @@
 import 'server-only';
 import { principalFromBearer, principalFromSessionCookie, ForbiddenError, UnauthorizedError, type Principal } from './principal';
-import { SESSION_COOKIE, bearerToken } from './token';
+import { SESSION_COOKIE, bearerToken, isHttps } from './token';
 
 export { ForbiddenError, UnauthorizedError };
 export type ApiPrincipal = Principal;
@@ -16,9 +16,21 @@ export function cookieValue(header: string | null, name: string): string | undef
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** An origin as browsers compare them (scheme, host, port; default ports left out), or null when it is none. */
+function originOf(text: string): string | null {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Cookies ride along on cross-site requests from other sites on the same "site" (ports, subdomains) despite
- * SameSite=Lax: state changes with a cookie must come from our own origin.
+ * Cookies ride along on cross-site requests from other sites on the same "site" (ports, subdomains, and the http://
+ * page of an https:// site) despite SameSite=Lax: state changes with a cookie must come from our own origin. Ours is
+ * the scheme the browser used (X-Forwarded-Proto from a TLS-terminating proxy, else the request's own) with the host
+ * and port it addressed (X-Forwarded-Host or Host); the Origin header must be exactly that, not only the same host.
  */
 export function assertSameOrigin(request: Request): void {
   if (SAFE_METHODS.has(request.method)) return;
@@ -26,13 +38,10 @@ export function assertSameOrigin(request: Request): void {
   const host = request.headers.get('x-forwarded-host') ?? request.headers.get('host');
   if (origin === 'null') throw new ForbiddenError('cross-origin request refused');
   if (origin && host) {
-    let originHost: string | null = null;
-    try {
-      originHost = new URL(origin).host;
-    } catch {
-      originHost = null;
-    }
-    if (originHost !== host) throw new ForbiddenError('cross-origin request refused');
+    const scheme = isHttps(request.url, request.headers.get('x-forwarded-proto')) ? 'https' : 'http';
+    const ours = /^[A-Za-z0-9.:[\]-]+$/.test(host) ? originOf(`${scheme}://${host}`) : null;
+    const theirs = originOf(origin);
+    if (ours === null || theirs !== ours) throw new ForbiddenError('cross-origin request refused');
   }
 }
 

@@ -276,6 +276,37 @@ describe('requireApiAuth', () => {
       'GET is safe',
     );
   });
+
+  test('the origin must match in scheme, host and port, not host only', () => {
+    const post = (origin: string, headers: Record<string, string> = {}, at = url) =>
+      new Request(at, { method: 'POST', headers: { origin, host: '127.0.0.1:1', ...headers } });
+    // Same host, another scheme or port.
+    assert.throws(() => assertSameOrigin(post('https://127.0.0.1:1')), ForbiddenError);
+    assert.throws(() => assertSameOrigin(post('http://127.0.0.1:2')), ForbiddenError);
+    assert.throws(() => assertSameOrigin(post('http://127.0.0.1')), ForbiddenError);
+    assert.throws(() => assertSameOrigin(post('ftp://127.0.0.1:1')), ForbiddenError);
+    assert.throws(() => assertSameOrigin(post('not an origin')), ForbiddenError);
+    // Behind a TLS-terminating proxy (X-Forwarded-Proto: https): the http:// page of the same host is another origin.
+    const tls = { host: 'cron.example.com', 'x-forwarded-proto': 'https' };
+    assert.doesNotThrow(() => assertSameOrigin(post('https://cron.example.com', tls)));
+    assert.throws(() => assertSameOrigin(post('http://cron.example.com', tls)), ForbiddenError);
+    assert.throws(() => assertSameOrigin(post('https://cron.example.com:8443', tls)), ForbiddenError);
+    // Default ports and letter case compare as browsers do; X-Forwarded-Host names the host when a proxy sets it.
+    assert.doesNotThrow(() => assertSameOrigin(post('https://cron.example.com', { ...tls, host: 'Cron.Example.com:443' })));
+    assert.doesNotThrow(() =>
+      assertSameOrigin(post('https://cron.example.com', { ...tls, host: '10.0.0.5:3000', 'x-forwarded-host': 'cron.example.com' })),
+    );
+    assert.throws(() => assertSameOrigin(post('https://cron.example.com', { ...tls, host: 'cron.example.com/evil' })), ForbiddenError);
+    // Without X-Forwarded-Proto the request's own scheme counts.
+    assert.doesNotThrow(() =>
+      assertSameOrigin(post('https://cron.example.com', { host: 'cron.example.com' }, 'https://cron.example.com/api/jobs')),
+    );
+    assert.throws(
+      () => assertSameOrigin(post('http://cron.example.com', { host: 'cron.example.com' }, 'https://cron.example.com/api/jobs')),
+      ForbiddenError,
+    );
+    assert.doesNotThrow(() => assertSameOrigin(post('http://[::1]:1', { host: '[::1]:1' })));
+  });
 });
 
 describe('login rate limit', () => {
