@@ -15,7 +15,8 @@
  *   lib/auth                   credentials, sessions, tokens, roles
  *   lib/presenters             view models for the dashboard
  *   lib/services               what the app does; pages and route handlers call these
- *   lib/api, lib/examples.ts   the REST API's plumbing, the example jobs
+ *   lib/api, lib/examples.ts   the REST API's plumbing, the example jobs; lib/security-headers.mjs,
+ *                              lib/http-methods.ts, lib/method-guard.ts: the headers and methods of every answer
  *   app/, instrumentation.ts, proxy.ts
  *
  * Plus: no cycles (type-only imports included); lib never imports app; pages and route handlers never import the
@@ -34,7 +35,7 @@ const LAYERS = [
   ['^lib/auth/'],
   ['^lib/presenters/'],
   ['^lib/services/'],
-  ['^lib/api/', '^lib/examples\\.ts$', '^lib/security-headers\\.mjs$'],
+  ['^lib/api/', '^lib/examples\\.ts$', '^lib/security-headers\\.mjs$', '^lib/http-methods\\.ts$', '^lib/method-guard\\.ts$'],
 ];
 
 /** One rule per layer: nothing in it imports a module of any layer above it. */

@@ -7,6 +7,10 @@ export async function register(): Promise<void> {
   // `next build` loads this file too: a build must not start a database or a scheduler.
   if (process.env.NEXT_PHASE === 'phase-production-build') return;
 
+  // First: TRACE would otherwise be a 500 from inside Next (lib/method-guard.ts).
+  const { guardUnsupportedMethods } = await import('./lib/method-guard');
+  guardUnsupportedMethods();
+
   const { errorMessage, logger } = await import('./lib/log');
 
   // Outside the try: a corrupt credentials file must stop start-up, not leave an app nobody can log in to.

@@ -1,5 +1,6 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { SESSION_COOKIE, bearerToken, verifySessionCookie } from '@/lib/auth/token';
+import { methodRefusal } from '@/lib/http-methods';
 import { API_CSP, HSTS, pageCsp } from '@/lib/security-headers.mjs';
 
 /**
@@ -60,6 +61,14 @@ export function proxy(request: NextRequest) {
   return withSecurity(request, (requestHeaders) => {
     const pass = () => NextResponse.next({ request: { headers: requestHeaders } });
     const { pathname, search } = request.nextUrl;
+    // Before authentication: a method nothing here implements is refused the same way with or without a session.
+    const refusal = methodRefusal(request.method, pathname);
+    if (refusal) {
+      return new NextResponse(refusal.body, {
+        status: refusal.status,
+        headers: { 'content-type': refusal.contentType, ...NO_STORE, ...(refusal.allow ? { allow: refusal.allow } : {}) },
+      });
+    }
     const problem = pathProblem(pathname);
     if (problem) {
       return isApi(pathname)

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loginCookie, startApp, type StartedApp } from '../support/app';
@@ -104,6 +105,53 @@ describe('security headers', () => {
     const https = await fetch(`${app.baseUrl}/login`, { headers: { 'x-forwarded-proto': 'https' }, signal: AbortSignal.timeout(15_000) });
     await https.text();
     assert.match(https.headers.get('strict-transport-security') ?? '', /max-age=\d+/);
+  });
+
+  test('unusual methods: TRACE and unknown methods 501, methods a page does not take 405; the headers, no stack trace', async () => {
+    // fetch cannot send TRACE (the Fetch standard forbids it, which is also why Next answered it with a 500).
+    const send = (method: string, path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
+        const request = httpRequest(`${app.baseUrl}${path}`, { method, headers, agent: false, timeout: 15_000 }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => {
+            const all = new Headers();
+            for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') all.set(name, value);
+            resolve({ status: response.statusCode ?? 0, headers: all, text });
+          });
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    const logBefore = app.logs().length;
+    const cases: Array<[string, string, Record<string, string>, number, string | null]> = [];
+    for (const path of ['/', '/jobs', '/login', '/no/such/page', '/api/jobs', '/api/health', '/api/session', '/api/nope']) {
+      for (const auth of [{}, { cookie: sessionCookie() }, { authorization: `Bearer ${app.apiToken}` }] as Array<Record<string, string>>) {
+        cases.push(['TRACE', path, auth, 501, null], ['PROPFIND', path, auth, 501, null]);
+        if (!path.startsWith('/api/'))
+          for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) cases.push([method, path, auth, 405, 'GET, HEAD, POST']);
+      }
+    }
+    for (const [method, path, headers, status, allow] of cases) {
+      const answer = await send(method, path, headers);
+      const where = `${method} ${path} ${Object.keys(headers).join()}`;
+      assert.equal(answer.status, status, `${where}: ${answer.text.slice(0, 200)}`);
+      assertCommonHeaders(answer.headers, where);
+      assert.equal(answer.headers.get('x-frame-options'), 'DENY', where);
+      assert.equal(answer.headers.get('allow'), allow, where);
+      if (path.startsWith('/api/')) assert.match(JSON.parse(answer.text).error, /not implemented/, where);
+      else assert.match(answer.text, status === 501 ? /not implemented/ : /not allowed/, where);
+    }
+    const trace = await send('TRACE', '/login', { 'x-forwarded-proto': 'https' });
+    assert.match(trace.headers.get('strict-transport-security') ?? '', /max-age=\d+/);
+    // Routed methods still work, and API routes keep their own 405 with the route's Allow.
+    assert.equal((await send('GET', '/login')).status, 200);
+    const put = await send('PUT', '/api/health');
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'GET');
+    const log = app.logs().slice(logBefore);
+    assert.doesNotMatch(log, /HTTP method is unsupported|TypeError|\n\s+at /, log);
   });
 });
 
