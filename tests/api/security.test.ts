@@ -233,6 +233,45 @@ describe('job payloads at the API', () => {
     }
   });
 
+  test('header values with CR, LF or another control character: 400 at the header field on create and on edit, nothing saved', async () => {
+    const name = `crlf-${randomBytes(3).toString('hex')}`;
+    const job = (headers: Record<string, string>) => ({
+      name,
+      type: 'http',
+      payload: { url: 'https://example.com/hook', headers },
+      schedule: { kind: 'interval', seconds: 3600 },
+      paused: true,
+    });
+    for (const value of ['a\r\nX-Injected: 1', 'a\nb', 'a\rb', 'bell\u0007']) {
+      for (const header of ['X-Trace', 'Authorization']) {
+        const answer = await api('POST', '/api/jobs', job({ [header]: value }));
+        assert.equal(answer.status, 400, JSON.stringify(value));
+        assert.deepEqual(answer.json.issues, [
+          {
+            path: `payload.headers.${header}`,
+            message: 'header value must not contain control characters (line breaks CR or LF, NUL, ...); a tab is allowed',
+          },
+        ]);
+      }
+    }
+    assert.equal((await api('GET', `/api/jobs?search=${name}`)).json.jobs.length, 0);
+    const created = await api('POST', '/api/jobs', job({ 'X-Trace': 'a\tb', Authorization: 'Bearer abcdefghijklmnop1234' }));
+    assert.equal(created.status, 201);
+    const edited = await api('PATCH', `/api/jobs/${created.json.id}`, {
+      payload: { url: 'https://example.com/hook', headers: { 'X-Trace': 'ok\r\nX-Injected: 1', Authorization: '••••1234' } },
+    });
+    assert.equal(edited.status, 400);
+    assert.deepEqual(
+      edited.json.issues.map((issue: { path: string }) => issue.path),
+      ['payload.headers.X-Trace'],
+    );
+    assert.deepEqual((await api('GET', `/api/jobs/${created.json.id}`)).json.payload.headers, {
+      'X-Trace': 'a\tb',
+      Authorization: '••••1234',
+    });
+    await api('DELETE', `/api/jobs/${created.json.id}`);
+  });
+
   test('secret headers are masked in every answer and kept when the masked value is sent back', async () => {
     const created = await api('POST', '/api/jobs', {
       name: `secret-${randomBytes(3).toString('hex')}`,
