@@ -155,6 +155,38 @@ describe('security headers', () => {
   });
 });
 
+describe('sign-in next', () => {
+  test('only a same-origin path survives; a CR/LF in it is no longer a 500', async () => {
+    const go = async (next: string) => {
+      const response = await fetch(`${app.baseUrl}/login?next=${encodeURIComponent(next)}`, {
+        headers: { cookie: sessionCookie() },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(15_000),
+      });
+      await response.text();
+      return { status: response.status, location: response.headers.get('location') };
+    };
+    for (const next of [
+      '/\r\n/evil.example',
+      '/jobs\r\nSet-Cookie: x=1',
+      '/\t/evil.example',
+      '/\\\t/evil.example',
+      '/\\evil.example',
+      '//evil.example',
+      '/%2F%2Fevil.example',
+      '/.//evil.example',
+      'https://evil.example',
+    ]) {
+      const answer = await go(next);
+      assert.equal(answer.status, 307, JSON.stringify(next));
+      assert.equal(new URL(answer.location ?? '', app.baseUrl).href, `${app.baseUrl}/`, JSON.stringify(next));
+    }
+    const kept = await go('/jobs?tag=x');
+    assert.equal(kept.status, 307);
+    assert.equal(new URL(kept.location ?? '', app.baseUrl).href, `${app.baseUrl}/jobs?tag=x`);
+  });
+});
+
 describe('cross-site requests', () => {
   function actionId(name: string): string {
     const manifest = JSON.parse(
