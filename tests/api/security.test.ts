@@ -242,6 +242,24 @@ describe('cross-site requests', () => {
     assert.equal(response.status, 403);
     assert.equal((await api('GET', '/api/jobs?search=csrf-api')).json.jobs.length, 0);
   });
+
+  test('the Origin must match in scheme, host and port: the same host over https:// or on another port gets 403', async () => {
+    const post = async (origin: string, name: string) => {
+      const response = await fetch(`${app.baseUrl}/api/jobs`, {
+        method: 'POST',
+        headers: { cookie: sessionCookie(), origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, type: 'log', payload: { message: 'x' }, schedule: { kind: 'interval', seconds: 60 }, paused: true }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      await response.text();
+      return response.status;
+    };
+    const port = Number(new URL(app.baseUrl).port);
+    assert.equal(await post(app.baseUrl.replace(/^http:/, 'https:'), 'csrf-scheme'), 403);
+    assert.equal(await post(`http://127.0.0.1:${port + 1}`, 'csrf-port'), 403);
+    for (const name of ['csrf-scheme', 'csrf-port']) assert.equal((await api('GET', `/api/jobs?search=${name}`)).json.jobs.length, 0, name);
+    assert.equal(await post(app.baseUrl, 'same-origin-ok'), 201);
+  });
 });
 
 describe('job payloads at the API', () => {
