@@ -6,7 +6,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { SECRET_HEADER_NAME } from '../domain';
+import { SECRET_HEADER_NAME, followsCrossOriginRedirect } from '../domain';
 import { allowListFromEnv, defaultPort, isAllowed, isLocalName, type AllowList } from './allow';
 import { blockedReason, formatIp, parseIp } from './ip';
 
@@ -102,8 +102,8 @@ export interface GuardedResponse {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /**
- * Headers that must not follow a redirect to another origin: fetch drops Authorization, Proxy-Authorization and
- * Cookie; we drop every header the app treats as a secret (lib/secrets: X-Api-Key, *token*, *secret*, ...) as well.
+ * Headers the app treats as credentials (lib/secrets: encrypted, masked). On a redirect to another origin far more is
+ * dropped: every header outside a short allow-list (followsCrossOriginRedirect in lib/domain).
  */
 export function isCredentialHeader(name: string): boolean {
   return SECRET_HEADER_NAME.test(name);
@@ -221,7 +221,8 @@ export async function guardedHttpRequest(req: GuardedRequest): Promise<GuardedRe
     }
     if (redirects >= req.maxRedirects) throw new Error(`too many redirects (more than ${req.maxRedirects}) from ${req.url}`);
     const next = new URL(hop.location, url);
-    if (next.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !isCredentialHeader(name)));
+    if (next.origin !== url.origin)
+      headers = Object.fromEntries(Object.entries(headers).filter(([name]) => followsCrossOriginRedirect(name)));
     // As browsers do: 303 always, and 301/302 after a POST, continue as GET without a body.
     if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === 'POST')) {
       if (method !== 'HEAD') method = 'GET';

@@ -253,7 +253,7 @@ describe('guarded requests', () => {
     await assert.rejects(request(`${base}/to-file`, `127.0.0.1:${port}`), /file: URL/);
   });
 
-  test('credentials, and every header the app treats as secret, do not follow a redirect to another origin; 303 turns a POST into a GET', async () => {
+  test('only allow-listed headers follow a redirect to another origin (credentials never); 303 turns a POST into a GET', async () => {
     const secret = {
       Authorization: 'Bearer s3cret-token',
       'Proxy-Authorization': 'Basic cHJveHk6cHc=',
@@ -265,20 +265,28 @@ describe('guarded requests', () => {
       'X-Session-Id': 'sess-s3cret',
       'X-Hub-Signature': 'sha256=s3cret',
       'X-Password': 'p-s3cret',
+      // Missed by the old name rule (issue #13, finding 5).
+      'X-Auth-Key': 'ak-s3cret',
+      Authentication: 'an-s3cret',
+      'X-Access-Key': 'acc-s3cret',
+      'X-Private-Key': 'pk-s3cret',
+      'X-Credentials': 'cr-s3cret',
     };
-    const plain = { 'X-Trace-Id': 'trace-1', Accept: 'text/plain' };
+    // Not credentials by name, but not allow-listed either: they stay within the origin too.
+    const custom = { 'X-Trace-Id': 'trace-1', 'X-Tenant': 'acme' };
+    const plain = { Accept: 'text/plain', 'Cronplane-Attempt': '1', 'User-Agent': 'cronplane-test' };
     for (const name of Object.keys(secret)) assert.equal(isCredentialHeader(name), true, name);
-    for (const name of Object.keys(plain)) assert.equal(isCredentialHeader(name), false, name);
+    for (const name of Object.keys({ ...custom, ...plain })) assert.equal(isCredentialHeader(name), false, name);
     const lower = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
 
     const before = seen.length;
-    const answer = await request(`${base}/to-other`, '127.0.0.1', { headers: { ...secret, ...plain } });
+    const answer = await request(`${base}/to-other`, '127.0.0.1', { headers: { ...secret, ...custom, ...plain } });
     assert.equal(answer.body, 'other');
     const hops = seen.slice(before);
     assert.equal(hops.length, 2);
-    for (const [name, value] of Object.entries(lower({ ...secret, ...plain })))
+    for (const [name, value] of Object.entries(lower({ ...secret, ...custom, ...plain })))
       assert.equal(hops[0]?.headers[name], value, `first hop has ${name}`);
-    for (const name of Object.keys(lower(secret)))
+    for (const name of Object.keys(lower({ ...secret, ...custom })))
       assert.equal(hops[1]?.headers[name], undefined, `${name} dropped on the cross-origin hop`);
     for (const [name, value] of Object.entries(lower(plain))) assert.equal(hops[1]?.headers[name], value, `${name} kept`);
 
