@@ -1,15 +1,15 @@
 /**
  * The example receiver (examples/fastapi-receiver: FastAPI, the official standardwebhooks Python library, SQLite) under
- * `uvicorn --workers N` as a child process group, and deliveries signed the way Cronplane signs them (the
- * standardwebhooks npm package). Needs the receiver's virtualenv: `bash scripts/prereqs.sh python` (npm test runs it).
+ * `uvicorn --workers N` as a child process group, and deliveries signed by Cronplane's own functions (lib/jobs/http.ts
+ * signedHeaders and deliveryHeaders, over the standardwebhooks npm package). Needs the receiver's virtualenv: `bash scripts/prereqs.sh python` (npm test runs it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Webhook } from 'standardwebhooks';
+import { deliveryHeaders, signedHeaders } from '../../lib/jobs/http';
+import { newSigningSecret } from '../../lib/secrets/signing';
 import { freePort } from './postgres';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -81,10 +81,8 @@ export interface StartFastapiReceiverOptions {
   readyTimeoutMs?: number;
 }
 
-/** A signing secret in Cronplane's format: whsec_ + base64 of 32 random bytes. */
-export function generateSigningSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
-}
+/** A signing secret in Cronplane's format (whsec_ + base64 of 32 random bytes), as Cronplane makes them. */
+export const generateSigningSecret = newSigningSecret;
 
 const running = new Set<number>();
 let exitHookInstalled = false;
@@ -247,21 +245,19 @@ export interface DeliveryToSign {
   trigger?: 'schedule' | 'manual' | 'catch-up' | 'retry';
 }
 
-/** The headers of one delivery, as lib/jobs/http.ts sends them (Standard Webhooks 1.0.0 and Cronplane's own). */
+/** The headers of one delivery, made by the same functions lib/jobs/http.ts sends them with. */
 export function signedDeliveryHeaders(delivery: DeliveryToSign): Record<string, string> {
   const at = delivery.at ?? new Date();
-  const body = delivery.body ?? '';
   return {
-    'webhook-id': delivery.id,
-    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-    'webhook-signature': delivery.secrets.map((secret) => new Webhook(secret).sign(delivery.id, at, body)).join(' '),
-    'Idempotency-Key': delivery.id,
-    'Cronplane-Job-Id': delivery.jobId ?? '00000000-0000-4000-8000-000000000000',
-    'Cronplane-Job-Name': encodeURIComponent(delivery.jobName ?? 'test job'),
-    'Cronplane-Run-Id': delivery.runId ?? '00000000-0000-4000-8000-000000000001',
-    'Cronplane-Scheduled-For': (delivery.scheduledFor ?? at).toISOString(),
-    'Cronplane-Attempt': String(delivery.attempt ?? 1),
-    'Cronplane-Trigger': delivery.trigger ?? 'schedule',
+    ...deliveryHeaders({
+      jobId: delivery.jobId ?? '00000000-0000-4000-8000-000000000000',
+      jobName: delivery.jobName ?? 'test job',
+      runId: delivery.runId ?? '00000000-0000-4000-8000-000000000001',
+      scheduledFor: delivery.scheduledFor ?? at,
+      attempt: delivery.attempt ?? 1,
+      trigger: delivery.trigger ?? 'schedule',
+    }),
+    ...signedHeaders(delivery.id, at, delivery.body ?? '', delivery.secrets),
   };
 }
 
