@@ -52,6 +52,15 @@ export class DatabaseClock {
     return new Date(this.localNow() - this.best().offsetMs);
   }
 
+  /**
+   * now(), but never before `start`: a run's end when its start was stamped by the database itself (PostgreSQL's
+   * startRun), which this estimate can trail by its error for a run shorter than that.
+   */
+  endOf(start: Date | null): Date {
+    const now = this.now();
+    return start && start.getTime() > now.getTime() ? new Date(start.getTime()) : now;
+  }
+
   /** The local time by which the database's clock has certainly reached `at`: estimate plus its error. */
   localTimeWhenPassed(at: Date): number {
     const { offsetMs, errorMs } = this.best();

@@ -59,7 +59,9 @@ export class ExecutionSystem {
       }
     };
     const settle = (patch: RunPatch): Promise<void> =>
-      persist(() => this.res.store.updateRun(run.id, { ...patch, finishedAt: this.res.clock.now(), leaseExpiresAt: null }, owner));
+      persist(() =>
+        this.res.store.updateRun(run.id, { ...patch, finishedAt: this.res.clock.endOf(run.startedAt), leaseExpiresAt: null }, owner),
+      );
     const giveBack = (reason: string): Promise<void> => persist(() => this.res.held.release(held, `${reason}; outcome unknown`));
     // A first attempt of a scheduled occurrence that started from its claim (not queued, not a takeover, retry or run-now).
     const fromClaim = run.attempt === 1 && run.startedAt !== null && (run.trigger === 'schedule' || run.trigger === 'catch-up');

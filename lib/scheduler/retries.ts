@@ -26,7 +26,7 @@ export class RetrySystem {
    * retry ticket for when the backoff is over. Losing the ticket (crash in between) is covered by the sweep.
    */
   async scheduleRetry(job: Job, run: Run, outcome: Outcome): Promise<void> {
-    const finishedAt = this.res.clock.now();
+    const finishedAt = this.res.clock.endOf(run.startedAt);
     const due = new Date(finishedAt.getTime() + retryDelayMs(job, run.attempt));
     const waiting =
       `attempt ${run.attempt} of ${job.retry.maxAttempts} ${outcome.status === 'timed-out' ? 'timed out' : 'failed'}` +

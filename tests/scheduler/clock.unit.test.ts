@@ -16,6 +16,15 @@ describe('DatabaseClock', () => {
     assert.equal(clock.errorMs, Number.POSITIVE_INFINITY);
   });
 
+  test('endOf: a run ends at the estimate, never before a start the database stamped later than the estimate', () => {
+    const clock = new DatabaseClock(100, 20, () => 10_000);
+    clock.record(10_000, 10_000 - 40, 10_000);
+    assert.equal(clock.endOf(null).getTime(), 9_960);
+    assert.equal(clock.endOf(new Date(9_000)).getTime(), 9_960);
+    // A start stamped by the database 1 ms past this instance's estimate: the end is that start, not before it.
+    assert.equal(clock.endOf(new Date(9_961)).getTime(), 9_961);
+  });
+
   test('a slow first round trip does not widen the estimate once a quick one is in', () => {
     let local = 10_000;
     const clock = new DatabaseClock(100, 20, () => local);
