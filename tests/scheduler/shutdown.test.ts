@@ -121,7 +121,11 @@ describe('graceful stop', () => {
       assert.equal(first?.status, 'unknown');
       assert.equal(first?.instanceId, 'in-process');
       assert.equal(first?.error, 'instance in-process shut down before the run finished; outcome unknown; taken over by successor');
-      assert.equal(http.requests.filter((r) => r.path === '/slow?ms=30000').length, 2, 'the target was called again');
+      // Attempt 2 is recorded before its request leaves; wait for the call rather than read the count at once.
+      await waitFor('the second call to the target', async () =>
+        http.requests.filter((r) => r.path === '/slow?ms=30000').length === 2 ? true : undefined,
+      );
+      assert.equal(http.requests.filter((r) => r.path === '/slow?ms=30000').length, 2, 'the target was called again, once');
     } finally {
       await successor.stop(100);
     }
