@@ -20,10 +20,17 @@ const RECENT_JOBS_LIMIT = 10_000;
 export class ClaimSystem {
   /** The jobs this instance claimed an occurrence of lately, as it left them: see handleScheduled. */
   private readonly recentJobs = new Map<string, Job>();
+  /**
+   * The smallest lag (start - due) of the claims this instance started since the last takeStartLagMs: how late the
+   * line is (a replay's deliberately old occurrences do not lengthen it; one on-time start shortens it to nothing).
+   */
+  private startLagMs = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly res: SchedulerResources,
     private readonly execution: ExecutionSystem,
+    /** True when this instance's own heartbeat row shows it alive at that time (see Heartbeat.recordedAliveAt). */
+    private readonly selfAliveAt: (at: Date) => boolean = () => false,
   ) {}
 
   /**
@@ -52,10 +59,11 @@ export class ClaimSystem {
    */
   async handleScheduled(ticket: Ticket, handle: TicketHandle): Promise<void> {
     const scheduledFor = new Date(ticket.scheduledFor);
-    // The job as this instance left it when it claimed the previous occurrence saves a read; the claim checks it
-    // (version and pointer), and a stale remembered copy is read again once.
-    let remembered = this.recentJobs.get(ticket.jobId);
-    if (remembered?.nextRunAt?.getTime() !== scheduledFor.getTime()) remembered = undefined;
+    // The job as this instance last claimed it saves a read, also when other instances claimed the occurrences since:
+    // the claim checks the version (every edit bumps it) and the pointer at this ticket's occurrence, and a stale
+    // remembered copy is read again once. (With three instances, two reads in three were spent on unchanged jobs.)
+    const known = this.recentJobs.get(ticket.jobId);
+    let remembered: Job | undefined = known && !known.paused ? { ...known, nextRunAt: scheduledFor } : undefined;
     let current = remembered ?? (await this.res.store.getJob(ticket.jobId));
     let job: Job;
     let plan: ReturnType<typeof planClaim>;
@@ -81,17 +89,24 @@ export class ClaimSystem {
         instanceId: this.res.instanceId,
         leaseExpiresAt: leaseFrom(this.res, now),
         // Only a late occurrence asks: was any instance up when it fell due (a fault), or none (an outage)?
-        someoneAlive: late ? await this.res.store.anyInstanceAliveAt(scheduledFor) : true,
+        someoneAlive: late ? this.selfAliveAt(scheduledFor) || (await this.res.store.anyInstanceAliveAt(scheduledFor)) : true,
         replay: ticket.replay === true,
       });
-      if (this.res.state() !== 'running') return handle.handBack();
+      if (this.res.state() !== 'running') {
+        // A first claim with a stale remembered copy took the ticket with it, and the occurrence is still owed: another
+        // instance gets a ticket for it, due at once.
+        if (handle.isDeleted) return await saveTicket(this.res.agenda, ticket, { leadMs: this.res.config.prefetchMs });
+        return handle.handBack();
+      }
       sent = Date.now();
       const result = await this.res.store.claimOccurrence({
         jobId: job.id,
         expected: { version: job.version, nextRunAt: scheduledFor },
         nextRunAt: plan.next,
         runs: plan.records,
+        ticketId: handle.id,
       });
+      if (result.ticketDeleted) handle.deleted();
       if (result.outcome === 'claimed') {
         run = result.run;
         break;
@@ -195,6 +210,7 @@ export class ClaimSystem {
         }
         held.run = result.run;
         held.renewedAt = Math.max(held.renewedAt, sent);
+        this.startLagMs = Math.min(this.startLagMs, now.getTime() - claimed.scheduledFor.getTime());
         handedOn = true;
         return await this.execution.runOwned(job, result.run, held, result.run.trigger);
       }
@@ -226,6 +242,15 @@ export class ClaimSystem {
     await handle.remove();
     if (!run) return; // this occurrence already ran (or runs) elsewhere
     await this.execution.runOwned(job, run, this.res.held.hold(run, handle.agendaJob, sent), 'manual');
+  }
+  /**
+   * How far behind this instance's least late start ran since the last call (0 when it started nothing): the recovery sweep
+   * tells an occurrence waiting in line behind them from one whose ticket is lost.
+   */
+  takeStartLagMs(): number {
+    const lag = this.startLagMs;
+    this.startLagMs = Number.POSITIVE_INFINITY;
+    return Number.isFinite(lag) ? Math.max(0, lag) : 0;
   }
   /** Keeps the most recently claimed jobs (bounded; the oldest entry goes first). */
   private rememberJob(job: Job): void {

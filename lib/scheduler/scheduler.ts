@@ -110,7 +110,7 @@ export class Scheduler {
     // The retry system schedules failed attempts and starts retries through execution: a late-bound callback each way.
     const execution = new ExecutionSystem(res, overlap, (job, run, outcome) => this.retries.scheduleRetry(job, run, outcome));
     this.retries = new RetrySystem(res, execution);
-    this.claims = new ClaimSystem(res, execution);
+    this.claims = new ClaimSystem(res, execution, (at) => this.heartbeat.recordedAliveAt(at));
     this.recovery = new RecoverySystem(res, this.claims, execution, this.retries);
   }
 

@@ -68,11 +68,25 @@ export async function saveTicket(agenda: Agenda, ticket: Ticket, options: { lead
 /** A fired ticket: deleted once its occurrence is claimed (or dropped), handed back to Agenda when this instance stops. */
 export class TicketHandle {
   private settled = false;
+  /** Deleted by the store with a claim (see deleted()). */
+  isDeleted = false;
 
   constructor(
     readonly agendaJob: AgendaJob<Ticket>,
     private readonly agenda: Agenda,
   ) {}
+
+  /** The ticket's id in Agenda's table (a string on PostgreSQL, an ObjectId's hex on MongoDB). */
+  get id(): string | undefined {
+    const id = this.agendaJob.attrs._id;
+    return id === undefined ? undefined : String(id);
+  }
+
+  /** The store already deleted the ticket (in the claim's statement): nothing left to remove or hand back. */
+  deleted(): void {
+    this.settled = true;
+    this.isDeleted = true;
+  }
 
   /** The ticket has done its job: its run record (or nothing) takes over. */
   async remove(): Promise<void> {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { isUuid } from '../shared/cursor';
 import type { ClaimResult, ClaimStore, HeldRun, OccurrenceClaim, Run, RunStart, RunTakeover, StartResult } from '../types';
 import type { PgDatabase } from './database';
+import { AGENDA_TABLE } from './migrate';
 import { prepared } from './prepared';
 import { RUN_COLUMNS, toRun, type RunRow } from './rows';
 
@@ -28,7 +29,7 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
       // it moved), the occurrence's record is inserted (the unique key), the other records only if that one was, and the
       // pointer moves only if it was: a claim is never in memory alone, and a pointer never moves past an unrecorded
       // occurrence. (job, name) for listRuns' jobSearch in the same statement.
-      const rows = await db.sql<RunRow & { matched: number }>(
+      const rows = await db.sql<RunRow & { matched: number; deleted: number }>(
         `WITH j AS (
            SELECT id FROM jobs WHERE id = $1::uuid AND version = $2::int AND next_run_at = $3::timestamptz AND NOT paused FOR UPDATE
          ), v AS (
@@ -55,8 +56,11 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
            UPDATE jobs SET next_run_at = $4::timestamptz, updated_at = $19::timestamptz WHERE id IN (SELECT job_id FROM ins)
          ), names AS (
            INSERT INTO run_job_names (job_id, job_name) SELECT job_id, job_name FROM ins ON CONFLICT DO NOTHING
+         ), fired AS (
+           DELETE FROM "${AGENDA_TABLE}" WHERE id = $20::uuid RETURNING 1
          )
-         SELECT (SELECT count(*)::int FROM j) AS matched, x.* FROM (SELECT 1) AS one LEFT JOIN (SELECT ${RUN_COLUMNS.text} FROM ins r) AS x ON TRUE`,
+         SELECT (SELECT count(*)::int FROM j) AS matched, (SELECT count(*)::int FROM fired) AS deleted, x.*
+         FROM (SELECT 1) AS one LEFT JOIN (SELECT ${RUN_COLUMNS.text} FROM ins r) AS x ON TRUE`,
         [
           claim.jobId,
           claim.expected.version,
@@ -77,11 +81,13 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
           records.map((r) => r.rangeEnd ?? null),
           records.map((r) => r.rangeCount ?? null),
           new Date(),
+          claim.ticketId !== undefined && isUuid(claim.ticketId) ? claim.ticketId : null,
         ],
       );
       const row = rows[0]!;
-      if (row.id) return { outcome: 'claimed', run: toRun(row) };
-      return row.matched > 0 ? { outcome: 'taken' } : { outcome: 'stale' };
+      const deleted = row.deleted > 0 ? { ticketDeleted: true as const } : {};
+      if (row.id) return { outcome: 'claimed', run: toRun(row), ...deleted };
+      return { outcome: row.matched > 0 ? 'taken' : 'stale', ...deleted };
     },
 
     async startRun(run: Pick<Run, 'id' | 'jobId' | 'scheduledFor'>, instanceId: string, start: RunStart): Promise<StartResult> {
