@@ -33,8 +33,21 @@ export interface JobContext {
    * rotation grace period lasts. Made on first use for a job that has none. Only types with `signsDeliveries` call it.
    */
   signingSecrets(): Promise<string[]>;
-  /** Appends a line to the run's output (kept as a bounded excerpt). */
-  log(line: string): void;
+  /**
+   * Appends a line to the run's output (kept as a bounded excerpt). `maxChars` cuts the line to that many characters
+   * (marked with "…"), after the payload's secret values were scrubbed from the whole line: a handler that cut it
+   * itself could leave a secret straddling the cut, half of it past the scrubber.
+   */
+  log(line: string, options?: LogOptions): void;
+}
+
+export interface LogOptions {
+  maxChars?: number;
+}
+
+/** A line cut to `maxChars` characters, marked with "…" where it was cut (the whole line without a limit). */
+export function cutLine(line: string, maxChars?: number): string {
+  return maxChars !== undefined && line.length > maxChars ? `${line.slice(0, Math.max(0, maxChars))}…` : line;
 }
 
 /** A job type: a name, a zod payload schema, a handler. Throwing fails the run. */

@@ -180,11 +180,8 @@ export const httpJob = defineJobType({
     ctx.log(
       `${payload.method} ${displayUrl(payload.url)} -> ${response.status} ${response.statusText}${via} in ${Date.now() - started} ms`,
     );
-    const text =
-      response.body.length > RESPONSE_EXCERPT_CHARS || response.truncated
-        ? `${response.body.slice(0, RESPONSE_EXCERPT_CHARS)}…`
-        : response.body;
-    if (text) ctx.log(text);
+    // Cut by the context, after the scrubber saw the whole body (RESPONSE_MAX_BYTES is far past the excerpt).
+    if (response.body) ctx.log(response.truncated ? `${response.body}…` : response.body, { maxChars: RESPONSE_EXCERPT_CHARS });
     const ok =
       payload.expectedStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === payload.expectedStatus;
     if (!ok) {

@@ -1,6 +1,6 @@
 import 'server-only';
 import { getJobType } from '../jobs/registry';
-import type { DeliveryTrigger, JobContext } from '../jobs/define';
+import { cutLine, type DeliveryTrigger, type JobContext } from '../jobs/define';
 import { errorMessage } from '../log';
 import { revealPayload } from '../secrets';
 import { activeSigningSecrets, ensureSigningSecret } from '../secrets/signing';
@@ -155,7 +155,7 @@ export class ExecutionSystem {
         if (!secret) throw new Error('the job was deleted: no signing secret');
         return activeSigningSecrets(secret, this.res.clock.now());
       },
-      log: (line) => output.append(String(line)),
+      log: (line, options) => output.append(cutLine(String(line), options?.maxChars)),
     };
     const timeout = setTimeout(() => controller.abort(new TimeoutAbort(job.timeoutSeconds)), job.timeoutSeconds * 1000);
     // A handler that ignores its signal cannot hold the run hostage: the race ends at the abort.

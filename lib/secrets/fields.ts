@@ -101,15 +101,42 @@ function apply(out: Record<string, unknown>, path: SecretPath, fn: (value: strin
   out[path[0]] = copy;
 }
 
-/** The strings to scrub from output: each secret value, and the credential part of "Scheme credential". */
+/**
+ * The forms a secret is usually echoed in: as it is, JSON-escaped (a JSON body quoting it), URL-encoded (upper- and
+ * lower-case escapes, + for spaces as forms send it), and base64 / base64url with and without padding (Basic
+ * credentials, tokens passed on encoded).
+ */
+export function encodedForms(value: string): string[] {
+  const url = encodeURIComponent(value);
+  // btoa over the UTF-8 bytes: this module also reaches the browser bundle, where there is no Buffer.
+  let bytes = '';
+  for (const byte of new TextEncoder().encode(value)) bytes += String.fromCharCode(byte);
+  const base64 = btoa(bytes);
+  const forms = [
+    value,
+    JSON.stringify(value).slice(1, -1),
+    url,
+    url.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+    url.replace(/%20/g, '+'),
+    base64,
+    base64.replace(/=+$/, ''),
+    base64.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_'),
+  ];
+  return [...new Set(forms)];
+}
+
+/** The strings to scrub from output: each secret value, and the credential part of "Scheme credential", in each encodedForms. */
 export function secretValues(schema: z.ZodType, payload: Record<string, unknown>): string[] {
   const values = new Set<string>();
+  const add = (value: string): void => {
+    for (const form of encodedForms(value)) values.add(form);
+  };
   for (const path of secretPaths(schema, payload)) {
     const value = getAt(payload, path);
     if (typeof value !== 'string') continue;
-    if (value.length >= 4) values.add(value);
+    if (value.length >= 4) add(value);
     const last = value.trim().split(/\s+/).at(-1);
-    if (last && last.length >= 6) values.add(last);
+    if (last && last.length >= 6) add(last);
   }
   // Longest first, so a value is replaced before a part of it.
   return [...values].sort((a, b) => b.length - a.length);
@@ -128,7 +155,8 @@ export function scrubbingHandler<T extends JobType>(type: T): T {
     async run(payload: Record<string, unknown>, ctx: JobContext) {
       const values = secretValues(type.payloadSchema, payload);
       if (values.length === 0) return type.run(payload, ctx);
-      const scrubbed: JobContext = { ...ctx, log: (line: string) => ctx.log(scrub(String(line), values)) };
+      // The whole line is scrubbed, then cut (LogOptions.maxChars): never cut first.
+      const scrubbed: JobContext = { ...ctx, log: (line, options) => ctx.log(scrub(String(line), values), options) };
       try {
         await type.run(payload, scrubbed);
       } catch (err) {
