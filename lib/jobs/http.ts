@@ -125,13 +125,29 @@ export const httpPayloadSchema = z
           }
         }
       })
-      // Authorization, Cookie, X-Api-Key, ... values are encrypted at rest and masked when shown (lib/secrets).
-      .meta({ description: 'Request headers', secret: 'header-values' }),
+      // Authorization, Cookie, X-Api-Key, ... values (and those named in secretHeaders) are encrypted at rest and masked
+      // when shown (lib/secrets).
+      .meta({ description: 'Request headers', secret: 'header-values', markedBy: 'secretHeaders' }),
+    secretHeaders: z
+      .array(z.string().trim().min(1).max(256))
+      .max(50)
+      .optional()
+      .describe(
+        'Names of headers whose values are secrets too (encrypted, masked, scrubbed from output), beside those that look like credentials (Authorization, Cookie, *-Key, *Token, ...)',
+      ),
     body: z.string().max(1_000_000).optional().describe('Request body (sent as is)'),
     timeoutSeconds: z.number().int().min(1).max(300).default(30).describe('Give up after this many seconds'),
     expectedStatus: z.number().int().min(100).max(599).optional().describe('Fail unless the response has this status (default: any 2xx)'),
   })
-  .strict();
+  .strict()
+  .superRefine((payload, ctx) => {
+    // A misspelt name would leave the header it meant in clear: each must name one of the headers.
+    const names = new Set(Object.keys(payload.headers).map((name) => name.toLowerCase()));
+    (payload.secretHeaders ?? []).forEach((name, i) => {
+      if (!names.has(name.toLowerCase()))
+        ctx.addIssue({ code: 'custom', path: ['secretHeaders', i], message: `${name}: no such header in headers` });
+    });
+  });
 
 function withoutReserved(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !isReservedDeliveryHeader(name)));

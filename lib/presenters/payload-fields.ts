@@ -15,9 +15,10 @@ export interface JsonSchemaNode {
   properties?: Record<string, JsonSchemaNode>;
   required?: string[];
   additionalProperties?: JsonSchemaNode | boolean;
+  items?: JsonSchemaNode;
 }
 
-export type PayloadFieldKind = 'string' | 'text' | 'enum' | 'number' | 'integer' | 'boolean' | 'record' | 'json';
+export type PayloadFieldKind = 'string' | 'text' | 'enum' | 'number' | 'integer' | 'boolean' | 'record' | 'list' | 'json';
 
 export interface PayloadField {
   name: string;
@@ -63,6 +64,9 @@ function kindOf(node: JsonSchemaNode): PayloadFieldKind {
     case 'object':
       // A string-to-string map (headers): edited as "Key: value" lines.
       return typeof node.additionalProperties === 'object' && !node.properties ? 'record' : 'json';
+    case 'array':
+      // A list of names (secret headers): edited as one comma-separated line.
+      return node.items?.type === 'string' ? 'list' : 'json';
     default:
       return 'json';
   }
@@ -95,6 +99,7 @@ export function toFieldValue(field: PayloadField, value: unknown): string | bool
       .map(([k, v]) => `${k}: ${String(v)}`)
       .join('\n');
   }
+  if (field.kind === 'list' && Array.isArray(value)) return value.map(String).join(', ');
   if (field.kind === 'json') return JSON.stringify(value, null, 2);
   return String(value);
 }
@@ -145,6 +150,12 @@ export function parsePayloadFields(fields: PayloadField[], read: (name: string) 
         payload[field.name] = record;
         break;
       }
+      case 'list':
+        payload[field.name] = text
+          .split(/[,\n]/)
+          .map((item) => item.trim())
+          .filter((item) => item !== '');
+        break;
       case 'json':
         try {
           payload[field.name] = JSON.parse(text);

@@ -8,7 +8,8 @@ import { SECRET_HEADER_NAME } from '../domain';
 /**
  * Payload field metadata, set with `.meta({ secret: ... })` on a top-level payload field:
  * - `true`: the whole (string) value is a secret;
- * - `'header-values'`: a name -> value record whose values are secrets when the name looks like a credential.
+ * - `'header-values'`: a name -> value record whose values are secrets when the name looks like a credential, or is
+ *   listed in the payload field named by `.meta({ markedBy })` (the operator marks any header secret).
  */
 export type SecretMeta = true | 'header-values';
 
@@ -37,6 +38,12 @@ function secretMetaOf(schema: z.ZodType): SecretMeta | undefined {
   return secret === true || secret === 'header-values' ? secret : undefined;
 }
 
+/** For 'header-values': the payload field (a list of names) in which the operator marks more headers secret. */
+function markedByOf(schema: z.ZodType): string | undefined {
+  const markedBy = (schema.meta() as { markedBy?: unknown } | undefined)?.markedBy;
+  return typeof markedBy === 'string' ? markedBy : undefined;
+}
+
 /** A place in a payload that holds a secret: [field] or [field, key]. */
 export type SecretPath = [string] | [string, string];
 
@@ -49,8 +56,12 @@ export function secretPaths(schema: z.ZodType, payload: Record<string, unknown>)
     const value = payload[field];
     if (meta === true && typeof value === 'string' && value !== '') paths.push([field]);
     if (meta === 'header-values' && value && typeof value === 'object' && !Array.isArray(value)) {
+      const markedBy = markedByOf(fieldSchema);
+      const listed = markedBy ? payload[markedBy] : undefined;
+      const marked = new Set(Array.isArray(listed) ? listed.filter((n) => typeof n === 'string').map((n) => n.trim().toLowerCase()) : []);
       for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof inner === 'string' && inner !== '' && SECRET_HEADER_NAME.test(key)) paths.push([field, key]);
+        if (typeof inner !== 'string' || inner === '') continue;
+        if (SECRET_HEADER_NAME.test(key) || marked.has(key.toLowerCase())) paths.push([field, key]);
       }
     }
   }

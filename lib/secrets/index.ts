@@ -103,10 +103,22 @@ export function maskPayload(type: string, payload: Record<string, unknown>): Rec
   });
 }
 
+/** The origin (scheme, host, port) a payload sends to, for types with a `url`; null when it has none or it does not parse. */
+function targetOrigin(payload: Record<string, unknown> | null): string | null {
+  if (!payload || typeof payload.url !== 'string') return null;
+  try {
+    return new URL(payload.url).origin;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * An edit sends back what it was shown: a masked value means "keep the stored secret". `incoming` is the
  * new payload, `current` the stored one revealed (null when the type changes). A masked value with no
- * stored secret behind it is refused rather than saved as the literal "••••".
+ * stored secret behind it is refused rather than saved as the literal "••••". So is one whose job now sends
+ * to another origin: an operator could otherwise point the job at an address of their own and receive the
+ * secret in clear (the rule the redirect handling applies too). Every such field is named.
  */
 export function keepMaskedSecrets(
   type: string,
@@ -115,12 +127,34 @@ export function keepMaskedSecrets(
 ): Record<string, unknown> {
   const schema = schemaOf(type);
   if (!schema) return incoming;
-  return mapSecrets(schema, incoming, (value, at) => {
+  const from = targetOrigin(current);
+  const to = targetOrigin(incoming);
+  const moved = from !== null && to !== null && from !== to;
+  const issues: Array<{ path: string; message: string }> = [];
+  const kept = mapSecrets(schema, incoming, (value, at) => {
     if (!isMasked(value)) return value;
+    const path = ['payload', ...at].join('.');
     const old = current ? getAt(current, at) : undefined;
-    if (typeof old === 'string' && (value === MASK || value === maskValue(old))) return old;
-    throw new ValidationError([
-      { path: ['payload', ...at].join('.'), message: 'this is the masked display of a secret: type the secret itself to change it' },
-    ]);
+    if (typeof old !== 'string' || (value !== MASK && value !== maskValue(old))) {
+      issues.push({ path, message: 'this is the masked display of a secret: type the secret itself to change it' });
+    } else if (moved) {
+      issues.push({
+        path,
+        message: `the URL now points to ${to} instead of ${from}: a stored secret is only sent to the origin it was saved for; type it again to send it there`,
+      });
+    }
+    return typeof old === 'string' ? old : value;
   });
+  // A masked header value left where no secret is (a header no longer marked secret, or renamed): it would be saved as
+  // the literal mask.
+  for (const [field, value] of Object.entries(kept)) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+      const path = ['payload', field, key].join('.');
+      if (isMasked(inner) && !issues.some((i) => i.path === path))
+        issues.push({ path, message: 'this is the masked display of a secret: type the value itself (the header is not a secret now)' });
+    }
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  return kept;
 }

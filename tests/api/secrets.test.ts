@@ -163,6 +163,120 @@ describe('service layer', () => {
     );
   });
 
+  test('a stored secret does not follow the URL to another origin: a 400 naming each masked field, nothing saved', async () => {
+    const created = await services.createJob(
+      {
+        name: `moved-${randomBytes(4).toString('hex')}`,
+        type: 'http',
+        payload: { url: targetUrl, headers: { Authorization: TOKEN, 'X-Api-Key': API_KEY, Accept: 'text/plain' } },
+        schedule: { kind: 'interval', seconds: 3600 },
+        paused: true,
+      },
+      SYSTEM_ACTOR,
+    );
+    const shown = await services.getJob(created.id);
+    const before = (await store.getJob(created.id))!;
+    // Another host, another port, another scheme: each is another origin.
+    const elsewhere = new URL(targetUrl);
+    const attacker = [
+      'http://attacker.example/collect',
+      `http://127.0.0.1:${Number(elsewhere.port) + 1}/echo`,
+      `https://127.0.0.1:${elsewhere.port}/echo`,
+    ];
+    for (const url of attacker) {
+      await assert.rejects(
+        services.updateJob(created.id, { payload: { ...shown.payload, url } }, SYSTEM_ACTOR),
+        (err: unknown) => {
+          assert.equal((err as { status?: number }).status, 400);
+          const issues = (err as { issues?: Array<{ path: string; message: string }> }).issues ?? [];
+          assert.deepEqual(issues.map((i) => i.path).sort(), ['payload.headers.Authorization', 'payload.headers.X-Api-Key']);
+          assert.match(issues[0]!.message, /only sent to the origin it was saved for/);
+          return true;
+        },
+        url,
+      );
+    }
+    const after = (await store.getJob(created.id))!;
+    assert.equal(after.version, before.version, 'nothing saved');
+    assert.deepEqual(after.payload, before.payload);
+
+    // Another path on the same origin keeps them; a new origin with the secrets typed again takes them.
+    await services.updateJob(created.id, { payload: { ...shown.payload, url: `${targetUrl}?v=2` } }, SYSTEM_ACTOR);
+    assert.deepEqual(revealPayload('http', (await store.getJob(created.id))!.payload).headers, {
+      Authorization: TOKEN,
+      'X-Api-Key': API_KEY,
+      Accept: 'text/plain',
+    });
+    await services.updateJob(
+      created.id,
+      { payload: { ...shown.payload, url: attacker[0], headers: { Authorization: 'Bearer other-000000000', Accept: 'text/plain' } } },
+      SYSTEM_ACTOR,
+    );
+    assert.deepEqual(revealPayload('http', (await store.getJob(created.id))!.payload).headers, {
+      Authorization: 'Bearer other-000000000',
+      Accept: 'text/plain',
+    });
+  });
+
+  test('any header the operator marks secret is encrypted, masked and kept like the credential-looking ones', async () => {
+    // A name that is not one of the headers: refused where it is (a typo would leave the header it meant in clear).
+    await assert.rejects(
+      services.createJob(
+        {
+          name: `typo-${randomBytes(4).toString('hex')}`,
+          type: 'http',
+          payload: { url: targetUrl, headers: { 'X-Tenant': 't' }, secretHeaders: ['X-Tenat'] },
+          schedule: { kind: 'interval', seconds: 3600 },
+        },
+        SYSTEM_ACTOR,
+      ),
+      (err: unknown) => {
+        const issues = (err as { issues?: Array<{ path: string; message: string }> }).issues ?? [];
+        assert.deepEqual(
+          issues.map((i) => [i.path, i.message]),
+          [['payload.secretHeaders.0', 'X-Tenat: no such header in headers']],
+        );
+        return true;
+      },
+    );
+    const created = await services.createJob(
+      {
+        name: `marked-${randomBytes(4).toString('hex')}`,
+        type: 'http',
+        payload: {
+          url: targetUrl,
+          headers: { 'X-Tenant': 'tenant-0123456789abcdef', 'X-Region': 'eu-west' },
+          secretHeaders: ['x-tenant'],
+        },
+        schedule: { kind: 'interval', seconds: 3600 },
+        paused: true,
+      },
+      SYSTEM_ACTOR,
+    );
+    assert.deepEqual(created.payload.headers, { 'X-Tenant': '••••cdef', 'X-Region': 'eu-west' });
+    const raw = JSON.stringify((await store.getJob(created.id))!.payload);
+    assert.ok(!raw.includes('tenant-0123456789abcdef'), `stored in clear: ${raw}`);
+    // The edit form sends the mask back: the stored value is kept.
+    await services.updateJob(created.id, { payload: { ...created.payload, method: 'POST' } }, SYSTEM_ACTOR);
+    const kept = revealPayload('http', (await store.getJob(created.id))!.payload) as { headers: Record<string, string> };
+    assert.equal(kept.headers['X-Tenant'], 'tenant-0123456789abcdef');
+    // Un-marking the header (or misspelling its name) while its mask comes back: a field-level 400 at the header, not
+    // the mask saved as its value.
+    for (const [payload, path] of [
+      [{ ...created.payload, secretHeaders: ['X-Tenat'] }, 'payload.headers.X-Tenant'],
+      [{ ...created.payload, secretHeaders: [] }, 'payload.headers.X-Tenant'],
+    ] as const) {
+      await assert.rejects(services.updateJob(created.id, { payload }, SYSTEM_ACTOR), (err: unknown) => {
+        assert.equal((err as { status?: number }).status, 400);
+        assert.deepEqual(
+          ((err as { issues?: Array<{ path: string }> }).issues ?? []).map((i) => i.path),
+          [path],
+        );
+        return true;
+      });
+    }
+  });
+
   test('the handler gets the clear values; its output and error are scrubbed of them', async () => {
     const type = getJobType('http')!;
     const stored = (await store.getJob(

@@ -52,6 +52,7 @@ describe('payloadFields: the http and log schemas', () => {
         ['method', 'enum', false],
         ['url', 'string', true],
         ['headers', 'record', false],
+        ['secretHeaders', 'list', false],
         ['body', 'text', false],
         ['timeoutSeconds', 'integer', false],
         ['expectedStatus', 'integer', false],
@@ -128,6 +129,22 @@ describe('toFieldValue and parsePayloadFields round trip', () => {
     const headers = byName(http, 'headers');
     assert.equal(toFieldValue(headers, payload.headers), `Authorization: ${MASK}abcd\nX-Plain: visible`);
     assert.deepEqual(roundTrip(http, payload).payload.headers, payload.headers);
+  });
+
+  test('headers marked secret by the operator: a comma-separated list of names, trimmed, empty items dropped', () => {
+    const payload = {
+      method: 'GET',
+      url: 'https://example.com/',
+      headers: { 'X-Tenant': 'acme-tenant-0001', 'X-Region': 'eu' },
+      secretHeaders: ['X-Tenant', 'X-Region'],
+      timeoutSeconds: 30,
+    };
+    const marked = byName(http, 'secretHeaders');
+    assert.equal(marked.label, 'Secret headers');
+    assert.equal(toFieldValue(marked, payload.secretHeaders), 'X-Tenant, X-Region');
+    assert.deepEqual(roundTrip(http, payload).payload, payload);
+    assert.deepEqual(parsePayloadFields([marked], () => ' X-Tenant ,, X-Region,\n').payload, { secretHeaders: ['X-Tenant', 'X-Region'] });
+    assert.deepEqual(parsePayloadFields([marked], () => '  ').payload, {});
   });
 
   test('the log schema: a required message (multi-line) and a level', () => {

@@ -152,12 +152,13 @@ export function PayloadInput({ type, field }: { type: string; field: PayloadFiel
   const name: PayloadValuePath = `payloadByType.${type}.${field.name}`;
   const path = `payload.${field.name}`;
   const defaultHint =
-    field.defaultValue !== undefined && field.kind !== 'boolean' && field.kind !== 'record'
+    field.defaultValue !== undefined && field.kind !== 'boolean' && field.kind !== 'record' && field.kind !== 'list'
       ? `default ${JSON.stringify(field.defaultValue)}`
       : null;
   const hint = [
     field.description,
     field.kind === 'record' ? 'one "Name: value" per line' : null,
+    field.kind === 'list' ? 'comma-separated' : null,
     defaultHint,
     field.required ? null : 'optional',
   ]
