@@ -163,3 +163,31 @@ test('an http job: method, headers (one secret), body, timeout and expected stat
   expect(after.expectedStatus).toBe(200);
   expect(after.headers).toEqual(payload.headers);
 });
+
+test('an operator marks any header secret in the form: stored masked, kept on edit', async () => {
+  const tenant = `tenant-${suffix}-0123456789`;
+  await page.goto('/jobs/new');
+  await page.getByLabel('Name', { exact: true }).fill(`marked ${suffix}`);
+  await page.getByLabel('Type').selectOption('http');
+  await page.getByLabel(/^URL/).fill('https://hooks.example.com/tenant');
+  await page.getByLabel(/^Headers/).fill(`X-Tenant: ${tenant}\nX-Region: eu`);
+  await page.getByLabel(/^Secret headers/).fill('X-Tenant');
+  await page.getByLabel('Every N seconds').check();
+  await page.getByLabel('Interval (seconds)').fill('86400');
+  await page.getByRole('button', { name: 'Create job' }).click();
+  await expect(page).toHaveURL(/\/jobs\/[0-9a-f-]{36}\?notice=created$/);
+  const id = idFromUrl(page);
+  created.push(id);
+
+  const payload = (await jobJson(id)).payload;
+  expect(payload.headers).toEqual({ 'X-Tenant': expect.stringMatching(/^••••/), 'X-Region': 'eu' });
+  expect(payload.secretHeaders).toEqual(['X-Tenant']);
+  await expect(page.locator('dd pre.code')).not.toContainText(tenant);
+
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await expect(page.getByLabel(/^Secret headers/)).toHaveValue('X-Tenant');
+  expect(await page.getByLabel(/^Headers/).inputValue()).not.toContain(tenant);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page).toHaveURL(/\?notice=saved$/);
+  expect((await jobJson(id)).payload.headers).toEqual(payload.headers);
+});
