@@ -7,6 +7,9 @@ import { leaseFrom, type SchedulerResources } from './resources';
 import type { RetrySystem } from './retries';
 import { saveTicket, type Ticket, type TicketHandle } from './tickets';
 
+/** The longest the sweep waits, behind a line of late runs, before it rescues an occurrence (see sweep). */
+const RESCUE_LINE_CAP_MS = 30_000;
+
 /** Lost retry tickets are looked for every this many sweeps (each look reads the waiting runs and their history). */
 const RETRY_RESCUE_EVERY_SWEEPS = 5;
 
@@ -35,7 +38,8 @@ export class RecoverySystem {
     // a ticket plus a losing claim each, and the 1000/s benchmark fell further behind. An occurrence twice as late as the
     // least late run this instance started since the last sweep is not in that line: its ticket is lost, or locked by
     // an instance that died.
-    const rescueAfterMs = Math.max(this.res.config.rescueAfterMs, 2 * this.claims.takeStartLagMs());
+    // Capped, so a lost ticket waits at most RESCUE_LINE_CAP_MS behind a long line (or a run-all replay's old starts).
+    const rescueAfterMs = Math.max(this.res.config.rescueAfterMs, Math.min(RESCUE_LINE_CAP_MS, 2 * this.claims.takeStartLagMs()));
     const due = await this.res.store.listDueJobs(new Date(now.getTime() - rescueAfterMs), 100);
     // One rescue ticket per overdue occurrence and lock lifetime: the regular ticket may be lost or sit locked by a dead
     // instance until its lock expires. Duplicates are harmless: the claim lets one through.
