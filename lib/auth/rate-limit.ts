@@ -1,50 +1,9 @@
 import 'server-only';
+import { createHash } from 'node:crypto';
 
-/** Failed sign-ins allowed per client address within the window. */
+/** Failed sign-ins allowed per client address within the window (the budget is in the database, shared by all instances). */
 export const LOGIN_MAX_FAILURES = 10;
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-// Bounds memory when many addresses fail: expired entries are pruned past this size.
-const MAX_TRACKED = 10_000;
-
-interface Entry {
-  failures: number;
-  windowStart: number;
-}
-
-const KEY = Symbol.for('cronplane.loginRateLimit');
-type RateGlobal = typeof globalThis & { [KEY]?: Map<string, Entry> };
-
-function entries(): Map<string, Entry> {
-  const g = globalThis as RateGlobal;
-  g[KEY] ??= new Map();
-  return g[KEY];
-}
-
-/** Milliseconds until `ip` may try again; 0 when it may try now. In memory: per instance, reset on restart. */
-export function loginBlockedFor(ip: string, now = Date.now()): number {
-  const entry = entries().get(ip);
-  if (!entry || now - entry.windowStart >= LOGIN_WINDOW_MS) return 0;
-  return entry.failures >= LOGIN_MAX_FAILURES ? entry.windowStart + LOGIN_WINDOW_MS - now : 0;
-}
-
-export function recordLoginFailure(ip: string, now = Date.now()): void {
-  const map = entries();
-  const entry = map.get(ip);
-  if (!entry || now - entry.windowStart >= LOGIN_WINDOW_MS) {
-    if (map.size >= MAX_TRACKED) {
-      for (const [key, value] of map) if (now - value.windowStart >= LOGIN_WINDOW_MS) map.delete(key);
-      // Still full of live entries: forget the oldest rather than grow without bound.
-      if (map.size >= MAX_TRACKED) map.delete(map.keys().next().value as string);
-    }
-    map.set(ip, { failures: 1, windowStart: now });
-  } else {
-    entry.failures += 1;
-  }
-}
-
-export function clearLoginFailures(ip: string): void {
-  entries().delete(ip);
-}
 
 /**
  * The client address. Next fills X-Forwarded-For with the socket address only when the header is
@@ -54,4 +13,12 @@ export function clearLoginFailures(ip: string): void {
 export function clientIp(headers: Headers): string {
   const forwarded = headers.get('x-forwarded-for')?.split(',').at(-1)?.trim();
   return forwarded || headers.get('x-real-ip')?.trim() || 'unknown';
+}
+
+/**
+ * The key of an address's sign-in budget (Store.takeLoginAttempt): a hash, so that the key has a fixed length whatever
+ * a client sends as X-Forwarded-For without a proxy in front, and the table holds no addresses (the audit log has them).
+ */
+export function addressBudgetKey(ip: string): string {
+  return `ip:${createHash('sha256').update(ip, 'utf8').digest('base64url')}`;
 }

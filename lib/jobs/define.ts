@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Store } from '../store/types';
 
 /** What the retention job needs of the database, and nothing more: handlers get it through their context. */
-export type RetentionStore = Pick<Store, 'now' | 'pruneRuns' | 'pruneInstances' | 'pruneSessions'>;
+export type RetentionStore = Pick<Store, 'now' | 'pruneRuns' | 'pruneInstances' | 'pruneSessions' | 'pruneLoginAttempts'>;
 
 /** The trigger a handler (and an http job's target) is told: the run's trigger, or 'retry' for a retried attempt. */
 export type DeliveryTrigger = 'schedule' | 'manual' | 'catch-up' | 'retry';

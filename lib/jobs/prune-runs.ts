@@ -50,7 +50,7 @@ export const pruneRunsJob = defineJobType({
   name: 'prune-runs',
   title: 'Prune old runs',
   description:
-    'Retention: deletes finished runs older than a number of days (in batches), instances gone for a day or more, and sign-in sessions that ended a day ago or more.',
+    'Retention: deletes finished runs older than a number of days (in batches), instances gone for a day or more, sign-in sessions that ended a day ago or more, and sign-in budgets whose window ended.',
   payloadSchema: prunePayloadSchema,
   examplePayload: { batchSize: 5000, instancesOlderThanDays: 1 },
   async run(payload, ctx) {
@@ -81,5 +81,8 @@ export const pruneRunsJob = defineJobType({
     const sessionCutoff = new Date(now.getTime() - payload.sessionsOlderThanDays * DAY_MS);
     const sessions = await store.pruneSessions(sessionCutoff);
     ctx.log(`deleted ${sessions} session${sessions === 1 ? '' : 's'} expired or revoked before ${sessionCutoff.toISOString()}`);
+    // A sign-in budget whose window is over holds nothing the next take needs (it starts a new window).
+    const budgets = await store.pruneLoginAttempts(now);
+    ctx.log(`deleted ${budgets} sign-in budget${budgets === 1 ? '' : 's'} whose window ended`);
   },
 });

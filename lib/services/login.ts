@@ -6,7 +6,7 @@ import { LOGIN_USERNAME_MESSAGE, LoginUsernameSchema } from '../validation/sessi
 import { ADMIN_USERNAME, getCredentials } from '../auth/credentials';
 import { burnPasswordCheck, hashPassword, needsRehash, verifyPassword } from '../auth/password';
 import type { Actor, Principal } from '../auth/principal';
-import { loginBlockedFor, recordLoginFailure as recordIpFailure } from '../auth/rate-limit';
+import { LOGIN_MAX_FAILURES, LOGIN_WINDOW_MS, addressBudgetKey } from '../auth/rate-limit';
 import { SESSION_TTL_SECONDS, createSessionCookie } from '../auth/token';
 import { errorMessage, logger } from '../log';
 
@@ -52,7 +52,10 @@ export function ensureBootstrapAdmin(): Promise<void> {
 }
 
 export type LoginResult =
-  { ok: true; cookie: string; principal: Principal; expiresAt: Date } | { ok: false; status: 400 | 401 | 429; error: string };
+  | { ok: true; cookie: string; principal: Principal; expiresAt: Date }
+  | { ok: false; status: 400 | 401; error: string }
+  /** `retryAfterSeconds`: when the budget that refused has room again (the Retry-After header of the JSON sign-in). */
+  | { ok: false; status: 429; error: string; retryAfterSeconds: number };
 
 const WRONG = 'Wrong username or password.';
 
@@ -61,9 +64,14 @@ function minutes(ms: number): string {
   return `${m} minute${m === 1 ? '' : 's'}`;
 }
 
+const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
 /**
- * Checks a sign-in and opens a session. Limits: per client address (in memory, per instance) and per account
- * (failedLogins/lockedUntil in the store, shared by all instances). Every outcome is audited.
+ * Checks a sign-in and opens a session. Limits, both in the store and so shared by all instances: per client address
+ * (LOGIN_MAX_FAILURES failed sign-ins per LOGIN_WINDOW_MS) and per account (LOCK_THRESHOLD failures in a row lock it
+ * for LOCK_MINUTES). Each attempt takes its share of both budgets atomically in the database *before* its password is
+ * hashed, and a success gives it back (the address's attempt) or resets the count (the account's), so attempts sent in
+ * parallel cannot all pass a check made before any of them failed. Every outcome is audited.
  */
 export async function login(input: { username: unknown; password: unknown; ip: string; userAgent: string | null }): Promise<LoginResult> {
   const password = typeof input.password === 'string' ? input.password : '';
@@ -84,41 +92,49 @@ export async function login(input: { username: unknown; password: unknown; ip: s
     return result;
   };
 
-  const blockedMs = loginBlockedFor(input.ip);
-  if (blockedMs > 0) {
+  const store = await getStore();
+  // The address's attempt first: every attempt that gets further counts against it (an unknown user's, a locked
+  // account's), as failed ones did before; a success gives it back below.
+  const addressKey = addressBudgetKey(input.ip);
+  const address = await store.takeLoginAttempt(addressKey, { max: LOGIN_MAX_FAILURES, windowMs: LOGIN_WINDOW_MS });
+  if (!address.granted) {
     return fail(null, 'address rate limited', {
       ok: false,
       status: 429,
-      error: `Too many failed sign-in attempts. Try again in ${minutes(blockedMs)}.`,
+      error: `Too many failed sign-in attempts. Try again in ${minutes(address.retryAfterMs)}.`,
+      retryAfterSeconds: seconds(address.retryAfterMs),
     });
   }
   await ensureBootstrapAdmin();
-  const store = await getStore();
-  const user = await store.getUserByUsername(username);
-  if (!user || user.disabled) {
+  const found = await store.getUserByUsername(username);
+  // The account's attempt, before the hash; null: the user was deleted since it was read.
+  const attempt =
+    found && !found.disabled
+      ? await store.takeUserLoginAttempt(found.id, { threshold: LOCK_THRESHOLD, lockMs: LOCK_MINUTES * 60_000 })
+      : null;
+  if (!found || found.disabled || !attempt) {
     await burnPasswordCheck(password);
-    recordIpFailure(input.ip);
-    return fail(user, user ? 'disabled' : 'unknown user', { ok: false, status: 401, error: WRONG });
+    return fail(found, found?.disabled ? 'disabled' : 'unknown user', { ok: false, status: 401, error: WRONG });
   }
-  const now = Date.now();
-  if (user.lockedUntil && user.lockedUntil.getTime() > now) {
-    recordIpFailure(input.ip);
-    return fail(user, 'locked', {
+  if (!attempt.granted) {
+    return fail(found, 'locked', {
       ok: false,
       status: 429,
-      error: `This account is locked after repeated failed sign-ins. Try again in ${minutes(user.lockedUntil.getTime() - now)}.`,
+      error: `This account is locked after repeated failed sign-ins. Try again in ${minutes(attempt.retryAfterMs)}.`,
+      retryAfterSeconds: seconds(attempt.retryAfterMs),
     });
   }
+  const user = attempt.user;
   if (!(await verifyPassword(password, user.passwordHash))) {
-    recordIpFailure(input.ip);
-    const after = await store.recordLoginFailure(user.id, { threshold: LOCK_THRESHOLD, until: new Date(now + LOCK_MINUTES * 60_000) });
-    const locked = after?.lockedUntil && after.lockedUntil.getTime() > now;
+    // Nothing more to record: the attempt was counted when it was taken, and the take that reached the threshold locked.
+    const locked = user.failedLogins >= LOCK_THRESHOLD;
     return fail(user, locked ? 'wrong password, account locked' : 'wrong password', { ok: false, status: 401, error: WRONG });
   }
   await store.recordLoginSuccess(user.id);
+  await store.returnLoginAttempt(addressKey, address.windowStart);
   if (needsRehash(user.passwordHash)) await upgradeHash(user, password);
   const cookie = createSessionCookie();
-  const expiresAt = new Date(now + SESSION_TTL_SECONDS * 1000);
+  const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000);
   await store.createSession({ id: cookie.id, userId: user.id, expiresAt, ip: input.ip, userAgent: input.userAgent?.slice(0, 400) ?? null });
   const principal: Principal = { kind: 'user', id: user.id, name: user.username, role: user.role, sessionId: cookie.id };
   await recordAudit({ principal, ip: input.ip }, 'login.success', target(user));

@@ -6,6 +6,7 @@ import type { DatabaseLifecycle, TicketStore } from './contract/database';
 import type { IdentityStore } from './contract/identity';
 import type { InstanceStore } from './contract/instances';
 import type { JobStore } from './contract/jobs';
+import type { LoginAttemptStore } from './contract/login-attempts';
 import type { RunStore } from './contract/runs';
 import type { SigningSecretStore } from './contract/signing-secrets';
 
@@ -15,6 +16,7 @@ export * from './contract/database';
 export * from './contract/identity';
 export * from './contract/instances';
 export * from './contract/jobs';
+export * from './contract/login-attempts';
 export * from './contract/runs';
 export * from './contract/signing-secrets';
 
@@ -33,4 +35,5 @@ export type Store = DatabaseLifecycle &
   RunStore &
   InstanceStore &
   IdentityStore &
+  LoginAttemptStore &
   AuditStore;

@@ -383,6 +383,8 @@ describe('sessions', () => {
       expectStatus(locked, 429, 'right password while locked');
       assert.match(locked.json.error, /locked/);
       assert.equal(locked.headers.get('set-cookie'), null);
+      const retryAfter = Number(locked.headers.get('retry-after'));
+      assert.ok(retryAfter > 14 * 60 && retryAfter <= 15 * 60, `Retry-After: ${locked.headers.get('retry-after')}`);
       const failures = await audit(`action=login.failure&targetId=${user.id}`);
       assert.equal(failures.length, 6);
       assert.deepEqual(failures.map((e) => e.ip).slice(0, 2), ['203.0.113.99', '203.0.113.14'], 'where from');
@@ -391,6 +393,34 @@ describe('sessions', () => {
       expectStatus(await call('PATCH', `/api/users/${user.id}`, { body: { password: fresh } }), 200);
       await loginCookie(app, user.username, fresh);
       assert.equal((await audit(`action=login.success&targetId=${user.id}`)).length, 1);
+    },
+  );
+
+  test(
+    'parallel wrong passwords cannot outrun the lock-out: 5 are checked, the others get 429 with Retry-After',
+    { timeout: 120_000 },
+    async () => {
+      const user = await createUser('viewer');
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          call('POST', '/api/session', { auth: 'none', body: { username: user.username, password: `wrong-${i}` }, ip: `198.51.100.${i}` }),
+        ),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.status).sort(),
+        [...Array<number>(5).fill(401), ...Array<number>(25).fill(429)],
+        'only 5 wrong passwords are checked',
+      );
+      for (const a of answers.filter((x) => x.status === 429)) assert.ok(Number(a.headers.get('retry-after')) > 0, 'Retry-After');
+      expectStatus(
+        await call('POST', '/api/session', {
+          auth: 'none',
+          body: { username: user.username, password: user.password },
+          ip: '198.51.100.99',
+        }),
+        429,
+        'the right password once locked',
+      );
     },
   );
 });

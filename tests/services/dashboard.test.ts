@@ -240,7 +240,7 @@ describe('prune-runs system job', () => {
   );
 
   test(
-    'deletes sign-in sessions that expired or were revoked a day or more ago; live and recent ones stay',
+    'deletes sign-in sessions that expired or were revoked a day or more ago, and sign-in budgets whose window ended; live and recent ones stay',
     { timeout: 30_000 },
     async () => {
       const user = await store.createUser({ username: `prune-sessions-${Date.now()}`, role: 'viewer', passwordHash: 'x' });
@@ -252,9 +252,15 @@ describe('prune-runs system job', () => {
       const live = await session(new Date(now.getTime() + day));
       const revoked = await session(new Date(now.getTime() + day));
       await store.revokeSession(revoked.id);
+      // Sign-in budgets: one whose window is over (1 ms), one live for an hour.
+      assert.equal((await store.takeLoginAttempt('ip:prune-ended', { max: 1, windowMs: 1 })).granted, true);
+      assert.equal((await store.takeLoginAttempt('ip:prune-live', { max: 1, windowMs: 3_600_000 })).granted, true);
+      await new Promise((resolve) => setTimeout(resolve, 20));
       const type = registry.getJobType('prune-runs')!;
       const { ctx, lines } = context();
       await type.run(type.payloadSchema.parse({}) as Record<string, unknown>, ctx);
+      assert.match(lines.join('\n'), /deleted 1 sign-in budget whose window ended/);
+      assert.equal((await store.takeLoginAttempt('ip:prune-live', { max: 1, windowMs: 3_600_000 })).granted, false, 'live: kept');
       assert.equal(await store.getSession(expiredLongAgo.id), null, 'expired two days ago: deleted');
       assert.ok(await store.getSession(expiredJustNow.id), 'expired a minute ago: kept (less than a day)');
       assert.ok(await store.getSession(live.id), 'live: kept');

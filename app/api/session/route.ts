@@ -22,7 +22,8 @@ export const GET = apiRoute(
 
 /**
  * JSON sign-in for scripts and tests: `{ "username", "password" }` -> the session cookie (same limits, lock-out and
- * audit as the form). Cross-origin posts are refused, so another site cannot sign a browser into an account.
+ * audit as the form; a 429 says in Retry-After when to try again). Cross-origin posts are refused, so another site
+ * cannot sign a browser into an account.
  */
 export const POST = apiRoute(
   async ({ request }) => {
@@ -34,7 +35,8 @@ export const POST = apiRoute(
       ip: clientIp(request.headers),
       userAgent: request.headers.get('user-agent'),
     });
-    if (!result.ok) return json({ error: result.error }, result.status);
+    if (!result.ok)
+      return json({ error: result.error }, result.status, result.status === 429 ? { 'retry-after': String(result.retryAfterSeconds) } : {});
     const secure = isHttps(request.url, request.headers.get('x-forwarded-proto'));
     return json({ name: result.principal.name, role: result.principal.role, expiresAt: result.expiresAt.toISOString() }, 200, {
       'set-cookie': cookieHeader(result.cookie, secure, sessionCookieOptions(secure).maxAge),

@@ -27,7 +27,10 @@ export function sessionSection(): ApiSection {
             '400': errorResponse('Username or password missing, or not JSON'),
             '401': errorResponse('Wrong username or password (also for disabled and locked accounts)'),
             '403': errorResponse('Cross-origin request'),
-            '429': errorResponse('Too many failed attempts from this address'),
+            '429': {
+              ...errorResponse('Too many failed attempts from this address, or the account is locked after failed sign-ins'),
+              headers: { 'Retry-After': { description: 'Seconds until an attempt is possible again', schema: { type: 'integer' } } },
+            },
             '500': commonErrors['500'],
             '503': commonErrors['503'],
           },

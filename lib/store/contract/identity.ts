@@ -12,6 +12,7 @@ export interface User {
   role: UserRole;
   passwordHash: string;
   disabled: boolean;
+  /** Sign-in attempts since the last successful one: an attempt counts from its start (takeUserLoginAttempt). */
   failedLogins: number;
   lockedUntil: Date | null;
   createdAt: Date;
@@ -53,6 +54,16 @@ export interface ApiToken {
 
 export type NewApiToken = Pick<ApiToken, 'name' | 'role' | 'tokenHash' | 'prefix' | 'createdBy'>;
 
+/** The answer to takeUserLoginAttempt: the user as the grant left it, or the lock that refused the attempt. */
+export type UserLoginAttempt =
+  | { granted: true; user: User }
+  | {
+      granted: false;
+      lockedUntil: Date;
+      /** lockedUntil minus the database's clock at the refusal, in ms (> 0). */
+      retryAfterMs: number;
+    };
+
 /** Thrown by createUser/updateUser when another user has the username (compared case-insensitively). */
 export class UsernameTakenError extends BrandedError {
   static readonly brand: string = 'UsernameTakenError';
@@ -76,10 +87,14 @@ export interface IdentityStore {
   deleteUser(id: string): Promise<boolean>;
   countUsers(): Promise<number>;
   /**
-   * Atomically adds one failed login; when the count reaches `lock.threshold`, sets lockedUntil = `lock.until`.
-   * Null when the user does not exist.
+   * Takes one sign-in attempt from the account's budget, in one atomic write, before the password is checked. Refused
+   * (nothing changes) while the account is locked (lockedUntil after the database's now). Granted otherwise: the attempt
+   * counts in failedLogins at once, and the attempt that brings failedLogins to `lock.threshold` or more also locks the
+   * account for `lock.lockMs` from now (database time). So however many run concurrently, on any number of clients, at
+   * most `threshold` attempts are granted between two successes (recordLoginSuccess) or resets; once a lock has
+   * expired, each further attempt is granted and locks again. Null when the user does not exist.
    */
-  recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null>;
+  takeUserLoginAttempt(id: string, lock: { threshold: number; lockMs: number }): Promise<UserLoginAttempt | null>;
   /** failedLogins = 0, lockedUntil = null. Null when the user does not exist. */
   recordLoginSuccess(id: string): Promise<User | null>;
 

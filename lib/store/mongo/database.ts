@@ -10,6 +10,7 @@ import {
   INSTANCES,
   JOB_SIGNING_SECRETS,
   JOBS,
+  LOGIN_ATTEMPTS,
   mongoCode,
   migrateSchema,
   RUN_JOB_NAMES,
@@ -20,6 +21,7 @@ import {
   type AuditDoc,
   type InstanceDoc,
   type JobDoc,
+  type LoginAttemptDoc,
   type RunDoc,
   type RunJobNameDoc,
   type SessionDoc,
@@ -41,6 +43,7 @@ export class MongoDatabase {
   readonly users: Collection<UserDoc>;
   readonly sessions: Collection<SessionDoc>;
   readonly apiTokens: Collection<ApiTokenDoc>;
+  readonly loginAttempts: Collection<LoginAttemptDoc>;
   readonly audit: Collection<AuditDoc>;
   /** `hello` needs MongoDB 4.4.2+ (and is what Stable API servers accept); older servers answer `isMaster`. */
   private clockCommand: 'hello' | 'isMaster' = 'hello';
@@ -57,6 +60,7 @@ export class MongoDatabase {
     this.users = mongo.collection<UserDoc>(USERS);
     this.sessions = mongo.collection<SessionDoc>(SESSIONS);
     this.apiTokens = mongo.collection<ApiTokenDoc>(API_TOKENS);
+    this.loginAttempts = mongo.collection<LoginAttemptDoc>(LOGIN_ATTEMPTS);
     this.audit = mongo.collection<AuditDoc>(AUDIT_LOG);
   }
 

@@ -10,6 +10,7 @@ import {
   type NewUser,
   type Session,
   type User,
+  type UserLoginAttempt,
   type UserPatch,
 } from '../types';
 import { insertStamped, orTaken, type MongoDatabase } from './database';
@@ -78,22 +79,31 @@ export function mongoIdentity(db: MongoDatabase): IdentityStore {
       return db.users.countDocuments({ usernameKey: { $gte: '' } });
     },
 
-    async recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null> {
-      // $inc is atomic, so concurrent failures each count; the lock is a second update conditioned on the count,
-      // so a success that reset it in between is not undone.
-      const doc = await db.users.findOneAndUpdate(
-        { _id: id },
-        { $inc: { failedLogins: 1 }, $currentDate: { updatedAt: true } },
-        { returnDocument: 'after' },
-      );
-      if (!doc) return null;
-      if (doc.failedLogins < lock.threshold) return toUser(doc);
-      const { matchedCount } = await db.users.updateOne(
-        { _id: id, failedLogins: { $gte: lock.threshold } },
-        { $set: { lockedUntil: lock.until } },
-      );
-      // The user as of this failure (later concurrent failures are theirs to report), with the lock if it was set.
-      return toUser(matchedCount === 1 ? { ...doc, lockedUntil: lock.until } : doc);
+    async takeUserLoginAttempt(id: string, lock: { threshold: number; lockMs: number }): Promise<UserLoginAttempt | null> {
+      for (let round = 0; ; round++) {
+        const now = await db.now();
+        const unlocked = { $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }] };
+        const counted = { $inc: { failedLogins: 1 }, $currentDate: { updatedAt: true } } as const;
+        // Two single-document writes whose filters split on the count, so each take is one atomic write: below the
+        // threshold after it, the attempt only counts; reaching it, the same write also locks. A take that comes after
+        // the one that locked matches neither (no window between counting and locking, unlike $inc then $set).
+        const below = await db.users.findOneAndUpdate({ _id: id, failedLogins: { $lt: lock.threshold - 1 }, ...unlocked }, counted, {
+          returnDocument: 'after',
+        });
+        if (below) return { granted: true, user: toUser(below) };
+        const locking = await db.users.findOneAndUpdate(
+          { _id: id, failedLogins: { $gte: lock.threshold - 1 }, ...unlocked },
+          { ...counted, $set: { lockedUntil: new Date(now.getTime() + lock.lockMs) } },
+          { returnDocument: 'after' },
+        );
+        if (locking) return { granted: true, user: toUser(locking) };
+        const current = await db.users.findOne({ _id: id }, { projection: { lockedUntil: 1 } });
+        if (!current) return null;
+        const retryAfterMs = current.lockedUntil ? current.lockedUntil.getTime() - now.getTime() : 0;
+        if (current.lockedUntil && retryAfterMs > 0) return { granted: false, lockedUntil: current.lockedUntil, retryAfterMs };
+        // A success reset the count between the two writes, or the lock was lifted: take again.
+        if (round >= 10) throw new Error('takeUserLoginAttempt: the account kept changing under the take');
+      }
     },
 
     async recordLoginSuccess(id: string): Promise<User | null> {

@@ -7,6 +7,7 @@ import { databaseName, describeMongoUrl, MongoDatabase, mongoLifecycle } from '.
 import { mongoIdentity } from './identity';
 import { mongoInstances } from './instances';
 import { mongoJobs } from './jobs';
+import { mongoLoginAttempts } from './login-attempts';
 import { mongoRuns } from './runs';
 import { mongoSigningSecrets } from './signing-secrets';
 import { mongoTickets } from './tickets';
@@ -23,6 +24,7 @@ export {
   INSTANCES,
   JOB_SIGNING_SECRETS,
   JOBS,
+  LOGIN_ATTEMPTS,
   RUN_JOB_NAMES,
   RUNS,
   SESSIONS,
@@ -43,6 +45,7 @@ export async function createMongoStore(url: string): Promise<Store> {
     ...mongoRuns(db),
     ...mongoInstances(db),
     ...mongoIdentity(db),
+    ...mongoLoginAttempts(db),
     ...mongoAudit(db),
   };
 }

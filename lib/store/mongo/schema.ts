@@ -14,6 +14,7 @@ export const RUN_JOB_NAMES = 'run_job_names';
 export const USERS = 'users';
 export const SESSIONS = 'sessions';
 export const API_TOKENS = 'api_tokens';
+export const LOGIN_ATTEMPTS = 'login_attempts';
 export const AUDIT_LOG = 'audit_log';
 export const AGENDA_COLLECTION = 'agenda_jobs';
 export const AGENDA_LOG_COLLECTION = 'agenda_logs';
@@ -54,6 +55,14 @@ export type UserDoc = Doc<User> & { usernameKey: string };
 export type SessionDoc = Doc<Session>;
 
 export type ApiTokenDoc = Doc<ApiToken>;
+
+/** A sign-in budget (lib/store/contract/login-attempts.ts); _id is its key. */
+export interface LoginAttemptDoc {
+  _id: string;
+  attempts: number;
+  windowStart: Date;
+  windowEnds: Date;
+}
 
 export type AuditDoc = Omit<Doc<AuditEntry>, 'changes'> & {
   // JSON text, as job payloads: keys are arbitrary field names.
@@ -110,6 +119,8 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { tokenHash: 1 }, name: 'api_tokens_token_hash_key', unique: true },
     { key: { createdAt: -1, _id: -1 }, name: 'api_tokens_newest_idx' },
   ],
+  // pruneLoginAttempts (takes go by _id).
+  [LOGIN_ATTEMPTS]: [{ key: { windowEnds: 1 }, name: 'login_attempts_window_ends_idx' }],
   [AUDIT_LOG]: [
     // listAudit newest first (sort at -1, _id -1; keyset on both): unfiltered / by actor / by action / by target
     // type and id / by target type alone / by target id alone. Each filter is an equality on the index's prefix, so
@@ -157,6 +168,7 @@ export async function migrateSchema(db: Db): Promise<void> {
     USERS,
     SESSIONS,
     API_TOKENS,
+    LOGIN_ATTEMPTS,
     AUDIT_LOG,
     AGENDA_COLLECTION,
   ]) {

@@ -12,10 +12,11 @@ import {
   type NewUser,
   type Session,
   type User,
+  type UserLoginAttempt,
   type UserPatch,
 } from '../types';
 import { isPrismaError, isUniqueViolation, type PgDatabase } from './database';
-import { SESSION_COLUMNS, USER_COLUMNS, toApiToken, toSession, toUser, type SessionRow, type UserRow } from './rows';
+import { SESSION_COLUMNS, USER_COLUMNS, toApiToken, toDate, toSession, toUser, type SessionRow, type UserRow } from './rows';
 
 // Users, sessions and API tokens on PostgreSQL (Prisma).
 export function postgresIdentity(db: PgDatabase): IdentityStore {
@@ -73,16 +74,30 @@ export function postgresIdentity(db: PgDatabase): IdentityStore {
       return db.prisma.user.count();
     },
 
-    async recordLoginFailure(id: string, lock: { threshold: number; until: Date }): Promise<User | null> {
+    async takeUserLoginAttempt(id: string, lock: { threshold: number; lockMs: number }): Promise<UserLoginAttempt | null> {
       if (!isUuid(id)) return null;
-      // One UPDATE: concurrent failures each count, and the one reaching the threshold sets the lock.
-      const rows = await db.prisma.$queryRaw<UserRow[]>`
-        UPDATE users u SET failed_logins = u.failed_logins + 1,
-          locked_until = CASE WHEN u.failed_logins + 1 >= ${lock.threshold}::int THEN ${lock.until}::timestamptz ELSE u.locked_until END,
-          updated_at = clock_timestamp()
-        WHERE u.id = ${id}::uuid
-        RETURNING ${USER_COLUMNS}`;
-      return rows[0] ? toUser(rows[0]) : null;
+      for (let round = 0; ; round++) {
+        // One UPDATE is the take: concurrent takes queue on the row lock and each re-checks the lock condition on the
+        // row as the one before left it, so the take that reaches the threshold locks the account for all that follow.
+        const rows = await db.prisma.$queryRaw<UserRow[]>`
+          UPDATE users u SET failed_logins = u.failed_logins + 1,
+            locked_until = CASE WHEN u.failed_logins + 1 >= ${lock.threshold}::int
+              THEN t.now + ${lock.lockMs}::float8 * interval '1 millisecond' ELSE u.locked_until END,
+            updated_at = t.now
+          FROM (SELECT clock_timestamp() AS now) t
+          WHERE u.id = ${id}::uuid AND (u.locked_until IS NULL OR u.locked_until <= t.now)
+          RETURNING ${USER_COLUMNS}`;
+        if (rows[0]) return { granted: true, user: toUser(rows[0]) };
+        const locks = await db.prisma.$queryRaw<Array<{ lockedUntil: Date | null; now: Date }>>`
+          SELECT u.locked_until AS "lockedUntil", clock_timestamp() AS now FROM users u WHERE u.id = ${id}::uuid`;
+        const row = locks[0];
+        if (!row) return null;
+        const lockedUntil = toDate(row.lockedUntil);
+        const retryAfterMs = lockedUntil ? lockedUntil.getTime() - toDate(row.now)!.getTime() : 0;
+        if (lockedUntil && retryAfterMs > 0) return { granted: false, lockedUntil, retryAfterMs };
+        // The lock ended (or was lifted) between the two statements: take again.
+        if (round >= 10) throw new Error('takeUserLoginAttempt: the account kept changing under the take');
+      }
     },
 
     async recordLoginSuccess(id: string): Promise<User | null> {

@@ -6,6 +6,7 @@ import { PgDatabase, postgresLifecycle } from './database';
 import { postgresIdentity } from './identity';
 import { postgresInstances } from './instances';
 import { postgresJobs } from './jobs';
+import { postgresLoginAttempts } from './login-attempts';
 import { postgresRuns } from './runs';
 import { postgresSigningSecrets } from './signing-secrets';
 import { postgresTickets } from './tickets';
@@ -24,6 +25,7 @@ export async function createPostgresStore(url: string, description: string): Pro
     ...postgresRuns(db),
     ...postgresInstances(db),
     ...postgresIdentity(db),
+    ...postgresLoginAttempts(db),
     ...postgresAudit(db),
   };
 }

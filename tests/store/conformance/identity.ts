@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { UsernameTakenError, type Store } from '../../../lib/store/types';
-import { at, freshStoreEachTest, T, time, type Open } from './support';
+import { at, freshStoreEachTest, T, time, type ConformanceTarget, type Open } from './support';
 
 export function identityConformance(open: Open): void {
   describe('identity: users, sessions, API tokens', () => {
+    let target: ConformanceTarget;
     let store: Store;
-    freshStoreEachTest(open, (fresh) => ({ store } = fresh));
+    freshStoreEachTest(open, (fresh) => {
+      target = fresh;
+      store = fresh.store;
+    });
 
     it('users: case-insensitive unique usernames, lookups, ordered list, update, delete, count', T, async () => {
       assert.equal(await store.countUsers(), 0);
@@ -73,30 +77,79 @@ export function identityConformance(open: Open): void {
       assert.ok(await store.createUser({ username: 'Carol', role: 'viewer', passwordHash: 'x' }), 'the name is free again');
     });
 
-    it('recordLoginFailure counts atomically and locks at the threshold; recordLoginSuccess resets', T, async () => {
+    it(
+      'takeUserLoginAttempt: of many concurrent takes on two clients exactly `threshold` are granted, the one reaching it locks',
+      T,
+      async () => {
+        const user = await store.createUser({ username: 'dave', role: 'operator', passwordHash: 'h' });
+        const other = target.another ? await target.another() : store;
+        const lock = { threshold: 5, lockMs: 3_600_000 };
+        const before = await store.now();
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => (i % 2 ? other : store).takeUserLoginAttempt(user.id, lock)),
+        );
+        const after = await store.now();
+        const grants = results.flatMap((r) => (r?.granted ? [r.user] : []));
+        assert.deepEqual(
+          grants.map((u) => u.failedLogins).sort((a, b) => a - b),
+          [1, 2, 3, 4, 5],
+          'five grants, each attempt counted once',
+        );
+        for (const u of grants) if (u.failedLogins < 5) assert.equal(u.lockedUntil, null, 'below the threshold: no lock');
+        const locking = grants.find((u) => u.failedLogins === 5)!;
+        assert.ok(locking.lockedUntil, 'the fifth take locks');
+        const until = locking.lockedUntil.getTime();
+        // (1 ms of slack: the database rounds to milliseconds.)
+        assert.ok(
+          until >= before.getTime() + lock.lockMs - 1 && until <= after.getTime() + lock.lockMs + 1,
+          'for lockMs from then (database time)',
+        );
+        const refusals = results.flatMap((r) => (r && !r.granted ? [r] : []));
+        assert.equal(refusals.length, 35);
+        for (const r of refusals) {
+          assert.equal(r.lockedUntil.getTime(), until);
+          assert.ok(r.retryAfterMs > 0 && r.retryAfterMs <= lock.lockMs, `retryAfterMs ${r.retryAfterMs}`);
+        }
+        const stored = (await store.getUser(user.id))!;
+        assert.equal(stored.failedLogins, 5, 'refused takes change nothing');
+        assert.equal(stored.lockedUntil?.getTime(), until);
+
+        const reset = await store.recordLoginSuccess(user.id);
+        assert.equal(reset?.failedLogins, 0);
+        assert.equal(reset?.lockedUntil, null);
+        assert.deepEqual(await store.getUser(user.id), reset);
+        const again = await store.takeUserLoginAttempt(user.id, lock);
+        assert.ok(again?.granted, 'a success lifts the lock');
+        assert.equal(again.user.failedLogins, 1);
+        assert.equal(await store.takeUserLoginAttempt(randomUUID(), lock), null);
+        assert.equal(await store.takeUserLoginAttempt('nope', lock), null);
+        assert.equal(await store.recordLoginSuccess(randomUUID()), null);
+        const once = await store.takeUserLoginAttempt(
+          (await store.createUser({ username: 'dora', role: 'viewer', passwordHash: 'h' })).id,
+          { threshold: 1, lockMs: 60_000 },
+        );
+        assert.ok(once?.granted && once.user.lockedUntil, 'threshold 1 locks on the first take');
+      },
+    );
+
+    it('takeUserLoginAttempt: after a lock expires one take is granted and locks again; an admin reset lifts a lock', T, async () => {
       const user = await store.createUser({ username: 'dave', role: 'operator', passwordHash: 'h' });
-      const lock = { threshold: 5, until: at(3600) };
-      const first = await store.recordLoginFailure(user.id, lock);
-      assert.equal(first?.failedLogins, 1);
-      assert.equal(first?.lockedUntil, null);
-      const results = await Promise.all(Array.from({ length: 9 }, () => store.recordLoginFailure(user.id, lock)));
-      assert.deepEqual(
-        results.map((u) => u!.failedLogins).sort((a, b) => a - b),
-        [2, 3, 4, 5, 6, 7, 8, 9, 10],
-        'no lost increments',
-      );
-      for (const u of results) if (u!.failedLogins < 5) assert.equal(u!.lockedUntil, null);
-      const now = (await store.getUser(user.id))!;
-      assert.equal(now.failedLogins, 10);
-      assert.equal(time(now.lockedUntil), time(at(3600)));
-      const reset = await store.recordLoginSuccess(user.id);
-      assert.equal(reset?.failedLogins, 0);
-      assert.equal(reset?.lockedUntil, null);
-      assert.deepEqual(await store.getUser(user.id), reset);
-      assert.equal(await store.recordLoginFailure(randomUUID(), lock), null);
-      assert.equal(await store.recordLoginSuccess(randomUUID()), null);
-      const once = await store.recordLoginFailure(user.id, { threshold: 1, until: at(7) });
-      assert.equal(time(once!.lockedUntil), time(at(7)), 'threshold 1 locks on the first failure');
+      const lock = { threshold: 2, lockMs: 1500 };
+      assert.equal((await store.takeUserLoginAttempt(user.id, lock))?.granted, true);
+      const second = await store.takeUserLoginAttempt(user.id, lock);
+      assert.ok(second?.granted && second.user.lockedUntil);
+      const refused = await store.takeUserLoginAttempt(user.id, lock);
+      assert.ok(refused && !refused.granted);
+      await new Promise((resolve) => setTimeout(resolve, refused.retryAfterMs + 100));
+      const third = await store.takeUserLoginAttempt(user.id, lock);
+      assert.ok(third?.granted, 'the lock has expired');
+      assert.equal(third.user.failedLogins, 3);
+      assert.ok(third.user.lockedUntil && third.user.lockedUntil.getTime() > second.user.lockedUntil.getTime(), 'and locks again');
+      assert.equal((await store.takeUserLoginAttempt(user.id, lock))?.granted, false);
+      await store.updateUser(user.id, { failedLogins: 0, lockedUntil: null });
+      const lifted = await store.takeUserLoginAttempt(user.id, lock);
+      assert.ok(lifted?.granted);
+      assert.equal(lifted.user.failedLogins, 1);
     });
 
     it('sessions: create, get, touch (never backwards), revoke one or all of a user, prune', T, async () => {

@@ -13,6 +13,7 @@ import { databaseConformance } from './database';
 import { identityConformance } from './identity';
 import { instanceConformance } from './instances';
 import { jobConformance } from './jobs';
+import { loginAttemptConformance } from './login-attempts';
 import { runConformance } from './runs';
 import { signingSecretConformance } from './signing-secrets';
 import type { Open } from './support';
@@ -29,6 +30,7 @@ export function storeConformance(label: string, open: Open): void {
     runConformance(open);
     instanceConformance(open);
     identityConformance(open);
+    loginAttemptConformance(open);
     auditConformance(open);
   });
 }
