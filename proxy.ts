@@ -4,8 +4,8 @@ import { methodRefusal } from '@/lib/http-methods';
 import { API_CSP, HSTS, pageCsp } from '@/lib/security-headers.mjs';
 
 /**
- * Reachable without signing in. /api/health answers load balancers and reveals nothing secret; /api/session is the
- * JSON sign-in (its handler authenticates GET/DELETE itself).
+ * Reachable without signing in. /api/health answers load balancers with its status alone (its handler checks the
+ * credentials that unlock the details); /api/session is the JSON sign-in (its handler authenticates GET/DELETE itself).
  */
 function isPublic(pathname: string): boolean {
   return pathname === '/login' || pathname === '/api/health' || pathname === '/api/session';

@@ -14,6 +14,10 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * The full answer, for callers with credentials: the instance id holds the host name and PID, the store's description
+ * the embedded cluster's data directory.
+ */
 export interface Health {
   status: 'ok' | 'degraded';
   instanceId: string | null;
@@ -23,6 +27,13 @@ export interface Health {
   /** How due work reaches this instance: notify (PostgreSQL LISTEN/NOTIFY), change-stream (MongoDB replica set) or polling; null without a running scheduler. */
   dispatch: DispatchMode | null;
   error?: string;
+}
+
+/** What anyone may read (a load balancer): ok or degraded, and nothing about the host, the process or the database. */
+export type PublicHealth = Pick<Health, 'status'>;
+
+export function publicHealth(health: Health): PublicHealth {
+  return { status: health.status };
 }
 
 /** Never throws: an unreachable database is "degraded" (the route answers 503), not a crash. */

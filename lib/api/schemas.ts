@@ -6,16 +6,18 @@ import { z } from 'zod';
 
 export const HealthJsonSchema = z.object({
   status: z.enum(['ok', 'degraded']),
-  instanceId: z.string().nullable(),
-  store: z.string().nullable().describe('Which database, without secrets'),
-  scheduler: z.string().describe("This instance's scheduler state (running, disabled, failed, ...)"),
+  // The rest only for a caller with credentials (any role): they name the host, the process and the data directory.
+  instanceId: z.string().nullable().optional().describe('This instance (host name and PID); with credentials only'),
+  store: z.string().nullable().optional().describe('Which database, without secrets; with credentials only'),
+  scheduler: z.string().optional().describe("This instance's scheduler state (running, disabled, failed, ...); with credentials only"),
   dispatch: z
     .enum(['notify', 'change-stream', 'polling'])
     .nullable()
+    .optional()
     .describe(
-      'How due work reaches this instance: PostgreSQL LISTEN/NOTIFY, a MongoDB change stream, or polling alone; null without a running scheduler',
+      'How due work reaches this instance: PostgreSQL LISTEN/NOTIFY, a MongoDB change stream, or polling alone; null without a running scheduler; with credentials only',
     ),
-  error: z.string().optional(),
+  error: z.string().optional().describe('Why it is degraded; with credentials only'),
 });
 
 export const ErrorJsonSchema = z.object({ error: z.string() });

@@ -45,6 +45,11 @@ export function assertSameOrigin(request: Request): void {
   }
 }
 
+/** Whether the request brings credentials at all (an Authorization header or a session cookie), valid or not. */
+export function hasApiCredentials(request: Request): boolean {
+  return request.headers.has('authorization') || cookieValue(request.headers.get('cookie'), SESSION_COOKIE) !== undefined;
+}
+
 /**
  * Who is calling: a valid `Authorization: Bearer <token>` (env API_TOKEN or a dashboard-made token) or a live
  * session cookie. Throws UnauthorizedError otherwise. Route handlers call it even though proxy.ts checks first.

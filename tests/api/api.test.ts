@@ -92,17 +92,46 @@ async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined>,
 }
 
 describe('health', () => {
-  test('public, 200, names the instance and the store, leaks no secret', async () => {
+  test('public: only the status a load balancer needs; no instance, host, PID, store or data directory', async () => {
     const answer = await call('GET', '/api/health', { token: null });
     expectStatus(answer, 200);
-    assert.equal(answer.json.status, 'ok');
-    assert.equal(answer.json.instanceId, app.instanceId);
-    assert.equal(typeof answer.json.store, 'string');
-    assert.match(answer.json.store, /postgres/);
-    const password = new URL(db.url).password;
-    for (const secret of [app.apiToken, app.adminPassword, db.url, ...(password ? [password] : [])]) {
-      assert.ok(!answer.text.includes(secret), 'health must not reveal secrets');
+    assert.deepEqual(answer.json, { status: 'ok' });
+    for (const key of ['instanceId', 'store', 'scheduler', 'dispatch', 'error', 'host', 'hostname', 'pid', 'dataDir'])
+      assert.equal(key in answer.json, false, `no ${key} without credentials`);
+    assert.ok(!answer.text.includes(app.instanceId), 'the instance id (host name and PID) is not in it');
+  });
+
+  test('with credentials (a token of any role, or a session): the details, leaking no secret; wrong ones are a 401', async () => {
+    const created = await call('POST', '/api/tokens', { body: { name: 'health viewer', role: 'viewer' } });
+    expectStatus(created, 201);
+    const viewerToken = created.json.secret as string;
+    const signedIn = await fetch(`${app.baseUrl}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: app.adminPassword }),
+    });
+    assert.equal(signedIn.status, 200);
+    const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    for (const [label, options] of [
+      ['API_TOKEN', {}],
+      ['a viewer token', { token: viewerToken }],
+      ['a session', { token: null, headers: { cookie } }],
+    ] as Array<[string, CallOptions]>) {
+      const answer = await call('GET', '/api/health', options);
+      expectStatus(answer, 200);
+      assert.equal(answer.json.status, 'ok', label);
+      assert.equal(answer.json.instanceId, app.instanceId, label);
+      assert.match(answer.json.store, /postgres/, label);
+      assert.equal(typeof answer.json.scheduler, 'string', label);
+      assert.ok('dispatch' in answer.json, label);
+      const password = new URL(db.url).password;
+      for (const secret of [app.apiToken, app.adminPassword, db.url, ...(password ? [password] : [])]) {
+        assert.ok(!answer.text.includes(secret), 'health must not reveal secrets');
+      }
     }
+    const wrong = await call('GET', '/api/health', { token: `cpt_${'A'.repeat(43)}` });
+    expectStatus(wrong, 401);
+    assert.equal('instanceId' in wrong.json, false);
   });
 
   test('a database that is down answers 503 degraded, not a crash', { timeout: 120_000 }, async () => {
@@ -114,9 +143,14 @@ describe('health', () => {
         const a = await fetch(`${deadApp.baseUrl}/api/health`, { signal: AbortSignal.timeout(15_000) });
         return a.status === 503 ? a : null;
       });
-      const body = (await answer.json()) as Record<string, unknown>;
+      assert.deepEqual(await answer.json(), { status: 'degraded' }, 'the public answer: only the status');
+      // With the env token (which needs no database): the details, the error without the URL.
+      const detailed = await fetch(`${deadApp.baseUrl}/api/health`, { headers: { authorization: `Bearer ${deadApp.apiToken}` } });
+      assert.equal(detailed.status, 503);
+      const body = (await detailed.json()) as Record<string, unknown>;
       assert.equal(body.status, 'degraded');
       assert.equal(body.instanceId, deadApp.instanceId);
+      assert.equal(body.error, 'database unreachable');
       assert.ok(!JSON.stringify(body).includes(dead.url));
       // The API says "unavailable" rather than failing opaquely, and the process is still up.
       const jobs = await fetch(`${deadApp.baseUrl}/api/jobs`, { headers: { authorization: `Bearer ${deadApp.apiToken}` } });

@@ -97,7 +97,14 @@ export function clusterSuite(factory: StoreFactory): void {
       // asks): polling on the standalone test server, change streams on a real replica set given as MONGODB_URL.
       const expected = factory.name === 'postgres' ? 'notify' : (await offersChangeStreams(db.url)) ? 'change-stream' : 'polling';
       for (const app of apps) {
-        const health = (await (await fetch(`${app.baseUrl}/api/health`)).json()) as { status: string; scheduler: string; dispatch: string };
+        // The details need credentials (the public answer is the status alone).
+        const health = (await (
+          await fetch(`${app.baseUrl}/api/health`, { headers: { authorization: `Bearer ${app.apiToken}` } })
+        ).json()) as {
+          status: string;
+          scheduler: string;
+          dispatch: string;
+        };
         assert.equal(health.status, 'ok');
         assert.equal(health.scheduler, 'running');
         assert.equal(health.dispatch, expected);

@@ -69,7 +69,8 @@ describe('database restart under 2 next start instances', () => {
     const probe = (async () => {
       while (probing) {
         const app = apps[0]!;
-        const health = await get(app, '/api/health').catch(() => null);
+        // With credentials: the details (error, dispatch) are not in the public answer.
+        const health = await get(app, '/api/health', { authorization: `Bearer ${app.apiToken}` }).catch(() => null);
         if (health?.status === 503) {
           const body = JSON.parse(health.body) as { status: string; error?: string };
           if (body.status === 'degraded' && body.error === 'database unreachable') {
@@ -97,7 +98,7 @@ describe('database restart under 2 next start instances', () => {
       'both instances healthy again, LISTEN/NOTIFY reconnected',
       async () => {
         for (const app of apps) {
-          const health = await get(app, '/api/health').catch(() => null);
+          const health = await get(app, '/api/health', { authorization: `Bearer ${app.apiToken}` }).catch(() => null);
           if (health?.status !== 200 || (JSON.parse(health.body) as { dispatch: string }).dispatch !== 'notify') return false;
         }
         return true;

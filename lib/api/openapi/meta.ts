@@ -8,7 +8,8 @@ export function metaSection(): ApiSection {
     paths: {
       '/api/health': {
         get: withRole(null, {
-          summary: 'Liveness and database reachability (public: reveals no secrets)',
+          summary:
+            'Liveness and database reachability: public, only `status`; with credentials (any role) also the instance, store, scheduler and dispatch',
           operationId: 'getHealth',
           tags: ['meta'],
           responses: {
