@@ -1,10 +1,25 @@
 // Jobs: what they are, how they are created, patched and listed, and the store's part that keeps them.
 import { BrandedError } from '../../errors';
 import type { MissedPolicy, OverlapPolicy, RetryPolicy, Schedule } from '../../domain';
+import type { AuditActorType } from './audit';
 import type { JsonObject, Page } from './database';
 import type { Run } from './runs';
 
 export { DEFAULT_RETRY, type RetryPolicy } from '../../domain';
+
+/** Who paused a job, as the audit log records actors. */
+export interface PauseActor {
+  type: AuditActorType;
+  id: string | null;
+  name: string;
+}
+
+/** A paused job's pause: when, by whom and why (the note is optional). */
+export interface PauseRecord {
+  at: Date;
+  by: PauseActor;
+  note: string | null;
+}
 
 export interface Job {
   id: string;
@@ -14,6 +29,11 @@ export interface Job {
   payload: JsonObject;
   schedule: Schedule;
   paused: boolean;
+  /**
+   * Set by a pause, cleared (null) by a resume. Null on an active job, and on a job paused before pause records existed
+   * (their who and when are not known).
+   */
+  pause: PauseRecord | null;
   timeoutSeconds: number;
   overlapPolicy: OverlapPolicy;
   missedPolicy: MissedPolicy;
@@ -35,9 +55,9 @@ export interface JobWithLastRun extends Job {
   lastRun: Pick<Run, 'id' | 'status' | 'scheduledFor' | 'startedAt' | 'finishedAt' | 'instanceId'> | null;
 }
 
-/** retry and concurrencyLimit may be left out: DEFAULT_RETRY and null. */
-export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit'> &
-  Partial<Pick<Job, 'retry' | 'concurrencyLimit'>>;
+/** retry, concurrencyLimit and pause may be left out: DEFAULT_RETRY, null and null. */
+export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit' | 'pause'> &
+  Partial<Pick<Job, 'retry' | 'concurrencyLimit' | 'pause'>>;
 export type JobPatch = Partial<Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version'>>;
 
 export interface JobListQuery {

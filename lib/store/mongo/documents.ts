@@ -11,6 +11,7 @@ import {
   type JobWithLastRun,
   type JsonObject,
   type NewRun,
+  type PauseRecord,
   type Run,
   type RunPatch,
   type Session,
@@ -32,6 +33,7 @@ export function toJob(doc: JobDoc): Job {
     payload: JSON.parse(doc.payloadJson) as JsonObject,
     schedule: doc.schedule,
     paused: doc.paused,
+    pause: doc.pause ? { at: doc.pause.at, by: { ...doc.pause.by }, note: doc.pause.note } : null,
     timeoutSeconds: doc.timeoutSeconds,
     overlapPolicy: doc.overlapPolicy,
     missedPolicy: doc.missedPolicy,
@@ -123,9 +125,15 @@ export function toInstance(doc: InstanceDoc): Instance {
 }
 
 /** A JobPatch as $set fields: the payload as JSON text, the retry policy as a subdocument. */
+export function pauseDoc(pause: PauseRecord | null): PauseRecord | null {
+  return pause ? { at: pause.at, by: { type: pause.by.type, id: pause.by.id, name: pause.by.name }, note: pause.note } : null;
+}
+
 export function jobSet(patch: JobPatch): Partial<JobDoc> {
   return patchToFields(patch, JOB_PATCH_FIELDS, {
     payload: (payload) => ({ payloadJson: JSON.stringify(payload) }),
+    // A fixed shape, whatever the caller's object holds besides.
+    pause: (pause) => ({ pause: pauseDoc(pause) }),
     retry: (retry) => ({
       retry: { maxAttempts: retry.maxAttempts, backoffSeconds: retry.backoffSeconds, maxBackoffSeconds: retry.maxBackoffSeconds },
     }),

@@ -15,7 +15,7 @@ import {
 } from '../types';
 import { closeClaims } from './claims';
 import { and, insertStamped, orTaken, type MongoDatabase } from './database';
-import { jobSet, toJob, toJobWithLastRun, type LastRunDoc } from './documents';
+import { jobSet, pauseDoc, toJob, toJobWithLastRun, type LastRunDoc } from './documents';
 import { RUNS, type JobDoc } from './schema';
 
 export function mongoJobs(db: MongoDatabase): JobStore {
@@ -30,6 +30,7 @@ export function mongoJobs(db: MongoDatabase): JobStore {
           payloadJson: JSON.stringify(job.payload),
           schedule: job.schedule,
           paused: job.paused,
+          pause: pauseDoc(job.pause ?? null),
           timeoutSeconds: job.timeoutSeconds,
           overlapPolicy: job.overlapPolicy,
           missedPolicy: job.missedPolicy,

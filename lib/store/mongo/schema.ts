@@ -1,6 +1,18 @@
 import 'server-only';
 import { MongoServerError, type Db, type IndexDescription } from 'mongodb';
-import type { ApiToken, AuditEntry, Instance, Job, RetryPolicy, Run, RunAttempt, Session, SigningSecret, User } from '../types';
+import type {
+  ApiToken,
+  AuditEntry,
+  Instance,
+  Job,
+  PauseRecord,
+  RetryPolicy,
+  Run,
+  RunAttempt,
+  Session,
+  SigningSecret,
+  User,
+} from '../types';
 
 // The MongoDB store's schema: collection names, the document types (derived from the domain types: a document is the
 // domain object with its id as _id, and the few fields stored differently), the indexes every query needs, and
@@ -22,13 +34,15 @@ export const AGENDA_LOG_COLLECTION = 'agenda_logs';
 /** A domain object as a document: its id is the _id. */
 type Doc<T extends { id: string }> = Omit<T, 'id'> & { _id: string };
 
-export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit'> & {
+export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | 'pause'> & {
   // Stored as JSON text: payloads are opaque to the store, and user keys with "." or a leading "$" (HTTP header
   // names, say) are not valid everywhere as BSON field names. JSON text also round-trips exactly like PostgreSQL's jsonb.
   payloadJson: string;
   // Absent on documents written before these fields existed: read as the defaults.
   retry?: RetryPolicy;
   concurrencyLimit?: number | null;
+  /** A subdocument { at, by: { type, id, name }, note }; absent on documents from before pause records: read as null. */
+  pause?: PauseRecord | null;
 };
 
 /** A job's signing secret; _id is the job's id (one per job), deleted with the job. */

@@ -17,11 +17,12 @@ import {
 import { closeClaims } from './claims';
 import { isPrismaError, type PgDatabase } from './database';
 import { prepared } from './prepared';
-import { JOB_COLUMNS, toJob, toJobWithLastRun, type JobRow, type LastRunColumns } from './rows';
+import { JOB_COLUMNS, pauseColumns, toJob, toJobWithLastRun, type JobRow, type LastRunColumns } from './rows';
 
-/** A JobPatch as Prisma's update input: retry is three columns. */
+/** A JobPatch as Prisma's update input: retry is three columns, pause five. */
 function jobData(patch: JobPatch): Prisma.JobUpdateInput {
   return patchToFields(patch, JOB_PATCH_FIELDS, {
+    pause: pauseColumns,
     retry: (retry) => ({
       retryMaxAttempts: retry.maxAttempts,
       retryBackoffSeconds: retry.backoffSeconds,
@@ -42,6 +43,7 @@ export function postgresJobs(db: PgDatabase): JobStore {
             payload: job.payload as Prisma.InputJsonObject,
             schedule: job.schedule as unknown as Prisma.InputJsonObject,
             paused: job.paused,
+            ...pauseColumns(job.pause ?? null),
             timeoutSeconds: job.timeoutSeconds,
             overlapPolicy: job.overlapPolicy,
             missedPolicy: job.missedPolicy,

@@ -4,11 +4,13 @@ import type { MissedPolicy, OverlapPolicy, Schedule } from '../../domain';
 import type { FilterOp } from '../shared/fields';
 import type {
   ApiToken,
+  AuditActorType,
   AuditEntry,
   Instance,
   Job,
   JobWithLastRun,
   JsonObject,
+  PauseRecord,
   Run,
   RunStatus,
   RunTrigger,
@@ -37,6 +39,11 @@ export const JOB_FIELD_COLUMNS: Columns<JobRow> = {
   payload: 'payload',
   schedule: 'schedule',
   paused: 'paused',
+  pausedAt: 'paused_at',
+  pausedByType: 'paused_by_type',
+  pausedById: 'paused_by_id',
+  pausedByName: 'paused_by_name',
+  pauseNote: 'pause_note',
   timeoutSeconds: 'timeout_seconds',
   overlapPolicy: 'overlap_policy',
   missedPolicy: 'missed_policy',
@@ -137,6 +144,29 @@ export function toDate(value: Date | string | null): Date | null {
   return value instanceof Date ? value : new Date(value);
 }
 
+/** The pause columns as a PauseRecord: null unless paused_at is set (a resume clears them all). */
+function toPauseRecord(row: JobRow): PauseRecord | null {
+  if (row.pausedAt === null) return null;
+  return {
+    at: toDate(row.pausedAt)!,
+    by: { type: (row.pausedByType ?? 'system') as AuditActorType, id: row.pausedById, name: row.pausedByName ?? '' },
+    note: row.pauseNote,
+  };
+}
+
+/** A patch's pause as the columns: null clears every one. */
+export function pauseColumns(
+  pause: PauseRecord | null,
+): Pick<JobRow, 'pausedAt' | 'pausedByType' | 'pausedById' | 'pausedByName' | 'pauseNote'> {
+  return {
+    pausedAt: pause?.at ?? null,
+    pausedByType: pause?.by.type ?? null,
+    pausedById: pause?.by.id ?? null,
+    pausedByName: pause?.by.name ?? null,
+    pauseNote: pause?.note ?? null,
+  };
+}
+
 export function toJob(row: JobRow): Job {
   return {
     id: row.id,
@@ -147,6 +177,7 @@ export function toJob(row: JobRow): Job {
     // Written only from validated input (lib/validation), so the stored shape is a Schedule.
     schedule: row.schedule as unknown as Schedule,
     paused: row.paused,
+    pause: toPauseRecord(row),
     timeoutSeconds: row.timeoutSeconds,
     overlapPolicy: row.overlapPolicy as OverlapPolicy,
     missedPolicy: row.missedPolicy as MissedPolicy,

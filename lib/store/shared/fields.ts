@@ -38,6 +38,7 @@ export const JOB_PATCH_FIELDS: Record<keyof JobPatch, true> = {
   payload: true,
   schedule: true,
   paused: true,
+  pause: true,
   timeoutSeconds: true,
   overlapPolicy: true,
   missedPolicy: true,

@@ -40,6 +40,33 @@ export function jobConformance(open: Open): void {
       assert.deepEqual((await store.getJob(paused.id))?.schedule, { kind: 'once', at: '2031-05-06T07:08:09.010Z' });
     });
 
+    it('the pause record: stored by createJob and updateJob, kept by other patches, cleared by pause: null', T, async () => {
+      const plain = await store.createJob(newJob());
+      assert.equal(plain.pause, null, 'no pause record by default');
+      const byUser = {
+        at: at(30, 7),
+        by: { type: 'user' as const, id: randomUUID(), name: 'alice' },
+        note: 'DB migration — «until 14:00» "quoted"',
+      };
+      const created = await store.createJob(newJob({ paused: true, nextRunAt: null, pause: byUser }));
+      assert.deepEqual(created.pause, byUser);
+      assert.deepEqual((await store.getJob(created.id))?.pause, byUser);
+
+      const bySystem = { at: at(40), by: { type: 'system' as const, id: null, name: 'system' }, note: null };
+      const paused = await store.updateJob(plain.id, { paused: true, pause: bySystem, nextRunAt: null });
+      assert.deepEqual(paused?.pause, bySystem, 'no id, no note: both null');
+      const edited = await store.updateJob(plain.id, { description: 'edited while paused' });
+      assert.deepEqual(edited?.pause, bySystem, 'a patch without pause keeps it');
+      const listed = await store.listJobs({ limit: 10 });
+      assert.deepEqual(listed.items.find((j) => j.id === created.id)?.pause, byUser, 'listJobs carries it');
+
+      const resumed = await store.updateJob(created.id, { paused: false, pause: null });
+      assert.equal(resumed?.pause, null);
+      assert.equal((await store.getJob(created.id))?.pause, null, 'cleared in the store, not only in the answer');
+      const again = { at: at(50), by: { type: 'token' as const, id: randomUUID(), name: 'ci' }, note: 'again' };
+      assert.deepEqual((await store.updateJob(created.id, { paused: true, pause: again }))?.pause, again, 'a second pause replaces it');
+    });
+
     it('getJob / updateJob / deleteJob of an unknown id: null / null / false', T, async () => {
       const id = randomUUID();
       assert.equal(await store.getJob(id), null);
