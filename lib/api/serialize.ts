@@ -27,6 +27,7 @@ export function jobJson(job: Job): JobJson {
     payload: maskPayload(job.type, job.payload),
     schedule: job.schedule,
     paused: job.paused,
+    pause: job.pause ? { at: iso(job.pause.at), by: { ...job.pause.by }, note: job.pause.note } : null,
     timeoutSeconds: job.timeoutSeconds,
     overlapPolicy: job.overlapPolicy,
     missedPolicy: job.missedPolicy,

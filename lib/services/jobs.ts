@@ -7,9 +7,9 @@ import { keepMaskedSecrets, maskPayload, revealPayload, sealPayload } from '../s
 import { ensureSigningSecret, signsDeliveries } from '../secrets/signing';
 import { diffFields, recordAudit } from './audit';
 import { getStore } from '../store';
-import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type Run } from '../store/types';
+import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type PauseRecord, type Run } from '../store/types';
 import { IdSchema } from '../validation/id';
-import { JobCreateSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
+import { JobCreateSchema, JobPauseSchema, JobUpdateSchema, type JobSpec } from '../validation/job';
 import type { z } from 'zod';
 import { errorMessage, logger } from '../log';
 
@@ -61,14 +61,17 @@ const AUDITED_FIELDS = [
   'tags',
   'retry',
   'concurrencyLimit',
+  // The pause's note (who and when are the entry's own actor and time).
+  'pauseNote',
 ] as const;
 
+/** A job as the audit log compares it: its fields, and its pause note beside them. */
+function audited(job: Job | null): Record<string, unknown> | null {
+  return job ? { ...job, pauseNote: job.pause?.note ?? null } : null;
+}
+
 async function auditJob(actor: Actor, action: string, before: Job | null, after: Job | null, target: Job): Promise<void> {
-  const changes = diffFields(
-    before as unknown as Record<string, unknown> | null,
-    after as unknown as Record<string, unknown> | null,
-    AUDITED_FIELDS,
-  );
+  const changes = diffFields(audited(before), audited(after), AUDITED_FIELDS);
   await recordAudit(actor, action, { type: 'job', id: target.id, name: target.name }, changes);
 }
 
@@ -113,6 +116,7 @@ export async function createJobWithSigningSecret(input: unknown, actor: Actor): 
     .createJob({
       ...spec,
       payload,
+      pause: spec.paused ? pauseRecord(actor, now, null) : null,
       anchorAt: now,
       nextRunAt: spec.paused ? null : firstOccurrence(spec.schedule, now, now),
     })
@@ -184,12 +188,24 @@ async function dropTickets(jobId: string, only?: { scheduledFor: Date }): Promis
   });
 }
 
-export async function pauseJob(id: string, actor: Actor): Promise<Job> {
+/** The pause record of a pause by `actor` at `at`: the actor as the audit log records it. */
+function pauseRecord(actor: Actor, at: Date, note: string | null): PauseRecord {
+  const { kind, id, name } = actor.principal;
+  return { at, by: { type: kind, id, name }, note };
+}
+
+/**
+ * Pauses the job, recording when, by whom and the optional note of `input` ({ note?: string }, JobPauseSchema; a bad
+ * note is a ValidationError and changes nothing). A job already paused is returned as it is (its pause record kept).
+ */
+export async function pauseJob(id: string, actor: Actor, input: unknown = {}): Promise<Job> {
   authorize(actor);
+  const { note } = parseInput(JobPauseSchema, input);
   const current = await loadJob(id);
   if (current.paused) return masked(current);
   const store = await getStore();
-  const job = await store.updateJob(current.id, { paused: true, nextRunAt: null });
+  const pause = pauseRecord(actor, await store.now(), note);
+  const job = await store.updateJob(current.id, { paused: true, pause, nextRunAt: null });
   if (!job) throw new NotFoundError('job');
   // Only the paused occurrence's schedule tickets: a run-now queued meanwhile still runs, and a resume racing this
   // pause enqueues a different occurrence (re-anchored at now), whose ticket must survive.
@@ -210,7 +226,7 @@ export async function resumeJob(id: string, actor: Actor): Promise<Job> {
     current.schedule.kind === 'once'
       ? (current.nextRunAt ?? (new Date(current.schedule.at) > now ? new Date(current.schedule.at) : null))
       : firstOccurrence(current.schedule, now, anchorAt);
-  const job = await store.updateJob(current.id, { paused: false, anchorAt, nextRunAt: next });
+  const job = await store.updateJob(current.id, { paused: false, pause: null, anchorAt, nextRunAt: next });
   if (!job) throw new NotFoundError('job');
   await enqueueOccurrence(job);
   await auditJob(actor, 'job.resume', current, job, job);

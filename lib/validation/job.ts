@@ -136,6 +136,29 @@ export type JobCreateInput = z.input<typeof JobCreateSchema>;
 export type JobSpec = z.output<typeof JobCreateSchema>;
 export type JobUpdateInput = z.output<typeof JobUpdateSchema>;
 
+/** The longest pause note, in characters (after trimming). */
+export const PAUSE_NOTE_MAX = 500;
+
+/**
+ * Body of POST /api/jobs/{id}/pause (optional: no body is {}) and of the pause form: why the job is paused. The note
+ * is trimmed, one line (no control characters), at most PAUSE_NOTE_MAX characters; empty or left out = no note.
+ */
+export const JobPauseSchema = z
+  .object({
+    note: z
+      .string({ error: 'note must be a string' })
+      .trim()
+      .max(PAUSE_NOTE_MAX, `note is at most ${PAUSE_NOTE_MAX} characters`)
+      .refine(isSingleLineText, 'note must be one line: no control characters (newlines, tabs) or invalid Unicode')
+      .nullable()
+      .optional()
+      .transform((note) => (note ? note : null))
+      .describe(`Why the job is paused (optional, one line, at most ${PAUSE_NOTE_MAX} characters); shown with the pause`),
+  })
+  .strict();
+
+export type JobPauseInput = z.input<typeof JobPauseSchema>;
+
 // Names and tags never hold control characters, and PostgreSQL refuses NUL in text outright.
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
@@ -170,6 +193,20 @@ export const JobJsonSchema = z.object({
     ),
   schedule: ScheduleSchema,
   paused: z.boolean(),
+  pause: z
+    .object({
+      at: DateTimeJsonSchema.describe('When it was paused'),
+      by: z
+        .object({
+          type: z.enum(['user', 'token', 'system']),
+          id: z.string().nullable().describe("The user's or API token's id; null for the app itself and the API_TOKEN"),
+          name: z.string().describe("The username, the token's name, or 'system'"),
+        })
+        .describe('Who paused it, as the audit log names actors'),
+      note: z.string().nullable().describe('Why, as given with the pause; null = no note'),
+    })
+    .nullable()
+    .describe('The pause of a paused job (cleared by resume); null when active, or when paused before pause records existed'),
   timeoutSeconds: z.number().int(),
   overlapPolicy: z.enum(OVERLAP_POLICIES),
   missedPolicy: z.enum(MISSED_POLICIES),

@@ -225,6 +225,7 @@ describe('jobs', () => {
       'name',
       'nextRunAt',
       'overlapPolicy',
+      'pause',
       'paused',
       'payload',
       'retry',
@@ -244,6 +245,7 @@ describe('jobs', () => {
     assert.deepEqual(job.schedule, { kind: 'cron', expression: '0 3 * * *', timezone: 'Europe/Berlin' });
     assert.deepEqual(job.tags, ['reports', 'nightly']);
     assert.equal(job.paused, false);
+    assert.equal(job.pause, null);
     assert.equal(job.timeoutSeconds, 60);
     assert.equal(job.overlapPolicy, 'queue-one');
     assert.equal(job.missedPolicy, 'skip');

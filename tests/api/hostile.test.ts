@@ -815,6 +815,43 @@ for (const store of stores) {
       );
     });
 
+    test('POST /api/jobs/{id}/pause: bad bodies (a note that is not a string, too long, with a control character or a lone surrogate; unknown keys; not a JSON object) are 400s; nothing paused or audited', async () => {
+      const badNote = fc.oneof(
+        notAString.filter((v) => v !== null),
+        withBadCharacter,
+        fc.integer({ min: 501, max: 5000 }).map((n) => 'n'.repeat(n)),
+        fc.string({ minLength: 501, maxLength: 700 }).filter((note) => note.trim().length > 500),
+      );
+      const badBody = fc.oneof(
+        badNote.map((note) => ({ raw: withMutations({ note }, []), contentType: 'application/json', field: true })),
+        fc
+          .tuple(
+            fc.oneof(
+              fc.constantFrom('reason', 'paused', 'pause', '__proto__', '$set', 'Note', 'by', 'at'),
+              fc.string({ minLength: 1 }).filter((k) => k !== 'note'),
+            ),
+            hostileValue,
+          )
+          .map(([key, value]) => ({ raw: withMutations({ note: 'ok', [key]: value }, []), contentType: 'application/json', field: false })),
+        notAnObjectBody.filter((raw) => raw.trim() !== '').map((raw) => ({ raw, contentType: 'application/json', field: false })),
+        fc
+          .record({ raw: fc.string({ minLength: 1 }).filter((raw) => raw.trim() !== ''), contentType: badContentType })
+          .map((b) => ({ ...b, field: false })),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(badBody, pickSeeded(), async ({ raw, contentType, field }, job) => {
+            const path = `/api/jobs/${job.id}/pause`;
+            const answer = await call('POST', path, { raw, contentType });
+            assertRefused(answer, `POST ${path} (${contentType}) ${raw.slice(0, 200)}`);
+            assert.equal(answer.status, 400, `POST ${path} ${raw.slice(0, 200)} -> ${answer.status}`);
+            if (field) assert.deepEqual([...new Set(issuePaths(answer))], ['note'], raw.slice(0, 200));
+          }),
+          { numRuns: RUNS * 3 },
+        ),
+      );
+    });
+
     test('signing secret routes: a viewer gets 403 (token or cookie), a job that is not http 400; nothing revealed, rotated or audited', async () => {
       const log = seeded[0]!;
       const http = seeded[2]!;

@@ -1,6 +1,13 @@
 import 'server-only';
 import { jobTypes } from '../../jobs/registry';
-import { JobCreateSchema, JobJsonSchema, JobListJsonSchema, JobListQuerySchema, JobUpdateSchema } from '../../validation/job';
+import {
+  JobCreateSchema,
+  JobJsonSchema,
+  JobListJsonSchema,
+  JobListQuerySchema,
+  JobPauseSchema,
+  JobUpdateSchema,
+} from '../../validation/job';
 import { RunListJsonSchema, RunListQuerySchema, RunNowJsonSchema } from '../../validation/run';
 import { JobCreatedJsonSchema } from '../../validation/signing-secret';
 import { DELIVERY_HELP } from './deliveries';
@@ -22,7 +29,7 @@ const notFound = { '404': errorResponse('No job with this id (malformed ids incl
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Job id' };
 const jobResponse = { description: 'The job', content: jsonContent(ref('Job')) };
 
-/** A command on one job (pause, resume): no body, the job as it is afterwards. */
+/** A command on one job (resume): no body, the job as it is afterwards. */
 const action = (summary: string, operationId: string) => ({
   post: withRole('operator', {
     summary,
@@ -110,7 +117,16 @@ export function jobsSection(): ApiSection {
           responses: { '204': { description: 'Deleted' }, ...notFound, ...commonErrors },
         }),
       },
-      '/api/jobs/{id}/pause': action('Pause a job (no runs until resumed)', 'pauseJob'),
+      '/api/jobs/{id}/pause': {
+        post: withRole('operator', {
+          summary: 'Pause a job (no runs until resumed), with an optional note; the job shows who paused it, when and why',
+          operationId: 'pauseJob',
+          tags: ['jobs'],
+          parameters: [idParameter],
+          requestBody: { required: false, content: jsonContent(ref('JobPause')) },
+          responses: { '200': jobResponse, ...invalidInput, ...notFound, ...tooLarge, ...commonErrors },
+        }),
+      },
       '/api/jobs/{id}/resume': action('Resume a paused job (occurrences missed while paused are not owed)', 'resumeJob'),
       '/api/jobs/{id}/run': {
         post: withRole('operator', {
@@ -139,6 +155,7 @@ export function jobsSection(): ApiSection {
     schemas: {
       JobCreate: jobCreate,
       JobUpdate: jobUpdate,
+      JobPause: schemaOf(JobPauseSchema, 'input'),
       ...payloadSchemas,
       Job: schemaOf(JobJsonSchema, 'output'),
       JobCreated: schemaOf(JobCreatedJsonSchema, 'output'),
