@@ -10,6 +10,7 @@ const NOTICES: Record<string, string> = {
 /** Refusals: shown as errors. */
 const ERRORS: Record<string, string> = {
   forbidden: 'Your role may not do that: nothing was changed.',
+  'bad-note': 'The pause note must be one line of at most 500 characters: the job was not paused.',
 };
 
 /** The one-line confirmation after a redirect (?notice=...). Unknown codes show nothing. */

@@ -131,7 +131,7 @@ export async function saveJob(jobId: string | null, _prev: JobFormState, fd: For
 }
 
 /** Runs a job command; an unknown id lands on the job page, which answers 404; a viewer gets the "forbidden" notice. */
-async function command(id: string, run: (actor: Actor) => Promise<unknown>, notice: string): Promise<never> {
+async function command(id: string, run: (actor: Actor) => Promise<unknown>, notice: string | (() => string)): Promise<never> {
   const session = await requireSession();
   if (!hasRole(session, 'operator')) redirect(`/jobs/${encodeURIComponent(id)}?notice=forbidden`);
   try {
@@ -140,11 +140,22 @@ async function command(id: string, run: (actor: Actor) => Promise<unknown>, noti
     if (!(err instanceof NotFoundError)) throw err;
   }
   revalidatePath('/jobs');
-  redirect(`/jobs/${encodeURIComponent(id)}?notice=${notice}`);
+  redirect(`/jobs/${encodeURIComponent(id)}?notice=${typeof notice === 'string' ? notice : notice()}`);
 }
 
-export async function pauseJobAction(id: string): Promise<void> {
-  await command(id, (actor) => pauseJob(id, actor), 'paused');
+/** Pauses with the form's optional note; a note the schema refuses changes nothing and says why (?notice=bad-note). */
+export async function pauseJobAction(id: string, fd?: FormData): Promise<void> {
+  const note = fd?.get('note');
+  let refused = false;
+  await command(
+    id,
+    (actor) =>
+      pauseJob(id, actor, typeof note === 'string' ? { note } : {}).catch((err: unknown) => {
+        if (!(err instanceof ValidationError)) throw err;
+        refused = true;
+      }),
+    () => (refused ? 'bad-note' : 'paused'),
+  );
 }
 
 export async function resumeJobAction(id: string): Promise<void> {

@@ -3,6 +3,7 @@
 import { revalidatePath } from 'next/cache';
 import { hasRole } from '@/lib/auth/principal';
 import { requireActor, requireSession } from '@/lib/auth/session';
+import { ValidationError } from '@/lib/errors';
 import { BULK_ACTIONS, BULK_LIMIT, bulkJobs, type BulkAction } from '@/lib/services/bulk';
 import type { BulkState } from './bulk-state';
 
@@ -26,7 +27,15 @@ export async function bulkJobsAction(_prev: BulkState, fd: FormData): Promise<Bu
     const name = fd.get(`name:${id}`);
     names.set(id, typeof name === 'string' ? name : id);
   }
-  const result = await bulkJobs(action as BulkAction, ids, actor);
+  // The pause note box: an empty one is no note.
+  const note = fd.get('note');
+  let result;
+  try {
+    result = await bulkJobs(action as BulkAction, ids, actor, typeof note === 'string' && note.trim() !== '' ? { note } : {});
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    return { message: `Nothing was changed: ${err.issues.map((i) => i.message).join('; ')}.`, ok: false, failed: [] };
+  }
   revalidatePath('/jobs');
   const done = `${result.succeeded.length} job${result.succeeded.length === 1 ? '' : 's'} ${PAST[result.action]}`;
   if (result.failed.length === 0) return { message: `${done}.`, ok: true, failed: [] };

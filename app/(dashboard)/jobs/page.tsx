@@ -11,6 +11,7 @@ import { LiveRefresh } from '../_components/live';
 import { PausedBadge, StatusBadge } from '../_components/badges';
 import { DataTable, type Column } from '../_components/data-table';
 import { BadCursorNotice, Notice } from '../_components/notice';
+import { PauseRecordCell } from '../_components/pause';
 import { Time } from '../_components/time';
 import { BulkForm } from './_components/bulk-form';
 import { bulkJobsAction } from './bulk-actions';
@@ -197,7 +198,15 @@ function jobColumns(canEdit: boolean, tagHref: (tag: string) => string): Readonl
           <span className="muted">never</span>
         ),
     },
-    { header: 'State', cell: (job) => <PausedBadge paused={job.paused} /> },
+    {
+      header: 'State',
+      cell: (job) => (
+        <span className="cell-inline">
+          <PausedBadge paused={job.paused} />
+          <PauseRecordCell pause={job.pause} />
+        </span>
+      ),
+    },
   ];
 }
 

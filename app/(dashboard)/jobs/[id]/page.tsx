@@ -8,11 +8,13 @@ import { parseStatsRange } from '@/lib/presenters/run-stats';
 import { getSigningSecretInfo } from '@/lib/services/signing-secrets';
 import { getRunStats } from '@/lib/services/stats';
 import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
+import { PAUSE_NOTE_MAX } from '@/lib/validation/job';
 import { StatsCharts } from '../../_components/charts';
 import { LiveRefresh } from '../../_components/live';
 import { PausedBadge } from '../../_components/badges';
 import { RunsTable } from '../../_components/runs-table';
 import { BadCursorNotice, Notice } from '../../_components/notice';
+import { PauseRecordLine } from '../../_components/pause';
 import { Time } from '../../_components/time';
 import { pauseJobAction, resumeJobAction, runJobNowAction } from '../actions';
 import { loadJob } from './load';
@@ -62,6 +64,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
             {job.name} <PausedBadge paused={job.paused} />
           </h1>
           {job.description && <p className="muted">{job.description}</p>}
+          <PauseRecordLine pause={job.pause} />
         </div>
         {canEdit && (
           <div className="page-actions">
@@ -72,7 +75,8 @@ export default async function JobPage({ params, searchParams }: { params: Params
                 </button>
               </form>
             ) : (
-              <form action={pauseJobAction.bind(null, job.id)}>
+              <form action={pauseJobAction.bind(null, job.id)} className="pause-form" aria-label="Pause">
+                <input type="text" name="note" maxLength={PAUSE_NOTE_MAX} placeholder="Why? (optional note)" aria-label="Pause note" />
                 <button type="submit" className="btn">
                   Pause
                 </button>

@@ -54,6 +54,14 @@ export function BulkForm({ action, children }: Props) {
         </span>
         {!confirming ? (
           <>
+            <input
+              type="text"
+              name="note"
+              className="bulk-note"
+              maxLength={500}
+              placeholder="Pause note (optional)"
+              aria-label="Pause note for the selected jobs"
+            />
             <button type="submit" name="action" value="pause" className="btn btn-sm" disabled={selected === 0 || pending}>
               Pause selected
             </button>
