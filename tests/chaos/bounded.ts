@@ -46,7 +46,10 @@ export function boundedChaosTest(store: StoreName): void {
         },
       });
       assert.ok(result.faults.length >= 3, `only ${result.faults.length} fault(s) applied:\n${lines.join('\n')}`);
-      const expected = (12 * seconds) / 2;
+      // 12 jobs every 2 s for about `seconds`: the guard is against a run that checked little (instances that never
+      // came up, a nemesis that ended the run early), not an exact count; on a loaded machine the window from the jobs'
+      // first occurrences to their pause came out a few seconds short of `seconds` (CI: 899 of a nominal 900).
+      const expected = Math.floor(0.9 * ((12 * seconds) / 2));
       assert.ok(
         result.report.occurrencesChecked >= expected,
         `only ${result.report.occurrencesChecked} occurrences checked (expected ${expected} at least)`,
