@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Cronplane needs when they are missing (Debian/Ubuntu, as root),
-# the node modules when package-lock.json is newer than node_modules, and the example FastAPI receiver's
-# virtualenv (from PyPI) when it is missing or its requirements.txt is newer.
+# the node modules when package-lock.json is newer than node_modules, and the Python virtualenvs (from PyPI) of the
+# example FastAPI receiver and of the API contract tools when missing or older than their requirements.txt.
 # Usage: scripts/prereqs.sh [postgres] [chromium] [java] [node] [python]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,21 @@ let_postgres_reach() {
   done
 }
 
+# A virtualenv at DIR/.venv from DIR/requirements.txt (pinned, from PyPI), made when missing, when requirements.txt is
+# newer, or when the check (Python code) fails. The marker is written last: an interrupted install is redone, and so
+# is a venv whose Python went away.
+python_venv() {
+  local dir="$1" check="$2" venv="$1/.venv"
+  if [ ! -f "$venv/.installed" ] || [ "$dir/requirements.txt" -nt "$venv/.installed" ] ||
+    ! "$venv/bin/python" -c "$check" 2>/dev/null; then
+    echo "cronplane: creating $venv (pip install -r $dir/requirements.txt, from PyPI)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$dir/requirements.txt"
+    touch "$venv/.installed"
+  fi
+}
+
 for what in "$@"; do
   case "$what" in
     postgres)
@@ -66,23 +81,15 @@ for what in "$@"; do
       fi
       ;;
     python)
-      # examples/fastapi-receiver under uvicorn --workers 4, which the receiver tests start.
-      receiver=examples/fastapi-receiver
-      venv="$receiver/.venv"
       # Debian ships venv's pip bootstrap (ensurepip) in python3-venv.
       if ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
         echo "cronplane: installing Python's venv module (python3-venv)"
         apt_install python3 python3-venv
       fi
-      # The marker is written last: an interrupted install is redone, and so is a venv whose Python went away.
-      if [ ! -f "$venv/.installed" ] || [ "$receiver/requirements.txt" -nt "$venv/.installed" ] ||
-        ! "$venv/bin/python" -c 'import fastapi, standardwebhooks, uvicorn' 2>/dev/null; then
-        echo "cronplane: creating $venv (pip install -r $receiver/requirements.txt, from PyPI)"
-        rm -rf "$venv"
-        python3 -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$receiver/requirements.txt"
-        touch "$venv/.installed"
-      fi
+      # examples/fastapi-receiver under uvicorn --workers 4, which the receiver tests start.
+      python_venv examples/fastapi-receiver 'import fastapi, standardwebhooks, uvicorn'
+      # The API contract tools (Schemathesis, openapi-spec-validator), which tests/api/contract.test.ts runs.
+      python_venv tools/api-check 'import schemathesis, openapi_spec_validator'
       ;;
     *) echo "prereqs.sh: unknown prerequisite $what" >&2; exit 2 ;;
   esac

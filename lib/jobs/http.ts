@@ -126,8 +126,8 @@ export const httpPayloadSchema = z
         }
       })
       // Authorization, Cookie, X-Api-Key, ... values (and those named in secretHeaders) are encrypted at rest and masked
-      // when shown (lib/secrets).
-      .meta({ description: 'Request headers', secret: 'header-values', markedBy: 'secretHeaders' }),
+      // when shown (lib/secrets). `x-` names: they reach the OpenAPI document as schema extensions.
+      .meta({ description: 'Request headers', 'x-secret': 'header-values', 'x-marked-by': 'secretHeaders' }),
     secretHeaders: z
       .array(z.string().trim().min(1).max(256))
       .max(50)

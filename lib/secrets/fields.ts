@@ -6,10 +6,11 @@ import type { JobContext, JobType } from '../jobs/define';
 import { SECRET_HEADER_NAME } from '../domain';
 
 /**
- * Payload field metadata, set with `.meta({ secret: ... })` on a top-level payload field:
+ * Payload field metadata, set with `.meta({ 'x-secret': ... })` on a top-level payload field (an `x-` name: it reaches the
+ * OpenAPI document as it is, where only extensions may add keywords):
  * - `true`: the whole (string) value is a secret;
  * - `'header-values'`: a name -> value record whose values are secrets when the name looks like a credential, or is
- *   listed in the payload field named by `.meta({ markedBy })` (the operator marks any header secret).
+ *   listed in the payload field named by `.meta({ 'x-marked-by': field })` (the operator marks any header secret).
  */
 export type SecretMeta = true | 'header-values';
 
@@ -33,14 +34,14 @@ export function maskValue(plain: string): string {
 }
 
 function secretMetaOf(schema: z.ZodType): SecretMeta | undefined {
-  const meta = schema.meta() as { secret?: unknown } | undefined;
-  const secret = meta?.secret;
+  const meta = schema.meta() as { 'x-secret'?: unknown } | undefined;
+  const secret = meta?.['x-secret'];
   return secret === true || secret === 'header-values' ? secret : undefined;
 }
 
 /** For 'header-values': the payload field (a list of names) in which the operator marks more headers secret. */
 function markedByOf(schema: z.ZodType): string | undefined {
-  const markedBy = (schema.meta() as { markedBy?: unknown } | undefined)?.markedBy;
+  const markedBy = (schema.meta() as { 'x-marked-by'?: unknown } | undefined)?.['x-marked-by'];
   return typeof markedBy === 'string' ? markedBy : undefined;
 }
 

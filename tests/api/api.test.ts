@@ -607,13 +607,25 @@ describe('OpenAPI', () => {
     }
 
     // Generated from the zod schemas the API validates with.
+    // The body is one variant per job type, told apart by `type`, each referring to its type's payload schema.
     const create = doc.components.schemas.JobCreate;
-    assert.deepEqual([...create.required].sort(), ['name', 'schedule', 'type']);
-    assert.equal(create.additionalProperties, false);
+    assert.equal(create.discriminator.propertyName, 'type');
     // Other job types (e.g. the scheduler's maintenance jobs) may join: the two user-facing ones must be there.
-    for (const type of ['http', 'log']) assert.ok((create.properties.type.enum as string[]).includes(type), type);
-    assert.equal(create.properties.schedule.oneOf.length, 3);
-    assert.equal(create.properties.timeoutSeconds.maximum, 86400);
+    for (const type of ['http', 'log']) {
+      const name = `JobCreate_${type}`;
+      assert.equal(create.discriminator.mapping[type], `#/components/schemas/${name}`, type);
+      assert.ok(
+        create.oneOf.some((v: { $ref: string }) => v.$ref === `#/components/schemas/${name}`),
+        type,
+      );
+      const variant = doc.components.schemas[name];
+      assert.deepEqual([...variant.required].sort(), ['name', 'payload', 'schedule', 'type'], type);
+      assert.equal(variant.additionalProperties, false);
+      assert.equal(variant.properties.type.const, type);
+      assert.equal(variant.properties.payload.$ref, `#/components/schemas/Payload_${type}`);
+      assert.equal(variant.properties.schedule.oneOf.length, 3);
+      assert.equal(variant.properties.timeoutSeconds.maximum, 86400);
+    }
     assert.equal(doc.paths['/api/jobs'].post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/JobCreate');
     assert.ok(doc.paths['/api/jobs'].post.responses['201']);
     assert.ok(doc.paths['/api/jobs'].post.responses['400']);

@@ -152,12 +152,11 @@ describe('OpenAPI document vs app/api', () => {
     const refs = [...text.matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
     assert.ok(refs.length > 20);
     for (const ref of refs) {
-      assert.match(ref, /^#\/components\/schemas\/[\w]+$/);
+      assert.match(ref, /^#\/components\/schemas\/[\w.-]+$/);
       assert.ok(doc.components.schemas[ref.slice('#/components/schemas/'.length)], `${ref} resolves`);
     }
     const used = new Set(refs.map((r) => r.slice('#/components/schemas/'.length)));
-    // Payload_<type> schemas are named in JobCreate's description rather than referenced.
-    const unused = Object.keys(doc.components.schemas).filter((name) => !used.has(name) && !name.startsWith('Payload_'));
+    const unused = Object.keys(doc.components.schemas).filter((name) => !used.has(name));
     assert.deepEqual(unused, []);
   });
 
@@ -200,5 +199,60 @@ describe('OpenAPI document vs app/api', () => {
       'targetType',
       'to',
     ]);
+  });
+});
+
+describe('OpenAPI document: portable to tools that are not JavaScript', () => {
+  const patterns = (value: unknown, found: Array<{ pattern: string; unicode?: string }> = []) => {
+    if (Array.isArray(value)) for (const item of value) patterns(item, found);
+    else if (value && typeof value === 'object') {
+      const object = value as Json;
+      if (typeof object.pattern === 'string') found.push({ pattern: object.pattern, unicode: object['x-pattern-unicode'] });
+      for (const [key, item] of Object.entries(object)) if (key !== 'pattern') patterns(item, found);
+    }
+    return found;
+  };
+
+  test('no pattern uses a Unicode property escape; each spelled-out pattern matches exactly what the code pattern matches', () => {
+    const all = patterns(doc);
+    assert.ok(all.length > 10);
+    for (const { pattern } of all) assert.doesNotMatch(pattern, /\\[pP]\{/, pattern.slice(0, 80));
+    const translated = all.filter((p) => p.unicode !== undefined);
+    // Tags, usernames and the control-character rule of the list filters (lib/validation).
+    assert.ok(translated.length >= 3, `translated patterns: ${translated.length}`);
+    const seen = new Set<string>();
+    for (const { pattern, unicode } of translated) {
+      if (seen.has(unicode!)) continue;
+      seen.add(unicode!);
+      const original = new RegExp(unicode!, 'u');
+      const portable = new RegExp(pattern, 'u');
+      // Every code point alone and between two letters (surrogates are not characters of their own).
+      for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x20000 ? 1 : 7) {
+        if (cp >= 0xd800 && cp <= 0xdfff) continue;
+        for (const text of [String.fromCodePoint(cp), `a${String.fromCodePoint(cp)}b`]) {
+          assert.equal(portable.test(text), original.test(text), `${unicode} vs its spelled-out form on U+${cp.toString(16)}`);
+        }
+      }
+    }
+  });
+
+  test('no keyword outside the standard vocabulary unless it is an x- extension (the payload secret marker included)', () => {
+    const http = doc.components.schemas.Payload_http;
+    assert.equal(http.properties.headers['x-secret'], 'header-values');
+    assert.equal('secret' in http.properties.headers, false);
+  });
+
+  test('tags are described, and the job body refers to every payload schema through its type', () => {
+    for (const tag of doc.tags as Json[]) assert.ok(typeof tag.description === 'string' && tag.description.length > 10, tag.name);
+    const body = doc.components.schemas.JobCreate;
+    assert.equal(body.discriminator.propertyName, 'type');
+    for (const name of Object.keys(doc.components.schemas).filter((n) => n.startsWith('Payload_'))) {
+      const type = name.slice('Payload_'.length);
+      const variant = doc.components.schemas[`JobCreate_${type}`];
+      assert.ok(variant, `JobCreate_${type}`);
+      assert.equal(variant.properties.type.const, type);
+      assert.equal(variant.properties.payload.$ref, `#/components/schemas/${name}`);
+      assert.equal(body.discriminator.mapping[type], `#/components/schemas/JobCreate_${type}`);
+    }
   });
 });

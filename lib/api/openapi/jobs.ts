@@ -42,21 +42,53 @@ const action = (summary: string, operationId: string) => ({
 
 /** Jobs, their commands and their runs. */
 export function jobsSection(): ApiSection {
-  const jobCreate = schemaOf(JobCreateSchema, 'input') as { properties: Record<string, JsonSchema> };
+  const jobCreate = schemaOf(JobCreateSchema, 'input') as { properties: Record<string, JsonSchema>; required: string[] };
   const jobUpdate = schemaOf(JobUpdateSchema, 'input') as { properties: Record<string, JsonSchema> };
-  // The type check is a refinement (invisible to JSON Schema): spell the known types out.
-  const typeNames = jobTypes.map((t) => t.name);
-  const payloadHelp = `Must match the type's payload schema: ${typeNames.map((n) => `${n} -> #/components/schemas/Payload_${n}`).join(', ')}`;
-  for (const body of [jobCreate, jobUpdate]) {
-    body.properties.type = { ...body.properties.type, enum: typeNames };
-    body.properties.payload = { ...body.properties.payload, description: payloadHelp };
-  }
+  // One tag schema, referenced: its letters-and-digits pattern spelled out portably is long (./patterns.ts).
+  const tag = (jobCreate.properties.tags as { items: JsonSchema }).items;
+  for (const body of [jobCreate, jobUpdate]) body.properties.tags = { ...body.properties.tags, items: ref('Tag') };
+  const payloadName = (type: string) => `Payload_${type}`;
   const payloadSchemas = Object.fromEntries(
     jobTypes.map((t) => [
-      `Payload_${t.name}`,
+      payloadName(t.name),
       { ...schemaOf(t.payloadSchema, 'input'), description: t.signsDeliveries ? `${t.description} ${DELIVERY_HELP}` : t.description },
     ]),
   );
+  // The body of a new job, one variant per type, told apart by `type` (the handlers check the payload against the
+  // type's own schema: a refinement, invisible to JSON Schema, so the variants spell it out). A payload is required
+  // where the type's schema refuses the default {}.
+  const createName = (type: string) => `JobCreate_${type}`;
+  const createVariants = Object.fromEntries(
+    jobTypes.map((t) => [
+      createName(t.name),
+      {
+        ...jobCreate,
+        description: `A new job of type ${t.name}. ${t.description}`,
+        properties: {
+          ...jobCreate.properties,
+          type: { ...jobCreate.properties.type, const: t.name },
+          payload: { ...ref(payloadName(t.name)), description: `The ${t.name} job's parameters` },
+        },
+        required: [...new Set([...jobCreate.required, 'type', ...(t.payloadSchema.safeParse({}).success ? [] : ['payload'])])],
+      },
+    ]),
+  );
+  const jobCreateBody = {
+    description: 'A new job; `type` decides the schema of `payload`',
+    oneOf: jobTypes.map((t) => ref(createName(t.name))),
+    discriminator: {
+      propertyName: 'type',
+      mapping: Object.fromEntries(jobTypes.map((t) => [t.name, `#/components/schemas/${createName(t.name)}`])),
+    },
+  };
+  // A change names its type only when it changes it; the payload is checked against the type in the body, else the
+  // job's current type.
+  jobUpdate.properties.type = { ...jobUpdate.properties.type, enum: jobTypes.map((t) => t.name) };
+  jobUpdate.properties.payload = {
+    description:
+      "The parameters of the job's type: the type in this body, else the job's current type (a payload of another type is a 400)",
+    anyOf: jobTypes.map((t) => ref(payloadName(t.name))),
+  };
 
   return {
     paths: {
@@ -153,9 +185,11 @@ export function jobsSection(): ApiSection {
       },
     },
     schemas: {
-      JobCreate: jobCreate,
+      JobCreate: jobCreateBody,
+      ...createVariants,
       JobUpdate: jobUpdate,
       JobPause: schemaOf(JobPauseSchema, 'input'),
+      Tag: tag,
       ...payloadSchemas,
       Job: schemaOf(JobJsonSchema, 'output'),
       JobCreated: schemaOf(JobCreatedJsonSchema, 'output'),

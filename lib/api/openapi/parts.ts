@@ -1,6 +1,7 @@
 import 'server-only';
 import { z } from 'zod';
 import type { UserRole } from '../../domain';
+import { withPortablePatterns } from './patterns';
 
 // The building blocks of the OpenAPI document: every resource's file (./jobs.ts, ./users.ts, ...) describes its paths
 // and its component schemas with these, and ./index.ts puts the sections together.
@@ -13,10 +14,13 @@ export interface ApiSection {
   schemas: Record<string, JsonSchema>;
 }
 
-/** OpenAPI 3.1 uses JSON Schema 2020-12 as is; only the $schema marker goes. */
+/**
+ * OpenAPI 3.1 uses JSON Schema 2020-12 as is; only the $schema marker goes, and patterns with Unicode property escapes
+ * are spelled out portably (./patterns.ts).
+ */
 export function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
-  return rest;
+  return withPortablePatterns(rest);
 }
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
