@@ -21,6 +21,8 @@ export default tseslint.config(
       'playwright-report/',
       'docs/chaos/results/',
       'next-env.d.ts',
+      // Python virtualenvs (scripts/prereqs.sh python): the packages in them ship JavaScript of their own.
+      '**/.venv/',
     ],
   },
   js.configs.recommended,

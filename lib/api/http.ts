@@ -38,6 +38,9 @@ function isDatabaseUnavailable(err: unknown): boolean {
 /** The one place errors become HTTP answers. Bad input is never a 500; internals never leak. */
 export function errorResponse(err: unknown, request?: Request): Response {
   if (err instanceof ValidationError) return json({ error: err.message, issues: err.issues }, 400);
+  // Every 400 has one shape, {error, issues}: a request-level problem (content type, malformed JSON, ...) is one issue
+  // about the body as a whole (path "").
+  if (err instanceof AppError && err.status === 400) return json({ error: err.message, issues: [{ path: '', message: err.message }] }, 400);
   if (err instanceof AppError) {
     if (err.status === 401) return json({ error: 'unauthorized' }, 401, { 'www-authenticate': 'Bearer realm="cronplane"' });
     return json({ error: err.message }, err.status);

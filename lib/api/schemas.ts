@@ -23,5 +23,10 @@ export const HealthJsonSchema = z.object({
 export const ErrorJsonSchema = z.object({ error: z.string() });
 export const ValidationErrorJsonSchema = z.object({
   error: z.string(),
-  issues: z.array(z.object({ path: z.string().describe('Dotted field path, e.g. schedule.expression'), message: z.string() })),
+  issues: z.array(
+    z.object({
+      path: z.string().describe('Dotted field path, e.g. schedule.expression (a query parameter: its name); "" for the request as a whole'),
+      message: z.string(),
+    }),
+  ),
 });

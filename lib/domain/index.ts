@@ -6,3 +6,4 @@ export * from './policies';
 export * from './roles';
 export * from './runs';
 export * from './schedule';
+export * from './text';

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { IDEMPOTENCY_KEY_HEADER, WEBHOOK_HEADERS, isReservedDeliveryHeader, webhookId } from '../domain';
+import { IDEMPOTENCY_KEY_HEADER, WEBHOOK_HEADERS, charCount, isReservedDeliveryHeader, webhookId } from '../domain';
 import { literalUrlProblem } from '../net/allow';
 import { bodyToSend, guardedHttpRequest } from '../net/guard';
 import { defineJobType, type JobContext } from './define';
@@ -105,11 +105,12 @@ export const httpPayloadSchema = z
           .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'),
         z
           .string()
-          .max(8192)
+          .refine((value) => charCount(value) <= 8192, 'a header value is at most 8192 characters')
           // A CR or LF would end the header line (an injected header at best); Node refuses them at run time anyway.
           .refine((value) => !HEADER_VALUE_CONTROL.test(value), {
             message: 'header value must not contain control characters (line breaks CR or LF, NUL, ...); a tab is allowed',
-          }),
+          })
+          .meta({ maxLength: 8192, pattern: '^[^\\u0000-\\u0008\\u000A-\\u001F\\u007F-\\u009F]*$' }),
       )
       .default({})
       .superRefine((headers, ctx) => {
@@ -127,7 +128,12 @@ export const httpPayloadSchema = z
       })
       // Authorization, Cookie, X-Api-Key, ... values (and those named in secretHeaders) are encrypted at rest and masked
       // when shown (lib/secrets). `x-` names: they reach the OpenAPI document as schema extensions.
-      .meta({ description: 'Request headers', 'x-secret': 'header-values', 'x-marked-by': 'secretHeaders' }),
+      .meta({
+        description:
+          'Request headers. Not these, which Cronplane sets on every delivery: Cronplane-*, webhook-id, webhook-timestamp, webhook-signature, Idempotency-Key (any case)',
+        'x-secret': 'header-values',
+        'x-marked-by': 'secretHeaders',
+      }),
     secretHeaders: z
       .array(z.string().trim().min(1).max(256))
       .max(50)
@@ -135,7 +141,13 @@ export const httpPayloadSchema = z
       .describe(
         'Names of headers whose values are secrets too (encrypted, masked, scrubbed from output), beside those that look like credentials (Authorization, Cookie, *-Key, *Token, ...)',
       ),
-    body: z.string().max(1_000_000).optional().describe('Request body (sent as is)'),
+    body: z
+      .string()
+      .refine((value) => charCount(value) <= 1_000_000, 'body is at most 1000000 characters')
+      // NUL: refused in every payload string (lib/validation/text.ts: the database cannot store it).
+      .meta({ maxLength: 1_000_000, pattern: '^[^\\u0000]*$' })
+      .optional()
+      .describe('Request body (sent as is)'),
     timeoutSeconds: z.number().int().min(1).max(300).default(30).describe('Give up after this many seconds'),
     expectedStatus: z.number().int().min(100).max(599).optional().describe('Fail unless the response has this status (default: any 2xx)'),
   })

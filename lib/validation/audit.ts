@@ -3,10 +3,13 @@
 import { z } from 'zod';
 import { DateTimeJsonSchema, isoDateSchema } from './date';
 import { TimePageQuerySchema } from './list-query';
-import { isSingleLineText } from './text';
+import { SINGLE_LINE, isSingleLineText, trimmedText } from './text';
 
 const filterText = (max: number) =>
-  z.string().trim().min(1).max(max).refine(isSingleLineText, 'must not contain control characters or invalid Unicode');
+  trimmedText(z.string().trim(), { min: 1, max }, SINGLE_LINE).refine(
+    isSingleLineText,
+    'must not contain control characters or invalid Unicode',
+  );
 
 const DATE_HELP = 'ISO-8601 date or date-time (a date is midnight UTC, a time without an offset is UTC)';
 

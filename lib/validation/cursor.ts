@@ -17,13 +17,23 @@ const MAX_CURSOR_LENGTH = 500;
 
 function cursorSchema(validKey: (key: string) => boolean) {
   // One check, one message (a .max() before it would add a second issue for the same cursor).
-  return z
-    .string()
-    .refine((cursor) => {
-      const key = cursor.length <= MAX_CURSOR_LENGTH ? decodeCursorKey(cursor) : null;
-      return key !== null && validKey(key[0]);
-    }, CURSOR_MESSAGE)
-    .describe('Opaque: the nextCursor of the previous page');
+  return (
+    z
+      .string()
+      .refine((cursor) => {
+        const key = cursor.length <= MAX_CURSOR_LENGTH ? decodeCursorKey(cursor) : null;
+        return key !== null && validKey(key[0]);
+      }, CURSOR_MESSAGE)
+      .describe('Opaque: the nextCursor of the previous page (base64url, refused with a 400 when it is not one this list made)')
+      // The document: the custom format `paging-cursor` (a client cannot make one, only pass one back) and the base64url
+      // text a cursor is, of a length base64 can have (never 1 more than a multiple of 4).
+      .meta({
+        format: 'paging-cursor',
+        pattern: '^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$',
+        minLength: 2,
+        maxLength: MAX_CURSOR_LENGTH,
+      })
+  );
 }
 
 /** Cursors of lists sorted by name (jobs). */

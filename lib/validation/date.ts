@@ -49,18 +49,22 @@ export function parseIsoDate(text: string): Date | null {
 
 /** A query-string or form date (see parseIsoDate); `label` names it in the message. */
 export function isoDateSchema(label: string) {
-  return z
-    .string({ error: `${label} ${DATE_MESSAGE}` })
-    .trim()
-    .max(40, `${label} ${DATE_MESSAGE}`)
-    .transform((value, ctx) => {
-      const date = parseIsoDate(value);
-      if (!date) {
-        ctx.addIssue({ code: 'custom', message: `${label} ${DATE_MESSAGE}` });
-        return z.NEVER;
-      }
-      return date;
-    });
+  return (
+    z
+      .string({ error: `${label} ${DATE_MESSAGE}` })
+      .trim()
+      .max(40, `${label} ${DATE_MESSAGE}`)
+      // The document: the custom format `date-or-date-time` (what parseIsoDate takes), not date-time, which is narrower.
+      .meta({ format: 'date-or-date-time', maxLength: undefined })
+      .transform((value, ctx) => {
+        const date = parseIsoDate(value);
+        if (!date) {
+          ctx.addIssue({ code: 'custom', message: `${label} ${DATE_MESSAGE}` });
+          return z.NEVER;
+        }
+        return date;
+      })
+  );
 }
 
 /** An instant in an API answer, as Date.toISOString() writes it. */

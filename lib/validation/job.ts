@@ -5,25 +5,28 @@ import { DateTimeJsonSchema } from './date';
 import { NamePageQuerySchema } from './list-query';
 import { LastRunJsonSchema } from './run';
 import { ScheduleSchema } from './schedule';
-import { isSingleLineText, refuseUnstorableString, refuseUnstorableText } from './text';
+import { NO_NUL, SINGLE_LINE, isSingleLineText, refuseUnstorableString, refuseUnstorableText, trimmedText } from './text';
 import { MISSED_POLICIES, OVERLAP_POLICIES } from '../domain';
 
 export { MISSED_POLICIES, OVERLAP_POLICIES, type MissedPolicy, type OverlapPolicy } from '../domain';
 
-export const JobNameSchema = z
-  .string({ error: 'name must be a string' })
-  .trim()
-  .min(1, 'name is required')
-  .max(100, 'name is at most 100 characters')
+export const JobNameSchema = trimmedText(
+  z.string({ error: 'name must be a string' }).trim(),
+  { min: 1, max: 100, minMessage: 'name is required', maxMessage: 'name is at most 100 characters' },
+  SINGLE_LINE,
+)
   // Control characters make names unreadable in lists and logs (and PostgreSQL refuses NUL).
   .refine(isSingleLineText, 'name must not contain control characters or invalid Unicode');
 
-export const TagSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(40)
-  .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'tags are letters, digits and _ . : / -');
+const TAG_CHARACTERS = '[\\p{L}\\p{N}_.:/-]';
+export const TagSchema = trimmedText(
+  z
+    .string()
+    .trim()
+    .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'tags are letters, digits and _ . : / -'),
+  { min: 1, max: 40, minMessage: 'a tag is at least 1 character', maxMessage: 'a tag is at most 40 characters' },
+  { allowed: TAG_CHARACTERS, edge: TAG_CHARACTERS },
+);
 
 /** Retry policy of a job; the store's DEFAULT_RETRY (lib/store/types.ts) is the same. */
 export const RetrySchema = z
@@ -68,11 +71,11 @@ export const ConcurrencyLimitSchema = z
   .nullable()
   .describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy');
 
-const DescriptionSchema = z
-  .string({ error: 'description must be a string' })
-  .trim()
-  .max(2000, 'description is at most 2000 characters')
-  .superRefine(refuseUnstorableString);
+export const DescriptionSchema = trimmedText(
+  z.string({ error: 'description must be a string' }).trim(),
+  { min: 0, max: 2000, maxMessage: 'description is at most 2000 characters' },
+  NO_NUL,
+).superRefine(refuseUnstorableString);
 /** Any JSON object; every string in it (field names included) must be storable. The type's own schema checks the rest. */
 const PayloadSchema = z.record(z.string(), z.unknown(), { error: 'payload must be a JSON object' }).superRefine(refuseUnstorableText);
 
@@ -164,18 +167,18 @@ const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
 /** Query of GET /api/jobs. */
 export const JobListQuerySchema = NamePageQuerySchema.extend({
-  search: z
-    .string()
-    .trim()
-    .max(200, 'search is at most 200 characters')
-    .regex(NO_CONTROL, 'search must not contain control characters')
+  search: trimmedText(
+    z.string().trim().regex(NO_CONTROL, 'search must not contain control characters'),
+    { min: 0, max: 200, maxMessage: 'search is at most 200 characters' },
+    SINGLE_LINE,
+  )
     .optional()
     .describe('Case-insensitive substring of the name'),
-  tag: z
-    .string()
-    .trim()
-    .max(40, 'tag is at most 40 characters')
-    .regex(NO_CONTROL, 'tag must not contain control characters')
+  tag: trimmedText(
+    z.string().trim().regex(NO_CONTROL, 'tag must not contain control characters'),
+    { min: 0, max: 40, maxMessage: 'tag is at most 40 characters' },
+    SINGLE_LINE,
+  )
     .optional()
     .describe('Only jobs with this tag'),
 });

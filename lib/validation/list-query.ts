@@ -13,7 +13,9 @@ export const QueryLimitSchema = z
   .optional()
   .transform((value) => (value === undefined ? 50 : Number(value)))
   .pipe(z.number().int().min(1, LIMIT_MESSAGE).max(200, LIMIT_MESSAGE))
-  .describe('Page size, 1-200 (default 50)');
+  .describe('Page size, 1-200 (default 50)')
+  // In a query string it is digits: the document says an integer, which is what a client sends.
+  .meta({ type: 'integer', minimum: 1, maximum: 200, anyOf: undefined });
 
 /** Paging of lists sorted by name (jobs): a crafted cursor cannot carry a name the database refuses. */
 export const NamePageQuerySchema = z.object({

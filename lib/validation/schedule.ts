@@ -40,7 +40,9 @@ export const TimezoneSchema = z
   .trim()
   .min(1, 'timezone is required')
   .max(64)
-  .refine(isValidTimezone, { message: 'unknown IANA time zone (for example Europe/Berlin or UTC)' });
+  .refine(isValidTimezone, { message: 'unknown IANA time zone (for example Europe/Berlin or UTC)' })
+  // The document: the custom format `time-zone`, an IANA time zone name this runtime knows.
+  .meta({ format: 'time-zone' });
 
 export const CronScheduleSchema = z.object({
   kind: z.literal('cron'),
@@ -52,7 +54,9 @@ export const CronScheduleSchema = z.object({
     .superRefine((value, ctx) => {
       const error = cronExpressionError(value);
       if (error) ctx.addIssue({ code: 'custom', message: `invalid cron expression: ${error}` });
-    }),
+    })
+    // The document: the custom format `cron`, 5 or 6 fields (croner's syntax) that fire at least once.
+    .meta({ format: 'cron' }),
   timezone: TimezoneSchema.default('UTC'),
 });
 

@@ -3,7 +3,7 @@
 // by signing out or revocation: no update schema, no list query.
 import { z } from 'zod';
 import { DateTimeJsonSchema } from './date';
-import { CONTROL_CHARACTER, isSingleLineText } from './text';
+import { CONTROL_CHARACTER, SINGLE_LINE, isSingleLineText, trimmedTextPattern } from './text';
 import { RoleSchema } from './user';
 
 export const LOGIN_USERNAME_MESSAGE = 'The username must not contain control characters.';
@@ -68,8 +68,14 @@ export function safeNextPath(value: unknown): string {
   return path;
 }
 
-/** Body of POST /api/session, for the document. login() reads it leniently (missing fields are a 400 from there). */
-export const SessionCreateSchema = z.object({ username: z.string(), password: z.string() });
+/**
+ * Body of POST /api/session, for the document. login() reads it leniently: a missing or blank field, or a username
+ * with a control character in it (once trimmed), is a 400 from there; anything else is checked against the accounts.
+ */
+export const SessionCreateSchema = z.object({
+  username: z.string().meta({ pattern: trimmedTextPattern(1, null, SINGLE_LINE) }),
+  password: z.string().min(1),
+});
 
 export const SessionJsonSchema = z.object({ name: z.string(), role: RoleSchema, expiresAt: DateTimeJsonSchema });
 /** The caller (GET /api/session): a signed-in user, an API token, or the app itself. */

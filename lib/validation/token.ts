@@ -2,17 +2,16 @@
 // update schema), and tokens are listed whole (no list query).
 import { z } from 'zod';
 import { DateTimeJsonSchema } from './date';
-import { isSingleLineText } from './text';
+import { SINGLE_LINE, isSingleLineText, trimmedText } from './text';
 import { RoleSchema } from './user';
 
 /** Body of POST /api/tokens and of the new-token form. */
 export const TokenCreateSchema = z.strictObject({
-  name: z
-    .string()
-    .trim()
-    .min(1, 'enter a name')
-    .max(100, 'at most 100 characters')
-    .refine(isSingleLineText, 'must not contain control characters or invalid Unicode'),
+  name: trimmedText(
+    z.string().trim(),
+    { min: 1, max: 100, minMessage: 'enter a name', maxMessage: 'at most 100 characters' },
+    SINGLE_LINE,
+  ).refine(isSingleLineText, 'must not contain control characters or invalid Unicode'),
   role: RoleSchema,
 });
 

@@ -3,22 +3,28 @@
 import { z } from 'zod';
 import { USER_ROLES } from '../domain';
 import { DateTimeJsonSchema } from './date';
+import { charLength, trimmedText } from './text';
 
 export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 512;
 
 /** Usernames of new users: letters, digits and . _ @ - (so no control character, no NUL, no lone surrogate). */
-export const UsernameSchema = z
-  .string()
-  .trim()
-  .min(1, 'enter a username')
-  .max(64, 'at most 64 characters')
-  .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits, ".", "_", "@" and "-" only');
+const USERNAME_CHARACTERS = '[\\p{L}\\p{N}._@-]';
+export const UsernameSchema = trimmedText(
+  z
+    .string()
+    .trim()
+    .regex(/^[\p{L}\p{N}._@-]+$/u, 'letters, digits, ".", "_", "@" and "-" only'),
+  { min: 1, max: 64, minMessage: 'enter a username', maxMessage: 'at most 64 characters' },
+  { allowed: USERNAME_CHARACTERS, edge: USERNAME_CHARACTERS },
+);
 
-export const PasswordSchema = z
-  .string()
-  .min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`)
-  .max(MAX_PASSWORD_LENGTH, `at most ${MAX_PASSWORD_LENGTH} characters`);
+export const PasswordSchema = charLength(z.string(), {
+  min: MIN_PASSWORD_LENGTH,
+  max: MAX_PASSWORD_LENGTH,
+  minMessage: `at least ${MIN_PASSWORD_LENGTH} characters`,
+  maxMessage: `at most ${MAX_PASSWORD_LENGTH} characters`,
+});
 
 /** A user's or an API token's role. */
 export const RoleSchema = z.enum(USER_ROLES, { message: `one of ${USER_ROLES.join(', ')}` });

@@ -489,6 +489,8 @@ describe('invalid input: 400 with field issues, never a 500', () => {
     const answer = await call('POST', '/api/jobs', { raw: JSON.stringify(logJob()), headers: { 'content-type': 'text/plain' } });
     expectStatus(answer, 400);
     assert.match(answer.json.error, /Content-Type must be application\/json/);
+    // The shape of every 400 (the document's ValidationError).
+    assert.deepEqual(answer.json.issues, [{ path: '', message: answer.json.error }]);
     const form = await call('POST', '/api/jobs', { raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expectStatus(form, 400);
   });

@@ -105,6 +105,22 @@ describe('errorResponse', () => {
     assert.deepEqual(await response.json(), { error: 'invalid input', issues: [{ path: 'schedule.expression', message: 'bad' }] });
   });
 
+  test('every 400 has the shape {error, issues}: a request-level one is an issue at path ""', async () => {
+    const contentType = errorResponse(new AppError('Content-Type must be application/json, got text/plain', 400));
+    assert.equal(contentType.status, 400);
+    assert.deepEqual(await contentType.json(), {
+      error: 'Content-Type must be application/json, got text/plain',
+      issues: [{ path: '', message: 'Content-Type must be application/json, got text/plain' }],
+    });
+    const malformed = await readJsonObject(post('{"a":')).then(
+      () => assert.fail('malformed JSON was read'),
+      (err: unknown) => errorResponse(err),
+    );
+    const body = (await malformed.json()) as { error: string; issues: Array<{ path: string; message: string }> };
+    assert.match(body.error, /^malformed JSON/);
+    assert.deepEqual(body.issues, [{ path: '', message: body.error }]);
+  });
+
   test('app errors keep their status and message; 401 says only "unauthorized"', async () => {
     assert.equal(errorResponse(new NotFoundError('job')).status, 404);
     const conflict = errorResponse(new ConflictError('a job named "x" already exists'));

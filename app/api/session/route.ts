@@ -3,6 +3,7 @@ import { login, logout } from '@/lib/services/login';
 import { clientIp } from '@/lib/auth/rate-limit';
 import { SESSION_COOKIE, isHttps, sessionCookieOptions } from '@/lib/auth/token';
 import { apiRoute, json, methodNotAllowed, noContent, readJsonObject } from '@/lib/api/http';
+import { AppError } from '@/lib/errors';
 
 export const dynamic = 'force-dynamic';
 
@@ -35,6 +36,8 @@ export const POST = apiRoute(
       ip: clientIp(request.headers),
       userAgent: request.headers.get('user-agent'),
     });
+    // A 400 has the shape of every 400 ({error, issues}); wrong credentials and limits are {error}.
+    if (!result.ok && result.status === 400) throw new AppError(result.error, 400);
     if (!result.ok)
       return json({ error: result.error }, result.status, result.status === 429 ? { 'retry-after': String(result.retryAfterSeconds) } : {});
     const secure = isHttps(request.url, request.headers.get('x-forwarded-proto'));

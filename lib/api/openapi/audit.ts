@@ -4,11 +4,9 @@ import { commonErrors, invalidInput, jsonContent, queryParameters, ref, schemaOf
 
 /** The audit log (admins only, read-only). */
 export function auditSection(): ApiSection {
-  // The range's bounds are parsed by a transform (invisible to JSON Schema): say what they take. Their descriptions
-  // (from inclusive, to exclusive, as both stores apply them) come from AuditQuerySchema.
-  const parameters = queryParameters(AuditQuerySchema).map((p) =>
-    p.name === 'from' || p.name === 'to' ? { ...p, schema: { type: 'string', format: 'date-time' } } : p,
-  );
+  // The range's bounds (format date-or-date-time) and their descriptions (from inclusive, to exclusive, as both stores
+  // apply them) come from AuditQuerySchema.
+  const parameters = queryParameters(AuditQuerySchema);
   return {
     paths: {
       '/api/audit': {

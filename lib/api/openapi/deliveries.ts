@@ -2,7 +2,7 @@ import 'server-only';
 import { DEFAULT_ROTATION_GRACE_SECONDS, IDEMPOTENCY_KEY_HEADER, WEBHOOK_HEADERS } from '../../domain';
 import { DELIVERY_HEADERS } from '../../jobs/http';
 import { SigningSecretJsonSchema, SigningSecretRotateSchema } from '../../validation/signing-secret';
-import { commonErrors, errorResponse, invalidInput, jsonContent, ref, schemaOf, tooLarge, withRole, type ApiSection } from './parts';
+import { commonErrors, errorResponse, invalidInput400, jsonContent, ref, schemaOf, tooLarge, withRole, type ApiSection } from './parts';
 
 // What an http job sends (an OpenAPI 3.1 webhook: the headers a receiver verifies and deduplicates by), and the two
 // routes of its signing secret.
@@ -25,7 +25,7 @@ const header = (name: string, description: string) => ({ name, in: 'header', req
 
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Job id' };
 const secretErrors = {
-  '400': errorResponse('The job is not an http job: only those sign their deliveries'),
+  '400': invalidInput400('The job is not an http job: only those sign their deliveries'),
   '404': errorResponse('No job with this id (malformed ids included)'),
 };
 const secretAnswer = (description: string) => ({ description, content: jsonContent(ref('SigningSecret')) });
@@ -52,8 +52,8 @@ export function deliveriesSection(): ApiSection & { webhooks: Record<string, unk
           requestBody: { required: false, content: jsonContent(ref('SigningSecretRotate')) },
           responses: {
             '200': secretAnswer('The new secret, shown this once'),
-            ...invalidInput,
             ...secretErrors,
+            '400': invalidInput400('graceSeconds out of range or not a whole number (field-level issues), or the job is not an http job'),
             '409': errorResponse('Another rotation of this secret happened meanwhile'),
             ...tooLarge,
             ...commonErrors,

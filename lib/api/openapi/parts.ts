@@ -32,8 +32,12 @@ export const commonErrors = {
   '500': errorResponse('Unexpected failure (logged; no details in the answer)'),
   '503': errorResponse('The database is unreachable'),
 };
+/** A 400: every one is {error, issues} (lib/api/http.ts errorResponse); `description` says when this operation answers it. */
+export const invalidInput400 = (description: string) => ({ description, content: jsonContent(ref('ValidationError')) });
 export const invalidInput = {
-  '400': { description: 'Invalid input, with field-level issues', content: jsonContent(ref('ValidationError')) },
+  '400': invalidInput400(
+    'Invalid input, with field-level issues (a wrong Content-Type, malformed JSON or a body that is not an object: one issue at path "")',
+  ),
 };
 export const tooLarge = { '413': errorResponse('Body larger than 1 MB') };
 export const idOf = (what: string) => ({
@@ -70,11 +74,15 @@ export function withRole<T extends JsonSchema>(role: RequiredRole, operation: T)
   };
 }
 
-/** Turns a zod object of query parameters into OpenAPI parameter objects (a field's description becomes the parameter's). */
+/**
+ * Turns a zod object of query parameters into OpenAPI parameter objects (a field's description becomes the
+ * parameter's). Every one allows an empty value: `?tag=` means "not given", as HTML forms send it (parseQuery).
+ */
 export function queryParameters(schema: z.ZodObject): JsonSchema[] {
   const json = schemaOf(schema, 'input') as { properties?: Record<string, JsonSchema> };
   return Object.entries(json.properties ?? {}).map(([name, property]) => {
     const { description, ...rest } = property;
-    return { name, in: 'query', required: false, schema: rest, ...(description ? { description } : {}) };
+    const help = [description, 'Empty (`' + name + '=`): not given.'].filter(Boolean).join('. ');
+    return { name, in: 'query', required: false, allowEmptyValue: true, schema: rest, description: help };
   });
 }

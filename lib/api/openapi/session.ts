@@ -1,6 +1,6 @@
 import 'server-only';
 import { SessionCreateSchema, SessionJsonSchema, WhoAmIJsonSchema } from '../../validation/session';
-import { commonErrors, errorResponse, jsonContent, ref, schemaOf, withRole, type ApiSection } from './parts';
+import { commonErrors, errorResponse, invalidInput400, jsonContent, ref, schemaOf, withRole, type ApiSection } from './parts';
 
 /** Signing in and out over JSON, and who the caller is. */
 export function sessionSection(): ApiSection {
@@ -24,7 +24,7 @@ export function sessionSection(): ApiSection {
               content: jsonContent(ref('Session')),
               headers: { 'Set-Cookie': { schema: { type: 'string' } } },
             },
-            '400': errorResponse('Username or password missing, or not JSON'),
+            '400': invalidInput400('Username or password missing or blank, a username with control characters, or not a JSON object'),
             '401': errorResponse('Wrong username or password (also for disabled and locked accounts)'),
             '403': errorResponse('Cross-origin request'),
             '429': {
