@@ -5,7 +5,7 @@
  * already called its target continues as that occurrence instead of being skipped by its own overlap policy.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 import type { Run } from '../../lib/store/types';
 import {
@@ -35,8 +35,13 @@ for (const factory of SCHEDULER_STORES) {
       http = await startHttpTarget();
     });
 
-    after(async () => {
+    // After each test, not only at the end: a failed test's instances would otherwise take the next test's runs
+    // (seen in CI: the stop test failed under load, and its instance then ran the skip test's run).
+    afterEach(async () => {
       await Promise.allSettled(workers.splice(0).map((w) => stopWorker(w, 'SIGKILL', 5_000)));
+    });
+
+    after(async () => {
       await http?.close();
       await opened?.close();
     });
@@ -124,9 +129,9 @@ for (const factory of SCHEDULER_STORES) {
 
     test('queue-one: a stopping instance starts nothing, not even a queued run whose turn comes during its grace: it goes to another instance', async () => {
       const { store, services } = opened;
-      // Long enough that the one ahead is still going when the SIGTERM comes (the second worker's start takes seconds),
-      // short enough to end within the 10 s grace.
-      const path = '/slow?ms=7000&stop=1';
+      // Long enough that the one ahead is still going when the SIGTERM comes (the second worker's start takes seconds,
+      // over 7 on a loaded CI machine), short enough to end within the 10 s grace that starts after it.
+      const path = '/slow?ms=9500&stop=1';
       const { first, job } = await aloneWithJob('stop', 'queued-through-a-stop', path, 2, 'queue-one');
       const [, queued] = await goingAndQueued(job.id);
       const second = await startWorker(opened.db.url, `${factory.name}-stop-b`, ENV);
