@@ -99,7 +99,8 @@ export function mongoIdentity(db: MongoDatabase): IdentityStore {
         if (locking) return { granted: true, user: toUser(locking) };
         const current = await db.users.findOne({ _id: id }, { projection: { lockedUntil: 1 } });
         if (!current) return null;
-        const retryAfterMs = current.lockedUntil ? current.lockedUntil.getTime() - now.getTime() : 0;
+        // Capped at the lock's length: a concurrent attempt that read the clock after this one may have set the lock.
+        const retryAfterMs = current.lockedUntil ? Math.min(lock.lockMs, current.lockedUntil.getTime() - now.getTime()) : 0;
         if (current.lockedUntil && retryAfterMs > 0) return { granted: false, lockedUntil: current.lockedUntil, retryAfterMs };
         // A success reset the count between the two writes, or the lock was lifted: take again.
         if (round >= 10) throw new Error('takeUserLoginAttempt: the account kept changing under the take');

@@ -36,7 +36,8 @@ export function mongoLoginAttempts(db: MongoDatabase): LoginAttemptStore {
         }
         const current = await db.loginAttempts.findOne({ _id: key });
         if (current && current.attempts >= limit.max) {
-          const retryAfterMs = current.windowEnds.getTime() - now.getTime();
+          // Capped at the window's length: a concurrent attempt that read the clock after this one may have opened it.
+          const retryAfterMs = Math.min(limit.windowMs, current.windowEnds.getTime() - now.getTime());
           if (retryAfterMs > 0) return { granted: false, retryAt: current.windowEnds, retryAfterMs };
         }
         // Another take started the window between our writes, or an attempt was given back: take again.
