@@ -1,6 +1,6 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { SESSION_COOKIE, bearerToken, verifySessionCookie } from '@/lib/auth/token';
-import { methodRefusal } from '@/lib/http-methods';
+import { apiOptions, methodRefusal } from '@/lib/http-methods';
 import { API_CSP, HSTS, pageCsp } from '@/lib/security-headers.mjs';
 
 /**
@@ -67,6 +67,18 @@ export function proxy(request: NextRequest) {
       return new NextResponse(refusal.body, {
         status: refusal.status,
         headers: { 'content-type': refusal.contentType, ...NO_STORE, ...(refusal.allow ? { allow: refusal.allow } : {}) },
+      });
+    }
+    // OPTIONS on the API: what the route really takes, for anyone (it is no secret), as the refusals above.
+    const options = apiOptions(request.method, pathname);
+    if (options) {
+      return new NextResponse(options.body, {
+        status: options.status,
+        headers: {
+          ...NO_STORE,
+          ...(options.body ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+          ...(options.allow ? { allow: options.allow } : {}),
+        },
       });
     }
     const problem = pathProblem(pathname);

@@ -26,7 +26,7 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse): void {
 /**
  * TRACE never reaches proxy.ts: Next builds a fetch Request for the proxy and the route, which the Fetch
  * standard forbids for it, so each one was a 500 without the security headers and a stack trace in the log. The
- * guard answers them (501, see lib/http-methods.ts) before Next sees them, on every http.Server of the process
+ * guard answers them (405 with the resource's Allow, see lib/http-methods.ts) before Next sees them, on every http.Server of the process
  * (`next start` has one). Installed once, from instrumentation.ts.
  */
 export function guardUnsupportedMethods(): void {

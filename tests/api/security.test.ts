@@ -107,7 +107,7 @@ describe('security headers', () => {
     assert.match(https.headers.get('strict-transport-security') ?? '', /max-age=\d+/);
   });
 
-  test('unusual methods: TRACE and unknown methods 501, methods a page does not take 405; the headers, no stack trace', async () => {
+  test("unusual methods: unknown ones 501, TRACE 405 with the resource's Allow, methods a page does not take 405; the headers, no stack trace", async () => {
     // fetch cannot send TRACE (the Fetch standard forbids it, which is also why Next answered it with a 500).
     const send = (method: string, path: string, headers: Record<string, string> = {}) =>
       new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
@@ -128,7 +128,11 @@ describe('security headers', () => {
     const cases: Array<[string, string, Record<string, string>, number, string | null]> = [];
     for (const path of ['/', '/jobs', '/login', '/no/such/page', '/api/jobs', '/api/health', '/api/session', '/api/nope']) {
       for (const auth of [{}, { cookie: sessionCookie() }, { authorization: `Bearer ${app.apiToken}` }] as Array<Record<string, string>>) {
-        cases.push(['TRACE', path, auth, 501, null], ['PROPFIND', path, auth, 501, null]);
+        const traceAllow =
+          path === '/api/jobs' ? 'GET, POST' : path === '/api/health' ? 'GET' : path === '/api/session' ? 'GET, POST, DELETE' : null;
+        if (path === '/api/nope') cases.push(['TRACE', path, auth, 404, null]);
+        else cases.push(['TRACE', path, auth, 405, path.startsWith('/api/') ? traceAllow : 'GET, HEAD, POST']);
+        cases.push(['PROPFIND', path, auth, 501, null]);
         if (!path.startsWith('/api/'))
           for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) cases.push([method, path, auth, 405, 'GET, HEAD, POST']);
       }
@@ -140,8 +144,9 @@ describe('security headers', () => {
       assertCommonHeaders(answer.headers, where);
       assert.equal(answer.headers.get('x-frame-options'), 'DENY', where);
       assert.equal(answer.headers.get('allow'), allow, where);
-      if (path.startsWith('/api/')) assert.match(JSON.parse(answer.text).error, /not implemented/, where);
-      else assert.match(answer.text, status === 501 ? /not implemented/ : /not allowed/, where);
+      const expected = status === 501 ? /not implemented/ : status === 404 ? /no such endpoint/ : /not allowed/;
+      if (path.startsWith('/api/')) assert.match(JSON.parse(answer.text).error, expected, where);
+      else assert.match(answer.text, expected, where);
     }
     const trace = await send('TRACE', '/login', { 'x-forwarded-proto': 'https' });
     assert.match(trace.headers.get('strict-transport-security') ?? '', /max-age=\d+/);
@@ -150,6 +155,10 @@ describe('security headers', () => {
     const put = await send('PUT', '/api/health');
     assert.equal(put.status, 405);
     assert.equal(put.headers.get('allow'), 'GET');
+    // OPTIONS lists what the route really takes (Next's own answer listed its 405 stubs too).
+    const options = await send('OPTIONS', '/api/jobs');
+    assert.equal(options.status, 204);
+    assert.equal(options.headers.get('allow'), 'GET, POST, HEAD, OPTIONS');
     const log = app.logs().slice(logBefore);
     assert.doesNotMatch(log, /HTTP method is unsupported|TypeError|\n\s+at /, log);
   });
