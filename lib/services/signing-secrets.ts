@@ -29,11 +29,14 @@ export interface SigningSecretInfo {
 
 const stillValid = (until: Date | null, now: Date): Date | null => (until && until > now ? until : null);
 
-/** The job, or 404; 400 when its type signs nothing. */
+/**
+ * The job, or 404; 409 when its type signs nothing: the request is well formed, the job's state (its type) refuses it
+ * (a job changed to http has a secret from then on).
+ */
 async function signingJob(id: string): Promise<Job> {
   const job = await getJob(id);
   if (!signsDeliveries(job.type)) {
-    throw new AppError(`only http jobs have a signing secret; this job's type is ${job.type} (it sends nothing to sign)`, 400);
+    throw new AppError(`only http jobs have a signing secret; this job's type is ${job.type} (it sends nothing to sign)`, 409);
   }
   return job;
 }

@@ -852,7 +852,7 @@ for (const store of stores) {
       );
     });
 
-    test('signing secret routes: a viewer gets 403 (token or cookie), a job that is not http 400; nothing revealed, rotated or audited', async () => {
+    test('signing secret routes: a viewer gets 403 (token or cookie), a job that is not http 409; nothing revealed, rotated or audited', async () => {
       const log = seeded[0]!;
       const http = seeded[2]!;
       // The token's last use is recorded (at most once a minute): record it now, so the requests below change nothing.
@@ -873,7 +873,7 @@ for (const store of stores) {
           }
           const notHttp = await call('POST', `/api/jobs/${log.id}/signing-secret/${action}`);
           assertRefused(notHttp, `${action} a log job`);
-          assert.equal(notHttp.status, 400, notHttp.text);
+          assert.equal(notHttp.status, 409, notHttp.text);
           assert.match(String(notHttp.json?.error), /only http jobs/);
         }
       });

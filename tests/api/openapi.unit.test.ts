@@ -125,7 +125,7 @@ describe('OpenAPI document vs app/api', () => {
     for (const action of ['reveal', 'rotate']) {
       const op = doc.paths[`/api/jobs/{id}/signing-secret/${action}`].post;
       assert.equal(op['x-required-role'], 'operator', action);
-      for (const status of ['200', '400', '403', '404']) assert.ok(op.responses[status], `${action} documents ${status}`);
+      for (const status of ['200', '403', '404', '409']) assert.ok(op.responses[status], `${action} documents ${status}`);
     }
     assert.equal(doc.paths['/api/jobs/{id}/signing-secret/rotate'].post.requestBody.required, false, 'the body is optional');
     const delivery = doc.webhooks.httpJobDelivery.post;

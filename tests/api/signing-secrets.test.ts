@@ -1,6 +1,6 @@
 /**
  * The signing-secret routes against a real `next start` on PostgreSQL: who may reveal and rotate (viewer 403, operator
- * 200, audited under the caller's name without the secret), what is refused (a job that is not http 400, an unknown or
+ * 200, audited under the caller's name without the secret), what is refused (a job that is not http 409, an unknown or
  * malformed id 404, a bad rotate body 400 with nothing changed), and where secrets come from for jobs that have none:
  * jobs stored before signing secrets existed get one at start-up (the backfill), a job switched to http by an edit gets
  * one at once, and one that still has none when it is delivered (a crash between the job and its secret) gets one then.
@@ -283,10 +283,10 @@ describe('who may reveal and rotate', () => {
 });
 
 describe('what is refused', () => {
-  test('a job that is not http: 400; an unknown or malformed id: 404', { timeout: 30_000 }, async () => {
+  test('a job that is not http: 409; an unknown or malformed id: 404', { timeout: 30_000 }, async () => {
     const log = await createJob({ type: 'log', payload: { message: 'x' } });
     for (const action of ['reveal', 'rotate']) {
-      const answer = expectStatus(await call('POST', `/api/jobs/${log.id}/signing-secret/${action}`), 400, `${action} a log job`);
+      const answer = expectStatus(await call('POST', `/api/jobs/${log.id}/signing-secret/${action}`), 409, `${action} a log job`);
       assert.match(answer.json.error, /only http jobs have a signing secret; this job's type is log/);
       for (const id of [randomUUID(), 'not-a-job', '1%27%20OR%20%271%27%3D%271']) {
         expectStatus(await call('POST', `/api/jobs/${id}/signing-secret/${action}`), 404, `${action} ${id}`);

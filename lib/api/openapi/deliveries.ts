@@ -24,9 +24,10 @@ export const DELIVERY_HELP = [
 const header = (name: string, description: string) => ({ name, in: 'header', required: true, schema: { type: 'string' }, description });
 
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Job id' };
+const notHttp = 'The job is not an http job: only those sign their deliveries';
 const secretErrors = {
-  '400': invalidInput400('The job is not an http job: only those sign their deliveries'),
   '404': errorResponse('No job with this id (malformed ids included)'),
+  '409': errorResponse(notHttp),
 };
 const secretAnswer = (description: string) => ({ description, content: jsonContent(ref('SigningSecret')) });
 
@@ -53,8 +54,10 @@ export function deliveriesSection(): ApiSection & { webhooks: Record<string, unk
           responses: {
             '200': secretAnswer('The new secret, shown this once'),
             ...secretErrors,
-            '400': invalidInput400('graceSeconds out of range or not a whole number (field-level issues), or the job is not an http job'),
-            '409': errorResponse('Another rotation of this secret happened meanwhile'),
+            '400': invalidInput400(
+              'graceSeconds out of range or not a whole number, or not a JSON object (field-level issues); nothing changed',
+            ),
+            '409': errorResponse(`${notHttp}; or another rotation of this secret happened meanwhile`),
             ...tooLarge,
             ...commonErrors,
           },
