@@ -135,6 +135,18 @@ const JobUpdateFieldsSchema = JobFieldsSchema.omit({ paused: true });
  */
 export const JobUpdateSchema = JobUpdateFieldsSchema.extend(withoutDefaults(JobUpdateFieldsSchema.shape)).partial();
 
+export const TYPE_WITH_PAYLOAD_MESSAGE = 'type and payload go together: send both (the payload is checked against the type) or neither';
+
+/**
+ * The REST API's rule for a change (PATCH /api/jobs/{id}): `type` and `payload` together or not at all, so a body says
+ * by itself which payload schema applies (the document's JobUpdate: one variant per type, and one with neither). The
+ * services take a payload alone too (checked against the job's type): the dashboard's form always sends both.
+ */
+export function typeWithPayloadIssue(body: Record<string, unknown>): { path: string; message: string } | null {
+  if ('type' in body === 'payload' in body) return null;
+  return { path: 'type' in body ? 'payload' : 'type', message: TYPE_WITH_PAYLOAD_MESSAGE };
+}
+
 export type JobCreateInput = z.input<typeof JobCreateSchema>;
 export type JobSpec = z.output<typeof JobCreateSchema>;
 export type JobUpdateInput = z.output<typeof JobUpdateSchema>;

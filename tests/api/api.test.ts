@@ -331,10 +331,23 @@ describe('jobs', () => {
     const next = new Date(answer.json.nextRunAt).getTime();
     assert.ok(next > Date.now() && next <= Date.now() + 61_000, 'next run within the new interval');
 
-    // Switching the type needs a payload of the new type.
+    // Type and payload come together (the payload is checked against the type in the body), and a new type needs a
+    // payload of that type.
     const typeOnly = await call('PATCH', `/api/jobs/${job.id}`, { body: { type: 'http' } });
     expectStatus(typeOnly, 400);
-    assert.ok(typeOnly.json.issues.some((i: { path: string }) => i.path === 'payload.url'));
+    assert.deepEqual(
+      typeOnly.json.issues.map((i: { path: string }) => i.path),
+      ['payload'],
+    );
+    const payloadOnly = await call('PATCH', `/api/jobs/${job.id}`, { body: { payload: { message: 'hi' } } });
+    expectStatus(payloadOnly, 400);
+    assert.deepEqual(
+      payloadOnly.json.issues.map((i: { path: string }) => i.path),
+      ['type'],
+    );
+    const otherType = await call('PATCH', `/api/jobs/${job.id}`, { body: { type: 'http', payload: { message: 'hi' } } });
+    expectStatus(otherType, 400);
+    assert.ok(otherType.json.issues.some((i: { path: string }) => i.path === 'payload.url'));
     const unknownField = await call('PATCH', `/api/jobs/${job.id}`, { body: { paused: true } });
     expectStatus(unknownField, 400);
   });

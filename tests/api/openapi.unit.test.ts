@@ -253,6 +253,14 @@ describe('OpenAPI document: portable to tools that are not JavaScript', () => {
       assert.equal(variant.properties.type.const, type);
       assert.equal(variant.properties.payload.$ref, `#/components/schemas/${name}`);
       assert.equal(body.discriminator.mapping[type], `#/components/schemas/JobCreate_${type}`);
+      // A change: type and payload together (required both), or neither (JobUpdate_fields has no such property).
+      const update = doc.components.schemas[`JobUpdate_${type}`];
+      assert.deepEqual(update.required, ['type', 'payload']);
+      assert.equal(update.properties.payload.$ref, `#/components/schemas/${name}`);
     }
+    const fields = doc.components.schemas.JobUpdate_fields;
+    assert.equal('type' in fields.properties || 'payload' in fields.properties, false);
+    assert.equal(fields.additionalProperties, false);
+    assert.equal(doc.components.schemas.JobUpdate.oneOf.length, Object.keys(body.discriminator.mapping).length + 1);
   });
 });

@@ -474,6 +474,7 @@ describe('audit log', () => {
       body: JSON.stringify({
         description: 'now documented',
         schedule: { kind: 'interval', seconds: 900 },
+        type: 'http',
         payload: { ...job.json.payload, headers: { Authorization: 'Bearer rotatedsecret-5678' } },
       }),
     });

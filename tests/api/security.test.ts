@@ -317,6 +317,7 @@ describe('job payloads at the API', () => {
     const created = await api('POST', '/api/jobs', job({ 'X-Trace': 'a\tb', Authorization: 'Bearer abcdefghijklmnop1234' }));
     assert.equal(created.status, 201);
     const edited = await api('PATCH', `/api/jobs/${created.json.id}`, {
+      type: 'http',
       payload: { url: 'https://example.com/hook', headers: { 'X-Trace': 'ok\r\nX-Injected: 1', Authorization: '••••1234' } },
     });
     assert.equal(edited.status, 400);
@@ -345,7 +346,10 @@ describe('job payloads at the API', () => {
     assert.deepEqual((await api('GET', `/api/jobs/${created.json.id}`)).json.payload.headers, expected);
     const listed = (await api('GET', `/api/jobs?search=${encodeURIComponent(created.json.name)}`)).json.jobs[0];
     assert.deepEqual(listed.payload.headers, expected);
-    const edited = await api('PATCH', `/api/jobs/${created.json.id}`, { payload: { ...created.json.payload, body: 'changed' } });
+    const edited = await api('PATCH', `/api/jobs/${created.json.id}`, {
+      type: 'http',
+      payload: { ...created.json.payload, body: 'changed' },
+    });
     assert.equal(edited.status, 200);
     assert.deepEqual(edited.json.payload.headers, expected);
     const page = await fetch(`${app.baseUrl}/jobs/${created.json.id}/edit`, {

@@ -81,13 +81,34 @@ export function jobsSection(): ApiSection {
       mapping: Object.fromEntries(jobTypes.map((t) => [t.name, `#/components/schemas/${createName(t.name)}`])),
     },
   };
-  // A change names its type only when it changes it; the payload is checked against the type in the body, else the
-  // job's current type.
-  jobUpdate.properties.type = { ...jobUpdate.properties.type, enum: jobTypes.map((t) => t.name) };
-  jobUpdate.properties.payload = {
-    description:
-      "The parameters of the job's type: the type in this body, else the job's current type (a payload of another type is a 400)",
-    anyOf: jobTypes.map((t) => ref(payloadName(t.name))),
+  // A change: type and payload together (one variant per type, the payload checked against it), or neither.
+  const { type: _type, payload: _payload, ...updateFields } = jobUpdate.properties;
+  const updateName = (type: string) => `JobUpdate_${type}`;
+  const updateVariants = {
+    ...Object.fromEntries(
+      jobTypes.map((t) => [
+        updateName(t.name),
+        {
+          ...jobUpdate,
+          description: `A change that makes (or keeps) the job of type ${t.name}, with its payload`,
+          properties: {
+            ...jobUpdate.properties,
+            type: { ...jobUpdate.properties.type, const: t.name },
+            payload: { ...ref(payloadName(t.name)), description: `The ${t.name} job's parameters, whole` },
+          },
+          required: ['type', 'payload'],
+        },
+      ]),
+    ),
+    JobUpdate_fields: {
+      ...jobUpdate,
+      description: 'A change that keeps the type and the payload',
+      properties: updateFields,
+    },
+  };
+  const jobUpdateBody = {
+    description: 'Any subset of the fields but `paused`; `type` and `payload` together or not at all',
+    oneOf: [...jobTypes.map((t) => ref(updateName(t.name))), ref('JobUpdate_fields')],
   };
 
   return {
@@ -187,7 +208,8 @@ export function jobsSection(): ApiSection {
     schemas: {
       JobCreate: jobCreateBody,
       ...createVariants,
-      JobUpdate: jobUpdate,
+      JobUpdate: jobUpdateBody,
+      ...updateVariants,
       JobPause: schemaOf(JobPauseSchema, 'input'),
       Tag: tag,
       ...payloadSchemas,
