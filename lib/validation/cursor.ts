@@ -24,15 +24,12 @@ function cursorSchema(validKey: (key: string) => boolean) {
         const key = cursor.length <= MAX_CURSOR_LENGTH ? decodeCursorKey(cursor) : null;
         return key !== null && validKey(key[0]);
       }, CURSOR_MESSAGE)
-      .describe('Opaque: the nextCursor of the previous page (base64url, refused with a 400 when it is not one this list made)')
-      // The document: the custom format `paging-cursor` (a client cannot make one, only pass one back) and the base64url
-      // text a cursor is, of a length base64 can have (never 1 more than a multiple of 4).
-      .meta({
-        format: 'paging-cursor',
-        pattern: '^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$',
-        minLength: 2,
-        maxLength: MAX_CURSOR_LENGTH,
-      })
+      .describe(
+        `Opaque: the nextCursor of the previous page, passed back as is (base64url, at most ${MAX_CURSOR_LENGTH} characters; anything this list did not make is a 400)`,
+      )
+      // The document: the custom format `paging-cursor`, which only the list makes (a client cannot build one, so no
+      // pattern: base64url text that is not a cursor is refused all the same).
+      .meta({ format: 'paging-cursor' })
   );
 }
 

@@ -19,6 +19,8 @@ export const JobNameSchema = trimmedText(
   .refine(isSingleLineText, 'name must not contain control characters or invalid Unicode');
 
 const TAG_CHARACTERS = '[\\p{L}\\p{N}_.:/-]';
+// The document: the custom format `tag` besides the pattern, which says the same (the pattern, with every letter and
+// digit of Unicode spelled out, is slow to generate data from: tools/api-check/hooks.py has a strategy for `tag`).
 export const TagSchema = trimmedText(
   z
     .string()
@@ -26,7 +28,7 @@ export const TagSchema = trimmedText(
     .regex(/^[\p{L}\p{N}_.:/-]+$/u, 'tags are letters, digits and _ . : / -'),
   { min: 1, max: 40, minMessage: 'a tag is at least 1 character', maxMessage: 'a tag is at most 40 characters' },
   { allowed: TAG_CHARACTERS, edge: TAG_CHARACTERS },
-);
+).meta({ format: 'tag' });
 
 /** Retry policy of a job; the store's DEFAULT_RETRY (lib/store/types.ts) is the same. */
 export const RetrySchema = z
@@ -61,7 +63,10 @@ export const RetrySchema = z
   .refine((r) => r.maxBackoffSeconds >= r.backoffSeconds, {
     message: 'retry.maxBackoffSeconds must be at least retry.backoffSeconds',
     path: ['maxBackoffSeconds'],
-  });
+  })
+  .describe(
+    'Retry with exponential backoff. maxBackoffSeconds must be at least backoffSeconds (each as given or defaulted): a 400 at retry.maxBackoffSeconds otherwise',
+  );
 
 export const ConcurrencyLimitSchema = z
   .number({ error: 'concurrencyLimit must be a number or null' })

@@ -76,10 +76,14 @@ export const OnceScheduleSchema = z.object({
   at: z.iso
     .datetime({ offset: true, message: 'at must be an ISO-8601 date-time, e.g. 2030-01-01T09:00:00Z' })
     // Years 1-9999 (PostgreSQL's timestamptz and the dashboard's formats); the regex alone takes year 0000.
-    .refine(
-      (value) => parseIsoDate(value) !== null,
-      'at must be an ISO-8601 date-time between years 1 and 9999, e.g. 2030-01-01T09:00:00Z',
-    ),
+    .refine((value) => parseIsoDate(value) !== null, 'at must be an ISO-8601 date-time between years 1 and 9999, e.g. 2030-01-01T09:00:00Z')
+    // The document: the instant must lie in years 1-9999 once its offset is applied. Not year 0000, and (a little
+    // stricter than the check above, which compares the times) no offset east of UTC on 0001-01-01 nor west on
+    // 9999-12-31, where one could take the instant out of range.
+    .meta({
+      description: 'An ISO-8601 date-time with Z or an offset; the instant must lie in years 1-9999 (no year 0000)',
+      not: { pattern: '^0000-|^0001-01-01T.*[+]\\d\\d:\\d\\d$|^9999-12-31T.*-\\d\\d:\\d\\d$' },
+    }),
 });
 
 export const ScheduleSchema = z.discriminatedUnion('kind', [CronScheduleSchema, IntervalScheduleSchema, OnceScheduleSchema], {
