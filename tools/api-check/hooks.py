@@ -1,0 +1,116 @@
+"""Schemathesis hooks for Cronplane's API (SCHEMATHESIS_HOOKS, set by tests/api/contract.test.ts).
+
+The OpenAPI document names custom string formats for rules JSON Schema cannot state (info.description lists
+them). Without a strategy Schemathesis would fill them with arbitrary text, which the API rightly refuses with a 400,
+so "valid" data would not be valid. These strategies make values the handlers accept; they add no check and remove
+none: data meant to be invalid is still generated from the rest of each schema. map_case below applies the one rule
+across two fields (retry) to data meant to be valid.
+"""
+
+import base64
+import datetime
+import json
+
+import schemathesis
+from hypothesis import strategies as st
+
+
+def _field(low, high):
+    """One cron field: *, a value, a range, a step, or a list of values."""
+    value = st.integers(low, high)
+    return st.one_of(
+        st.just("*"),
+        value.map(str),
+        st.tuples(value, value).filter(lambda r: r[0] != r[1]).map(lambda r: f"{min(r)}-{max(r)}"),
+        st.integers(1, max(1, high - low)).map(lambda step: f"*/{step}"),
+        st.lists(value, min_size=2, max_size=4, unique=True).map(lambda vs: ",".join(map(str, sorted(vs)))),
+    )
+
+
+# Days of the month 1-28 exist in every month, so the expression fires whatever the month field says; only one of
+# day of month and day of week is restricted at a time.
+_dom_dow = st.one_of(
+    st.tuples(_field(1, 28), st.just("*")),
+    st.tuples(st.just("*"), _field(0, 6)),
+)
+_five = st.builds(
+    lambda minute, hour, days, month: f"{minute} {hour} {days[0]} {month} {days[1]}",
+    _field(0, 59),
+    _field(0, 23),
+    _dom_dow,
+    _field(1, 12),
+)
+cron = st.one_of(_five, st.builds(lambda second, rest: f"{second} {rest}", _field(0, 59), _five))
+
+# IANA names every runtime knows (the handlers check with Intl).
+time_zone = st.sampled_from(
+    [
+        "UTC",
+        "Etc/UTC",
+        "Europe/Berlin",
+        "Europe/London",
+        "America/New_York",
+        "America/Sao_Paulo",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+        "Australia/Sydney",
+        "Africa/Lagos",
+    ]
+)
+
+_instant = st.datetimes(min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2100, 1, 1)).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z")
+
+
+def _cursor(key_and_id):
+    key, item_id = key_and_id
+    text = json.dumps([key, str(item_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+# A page cursor as the lists make them: base64url JSON of [sort key, uuid]. An ISO instant is a valid sort key of
+# both kinds of list (by name and by time).
+paging_cursor = st.tuples(_instant, st.uuids()).map(_cursor)
+
+# What the audit log's from/to take: an ISO-8601 date, or a date-time with or without an offset.
+date_or_date_time = st.one_of(
+    _instant,
+    _instant.map(lambda text: text[:10]),
+    _instant.map(lambda text: text[:19]),
+    _instant.map(lambda text: text[:19] + "+02:00"),
+)
+
+# A job tag: 1-40 letters, digits (any script, astral ones included) and _ . : / -, with whitespace around that the
+# handlers trim. The document's pattern says the same; generating from it is slow (every letter of Unicode is in it).
+_tag_character = st.sampled_from(list("abcxyzABCXYZ0129_.:/-éßЖж漢字٣") + ["\U0001d400", "\U00020000"])
+_around = st.text(alphabet=" \t\n\u00a0\u3000", max_size=2)
+tag = st.builds(lambda before, text, after: before + text + after, _around, st.text(_tag_character, min_size=1, max_size=40), _around)
+
+schemathesis.openapi.format("tag", tag)
+schemathesis.openapi.format("cron", cron)
+schemathesis.openapi.format("time-zone", time_zone)
+schemathesis.openapi.format("paging-cursor", paging_cursor)
+schemathesis.openapi.format("date-or-date-time", date_or_date_time)
+
+
+# One rule across two fields, which JSON Schema cannot state and the document states in words (the job body's `retry`):
+# retry.maxBackoffSeconds is at least retry.backoffSeconds (defaults 600 and 10). Data meant to be valid is made to
+# follow it; data meant to be invalid is left as generated.
+RETRY_DEFAULTS = {"backoffSeconds": 10, "maxBackoffSeconds": 600}
+
+
+@schemathesis.hook
+def map_case(context, case):
+    meta = case.meta
+    body = case.body
+    if meta is None or not meta.generation.mode.is_positive or not isinstance(body, dict):
+        return case
+    retry = body.get("retry")
+    if not isinstance(retry, dict):
+        return case
+    backoff = retry.get("backoffSeconds", RETRY_DEFAULTS["backoffSeconds"])
+    ceiling = retry.get("maxBackoffSeconds", RETRY_DEFAULTS["maxBackoffSeconds"])
+    # Numbers: 239 or 239.0 (JSON does not tell them apart, and neither do the handlers); not booleans.
+    numbers = (int, float)
+    if isinstance(backoff, numbers) and isinstance(ceiling, numbers) and not isinstance(backoff, bool) and ceiling < backoff:
+        case.body = {**body, "retry": {**retry, "maxBackoffSeconds": backoff}}
+    return case
