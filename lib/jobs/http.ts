@@ -81,6 +81,9 @@ export function signedHeaders(id: string, sentAt: Date, body: string, secrets: r
   };
 }
 
+/** An HTTP header name: an RFC 9110 token. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** Control characters (C0, DEL, C1) a header value cannot carry; HTAB is allowed, as RFC 9110 and Node allow it. */
 const HEADER_VALUE_CONTROL = /(?!\t)\p{Cc}/u;
 
@@ -98,11 +101,7 @@ export const httpPayloadSchema = z
       .describe('Address to call'),
     headers: z
       .record(
-        z
-          .string()
-          .min(1)
-          .max(256)
-          .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'invalid header name'),
+        z.string().min(1).max(256).regex(HEADER_NAME, 'invalid header name'),
         z
           .string()
           .refine((value) => charCount(value) <= 8192, 'a header value is at most 8192 characters')
@@ -135,11 +134,11 @@ export const httpPayloadSchema = z
         'x-marked-by': 'secretHeaders',
       }),
     secretHeaders: z
-      .array(z.string().trim().min(1).max(256))
+      .array(z.string().min(1).max(256).regex(HEADER_NAME, 'invalid header name'))
       .max(50)
       .optional()
       .describe(
-        'Names of headers whose values are secrets too (encrypted, masked, scrubbed from output), beside those that look like credentials (Authorization, Cookie, *-Key, *Token, ...)',
+        'Names of headers whose values are secrets too (encrypted, masked, scrubbed from output), beside those that look like credentials (Authorization, Cookie, *-Key, *Token, ...). Each must be the name of one of the headers (any case)',
       ),
     body: z
       .string()

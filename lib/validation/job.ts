@@ -165,10 +165,12 @@ export const PAUSE_NOTE_MAX = 500;
  */
 export const JobPauseSchema = z
   .object({
-    note: z
-      .string({ error: 'note must be a string' })
-      .trim()
-      .max(PAUSE_NOTE_MAX, `note is at most ${PAUSE_NOTE_MAX} characters`)
+    // trimmedText: the document states the rule as one pattern on the text as sent (Schemathesis found it unstated).
+    note: trimmedText(
+      z.string({ error: 'note must be a string' }).trim(),
+      { min: 0, max: PAUSE_NOTE_MAX, maxMessage: `note is at most ${PAUSE_NOTE_MAX} characters` },
+      SINGLE_LINE,
+    )
       .refine(isSingleLineText, 'note must be one line: no control characters (newlines, tabs) or invalid Unicode')
       .nullable()
       .optional()

@@ -3,8 +3,8 @@
 The OpenAPI document names custom string formats for rules JSON Schema cannot state (info.description lists
 them). Without a strategy Schemathesis would fill them with arbitrary text, which the API rightly refuses with a 400,
 so "valid" data would not be valid. These strategies make values the handlers accept; they add no check and remove
-none: data meant to be invalid is still generated from the rest of each schema. map_case below applies the one rule
-across two fields (retry) to data meant to be valid.
+none: data meant to be invalid is still generated from the rest of each schema. map_case below applies the two rules
+across fields (retry, an http payload's secretHeaders) to data meant to be valid.
 """
 
 import base64
@@ -98,19 +98,36 @@ schemathesis.openapi.format("date-or-date-time", date_or_date_time)
 RETRY_DEFAULTS = {"backoffSeconds": 10, "maxBackoffSeconds": 600}
 
 
+def _with_retry_rule(body):
+    retry = body.get("retry")
+    if not isinstance(retry, dict):
+        return body
+    backoff = retry.get("backoffSeconds", RETRY_DEFAULTS["backoffSeconds"])
+    ceiling = retry.get("maxBackoffSeconds", RETRY_DEFAULTS["maxBackoffSeconds"])
+    # Numbers: 239 or 239.0 (JSON does not tell them apart, and neither do the handlers); not booleans.
+    numbers = (int, float)
+    if isinstance(backoff, numbers) and isinstance(ceiling, numbers) and not isinstance(backoff, bool) and ceiling < backoff:
+        return {**body, "retry": {**retry, "maxBackoffSeconds": backoff}}
+    return body
+
+
+# The http payload's secretHeaders names headers of the same payload (stated in its description): data meant to be
+# valid keeps only the names that are among its headers (case-insensitive, as the handler compares).
+def _with_secret_headers_rule(body):
+    payload = body.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("secretHeaders"), list):
+        return body
+    headers = payload.get("headers")
+    names = {name.lower() for name in headers} if isinstance(headers, dict) else set()
+    kept = [name for name in payload["secretHeaders"] if isinstance(name, str) and name.lower() in names]
+    return {**body, "payload": {**payload, "secretHeaders": kept}}
+
+
 @schemathesis.hook
 def map_case(context, case):
     meta = case.meta
     body = case.body
     if meta is None or not meta.generation.mode.is_positive or not isinstance(body, dict):
         return case
-    retry = body.get("retry")
-    if not isinstance(retry, dict):
-        return case
-    backoff = retry.get("backoffSeconds", RETRY_DEFAULTS["backoffSeconds"])
-    ceiling = retry.get("maxBackoffSeconds", RETRY_DEFAULTS["maxBackoffSeconds"])
-    # Numbers: 239 or 239.0 (JSON does not tell them apart, and neither do the handlers); not booleans.
-    numbers = (int, float)
-    if isinstance(backoff, numbers) and isinstance(ceiling, numbers) and not isinstance(backoff, bool) and ceiling < backoff:
-        case.body = {**body, "retry": {**retry, "maxBackoffSeconds": backoff}}
+    case.body = _with_secret_headers_rule(_with_retry_rule(body))
     return case
