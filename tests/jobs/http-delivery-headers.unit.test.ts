@@ -5,23 +5,20 @@
  * Against a local server.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { after, before, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { webhookId } from '../../lib/domain';
 import { DELIVERY_HEADERS, httpJob, httpPayloadSchema } from '../../lib/jobs/http';
 import { jobContext, TEST_SIGNING_SECRET } from '../support/job-context';
+import { startLocalTarget, type LocalTarget } from '../support/local-target';
 
-let server: Server;
-let base = '';
+let target: LocalTarget;
 const received: IncomingHttpHeaders[] = [];
 const bodies: string[] = [];
-const savedAllow = process.env.HTTP_JOB_ALLOW;
 
 before(async () => {
-  process.env.HTTP_JOB_ALLOW = '127.0.0.1';
-  server = createServer((req, res) => {
+  target = await startLocalTarget((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -30,15 +27,9 @@ before(async () => {
       res.writeHead(200).end('ok');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(async () => {
-  if (savedAllow === undefined) delete process.env.HTTP_JOB_ALLOW;
-  else process.env.HTTP_JOB_ALLOW = savedAllow;
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => target.close());
 
 /** Clears what the receiver kept. */
 function reset(): void {
@@ -53,7 +44,7 @@ test('a delivery carries the job, run, occurrence, attempt and trigger', async (
   const scheduledFor = new Date('2026-12-06T10:00:02.000Z');
   const { ctx } = jobContext({ jobId: 'job-1', jobName: 'nightly répört', runId: 'run-9', scheduledFor, attempt: 3, trigger: 'retry' });
   reset();
-  await httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook`, headers: { 'X-Custom': 'kept' } }), ctx);
+  await httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook`, headers: { 'X-Custom': 'kept' } }), ctx);
   assert.equal(received.length, 1);
   const headers = received[0]!;
   assert.equal(headers['cronplane-job-id'], 'job-1');
@@ -68,7 +59,7 @@ test('a delivery carries the job, run, occurrence, attempt and trigger', async (
 test('a payload header named like a delivery header is refused at save, in any case', () => {
   const signed = ['webhook-id', 'Webhook-Timestamp', 'WEBHOOK-SIGNATURE', 'Idempotency-Key', 'idempotency-key'];
   for (const name of [...Object.values(DELIVERY_HEADERS), 'cronplane-attempt', 'CRONPLANE-Other', ...signed]) {
-    const parsed = httpPayloadSchema.safeParse({ url: `${base}/hook`, headers: { [name]: '1' } });
+    const parsed = httpPayloadSchema.safeParse({ url: `${target.base}/hook`, headers: { [name]: '1' } });
     assert.equal(parsed.success, false, name);
     const issue = parsed.error!.issues[0]!;
     assert.deepEqual(issue.path, ['headers', name]);
@@ -76,7 +67,7 @@ test('a payload header named like a delivery header is refused at save, in any c
   }
   // Names that merely resemble them are the payload's own.
   for (const name of ['webhook-ids', 'X-Webhook-Id', 'Idempotency', 'X-Cronplane-Trace']) {
-    assert.equal(httpPayloadSchema.safeParse({ url: `${base}/hook`, headers: { [name]: '1' } }).success, true, name);
+    assert.equal(httpPayloadSchema.safeParse({ url: `${target.base}/hook`, headers: { [name]: '1' } }).success, true, name);
   }
 });
 
@@ -87,7 +78,7 @@ test('a delivery is signed per Standard Webhooks over the body sent: the standar
   reset();
   const before = Math.floor(Date.now() / 1000);
   const body = '{"hello":"wörld"}';
-  await httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook`, method: 'POST', body }), ctx);
+  await httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook`, method: 'POST', body }), ctx);
   const headers = headersOf(received[0]!);
   assert.equal(bodies[0], body);
   const id = webhookId(jobId, scheduledFor);
@@ -108,7 +99,7 @@ test('a delivery is signed per Standard Webhooks over the body sent: the standar
 test('a GET sends no body and signs the empty string, whatever the payload holds', async () => {
   const { ctx } = jobContext({ jobId: 'j-get', scheduledFor: new Date('2026-12-06T10:00:00.000Z') });
   reset();
-  await httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook`, method: 'GET', body: 'not sent' }), ctx);
+  await httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook`, method: 'GET', body: 'not sent' }), ctx);
   assert.equal(bodies[0], '');
   assert.equal(new Webhook(TEST_SIGNING_SECRET).verify('', headersOf(received[0]!)), undefined);
   assert.throws(() => new Webhook(TEST_SIGNING_SECRET).verify('not sent', headersOf(received[0]!)), /signature/i);
@@ -119,7 +110,7 @@ test('during a rotation both secrets sign: a receiver holding either one accepts
   const previous = `whsec_${Buffer.alloc(24, 2).toString('base64')}`;
   const { ctx } = jobContext({ signingSecrets: () => Promise.resolve([current, previous]) });
   reset();
-  await httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook`, method: 'PUT', body: 'plain text' }), ctx);
+  await httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook`, method: 'PUT', body: 'plain text' }), ctx);
   const headers = headersOf(received[0]!);
   assert.equal(headers['webhook-signature']!.split(' ').length, 2);
   assert.ok(headers['webhook-signature']!.split(' ').every((entry) => entry.startsWith('v1,')));
@@ -141,7 +132,7 @@ test('one id per occurrence: every attempt of it the same, other occurrences (a 
     [new Date(due.getTime() + 1), 1, 'manual'],
     [new Date(due.getTime() + 60_000), 1, 'schedule'],
   ] as const) {
-    await httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook` }), jobContext({ jobId, scheduledFor, attempt, trigger }).ctx);
+    await httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook` }), jobContext({ jobId, scheduledFor, attempt, trigger }).ctx);
     ids.push(String(received.at(-1)!['webhook-id']));
   }
   assert.equal(new Set(ids.slice(0, 3)).size, 1, 'a retry and a takeover repeat the id');
@@ -152,7 +143,7 @@ test('one id per occurrence: every attempt of it the same, other occurrences (a 
 test('no signing secret: nothing is sent unsigned', async () => {
   const { ctx } = jobContext({ signingSecrets: () => Promise.resolve([]) });
   reset();
-  await assert.rejects(httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook` }), ctx), /no signing secret/);
+  await assert.rejects(httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook` }), ctx), /no signing secret/);
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(received.length, 0);
 });
@@ -164,7 +155,7 @@ test('a stored payload from before the names were reserved cannot override them'
   await httpJob.run(
     {
       method: 'GET',
-      url: `${base}/hook`,
+      url: `${target.base}/hook`,
       headers: {
         'Cronplane-Run-Id': 'forged',
         'cronplane-attempt': '99',
@@ -189,13 +180,13 @@ test("fencing before the send: once the run is no longer this instance's, nothin
   let owned = true;
   const { ctx } = jobContext({ runId: 'run-fenced', stillOwned: () => owned });
   reset();
-  await httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook` }), ctx);
+  await httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook` }), ctx);
   assert.equal(received.length, 1, 'sent while owned');
   // As after a freeze: the lease lapsed while the handler was on its way to the target.
   owned = false;
   reset();
   await assert.rejects(
-    httpJob.run(httpPayloadSchema.parse({ url: `${base}/hook`, method: 'POST', body: 'x' }), ctx),
+    httpJob.run(httpPayloadSchema.parse({ url: `${target.base}/hook`, method: 'POST', body: 'x' }), ctx),
     /not sent: this instance no longer holds the run/,
   );
   await new Promise((resolve) => setTimeout(resolve, 100));

@@ -3,24 +3,20 @@
  * characters, with "…" when there was more; it reads at most RESPONSE_MAX_BYTES. Against a local server.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RESPONSE_EXCERPT_CHARS, RESPONSE_MAX_BYTES, httpJob } from '../../lib/jobs/http';
 import { jobContext } from '../support/job-context';
+import { startLocalTarget, type LocalTarget } from '../support/local-target';
 
 const EXACT = 'e'.repeat(RESPONSE_EXCERPT_CHARS);
 const ONE_OVER = `${'o'.repeat(RESPONSE_EXCERPT_CHARS)}X`;
 // Characters, not bytes: 2-byte UTF-8 characters right across the cut.
 const WIDE = 'é'.repeat(RESPONSE_EXCERPT_CHARS + 10);
 
-let server: Server;
-let base = '';
-const savedAllow = process.env.HTTP_JOB_ALLOW;
+let target: LocalTarget;
 
 before(async () => {
-  process.env.HTTP_JOB_ALLOW = '127.0.0.1';
-  server = createServer((req, res) => {
+  target = await startLocalTarget((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const send = (body: string, status = 200) => res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
     if (path === '/short') send('pong');
@@ -36,21 +32,15 @@ before(async () => {
       res.end('h'.repeat(RESPONSE_MAX_BYTES * 4));
     } else send('not found', 404);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(async () => {
-  if (savedAllow === undefined) delete process.env.HTTP_JOB_ALLOW;
-  else process.env.HTTP_JOB_ALLOW = savedAllow;
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => target.close());
 
 /** Runs the job against `path`; the output lines (status line first, then the excerpt) and the error, if any. */
 async function call(path: string): Promise<{ lines: string[]; error: Error | null }> {
   const { ctx, lines } = jobContext();
   try {
-    await httpJob.run({ method: 'GET', url: `${base}${path}`, headers: {}, timeoutSeconds: 10 }, ctx);
+    await httpJob.run({ method: 'GET', url: `${target.base}${path}`, headers: {}, timeoutSeconds: 10 }, ctx);
     return { lines, error: null };
   } catch (err) {
     return { lines, error: err as Error };
@@ -62,7 +52,7 @@ describe('http job response excerpt', () => {
     const { lines, error } = await call('/short');
     assert.equal(error, null);
     assert.equal(lines.length, 2);
-    assert.match(lines[0]!, new RegExp(`^GET ${base}/short -> 200 OK in \\d+ ms$`));
+    assert.match(lines[0]!, new RegExp(`^GET ${target.base}/short -> 200 OK in \\d+ ms$`));
     assert.equal(lines[1], 'pong');
   });
 

@@ -5,13 +5,12 @@
  * wrapper every handler runs in) against a local server that echoes the secret in each form.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RESPONSE_EXCERPT_CHARS } from '../../lib/jobs/http';
 import { getJobType } from '../../lib/jobs/registry';
 import { encodedForms } from '../../lib/secrets/fields';
 import { jobContext } from '../support/job-context';
+import { startLocalTarget, type LocalTarget } from '../support/local-target';
 
 // Characters JSON escapes (" and \), URL encoding changes (space, +, /, &, =, é) and base64 hides entirely.
 const SECRET = 'k3y "quoted" \\ back/slash +plus &amp=é-0123456789abcdef';
@@ -29,32 +28,23 @@ const BODIES: Record<string, string> = {
   '/error': `{"error":"bad key \\"${JSON.stringify(SECRET).slice(1, -1)}\\""}`,
 };
 
-let server: Server;
-let base = '';
-const savedAllow = process.env.HTTP_JOB_ALLOW;
+let target: LocalTarget;
 
 before(async () => {
-  process.env.HTTP_JOB_ALLOW = '127.0.0.1';
-  server = createServer((req, res) => {
+  target = await startLocalTarget((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const body = BODIES[path];
     if (body === undefined) return void res.writeHead(404).end();
     res.writeHead(path === '/error' ? 401 : 200, { 'content-type': 'text/plain; charset=utf-8' }).end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(async () => {
-  if (savedAllow === undefined) delete process.env.HTTP_JOB_ALLOW;
-  else process.env.HTTP_JOB_ALLOW = savedAllow;
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => target.close());
 
 async function run(path: string): Promise<{ output: string; error: string }> {
   const type = getJobType('http')!;
   const { ctx, lines } = jobContext();
-  const payload = type.payloadSchema.parse({ url: `${base}${path}`, headers: { 'X-Api-Key': SECRET } });
+  const payload = type.payloadSchema.parse({ url: `${target.base}${path}`, headers: { 'X-Api-Key': SECRET } });
   let error = '';
   await type.run(payload, ctx).catch((err: unknown) => (error = err instanceof Error ? err.message : String(err)));
   return { output: lines.join('\n'), error };
