@@ -1,5 +1,6 @@
 // The words of the domain, shared by validation, the stores, the scheduler and the dashboard. Imports nothing
 // (.dependency-cruiser.cjs checks it), so every layer can depend on it.
+export * from './alerts';
 export * from './delivery';
 export * from './headers';
 export * from './policies';
