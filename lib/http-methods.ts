@@ -51,6 +51,8 @@ export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/jobs/{id}/runs': ['GET'],
   '/api/jobs/{id}/signing-secret/reveal': ['POST'],
   '/api/jobs/{id}/signing-secret/rotate': ['POST'],
+  '/api/runs': ['GET'],
+  '/api/runs/{id}': ['GET'],
   '/api/instances': ['GET'],
   '/api/users': ['GET', 'POST'],
   '/api/users/{id}': ['PATCH', 'DELETE'],

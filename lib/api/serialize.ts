@@ -1,6 +1,7 @@
 import 'server-only';
 import { maskPayload } from '../secrets';
 import type { InstanceView } from '../services/instances';
+import type { RunWithAttempts } from '../services/runs';
 import type { SigningSecretAnswer } from '../services/signing-secrets';
 import type { PublicApiToken } from '../services/tokens';
 import type { PublicUser } from '../services/users';
@@ -8,7 +9,7 @@ import type { AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
 import type { AuditEntryJson } from '../validation/audit';
 import type { InstanceJson } from '../validation/instance';
 import type { JobJson, JobListItemJson } from '../validation/job';
-import type { LastRunJson, RunJson } from '../validation/run';
+import type { LastRunJson, RunDetailJson, RunJson } from '../validation/run';
 import type { JobCreatedJson, SigningSecretJson } from '../validation/signing-secret';
 import type { TokenJson } from '../validation/token';
 import type { UserJson } from '../validation/user';
@@ -85,6 +86,25 @@ export function runJson(run: Run): RunJson {
     output: run.output,
     rangeEnd: isoOrNull(run.rangeEnd),
     rangeCount: run.rangeCount,
+  };
+}
+
+/** GET /api/runs/{id}: the run, every attempt with its output (oldest first, the current one last) and its webhook-id. */
+export function runDetailJson(detail: RunWithAttempts): RunDetailJson {
+  return {
+    ...runJson(detail.run),
+    attempts: detail.attempts.map((a) => ({
+      attempt: a.attempt,
+      instanceId: a.instanceId,
+      startedAt: isoOrNull(a.startedAt),
+      finishedAt: isoOrNull(a.finishedAt),
+      durationMs: a.startedAt && a.finishedAt ? a.finishedAt.getTime() - a.startedAt.getTime() : null,
+      status: a.status,
+      error: a.error,
+      output: a.output,
+      current: a.current,
+    })),
+    webhookId: detail.webhookId,
   };
 }
 

@@ -5,7 +5,7 @@ import { signsDeliveries } from '../secrets/signing';
 import { getStore } from '../store';
 import { RUN_STATUSES, type Job, type Page, type Run, type RunAttempt, type RunStatus } from '../store/types';
 import { IdSchema } from '../validation/id';
-import { RUN_RANGES, type RunFilter } from '../validation/run';
+import { RUN_RANGES, type RunFilter, type RunHistoryQuery } from '../validation/run';
 
 export interface RunHistory {
   page: Page<Run>;
@@ -35,6 +35,12 @@ export async function listRunHistory(filter: RunFilter, paging: { limit: number;
     to: to ?? undefined,
   });
   return { page, from, to, now };
+}
+
+/** GET /api/runs: the run history under the API's strict filters (RunHistoryQuerySchema, the page's names). */
+export async function listRunsForApi(query: RunHistoryQuery): Promise<Page<Run>> {
+  const { limit, cursor, job, q, instance, status, from, to } = query;
+  return (await listRunHistory({ job, q, instance, status, from, to }, { limit, cursor })).page;
 }
 
 export interface RunDetail {
@@ -91,6 +97,45 @@ export async function listRunAttempts(id: string): Promise<RunAttemptRow[]> {
       current: true,
     },
   ];
+}
+
+/** One attempt with its output excerpt (the API's run detail). */
+export type RunAttemptWithOutput = RunAttemptRow & { output: string | null };
+
+export interface RunWithAttempts {
+  run: Run;
+  /** Every attempt, oldest first, the current one last (see listRunAttempts), each with its output. */
+  attempts: RunAttemptWithOutput[];
+  /** As RunDetail.webhookId. */
+  webhookId: string | null;
+}
+
+/** GET /api/runs/{id}: the run, its attempts with their output and its webhook-id. NotFoundError for an unknown or malformed id. */
+export async function getRunWithAttempts(id: string): Promise<RunWithAttempts> {
+  const parsed = IdSchema.safeParse(id);
+  if (!parsed.success) throw new NotFoundError('run');
+  const store = await getStore();
+  const [run, earlier] = await Promise.all([store.getRun(parsed.data), store.listRunAttempts(parsed.data)]);
+  if (!run) throw new NotFoundError('run');
+  const job = await store.getJob(run.jobId);
+  const delivered = job !== null && signsDeliveries(job.type) && run.rangeEnd === null;
+  return {
+    run,
+    attempts: [
+      ...earlier.map((a) => ({ ...a, current: false })),
+      {
+        attempt: run.attempt,
+        instanceId: run.instanceId,
+        startedAt: run.startedAt,
+        finishedAt: run.finishedAt,
+        status: run.status,
+        error: run.error,
+        output: run.output,
+        current: true,
+      },
+    ],
+    webhookId: delivered ? webhookId(run.jobId, run.scheduledFor) : null,
+  };
 }
 
 /** Runs currently executing on one instance. */

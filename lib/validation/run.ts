@@ -1,10 +1,12 @@
 // A run: its entity as the API answers it (runs are created by the scheduler, never by a client), the query of a job's
-// runs (GET /api/jobs/{id}/runs), and the run history's filters (the /runs page).
+// runs (GET /api/jobs/{id}/runs), the run history's filters (the /runs page) and the same filters as the REST API takes
+// them (GET /api/runs), and a run with its attempts (GET /api/runs/{id}).
 import { z } from 'zod';
 import { RUN_STATUSES } from '../domain';
 import { DateTimeJsonSchema, isoDateSchema } from './date';
+import { IdSchema } from './id';
 import { TimePageQuerySchema } from './list-query';
-import { isSingleLineText } from './text';
+import { SINGLE_LINE, isSingleLineText, trimmedText } from './text';
 
 /** Query of GET /api/jobs/{id}/runs. */
 export const RunListQuerySchema = TimePageQuerySchema;
@@ -56,6 +58,36 @@ export const RunFilterSchema = z.object({
 });
 export type RunFilter = z.output<typeof RunFilterSchema>;
 
+const filterText = (max: number) =>
+  trimmedText(z.string().trim(), { min: 1, max }, SINGLE_LINE).refine(
+    isSingleLineText,
+    'must not contain control characters or invalid Unicode',
+  );
+
+const DATE_HELP = 'ISO-8601 date or date-time (a date is midnight UTC, a time without an offset is UTC)';
+export const RANGE_MESSAGE = 'to must not be before from';
+
+/**
+ * The run history's filters as GET /api/runs takes them: the /runs page's (RunFilterSchema) under the same names, but
+ * strict: a value the page would drop is a 400 naming the parameter here, so a client never gets every run for a
+ * filter it got wrong. The page's relative `range` is left out: a client sends `from` itself. from <= to (one rule
+ * across two parameters: the issue is on `to`).
+ */
+export const RunHistoryQuerySchema = TimePageQuerySchema.extend({
+  job: IdSchema.optional().describe("Only this job's runs (a job's id; runs of a deleted job keep its id)"),
+  q: filterText(200)
+    .optional()
+    .describe('Case-insensitive literal substring of the job name (its current name, or the name a run was recorded under)'),
+  status: z.enum(RUN_STATUSES).optional().describe('Only runs with this status'),
+  instance: filterText(200).optional().describe('Only runs of this instance (exact id)'),
+  from: isoDateSchema('from').optional().describe(`Runs due (scheduledFor) at or after this instant (inclusive); ${DATE_HELP}`),
+  to: isoDateSchema('to').optional().describe(`Runs due (scheduledFor) before this instant (exclusive), not before from; ${DATE_HELP}`),
+}).superRefine((query, ctx) => {
+  if (query.from && query.to && query.to.getTime() < query.from.getTime())
+    ctx.addIssue({ code: 'custom', path: ['to'], message: RANGE_MESSAGE });
+});
+export type RunHistoryQuery = z.output<typeof RunHistoryQuerySchema>;
+
 /** A run as the API answers it. The lease is scheduler bookkeeping and stays inside. */
 export const RunJsonSchema = z.object({
   id: z.string(),
@@ -89,8 +121,36 @@ export const LastRunJsonSchema = RunJsonSchema.pick({
 
 export const RunListJsonSchema = z.object({ runs: z.array(RunJsonSchema), nextCursor: z.string().nullable() });
 
+/** One attempt of a run, oldest first; the last one is the current attempt (`current`, finishedAt null while it runs or waits). */
+export const RunAttemptJsonSchema = z.object({
+  attempt: z.number().int(),
+  instanceId: z.string().nullable(),
+  startedAt: DateTimeJsonSchema.nullable(),
+  finishedAt: DateTimeJsonSchema.nullable(),
+  durationMs: z.number().int().nullable(),
+  status: z.enum(RUN_STATUSES),
+  error: z.string().nullable(),
+  output: z.string().nullable().describe('The bounded output excerpt of this attempt'),
+  current: z.boolean().describe("The run's own (latest) attempt; the others were retried or taken over"),
+});
+
+/** GET /api/runs/{id}: the run with every attempt, and the webhook-id its deliveries carry. */
+export const RunDetailJsonSchema = RunJsonSchema.extend({
+  attempts: z
+    .array(RunAttemptJsonSchema)
+    .describe(
+      'Every attempt, oldest first: earlier ones (retried after a failure, or taken over from a stopped instance), then the current one',
+    ),
+  webhookId: z
+    .string()
+    .nullable()
+    .describe('The webhook-id (and Idempotency-Key) every delivery of this occurrence carries; null when its job sends none'),
+});
+
 /** The answer of POST /api/jobs/{id}/run: the occurrence queued for now. */
 export const RunNowJsonSchema = z.object({ jobId: z.string(), scheduledFor: DateTimeJsonSchema });
 
 export type RunJson = z.input<typeof RunJsonSchema>;
+export type RunAttemptJson = z.input<typeof RunAttemptJsonSchema>;
+export type RunDetailJson = z.input<typeof RunDetailJsonSchema>;
 export type LastRunJson = z.input<typeof LastRunJsonSchema>;

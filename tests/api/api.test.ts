@@ -585,6 +585,8 @@ describe('OpenAPI', () => {
       '/api/jobs/{id}/runs': ['get'],
       '/api/jobs/{id}/signing-secret/reveal': ['post'],
       '/api/jobs/{id}/signing-secret/rotate': ['post'],
+      '/api/runs': ['get'],
+      '/api/runs/{id}': ['get'],
       '/api/instances': ['get'],
       '/api/events': ['get'],
       '/api/users': ['get', 'post'],

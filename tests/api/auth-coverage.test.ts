@@ -72,6 +72,8 @@ const API: Record<string, Method[]> = {
   '/api/jobs/[id]/signing-secret/reveal': ['POST'],
   '/api/jobs/[id]/signing-secret/rotate': ['POST'],
   '/api/openapi.json': ['GET'],
+  '/api/runs': ['GET'],
+  '/api/runs/[id]': ['GET'],
   '/api/session': ['GET', 'POST', 'DELETE'],
   '/api/tokens': ['GET', 'POST'],
   '/api/tokens/[id]': ['DELETE'],

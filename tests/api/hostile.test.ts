@@ -416,6 +416,8 @@ const ROUTES: Record<string, Method[]> = {
   '/api/jobs/{id}/runs': ['GET'],
   '/api/jobs/{id}/signing-secret/reveal': ['POST'],
   '/api/jobs/{id}/signing-secret/rotate': ['POST'],
+  '/api/runs': ['GET'],
+  '/api/runs/{id}': ['GET'],
   '/api/{...path}': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
 };
 /** Public without credentials: README and docs/security.md say so. */

@@ -123,11 +123,33 @@ def _with_secret_headers_rule(body):
     return {**body, "payload": {**payload, "secretHeaders": kept}}
 
 
+def _instant_of(text):
+    """The instant of a date-or-date-time value as the handlers read it (a date is midnight UTC, no offset is UTC)."""
+    try:
+        value = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+
+
+# The run history's window (GET /api/runs, stated in its description): `to` is not before `from`. Data meant to be
+# valid gets the two in order; data meant to be invalid is left as generated.
+def _with_window_rule(query):
+    if not isinstance(query, dict) or not isinstance(query.get("from"), str) or not isinstance(query.get("to"), str):
+        return query
+    start, end = _instant_of(query["from"]), _instant_of(query["to"])
+    if start is not None and end is not None and end < start:
+        return {**query, "from": query["to"], "to": query["from"]}
+    return query
+
+
 @schemathesis.hook
 def map_case(context, case):
     meta = case.meta
-    body = case.body
-    if meta is None or not meta.generation.mode.is_positive or not isinstance(body, dict):
+    if meta is None or not meta.generation.mode.is_positive:
         return case
-    case.body = _with_secret_headers_rule(_with_retry_rule(body))
+    if isinstance(case.query, dict):
+        case.query = _with_window_rule(case.query)
+    if isinstance(case.body, dict):
+        case.body = _with_secret_headers_rule(_with_retry_rule(case.body))
     return case

@@ -5,6 +5,7 @@ import { deliveriesSection } from './deliveries';
 import { instancesSection } from './instances';
 import { jobsSection } from './jobs';
 import { metaSection } from './meta';
+import { runsSection } from './runs';
 import type { ApiSection, JsonSchema } from './parts';
 import { sessionSection } from './session';
 import { tokensSection } from './tokens';
@@ -18,6 +19,7 @@ function buildDocument(): JsonSchema {
   const sections: ApiSection[] = [
     metaSection(),
     jobsSection(),
+    runsSection(),
     deliveries,
     instancesSection(),
     usersSection(),
@@ -37,7 +39,11 @@ function buildDocument(): JsonSchema {
     security: [{ bearerAuth: [] }, { sessionCookie: [] }],
     tags: [
       { name: 'jobs', description: "Scheduled jobs: create, change, pause, resume, run now, delete; http jobs' signing secrets" },
-      { name: 'runs', description: "A job's runs (one record per occurrence), newest first" },
+      {
+        name: 'runs',
+        description:
+          'Runs (one record per occurrence, or per range of missed ones): the history across jobs with filters, a run with its attempts',
+      },
       { name: 'instances', description: 'The app instances that serve the API and run the scheduler, with their heartbeats' },
       { name: 'users', description: 'Dashboard users, their roles and sessions (admins only)' },
       { name: 'tokens', description: 'API tokens acting with a role (admins only)' },
