@@ -1185,6 +1185,130 @@ for (const store of stores) {
       );
     });
 
+    // ---- the run history's query string and a run's id ---------------------------------------------------------------
+
+    const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    const RUN_STATUS_NAMES = [
+      'claimed',
+      'running',
+      'succeeded',
+      'failed',
+      'timed-out',
+      'skipped',
+      'missed',
+      'abandoned',
+      'unknown',
+      'retrying',
+    ];
+
+    /** Runs to filter: a run now of two seeded jobs, waited for (before any snapshot, so the counts stay put after). */
+    async function someRuns(): Promise<Array<Record<string, any>>> {
+      for (const job of seeded.slice(0, 2)) assert.equal((await call('POST', `/api/jobs/${job.id}/run`)).status, 202);
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const runs = ((await call('GET', '/api/runs?limit=200')).json?.runs ?? []) as Array<Record<string, any>>;
+        const done = runs.filter((r) => !['claimed', 'running', 'retrying'].includes(r.status));
+        if (done.length >= 2 && done.length === runs.length) return runs;
+        assert.ok(Date.now() < deadline, `runs did not finish: ${JSON.stringify(runs)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+
+    test('GET /api/runs: bad dates, to before from, crafted cursors, bad limits, unknown statuses, job ids that are not ids and control characters are 400s naming the parameter', async () => {
+      const bad = fc.oneof(
+        fc.tuple(fc.constantFrom('from', 'to'), badDate).map(([param, value]) => [param, { [param]: value }] as const),
+        fc
+          .tuple(goodDate, goodDate)
+          .filter(([a, b]) => a !== b)
+          .map(([a, b]) => ['to', { from: a > b ? a : b, to: a > b ? b : a }] as const),
+        badTimeCursor.map((value) => ['cursor', { cursor: value }] as const),
+        hostileQueryValue
+          .filter((v) => v.trim() !== '' && !(/^\d{1,4}$/.test(v) && Number(v) >= 1 && Number(v) <= 200))
+          .map((value) => ['limit', { limit: value }] as const),
+        hostileQueryValue.filter((v) => v !== '' && !RUN_STATUS_NAMES.includes(v)).map((value) => ['status', { status: value }] as const),
+        hostileId.filter((v) => !UUID.test(v)).map((value) => ['job', { job: value }] as const),
+        fc
+          .tuple(fc.constantFrom('instance', 'q'), fc.oneof(withControlCharacter, fc.constant('x'.repeat(201))))
+          .map(([param, value]) => [param, { [param]: value }] as const),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(bad, async ([param, query]) => {
+            const path = `/api/runs?${new URLSearchParams(query)}`;
+            const answer = await call('GET', path);
+            assertRefused(answer, `GET ${path}`);
+            assert.equal(answer.status, 400, `GET ${path} -> ${answer.status}`);
+            assert.deepEqual(issuePaths(answer), [param], `GET ${path}`);
+          }),
+          { numRuns: RUNS * 3 },
+        ),
+      );
+    });
+
+    test('GET /api/runs: any window in years 1-9999, well-formed cursors, any status or id and plain text are answered (200); each lists exactly the runs it names (text literally)', async () => {
+      const all = await someRuns();
+      const names = new Map(seeded.map((j) => [j.id, j.name]));
+      const ok = fc.oneof(
+        fc.tuple(goodDate, goodDate).map(([a, b]) => ({ from: a < b ? a : b, to: a < b ? b : a })),
+        fc.tuple(goodDate, fc.uuid()).map((key) => ({ cursor: base64url(JSON.stringify(key)) })),
+        fc.constantFrom(...RUN_STATUS_NAMES).map((status) => ({ status })),
+        fc.oneof(fc.uuid(), fc.constantFrom(...seeded.map((j) => j.id))).map((job) => ({ job })),
+        fc
+          .tuple(
+            fc.constantFrom('instance', 'q'),
+            fc.oneof(
+              fc.constantFrom(
+                ...INJECTION_STRINGS.filter((s) => !/\p{Cc}/u.test(s) && s.trim() !== ''),
+                'ALPHA',
+                'report',
+                '日本',
+                '%',
+                '_',
+              ),
+              fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim() !== '' && !/\p{Cc}/u.test(s)),
+            ),
+          )
+          .map(([param, value]) => ({ [param]: value })),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(ok, async (query: Record<string, string>) => {
+            const path = `/api/runs?${new URLSearchParams({ ...query, limit: '200' })}`;
+            const answer = await call('GET', path);
+            assert.equal(answer.status, 200, `GET ${path} -> ${answer.status} ${answer.text.slice(0, 300)}`);
+            if (query.cursor) return;
+            const got = ((answer.json?.runs ?? []) as Array<Record<string, any>>).map((r) => r.id);
+            const needle = (query.q ?? query.instance ?? '').trim();
+            const expected = all
+              .filter((r) => {
+                if (query.from && (r.scheduledFor < query.from || r.scheduledFor >= query.to!)) return false;
+                if (query.status && r.status !== query.status) return false;
+                if (query.job && r.jobId !== query.job) return false;
+                if (query.instance !== undefined && r.instanceId !== needle) return false;
+                if (query.q !== undefined) {
+                  const haystacks = [r.jobName, names.get(r.jobId) ?? ''].map((n: string) => n.toLowerCase());
+                  if (!haystacks.some((n) => n.includes(needle.toLowerCase()))) return false;
+                }
+                return true;
+              })
+              .map((r) => r.id);
+            assert.deepEqual(got, expected, `GET ${path}`);
+          }),
+          { numRuns: RUNS * 3 },
+        ),
+      );
+    });
+
+    test('hostile ids in GET /api/runs/{id}: 404 (or 405), never a 5xx', async () => {
+      await idsRefused(
+        [
+          ['GET', (id) => `/api/runs/${id}`, undefined],
+          ['PATCH', (id) => `/api/runs/${id}`, '{}'],
+        ],
+        hostileId,
+      );
+    });
+
     // ---- routes without input, methods, unknown paths ---------------------------------------------------------------
 
     test('routes that read no query ignore a hostile one: the same answer as without it', async () => {
