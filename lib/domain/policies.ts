@@ -17,3 +17,23 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 };
+
+/**
+ * Auto-pause (Temporal's pause-on-failure): the job is paused once `afterFailures` occurrences in a row have ended in a
+ * final failure (failed or timed-out after their last retry). A success resets the count; skipped, missed, abandoned
+ * and unknown outcomes neither count nor reset it. Null on a job = never paused by the app.
+ */
+export interface AutoPausePolicy {
+  /** 1-100. */
+  afterFailures: number;
+}
+
+export const AUTO_PAUSE_MAX_FAILURES = 100;
+
+/** Who an auto-pause is recorded as (the job's pause.by and the audit entry's actor): the app itself. */
+export const AUTO_PAUSE_ACTOR = { type: 'system', id: null, name: 'cronplane' } as const;
+
+/** The pause note of an auto-pause. */
+export function autoPauseNote(afterFailures: number): string {
+  return `paused after ${afterFailures} consecutive failures`;
+}

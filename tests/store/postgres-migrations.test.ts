@@ -106,6 +106,7 @@ describe('postgres migrations', { timeout: 120_000 }, () => {
       const job = await upgraded.getJob(jobId);
       assert.deepEqual(job?.retry, { maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 });
       assert.equal(job?.concurrencyLimit, null);
+      assert.equal(job?.autoPause, null, 'jobs from before auto-pause are never auto-paused');
       await upgraded.deleteJob(jobId);
       const page = await upgraded.listRuns({ limit: 10, jobSearch: '(OLD NAME)' });
       assert.deepEqual(

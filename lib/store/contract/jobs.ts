@@ -1,11 +1,11 @@
 // Jobs: what they are, how they are created, patched and listed, and the store's part that keeps them.
 import { BrandedError } from '../../errors';
-import type { MissedPolicy, OverlapPolicy, RetryPolicy, Schedule } from '../../domain';
+import type { AutoPausePolicy, MissedPolicy, OverlapPolicy, RetryPolicy, Schedule } from '../../domain';
 import type { AuditActorType } from './audit';
 import type { JsonObject, Page } from './database';
 import type { Run } from './runs';
 
-export { DEFAULT_RETRY, type RetryPolicy } from '../../domain';
+export { DEFAULT_RETRY, type AutoPausePolicy, type RetryPolicy } from '../../domain';
 
 /** Who paused a job, as the audit log records actors. */
 export interface PauseActor {
@@ -41,6 +41,8 @@ export interface Job {
   retry: RetryPolicy;
   /** Most runs of this job at once across the cluster; null = no limit beyond the overlap policy. */
   concurrencyLimit: number | null;
+  /** Pause the job after this many final failures in a row; null = never (see AutoPausePolicy). */
+  autoPause: AutoPausePolicy | null;
   /** The occurrence the job waits for next; null when paused or when a one-off has run. */
   nextRunAt: Date | null;
   /** Interval schedules count from here, so occurrences never drift. */
@@ -55,9 +57,9 @@ export interface JobWithLastRun extends Job {
   lastRun: Pick<Run, 'id' | 'status' | 'scheduledFor' | 'startedAt' | 'finishedAt' | 'instanceId'> | null;
 }
 
-/** retry, concurrencyLimit and pause may be left out: DEFAULT_RETRY, null and null. */
-export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit' | 'pause'> &
-  Partial<Pick<Job, 'retry' | 'concurrencyLimit' | 'pause'>>;
+/** retry, concurrencyLimit, pause and autoPause may be left out: DEFAULT_RETRY, null, null and null. */
+export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause'> &
+  Partial<Pick<Job, 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause'>>;
 export type JobPatch = Partial<Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version'>>;
 
 export interface JobListQuery {
@@ -66,6 +68,12 @@ export interface JobListQuery {
   /** Case-insensitive substring of the name. */
   search?: string;
   tag?: string;
+}
+
+/** What recordOutcome answers: the job's count of final failures in a row, and its auto-pause policy. */
+export interface OutcomeCount {
+  consecutiveFailures: number;
+  autoPause: AutoPausePolicy | null;
 }
 
 /** Thrown by createJob/updateJob when another job has the name. */
@@ -100,4 +108,18 @@ export interface JobStore {
   advanceJob(id: string, expected: { version: number; nextRunAt: Date }, nextRunAt: Date | null): Promise<boolean>;
   /** Active (not paused) jobs whose nextRunAt is before `before`: the scheduler's safety net. */
   listDueJobs(before: Date, limit: number): Promise<Job[]>;
+  /**
+   * Counts an occurrence's final outcome towards auto-pause, atomically: 'failure' adds one to the job's count of final
+   * failures in a row, 'success' sets it to 0. Only while the job is active (an outcome that ends while it is paused
+   * counts for nothing). The count a job starts with, and after an auto-pause, is 0. Null when the job does not exist or
+   * is paused. Called once per occurrence, by the instance whose guarded final write of the run succeeded.
+   */
+  recordOutcome(jobId: string, outcome: 'failure' | 'success'): Promise<OutcomeCount | null>;
+  /**
+   * The auto-pause, a compare-and-set: only while the job is active, has an auto-pause policy and its count has reached
+   * policy.afterFailures, it is paused with `pause` (nextRunAt null, version bumped, the count back to 0) and its claimed
+   * runs are closed as a pause closes them. Exactly one of several concurrent callers gets the job; the others (and any
+   * call when the condition does not hold) get null and nothing is written.
+   */
+  autoPauseJob(id: string, pause: PauseRecord): Promise<Job | null>;
 }

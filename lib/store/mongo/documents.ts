@@ -40,6 +40,7 @@ export function toJob(doc: JobDoc): Job {
     tags: doc.tags,
     retry: doc.retry ? { ...doc.retry } : { ...DEFAULT_RETRY },
     concurrencyLimit: doc.concurrencyLimit ?? null,
+    autoPause: doc.autoPause ? { afterFailures: doc.autoPause.afterFailures } : null,
     nextRunAt: doc.nextRunAt,
     anchorAt: doc.anchorAt,
     version: doc.version,
@@ -134,6 +135,7 @@ export function jobSet(patch: JobPatch): Partial<JobDoc> {
     payload: (payload) => ({ payloadJson: JSON.stringify(payload) }),
     // A fixed shape, whatever the caller's object holds besides.
     pause: (pause) => ({ pause: pauseDoc(pause) }),
+    autoPause: (autoPause) => ({ autoPause: autoPause ? { afterFailures: autoPause.afterFailures } : null }),
     retry: (retry) => ({
       retry: { maxAttempts: retry.maxAttempts, backoffSeconds: retry.backoffSeconds, maxBackoffSeconds: retry.maxBackoffSeconds },
     }),

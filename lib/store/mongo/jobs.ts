@@ -11,7 +11,9 @@ import {
   type JobStore,
   type JobWithLastRun,
   type NewJob,
+  type OutcomeCount,
   type Page,
+  type PauseRecord,
 } from '../types';
 import { closeClaims } from './claims';
 import { and, insertStamped, orTaken, type MongoDatabase } from './database';
@@ -37,6 +39,8 @@ export function mongoJobs(db: MongoDatabase): JobStore {
           tags: job.tags,
           retry: { ...(job.retry ?? DEFAULT_RETRY) },
           concurrencyLimit: job.concurrencyLimit ?? null,
+          autoPause: job.autoPause ? { afterFailures: job.autoPause.afterFailures } : null,
+          consecutiveFailures: 0,
           nextRunAt: job.nextRunAt,
           anchorAt: job.anchorAt,
           version: 1,
@@ -152,6 +156,42 @@ export function mongoJobs(db: MongoDatabase): JobStore {
         .limit(limit)
         .toArray();
       return docs.map(toJob);
+    },
+
+    async recordOutcome(jobId: string, outcome: 'failure' | 'success'): Promise<OutcomeCount | null> {
+      // One document update is atomic: concurrent outcomes each add their one (or reset).
+      const doc = await db.jobs.findOneAndUpdate(
+        { _id: jobId, paused: false },
+        outcome === 'failure' ? { $inc: { consecutiveFailures: 1 } } : { $set: { consecutiveFailures: 0 } },
+        { returnDocument: 'after', projection: { consecutiveFailures: 1, autoPause: 1 } },
+      );
+      if (!doc) return null;
+      return {
+        consecutiveFailures: doc.consecutiveFailures ?? 0,
+        autoPause: doc.autoPause ? { afterFailures: doc.autoPause.afterFailures } : null,
+      };
+    },
+
+    async autoPauseJob(id: string, pause: PauseRecord): Promise<Job | null> {
+      const current = await db.jobs.findOne({ _id: id }, { projection: { autoPause: 1 } });
+      const after = current?.autoPause?.afterFailures;
+      if (after === undefined) return null;
+      // The compare-and-set in one document update (no $expr: the filter names the policy read above, so a policy
+      // changed meanwhile does not match): after the first caller's update the job is paused with a count of 0, and no
+      // other caller's filter matches any more.
+      const doc = await db.jobs.findOneAndUpdate(
+        { _id: id, paused: false, 'autoPause.afterFailures': after, consecutiveFailures: { $gte: after } },
+        {
+          $set: { paused: true, pause: pauseDoc(pause), nextRunAt: null, consecutiveFailures: 0 },
+          $inc: { version: 1 },
+          $currentDate: { updatedAt: true },
+        },
+        { returnDocument: 'after' },
+      );
+      if (!doc) return null;
+      // As a pause: the claims made before it are closed (none can complete after it).
+      await closeClaims(db, id, 'skipped: the job was paused before this occurrence started');
+      return toJob(doc);
     },
   };
 }

@@ -3,6 +3,7 @@ import { MongoServerError, type Db, type IndexDescription } from 'mongodb';
 import type {
   ApiToken,
   AuditEntry,
+  AutoPausePolicy,
   Instance,
   Job,
   PauseRecord,
@@ -34,7 +35,7 @@ export const AGENDA_LOG_COLLECTION = 'agenda_logs';
 /** A domain object as a document: its id is the _id. */
 type Doc<T extends { id: string }> = Omit<T, 'id'> & { _id: string };
 
-export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | 'pause'> & {
+export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause'> & {
   // Stored as JSON text: payloads are opaque to the store, and user keys with "." or a leading "$" (HTTP header
   // names, say) are not valid everywhere as BSON field names. JSON text also round-trips exactly like PostgreSQL's jsonb.
   payloadJson: string;
@@ -43,6 +44,10 @@ export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | '
   concurrencyLimit?: number | null;
   /** A subdocument { at, by: { type, id, name }, note }; absent on documents from before pause records: read as null. */
   pause?: PauseRecord | null;
+  /** { afterFailures }; absent on documents from before auto-pause: read as null (never). */
+  autoPause?: AutoPausePolicy | null;
+  /** Final failures in a row while active (recordOutcome); absent = 0. */
+  consecutiveFailures?: number;
 };
 
 /** A job's signing secret; _id is the job's id (one per job), deleted with the job. */

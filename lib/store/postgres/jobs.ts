@@ -12,7 +12,9 @@ import {
   type JobStore,
   type JobWithLastRun,
   type NewJob,
+  type OutcomeCount,
   type Page,
+  type PauseRecord,
 } from '../types';
 import { closeClaims } from './claims';
 import { isPrismaError, type PgDatabase } from './database';
@@ -23,6 +25,7 @@ import { JOB_COLUMNS, pauseColumns, toJob, toJobWithLastRun, type JobRow, type L
 function jobData(patch: JobPatch): Prisma.JobUpdateInput {
   return patchToFields(patch, JOB_PATCH_FIELDS, {
     pause: pauseColumns,
+    autoPause: (autoPause) => ({ autoPauseAfterFailures: autoPause?.afterFailures ?? null }),
     retry: (retry) => ({
       retryMaxAttempts: retry.maxAttempts,
       retryBackoffSeconds: retry.backoffSeconds,
@@ -52,6 +55,7 @@ export function postgresJobs(db: PgDatabase): JobStore {
             retryBackoffSeconds: (job.retry ?? DEFAULT_RETRY).backoffSeconds,
             retryMaxBackoffSeconds: (job.retry ?? DEFAULT_RETRY).maxBackoffSeconds,
             concurrencyLimit: job.concurrencyLimit ?? null,
+            autoPauseAfterFailures: job.autoPause?.afterFailures ?? null,
             nextRunAt: job.nextRunAt,
             anchorAt: job.anchorAt,
           },
@@ -159,6 +163,38 @@ export function postgresJobs(db: PgDatabase): JobStore {
         take: limit,
       });
       return rows.map(toJob);
+    },
+
+    async recordOutcome(jobId: string, outcome: 'failure' | 'success'): Promise<OutcomeCount | null> {
+      if (!isUuid(jobId)) return null;
+      // One statement: concurrent outcomes of the job's occurrences each add their one (or reset) under the row lock.
+      const rows = await db.sql<{ count: number; after: number | null }>(
+        `UPDATE jobs SET consecutive_failures = CASE WHEN $2::boolean THEN consecutive_failures + 1 ELSE 0 END
+         WHERE id = $1::uuid AND NOT paused
+         RETURNING consecutive_failures AS count, auto_pause_after_failures AS after`,
+        [jobId, outcome === 'failure'],
+      );
+      const row = rows[0];
+      return row ? { consecutiveFailures: row.count, autoPause: row.after === null ? null : { afterFailures: row.after } } : null;
+    },
+
+    async autoPauseJob(id: string, pause: PauseRecord): Promise<Job | null> {
+      if (!isUuid(id)) return null;
+      // The compare-and-set: the row lock makes concurrent callers wait, and after the first one's commit the others no
+      // longer match (paused, count 0).
+      const rows = await db.sql<JobRow>(
+        `UPDATE jobs j SET paused = true, paused_at = $2, paused_by_type = $3, paused_by_id = $4, paused_by_name = $5,
+           pause_note = $6, next_run_at = NULL, consecutive_failures = 0, version = version + 1, updated_at = $7
+         WHERE id = $1::uuid AND NOT paused AND auto_pause_after_failures IS NOT NULL
+           AND consecutive_failures >= auto_pause_after_failures
+         RETURNING ${JOB_COLUMNS.text}`,
+        [id, pause.at, pause.by.type, pause.by.id, pause.by.name, pause.note, new Date()],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      // As a pause: the claims made before it are closed (none can be made after it).
+      await closeClaims(db, id, 'skipped: the job was paused before this occurrence started');
+      return toJob(row);
     },
   };
 }

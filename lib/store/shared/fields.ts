@@ -45,6 +45,7 @@ export const JOB_PATCH_FIELDS: Record<keyof JobPatch, true> = {
   tags: true,
   retry: true,
   concurrencyLimit: true,
+  autoPause: true,
   nextRunAt: true,
   anchorAt: true,
 };

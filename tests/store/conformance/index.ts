@@ -8,6 +8,7 @@
  */
 import { describe } from 'node:test';
 import { auditConformance } from './audit';
+import { autoPauseConformance } from './auto-pause';
 import { claimConformance } from './claims';
 import { databaseConformance } from './database';
 import { identityConformance } from './identity';
@@ -25,6 +26,7 @@ export function storeConformance(label: string, open: Open): void {
   describe(`Store conformance: ${label}`, () => {
     databaseConformance(open);
     jobConformance(open);
+    autoPauseConformance(open);
     signingSecretConformance(open);
     claimConformance(open);
     runConformance(open);
