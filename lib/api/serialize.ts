@@ -35,6 +35,7 @@ export function jobJson(job: Job): JobJson {
     tags: job.tags,
     retry: { maxAttempts: job.retry.maxAttempts, backoffSeconds: job.retry.backoffSeconds, maxBackoffSeconds: job.retry.maxBackoffSeconds },
     concurrencyLimit: job.concurrencyLimit,
+    autoPause: job.autoPause ? { afterFailures: job.autoPause.afterFailures } : null,
     nextRunAt: isoOrNull(job.nextRunAt),
     createdAt: iso(job.createdAt),
     updatedAt: iso(job.updatedAt),

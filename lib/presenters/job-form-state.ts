@@ -55,6 +55,8 @@ export const JobFormValuesSchema = z.object({
   retry: z.object({ maxAttempts: z.string(), backoffSeconds: z.string(), maxBackoffSeconds: z.string() }),
   /** Empty = no limit. */
   concurrencyLimit: z.string(),
+  /** Empty = never auto-paused. */
+  autoPause: z.object({ afterFailures: z.string() }),
 });
 export type JobFormValues = z.infer<typeof JobFormValuesSchema>;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];

@@ -66,6 +66,7 @@ export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobForm
       maxBackoffSeconds: String(retry.maxBackoffSeconds),
     },
     concurrencyLimit: job?.concurrencyLimit == null ? '' : String(job.concurrencyLimit),
+    autoPause: { afterFailures: job?.autoPause ? String(job.autoPause.afterFailures) : '' },
   };
   return {
     jobId: job?.id ?? null,

@@ -61,6 +61,7 @@ const AUDITED_FIELDS = [
   'tags',
   'retry',
   'concurrencyLimit',
+  'autoPause',
   // The pause's note (who and when are the entry's own actor and time).
   'pauseNote',
 ] as const;
@@ -151,6 +152,7 @@ export async function updateJob(id: string, input: unknown, actor: Actor): Promi
     tags: patch.tags ?? current.tags,
     retry: patch.retry ?? current.retry,
     concurrencyLimit: patch.concurrencyLimit !== undefined ? patch.concurrencyLimit : current.concurrencyLimit,
+    autoPause: patch.autoPause !== undefined ? patch.autoPause : current.autoPause,
   });
   const store = await getStore();
   const storePatch: JobPatch = { ...merged, payload: sealPayload(merged.type, merged.payload) };

@@ -6,7 +6,7 @@ import { NamePageQuerySchema } from './list-query';
 import { LastRunJsonSchema } from './run';
 import { ScheduleSchema } from './schedule';
 import { NO_NUL, SINGLE_LINE, isSingleLineText, refuseUnstorableString, refuseUnstorableText, trimmedText } from './text';
-import { MISSED_POLICIES, OVERLAP_POLICIES } from '../domain';
+import { AUTO_PAUSE_MAX_FAILURES, MISSED_POLICIES, OVERLAP_POLICIES } from '../domain';
 
 export { MISSED_POLICIES, OVERLAP_POLICIES, type MissedPolicy, type OverlapPolicy } from '../domain';
 
@@ -76,6 +76,26 @@ export const ConcurrencyLimitSchema = z
   .nullable()
   .describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy');
 
+const AUTO_PAUSE_HELP =
+  'Pause the job after this many occurrences in a row ended in a final failure (failed or timed out after its last retry); a success resets the count, skipped and missed occurrences neither count nor reset it. The pause is recorded as by the app (by: system "cronplane") with the note "paused after N consecutive failures"';
+
+/** Auto-pause (Temporal's pause-on-failure): { afterFailures: 1-100 }, or null = never. */
+export const AutoPauseSchema = z
+  .object(
+    {
+      afterFailures: z
+        .number({ error: 'autoPause.afterFailures must be a number' })
+        .int('autoPause.afterFailures must be a whole number')
+        .min(1, 'autoPause.afterFailures is at least 1')
+        .max(AUTO_PAUSE_MAX_FAILURES, `autoPause.afterFailures is at most ${AUTO_PAUSE_MAX_FAILURES}`)
+        .describe('Final failures in a row that pause the job'),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'autoPause must be an object or null' : undefined) },
+  )
+  .strict()
+  .nullable()
+  .describe(`${AUTO_PAUSE_HELP}; null = never`);
+
 export const DescriptionSchema = trimmedText(
   z.string({ error: 'description must be a string' }).trim(),
   { min: 0, max: 2000, maxMessage: 'description is at most 2000 characters' },
@@ -101,6 +121,7 @@ const JobFieldsSchema = z
     tags: z.array(TagSchema).max(20).default([]),
     retry: RetrySchema.default({ maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 }),
     concurrencyLimit: ConcurrencyLimitSchema.default(null),
+    autoPause: AutoPauseSchema.default(null),
   })
   .strict();
 
@@ -245,6 +266,10 @@ export const JobJsonSchema = z.object({
     .int()
     .nullable()
     .describe('Most runs of this job at once across the cluster; null = no limit beyond the overlap policy'),
+  autoPause: z
+    .object({ afterFailures: z.number().int().describe('Final failures in a row that pause the job') })
+    .nullable()
+    .describe(`${AUTO_PAUSE_HELP}; null = never`),
   nextRunAt: DateTimeJsonSchema.nullable().describe('The next occurrence; null when paused or when a one-off has run'),
   createdAt: DateTimeJsonSchema,
   updatedAt: DateTimeJsonSchema,

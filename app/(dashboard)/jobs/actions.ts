@@ -94,6 +94,11 @@ function inputFrom(fd: FormData): { input: Record<string, unknown>; issues: Fiel
   }
   // An empty box means no limit.
   if (fd.has('concurrencyLimit')) input.concurrencyLimit = numberOrText(text(fd, 'concurrencyLimit')) ?? null;
+  // An empty box means never.
+  if (fd.has('autoPause.afterFailures')) {
+    const afterFailures = numberOrText(text(fd, 'autoPause.afterFailures'));
+    input.autoPause = afterFailures === undefined ? null : { afterFailures };
+  }
   return { input, issues };
 }
 

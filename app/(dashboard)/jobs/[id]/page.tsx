@@ -134,6 +134,10 @@ export default async function JobPage({ params, searchParams }: { params: Params
             <dd data-testid="job-concurrency">
               {job.concurrencyLimit === null ? 'no limit' : `${job.concurrencyLimit} at once across the cluster`}
             </dd>
+            <dt>Auto-pause</dt>
+            <dd data-testid="job-auto-pause">
+              {job.autoPause === null ? 'never' : `after ${job.autoPause.afterFailures} consecutive failed occurrences`}
+            </dd>
             {job.tags.length > 0 && (
               <>
                 <dt>Tags</dt>

@@ -370,6 +370,13 @@ function PoliciesFieldset({ overlapPolicies, missedPolicies }: { overlapPolicies
       <Field name="concurrencyLimit" label="Concurrency limit" hint="Most runs of this job at once across the cluster; empty = no limit">
         {(p) => <input {...p} type="number" inputMode="numeric" min={1} max={1000} step={1} placeholder="no limit" />}
       </Field>
+      <Field
+        name="autoPause.afterFailures"
+        label="Auto-pause after failures"
+        hint="Pause the job after this many occurrences in a row failed (after their retries); a success resets the count; empty = never"
+      >
+        {(p) => <input {...p} type="number" inputMode="numeric" min={1} max={100} step={1} placeholder="never" />}
+      </Field>
       <Field name="tags" label="Tags" hint="Separated by commas or spaces" nestedIssues>
         {(p) => <input {...p} autoComplete="off" />}
       </Field>
