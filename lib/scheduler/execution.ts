@@ -20,6 +20,9 @@ export interface Outcome {
 /** What happens to an attempt that failed or timed out while its job allows another: the retry system schedules it. */
 export type FailedAttemptHandler = (job: Job, run: Run, outcome: Outcome) => Promise<void>;
 
+/** Called with the run as written, once its final outcome (succeeded, failed, timed-out) is recorded by this instance. */
+export type FinalOutcomeHandler = (run: Run) => Promise<unknown>;
+
 /**
  * Execution: a run this instance holds and may start is run here: the overlap policy, fencing right before the handler,
  * the handler itself (with its timeout and abort signal), and the outcome written under the owner guard.
@@ -29,6 +32,7 @@ export class ExecutionSystem {
     private readonly res: SchedulerResources,
     private readonly overlap: OverlapSystem,
     private readonly onFailedAttempt: FailedAttemptHandler,
+    private readonly onFinalOutcome: FinalOutcomeHandler = async () => undefined,
   ) {}
 
   /**
@@ -44,25 +48,27 @@ export class ExecutionSystem {
      * The final write, retried while the database is away (a restart): a run left 'running' would be taken over
      * and executed again once its lease expired. Gives up when the lease is lost anyway.
      */
-    const persist = async (write: () => Promise<unknown>): Promise<void> => {
+    const persist = async <T>(write: () => Promise<T>): Promise<T | undefined> => {
       for (;;) {
         try {
-          await write();
-          return;
+          return await write();
         } catch (err) {
           if (fenced()) {
             this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'could not record the outcome of the run; left to a takeover');
-            return;
+            return undefined;
           }
           await sleep(250);
         }
       }
     };
-    const settle = (patch: RunPatch): Promise<void> =>
+    /** The run as written, or null/undefined when the owner guard refused it (taken over) or the write was given up. */
+    const settle = (patch: RunPatch): Promise<Run | null | undefined> =>
       persist(() =>
         this.res.store.updateRun(run.id, { ...patch, finishedAt: this.res.clock.endOf(run.startedAt), leaseExpiresAt: null }, owner),
       );
-    const giveBack = (reason: string): Promise<void> => persist(() => this.res.held.release(held, `${reason}; outcome unknown`));
+    const giveBack = async (reason: string): Promise<void> => {
+      await persist(() => this.res.held.release(held, `${reason}; outcome unknown`));
+    };
     // A first attempt of a scheduled occurrence that started from its claim (not queued, not a takeover, retry or run-now).
     const fromClaim = run.attempt === 1 && run.startedAt !== null && (run.trigger === 'schedule' || run.trigger === 'catch-up');
     const notStartedBack = async (): Promise<void> => {
@@ -116,7 +122,9 @@ export class ExecutionSystem {
         await persist(() => this.onFailedAttempt(job, run, outcome));
         return;
       }
-      await settle(outcome);
+      // Counted once per occurrence: only the instance whose guarded final write went through (see ./auto-pause.ts).
+      const written = await settle(outcome);
+      if (written) await this.onFinalOutcome(written);
     } finally {
       this.res.held.unhold(held);
     }

@@ -12,6 +12,7 @@ import {
   skipDistantNotifications,
   skipTicketStateSaves,
 } from './agenda';
+import { AutoPauseSystem } from './auto-pause';
 import { ClaimSystem } from './claims';
 import { DatabaseClock } from './clock';
 import { TICKET_NAME, type SchedulerConfig } from './config';
@@ -108,7 +109,13 @@ export class Scheduler {
     this.heartbeat = new Heartbeat(res);
     const overlap = new OverlapSystem(res);
     // The retry system schedules failed attempts and starts retries through execution: a late-bound callback each way.
-    const execution = new ExecutionSystem(res, overlap, (job, run, outcome) => this.retries.scheduleRetry(job, run, outcome));
+    const autoPause = new AutoPauseSystem(res);
+    const execution = new ExecutionSystem(
+      res,
+      overlap,
+      (job, run, outcome) => this.retries.scheduleRetry(job, run, outcome),
+      (run) => autoPause.afterFinalOutcome(run),
+    );
     this.retries = new RetrySystem(res, execution);
     this.claims = new ClaimSystem(res, execution, (at) => this.heartbeat.recordedAliveAt(at));
     this.recovery = new RecoverySystem(res, this.claims, execution, this.retries);
