@@ -7,6 +7,7 @@ import type { IdentityStore } from './contract/identity';
 import type { InstanceStore } from './contract/instances';
 import type { JobStore } from './contract/jobs';
 import type { LoginAttemptStore } from './contract/login-attempts';
+import type { RunOutputStore } from './contract/run-output';
 import type { RunStore } from './contract/runs';
 import type { SigningSecretStore } from './contract/signing-secrets';
 
@@ -17,6 +18,7 @@ export * from './contract/identity';
 export * from './contract/instances';
 export * from './contract/jobs';
 export * from './contract/login-attempts';
+export * from './contract/run-output';
 export * from './contract/runs';
 export * from './contract/signing-secrets';
 
@@ -33,6 +35,7 @@ export type Store = DatabaseLifecycle &
   SigningSecretStore &
   ClaimStore &
   RunStore &
+  RunOutputStore &
   InstanceStore &
   IdentityStore &
   LoginAttemptStore &

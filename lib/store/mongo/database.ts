@@ -14,6 +14,7 @@ import {
   mongoCode,
   migrateSchema,
   RUN_JOB_NAMES,
+  RUN_OUTPUT_CHUNKS,
   RUNS,
   SESSIONS,
   USERS,
@@ -24,6 +25,7 @@ import {
   type LoginAttemptDoc,
   type RunDoc,
   type RunJobNameDoc,
+  type RunOutputChunkDoc,
   type SessionDoc,
   type SigningSecretDoc,
   type UserDoc,
@@ -38,6 +40,7 @@ export class MongoDatabase {
   readonly jobs: Collection<JobDoc>;
   readonly signingSecrets: Collection<SigningSecretDoc>;
   readonly runs: Collection<RunDoc>;
+  readonly runOutput: Collection<RunOutputChunkDoc>;
   readonly instances: Collection<InstanceDoc>;
   readonly runJobNames: Collection<RunJobNameDoc>;
   readonly users: Collection<UserDoc>;
@@ -55,6 +58,7 @@ export class MongoDatabase {
     this.jobs = mongo.collection<JobDoc>(JOBS);
     this.signingSecrets = mongo.collection<SigningSecretDoc>(JOB_SIGNING_SECRETS);
     this.runs = mongo.collection<RunDoc>(RUNS);
+    this.runOutput = mongo.collection<RunOutputChunkDoc>(RUN_OUTPUT_CHUNKS);
     this.instances = mongo.collection<InstanceDoc>(INSTANCES);
     this.runJobNames = mongo.collection<RunJobNameDoc>(RUN_JOB_NAMES);
     this.users = mongo.collection<UserDoc>(USERS);

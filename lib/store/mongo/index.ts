@@ -8,6 +8,7 @@ import { mongoIdentity } from './identity';
 import { mongoInstances } from './instances';
 import { mongoJobs } from './jobs';
 import { mongoLoginAttempts } from './login-attempts';
+import { mongoRunOutput } from './run-output';
 import { mongoRuns } from './runs';
 import { mongoSigningSecrets } from './signing-secrets';
 import { mongoTickets } from './tickets';
@@ -26,6 +27,7 @@ export {
   JOBS,
   LOGIN_ATTEMPTS,
   RUN_JOB_NAMES,
+  RUN_OUTPUT_CHUNKS,
   RUNS,
   SESSIONS,
   USERS,
@@ -43,6 +45,7 @@ export async function createMongoStore(url: string): Promise<Store> {
     ...mongoSigningSecrets(db),
     ...mongoClaims(db),
     ...mongoRuns(db),
+    ...mongoRunOutput(db),
     ...mongoInstances(db),
     ...mongoIdentity(db),
     ...mongoLoginAttempts(db),

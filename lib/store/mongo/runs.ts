@@ -232,6 +232,10 @@ export function mongoRuns(db: MongoDatabase): RunStore {
       if (ids.length === 0) return 0;
       // The status condition again: never delete a run that is running by now.
       const { deletedCount } = await db.runs.deleteMany({ _id: { $in: ids }, status: { $nin: ['claimed', 'running', 'retrying'] } });
+      // Their live output, if any was left (PostgreSQL's foreign key cascades): only of runs that are gone by now.
+      const kept = new Set((await db.runs.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((r) => r._id));
+      const gone = ids.filter((id) => !kept.has(id));
+      if (gone.length > 0) await db.runOutput.deleteMany({ runId: { $in: gone } });
       return deletedCount;
     },
   };

@@ -22,6 +22,7 @@ import type {
 export const JOBS = 'jobs';
 export const JOB_SIGNING_SECRETS = 'job_signing_secrets';
 export const RUNS = 'runs';
+export const RUN_OUTPUT_CHUNKS = 'run_output_chunks';
 export const INSTANCES = 'instances';
 export const RUN_JOB_NAMES = 'run_job_names';
 export const USERS = 'users';
@@ -60,6 +61,17 @@ export type RunDoc = Omit<Doc<Run>, 'rangeEnd' | 'rangeCount'> & {
   /** Earlier, taken-over attempts, oldest first; absent until the first takeover. */
   attempts?: RunAttempt[];
 };
+
+/** A chunk of a running attempt's live output (lib/store/contract/run-output.ts); _id is "<runId>:<attempt>:<seq>". */
+export interface RunOutputChunkDoc {
+  _id: string;
+  runId: string;
+  attempt: number;
+  seq: number;
+  offset: number;
+  text: string;
+  at: Date;
+}
 
 export type InstanceDoc = Omit<Doc<Instance>, 'aliveSince'> & {
   /** Absent on documents written before it existed: read as startedAt. */
@@ -115,6 +127,8 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     // countRunsByInstance.
     { key: { startedAt: 1, instanceId: 1 }, name: 'runs_started_idx' },
   ],
+  // listRunOutput, runOutputMarks, and appendRunOutput's and deleteRunOutput's deletes.
+  [RUN_OUTPUT_CHUNKS]: [{ key: { runId: 1, attempt: -1, seq: -1 }, name: 'run_output_chunks_run_idx' }],
   [RUN_JOB_NAMES]: [
     // A job's names (unique pairs are the _id).
     { key: { jobId: 1 }, name: 'run_job_names_job_idx' },
@@ -182,6 +196,7 @@ export async function migrateSchema(db: Db): Promise<void> {
     JOBS,
     JOB_SIGNING_SECRETS,
     RUNS,
+    RUN_OUTPUT_CHUNKS,
     INSTANCES,
     RUN_JOB_NAMES,
     USERS,

@@ -7,6 +7,7 @@ import { postgresIdentity } from './identity';
 import { postgresInstances } from './instances';
 import { postgresJobs } from './jobs';
 import { postgresLoginAttempts } from './login-attempts';
+import { postgresRunOutput } from './run-output';
 import { postgresRuns } from './runs';
 import { postgresSigningSecrets } from './signing-secrets';
 import { postgresTickets } from './tickets';
@@ -23,6 +24,7 @@ export async function createPostgresStore(url: string, description: string): Pro
     ...postgresSigningSecrets(db),
     ...postgresClaims(db),
     ...postgresRuns(db),
+    ...postgresRunOutput(db),
     ...postgresInstances(db),
     ...postgresIdentity(db),
     ...postgresLoginAttempts(db),

@@ -15,6 +15,7 @@ import { identityConformance } from './identity';
 import { instanceConformance } from './instances';
 import { jobConformance } from './jobs';
 import { loginAttemptConformance } from './login-attempts';
+import { runOutputConformance } from './run-output';
 import { runConformance } from './runs';
 import { signingSecretConformance } from './signing-secrets';
 import type { Open } from './support';
@@ -30,6 +31,7 @@ export function storeConformance(label: string, open: Open): void {
     signingSecretConformance(open);
     claimConformance(open);
     runConformance(open);
+    runOutputConformance(open);
     instanceConformance(open);
     identityConformance(open);
     loginAttemptConformance(open);
