@@ -61,6 +61,11 @@ export interface SchedulerConfig {
   shutdownGraceMs: number;
   /** Bounded run output, in characters (head and tail are each half of it). */
   outputLimitChars: number;
+  /**
+   * How often a running attempt's new log lines are written as one chunk of live output (lib/scheduler/output.ts);
+   * the run's live output is kept within outputLimitChars too.
+   */
+  liveOutputFlushMs: number;
   /** missedPolicy 'run-all': at most this many missed occurrences are replayed; older ones are recorded as one 'missed' run. */
   runAllLimit: number;
   /** A run whose instance died is taken over (attempt + 1) up to this many attempts in all; then it ends with outcome unknown. */
@@ -89,6 +94,7 @@ export function loadSchedulerConfig(): SchedulerConfig {
     missedGraceMs: envInt('SCHEDULER_MISSED_GRACE_MS', 5_000, 100, 3_600_000),
     shutdownGraceMs: envInt('SHUTDOWN_GRACE_SECONDS', 20, 0, 3_600) * 1000,
     outputLimitChars: 16_384,
+    liveOutputFlushMs: envInt('SCHEDULER_LIVE_OUTPUT_FLUSH_MS', 500, 50, 60_000),
     runAllLimit: envInt('SCHEDULER_RUN_ALL_LIMIT', 100, 1, 10_000),
     maxTakeoverAttempts: envInt('SCHEDULER_MAX_TAKEOVER_ATTEMPTS', 3, 1, 20),
   };

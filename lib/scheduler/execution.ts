@@ -7,7 +7,7 @@ import { activeSigningSecrets, ensureSigningSecret } from '../secrets/signing';
 import type { Job, Run, RunPatch, RunStatus } from '../store/types';
 import { LeaseLost, retrying, ShutdownAbort, sleep, TimeoutAbort } from './aborts';
 import type { Held } from './leases';
-import { OutputBuffer } from './output';
+import { LiveOutput, OutputBuffer } from './output';
 import type { OverlapSystem } from './overlap';
 import type { SchedulerResources } from './resources';
 
@@ -120,15 +120,28 @@ export class ExecutionSystem {
       if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(errorMessage(controller.signal.reason));
       if ((outcome.status === 'failed' || outcome.status === 'timed-out') && run.attempt < job.retry.maxAttempts) {
         await persist(() => this.onFailedAttempt(job, run, outcome));
+        this.dropLiveOutput(run.id);
         return;
       }
       // Counted once per occurrence: only the instance whose guarded final write went through (see ./auto-pause.ts).
       const written = await settle(outcome);
+      this.dropLiveOutput(run.id);
       if (written) await this.onFinalOutcome(written);
     } finally {
       this.res.held.unhold(held);
     }
   }
+  /**
+   * The attempt's output excerpt is written (as the run's output, or in its attempt history): its live chunks have
+   * served their purpose. Best effort, not waited for: a chunk left behind is replaced by the next attempt's, and
+   * deleted with the run.
+   */
+  private dropLiveOutput(runId: string): void {
+    this.res.store.deleteRunOutput(runId).catch((err: unknown) => {
+      this.res.log.warn({ runId, err: errorMessage(err) }, 'could not delete the live output of a finished run');
+    });
+  }
+
   /** Runs the handler with a timeout and an abort signal; turns what happened into a run outcome. */
   private async invoke(job: Job, run: Run, controller: AbortController, trigger: DeliveryTrigger, fenced: () => boolean): Promise<Outcome> {
     const output = new OutputBuffer(this.res.config.outputLimitChars);
@@ -146,6 +159,18 @@ export class ExecutionSystem {
       const issues = payload.error.issues.map((i) => `${i.path.map(String).join('.') || 'payload'}: ${i.message}`).join('; ');
       return { status: 'failed', error: `invalid payload: ${issues}`, output: null };
     }
+    // The same lines, written as they come (about every liveOutputFlushMs) for whoever watches the run on any instance.
+    const live = new LiveOutput(
+      {
+        store: this.res.store,
+        now: () => this.res.clock.now(),
+        warn: (fields, message) => this.res.log.warn(fields, message),
+      },
+      run.id,
+      run.attempt,
+      this.res.config.outputLimitChars,
+      this.res.config.liveOutputFlushMs,
+    );
     const ctx: JobContext = {
       jobId: job.id,
       jobName: job.name,
@@ -163,8 +188,13 @@ export class ExecutionSystem {
         if (!secret) throw new Error('the job was deleted: no signing secret');
         return activeSigningSecrets(secret, this.res.clock.now());
       },
-      log: (line, options) => output.append(cutLine(String(line), options?.maxChars)),
+      log: (line, options) => {
+        const text = cutLine(String(line), options?.maxChars);
+        output.append(text);
+        live.append(text);
+      },
     };
+    live.start();
     const timeout = setTimeout(() => controller.abort(new TimeoutAbort(job.timeoutSeconds)), job.timeoutSeconds * 1000);
     // A handler that ignores its signal cannot hold the run hostage: the race ends at the abort.
     const aborted = new Promise<never>((_, reject) => {
@@ -185,6 +215,8 @@ export class ExecutionSystem {
       return { status: 'failed', error: errorMessage(err).slice(0, 4_000) || 'failed', output: output.toString() };
     } finally {
       clearTimeout(timeout);
+      // Before the outcome is written: no late chunk of this attempt lands after its final output.
+      await live.close();
     }
   }
 }
