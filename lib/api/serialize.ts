@@ -1,7 +1,7 @@
 import 'server-only';
 import { maskPayload } from '../secrets';
 import type { InstanceView } from '../services/instances';
-import type { RunWithAttempts } from '../services/runs';
+import type { RunOutputView, RunWithAttempts } from '../services/runs';
 import type { SigningSecretAnswer } from '../services/signing-secrets';
 import type { PublicApiToken } from '../services/tokens';
 import type { PublicUser } from '../services/users';
@@ -9,7 +9,7 @@ import type { AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
 import type { AuditEntryJson } from '../validation/audit';
 import type { InstanceJson } from '../validation/instance';
 import type { JobJson, JobListItemJson } from '../validation/job';
-import type { LastRunJson, RunDetailJson, RunJson } from '../validation/run';
+import type { LastRunJson, RunDetailJson, RunJson, RunOutputJson } from '../validation/run';
 import type { JobCreatedJson, SigningSecretJson } from '../validation/signing-secret';
 import type { TokenJson } from '../validation/token';
 import type { UserJson } from '../validation/user';
@@ -164,5 +164,16 @@ export function auditEntryJson(entry: AuditEntry): AuditEntryJson {
     targetName: entry.targetName,
     ip: entry.ip,
     changes: entry.changes,
+  };
+}
+
+export function runOutputJson(view: RunOutputView): RunOutputJson {
+  return {
+    runId: view.run.id,
+    status: view.run.status,
+    attempt: view.run.attempt,
+    live: view.live,
+    chunks: view.chunks.map((c) => ({ attempt: c.attempt, seq: c.seq, offset: c.offset, text: c.text, at: iso(c.at) })),
+    output: view.run.output,
   };
 }

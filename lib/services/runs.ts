@@ -3,7 +3,7 @@ import { webhookId } from '../domain';
 import { NotFoundError } from '../errors';
 import { signsDeliveries } from '../secrets/signing';
 import { getStore } from '../store';
-import { RUN_STATUSES, type Job, type Page, type Run, type RunAttempt, type RunStatus } from '../store/types';
+import { RUN_STATUSES, type Job, type Page, type Run, type RunAttempt, type RunOutputChunk, type RunStatus } from '../store/types';
 import { IdSchema } from '../validation/id';
 import { RUN_RANGES, type RunFilter, type RunHistoryQuery } from '../validation/run';
 
@@ -147,4 +147,26 @@ export async function listRunningOn(instanceId: string, limit = 50): Promise<Run
 
 export function isRunStatus(value: string): value is RunStatus {
   return (RUN_STATUSES as readonly string[]).includes(value);
+}
+
+/** A run's live output as its page and GET /api/runs/{id}/output show it. */
+export interface RunOutputView {
+  run: Run;
+  /** Claimed, running or waiting to retry: more output may come. */
+  live: boolean;
+  /** While live, the current attempt's chunks after `afterSeq`; [] once the run ended (its output is final then). */
+  chunks: RunOutputChunk[];
+}
+
+const LIVE_STATUSES: ReadonlySet<RunStatus> = new Set(['claimed', 'running', 'retrying']);
+
+export async function getRunOutput(id: string, afterSeq = 0): Promise<RunOutputView> {
+  const parsed = IdSchema.safeParse(id);
+  if (!parsed.success) throw new NotFoundError('run');
+  const store = await getStore();
+  const [run, chunks] = await Promise.all([store.getRun(parsed.data), store.listRunOutput(parsed.data, afterSeq)]);
+  if (!run) throw new NotFoundError('run');
+  const live = LIVE_STATUSES.has(run.status);
+  // Only the current attempt's: a chunk of an earlier one (not replaced yet) belongs to its attempt's history.
+  return { run, live, chunks: live ? chunks.filter((c) => c.attempt === run.attempt) : [] };
 }

@@ -154,3 +154,45 @@ export type RunJson = z.input<typeof RunJsonSchema>;
 export type RunAttemptJson = z.input<typeof RunAttemptJsonSchema>;
 export type RunDetailJson = z.input<typeof RunDetailJsonSchema>;
 export type LastRunJson = z.input<typeof LastRunJsonSchema>;
+
+/** A seq to read after (digits only in a query string, as QueryLimitSchema): 0 or absent = from the start. */
+const AFTER_MESSAGE = 'after must be a whole number from 0 to 2147483647';
+const AfterSeqSchema = z
+  .union([z.number(), z.string().regex(/^\d{1,10}$/, AFTER_MESSAGE)])
+  .optional()
+  .transform((value) => (value === undefined ? 0 : Number(value)))
+  .pipe(z.number().int().min(0, AFTER_MESSAGE).max(2_147_483_647, AFTER_MESSAGE))
+  .describe("Only the chunks after this seq of the run's current attempt (the last seq you have); absent or 0: all of them")
+  .meta({ type: 'integer', minimum: 0, maximum: 2_147_483_647, anyOf: undefined });
+
+/** Query of GET /api/runs/{id}/output. */
+export const RunOutputQuerySchema = z.object({ after: AfterSeqSchema });
+
+/** One chunk of a running attempt's live output. */
+export const RunOutputChunkJsonSchema = z.object({
+  attempt: z.number().int(),
+  seq: z.number().int().describe('1, 2, … within the attempt, in order'),
+  offset: z
+    .number()
+    .int()
+    .describe(
+      "Characters of the attempt's output before this chunk: past the end of the chunk before it (or past 0 for the first), the characters between were dropped to keep the live output bounded",
+    ),
+  text: z.string().describe('Whole lines, each ending with a newline; secrets scrubbed as in the final output'),
+  at: DateTimeJsonSchema,
+});
+
+/** The answer of GET /api/runs/{id}/output. */
+export const RunOutputJsonSchema = z.object({
+  runId: z.string(),
+  status: z.enum(RUN_STATUSES),
+  attempt: z.number().int(),
+  live: z.boolean().describe('The run is claimed, running or waiting to retry: more output may come (watch GET /api/events?run=<id>)'),
+  chunks: z
+    .array(RunOutputChunkJsonSchema)
+    .describe(
+      "While live: the current attempt's live output (at most the run output limit, the newest kept), after `after`. Empty once the run ended",
+    ),
+  output: z.string().nullable().describe("The run's final output excerpt (null while it runs, or when it wrote nothing)"),
+});
+export type RunOutputJson = z.input<typeof RunOutputJsonSchema>;

@@ -584,6 +584,7 @@ describe('OpenAPI', () => {
       '/api/jobs/{id}/resume': ['post'],
       '/api/jobs/{id}/run': ['post'],
       '/api/jobs/{id}/runs': ['get'],
+      '/api/runs/{id}/output': ['get'],
       '/api/jobs/{id}/signing-secret/reveal': ['post'],
       '/api/jobs/{id}/signing-secret/rotate': ['post'],
       '/api/runs': ['get'],

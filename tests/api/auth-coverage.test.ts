@@ -74,6 +74,7 @@ const API: Record<string, Method[]> = {
   '/api/openapi.json': ['GET'],
   '/api/runs': ['GET'],
   '/api/runs/[id]': ['GET'],
+  '/api/runs/[id]/output': ['GET'],
   '/api/session': ['GET', 'POST', 'DELETE'],
   '/api/tokens': ['GET', 'POST'],
   '/api/tokens/[id]': ['DELETE'],

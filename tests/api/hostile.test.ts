@@ -384,10 +384,17 @@ const badTimeCursor = fc.oneof(
 
 /** Query parameters no route reads. */
 const ignoredQuery = fc
-  .array(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.oneof(hostileQueryValue, withControlCharacter)), {
-    minLength: 1,
-    maxLength: 4,
-  })
+  .array(
+    fc.tuple(
+      // `run` is GET /api/events' (a run whose live output to watch).
+      fc.string({ minLength: 1, maxLength: 12 }).filter((key) => key !== 'run'),
+      fc.oneof(hostileQueryValue, withControlCharacter),
+    ),
+    {
+      minLength: 1,
+      maxLength: 4,
+    },
+  )
   .map((pairs) => new URLSearchParams(pairs).toString());
 
 // ---- every route, checked against app/api -----------------------------------------------------------------------
@@ -418,6 +425,7 @@ const ROUTES: Record<string, Method[]> = {
   '/api/jobs/{id}/signing-secret/rotate': ['POST'],
   '/api/runs': ['GET'],
   '/api/runs/{id}': ['GET'],
+  '/api/runs/{id}/output': ['GET'],
   '/api/{...path}': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
 };
 /** Public without credentials: README and docs/security.md say so. */
@@ -1122,6 +1130,45 @@ for (const store of stores) {
       );
     });
 
+    // ---- live output ------------------------------------------------------------------------------------------------
+
+    test('GET /api/runs/{id}/output: hostile ids are 404s; a bad `after` is a 400 naming it; GET /api/events with a `run` that is no id is a 400 naming it', async () => {
+      await idsRefused([['GET', (id) => `/api/runs/${id}/output`, undefined]], fc.oneof(hostileId, fc.constant(randomUUID())));
+      const badAfter = hostileQueryValue.filter((v) => v !== '' && !(/^\d{1,10}$/.test(v) && Number(v) <= 2_147_483_647));
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(fc.oneof(badAfter, withControlCharacter), fc.boolean(), async (value, real) => {
+            const path = `/api/runs/${real ? randomUUID() : 'not-an-id'}/output?${new URLSearchParams({ after: value })}`;
+            const answer = await call('GET', path);
+            assertRefused(answer, `GET ${path}`);
+            assert.equal(answer.status, 400, `GET ${path} -> ${answer.status}`);
+            assert.deepEqual(issuePaths(answer), ['after'], `GET ${path}`);
+          }),
+          { numRuns: RUNS * 2 },
+        ),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc
+              .oneof(hostileId, withControlCharacter)
+              .filter((v) => v !== '' && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)),
+            async (value) => {
+              const path = `/api/events?${new URLSearchParams({ run: value })}`;
+              const answer = await call('GET', path);
+              assertRefused(answer, `GET ${path}`);
+              assert.equal(answer.status, 400, `GET ${path} -> ${answer.status}`);
+              assert.deepEqual(issuePaths(answer), ['run'], `GET ${path}`);
+            },
+          ),
+          { numRuns: RUNS },
+        ),
+      );
+      const watching = await call('GET', `/api/events?run=${randomUUID()}`);
+      assert.equal(watching.status, 200);
+      assert.match(watching.contentType, /^text\/event-stream/);
+    });
+
     // ---- the audit log's query string -------------------------------------------------------------------------------
 
     test('GET /api/audit: dates outside years 1-9999 or not ISO-8601, crafted cursors, bad limits and control characters are 400s naming the parameter', async () => {
@@ -1357,7 +1404,7 @@ for (const store of stores) {
     });
 
     test('unknown /api paths are 404 JSON for every method; malformed percent-escapes are 400 JSON (the router answered 500)', async () => {
-      const known = new Set(['session', 'users', 'tokens', 'audit', 'instances', 'events', 'health', 'openapi.json', 'jobs']);
+      const known = new Set(['session', 'users', 'tokens', 'audit', 'instances', 'events', 'health', 'openapi.json', 'jobs', 'runs']);
       const segment = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s !== '.' && s !== '..');
       const unknownPath = fc
         .array(segment, { minLength: 1, maxLength: 4 })

@@ -1,5 +1,6 @@
-import { apiRoute, methodNotAllowed } from '@/lib/api/http';
-import { subscribe, type LiveTopic } from '@/lib/services/live';
+import { apiRoute, methodNotAllowed, parseQuery } from '@/lib/api/http';
+import { subscribe, type LiveEvent } from '@/lib/services/live';
+import { EventsQuerySchema } from '@/lib/validation/events';
 
 export const dynamic = 'force-dynamic';
 
@@ -8,9 +9,11 @@ const KEEPALIVE_MS = 15_000;
 
 /**
  * Server-sent events: `event: runs|jobs|instances` whenever that part of the data changed (no payload;
- * the page re-reads what it shows). Auth as for every /api route (session cookie or bearer token).
+ * the page re-reads what it shows); with `?run=<id>` also `event: output` (data {"runId"}) when that run has new live
+ * output. Auth as for every /api route (session cookie or bearer token).
  */
 export const GET = apiRoute(async ({ request }) => {
+  const query = parseQuery(EventsQuerySchema, request);
   const encoder = new TextEncoder();
   let cleanup = () => {};
   const stream = new ReadableStream<Uint8Array>({
@@ -24,7 +27,10 @@ export const GET = apiRoute(async ({ request }) => {
       };
       // retry: how long the browser waits before reconnecting after a drop.
       send(`retry: 2000\nevent: hello\ndata: {}\n\n`);
-      const unsubscribe = subscribe((topic: LiveTopic) => send(`event: ${topic}\ndata: {}\n\n`));
+      const unsubscribe = subscribe(
+        (topic: LiveEvent, runId?: string) => send(`event: ${topic}\ndata: ${topic === 'output' ? JSON.stringify({ runId }) : '{}'}\n\n`),
+        { run: query.run },
+      );
       const keepalive = setInterval(() => send(`: keepalive\n\n`), KEEPALIVE_MS);
       let done = false;
       cleanup = () => {

@@ -7,6 +7,7 @@ import { jobsSection } from './jobs';
 import { metaSection } from './meta';
 import { runsSection } from './runs';
 import type { ApiSection, JsonSchema } from './parts';
+import { runOutputSection } from './run-output';
 import { sessionSection } from './session';
 import { tokensSection } from './tokens';
 import { usersSection } from './users';
@@ -20,6 +21,7 @@ function buildDocument(): JsonSchema {
     metaSection(),
     jobsSection(),
     runsSection(),
+    runOutputSection(),
     deliveries,
     instancesSection(),
     usersSection(),

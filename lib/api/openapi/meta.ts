@@ -1,6 +1,7 @@
 import 'server-only';
 import { ErrorJsonSchema, HealthJsonSchema, ValidationErrorJsonSchema } from '../schemas';
-import { commonErrors, jsonContent, ref, schemaOf, withRole, type ApiSection } from './parts';
+import { EventsQuerySchema } from '../../validation/events';
+import { commonErrors, invalidInput400, jsonContent, queryParameters, ref, schemaOf, withRole, type ApiSection } from './parts';
 
 /** What belongs to no resource: the health probe, this document, the change stream, and the error answers. */
 export function metaSection(): ApiSection {
@@ -32,14 +33,16 @@ export function metaSection(): ApiSection {
       '/api/events': {
         get: withRole('viewer', {
           summary:
-            'Server-sent events: `event: runs|jobs|instances` whenever that part of the data changed (no payload; re-read what you show)',
+            'Server-sent events: `event: runs|jobs|instances` whenever that part of the data changed (no payload; re-read what you show); with `run`, also `event: output` for that run’s new live output',
           operationId: 'streamEvents',
           tags: ['meta'],
+          parameters: queryParameters(EventsQuerySchema),
           responses: {
             '200': {
               description: 'An endless event stream (hello first, then changes, keepalive comments every 15 s)',
               content: { 'text/event-stream': { schema: { type: 'string' } } },
             },
+            '400': invalidInput400('`run` is not a run id (field-level issues)'),
             ...commonErrors,
           },
         }),
