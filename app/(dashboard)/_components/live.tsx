@@ -16,7 +16,12 @@ const DEBOUNCE_MS = 250;
 // One EventSource per tab, shared by every component that listens: browsers cap connections per host.
 const topicListeners = new Set<(topic: LiveTopic | 'reconnected') => void>();
 const statusListeners = new Set<() => void>();
+/** Watchers of a run's live output: the stream is opened with `?run=<id>` (one run per tab: the first watched). */
+const outputWatchers = new Map<(event: 'output' | 'opened') => void, string>();
 let source: EventSource | null = null;
+/** The URL `source` was opened with. */
+let sourceUrl: string | null = null;
+let syncQueued = false;
 let status: Connection = 'connecting';
 let fallbackTimer: ReturnType<typeof setTimeout> | null = null;
 let reopenTimer: ReturnType<typeof setTimeout> | null = null;
@@ -28,10 +33,37 @@ function setStatus(next: Connection) {
   statusListeners.forEach((l) => l());
 }
 
-function open() {
+function wantedUrl(): string | null {
+  if (topicListeners.size === 0 && outputWatchers.size === 0) return null;
+  const run = outputWatchers.values().next().value;
+  return run ? `/api/events?run=${encodeURIComponent(run)}` : '/api/events';
+}
+
+/**
+ * Opens, reopens (another run to watch) or closes the shared stream to match its listeners; queued, so that every
+ * component of one render registers before the stream opens.
+ */
+function sync() {
+  if (syncQueued) return;
+  syncQueued = true;
+  queueMicrotask(() => {
+    syncQueued = false;
+    const url = wantedUrl();
+    if (url === sourceUrl && source) return;
+    if (url === null) return close();
+    if (source) {
+      source.close();
+      source = null;
+    }
+    open(url);
+  });
+}
+
+function open(url: string) {
   if (source || typeof EventSource === 'undefined') return;
-  const es = new EventSource('/api/events');
+  const es = new EventSource(url);
   source = es;
+  sourceUrl = url;
   es.addEventListener('open', () => {
     if (fallbackTimer) clearTimeout(fallbackTimer);
     fallbackTimer = null;
@@ -39,10 +71,23 @@ function open() {
     // Whatever changed while the stream was down: one refresh catches up.
     if (everOpened) topicListeners.forEach((l) => l('reconnected'));
     everOpened = true;
+    // Output written before this stream watched it: each watcher reads what it missed.
+    outputWatchers.forEach((_run, l) => l('opened'));
   });
   for (const topic of ['jobs', 'runs', 'instances'] as const) {
     es.addEventListener(topic, () => topicListeners.forEach((l) => l(topic)));
   }
+  es.addEventListener('output', (event) => {
+    let runId: unknown;
+    try {
+      runId = (JSON.parse(String((event as MessageEvent).data)) as { runId?: unknown }).runId;
+    } catch {
+      return;
+    }
+    outputWatchers.forEach((run, l) => {
+      if (run === runId) l('output');
+    });
+  });
   es.addEventListener('error', () => {
     if (es.readyState === EventSource.CLOSED) {
       setStatus('polling');
@@ -50,7 +95,7 @@ function open() {
       source = null;
       reopenTimer ??= setTimeout(() => {
         reopenTimer = null;
-        if (topicListeners.size > 0) open();
+        sync();
       }, REOPEN_AFTER_MS);
       return;
     }
@@ -65,6 +110,7 @@ function open() {
 function close() {
   source?.close();
   source = null;
+  sourceUrl = null;
   if (fallbackTimer) clearTimeout(fallbackTimer);
   if (reopenTimer) clearTimeout(reopenTimer);
   fallbackTimer = reopenTimer = null;
@@ -118,13 +164,13 @@ export function useLiveRefresh(topics: readonly LiveTopic[], enabled = true): Co
     };
     topicListeners.add(onTopic);
     document.addEventListener('visibilitychange', onVisible);
-    open();
+    sync();
     return () => {
       topicListeners.delete(onTopic);
       document.removeEventListener('visibilitychange', onVisible);
       if (pending.current) clearTimeout(pending.current);
       pending.current = null;
-      if (topicListeners.size === 0) close();
+      sync();
     };
   }, [key, enabled, router]);
 
@@ -136,6 +182,33 @@ export function useLiveRefresh(topics: readonly LiveTopic[], enabled = true): Co
     return () => clearInterval(id);
   }, [connection, enabled, router]);
 
+  return connection;
+}
+
+/**
+ * Calls `onOutput` when the run has new live output ('output'), and each time the stream (re)opens ('opened': read what
+ * may have been missed). Returns the connection state; 'polling' means the stream is unavailable: poll instead.
+ */
+export function useRunOutputEvents(runId: string, onOutput: (event: 'output' | 'opened') => void, enabled = true): Connection {
+  const connection = useSyncExternalStore(
+    subscribeStatus,
+    () => status,
+    () => 'connecting' as Connection,
+  );
+  const latest = useRef(onOutput);
+  useEffect(() => {
+    latest.current = onOutput;
+  }, [onOutput]);
+  useEffect(() => {
+    if (!enabled) return;
+    const listener = (event: 'output' | 'opened') => latest.current(event);
+    outputWatchers.set(listener, runId);
+    sync();
+    return () => {
+      outputWatchers.delete(listener);
+      sync();
+    };
+  }, [runId, enabled]);
   return connection;
 }
 

@@ -5,12 +5,13 @@ import { cache } from 'react';
 import { requireSession } from '@/lib/auth/session';
 import { NotFoundError } from '@/lib/errors';
 import { formatDuration, formatSignedDuration } from '@/lib/presenters/format';
-import { getRunDetail, listRunAttempts, type RunAttemptRow, type RunDetail } from '@/lib/services/runs';
+import { getRunDetail, getRunOutput, listRunAttempts, type RunAttemptRow, type RunDetail } from '@/lib/services/runs';
 import { StatusBadge } from '../../_components/badges';
 import { DataTable, type Column } from '../../_components/data-table';
 import { LiveRefresh } from '../../_components/live';
 import { InstanceLink } from '../../_components/runs-table';
 import { Time } from '../../_components/time';
+import { RunLiveOutput } from './live-output';
 
 type Params = Promise<{ id: string }>;
 
@@ -62,7 +63,7 @@ export default async function RunPage({ params }: { params: Params }) {
   await requireSession();
   const { id } = await params;
   const { run, job, webhookId, now } = await load(id);
-  const history = await listRunAttempts(run.id);
+  const [history, liveOutput] = await Promise.all([listRunAttempts(run.id), getRunOutput(run.id)]);
   const duration = run.startedAt ? (run.finishedAt ?? now).getTime() - run.startedAt.getTime() : null;
   const lag = run.startedAt ? run.startedAt.getTime() - run.scheduledFor.getTime() : null;
   const zone = job?.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
@@ -214,14 +215,25 @@ export default async function RunPage({ params }: { params: Params }) {
         <h2 id="output-h" className="section-title">
           Output
         </h2>
-        {run.output ? (
-          <pre className="code output" data-testid="run-output">
-            {run.output}
-          </pre>
+        {liveOutput.live ? (
+          <RunLiveOutput
+            key={`${run.id}:${run.attempt}`}
+            runId={run.id}
+            attempt={run.attempt}
+            chunks={liveOutput.chunks.map((c) => ({ attempt: c.attempt, seq: c.seq, offset: c.offset, text: c.text }))}
+          />
         ) : (
-          <p className="muted">No output recorded.</p>
+          <>
+            {run.output ? (
+              <pre className="code output" data-testid="run-output">
+                {run.output}
+              </pre>
+            ) : (
+              <p className="muted">No output recorded.</p>
+            )}
+            <p className="muted small">Output and error are kept as a bounded excerpt of what the run produced.</p>
+          </>
         )}
-        <p className="muted small">Output and error are kept as a bounded excerpt of what the run produced.</p>
       </section>
     </>
   );
