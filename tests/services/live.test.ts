@@ -119,6 +119,91 @@ describe('live poller', () => {
   });
 });
 
+describe('live output events', () => {
+  test(
+    'a watcher of a run gets `output` (with the run id) when its chunks move, others do not; no output read without a watcher',
+    { timeout: 30_000 },
+    async () => {
+      const job = await newJob('live-output');
+      const now = await store.now();
+      const insert = (offsetMs: number) =>
+        store.insertRun({
+          jobId: job.id,
+          jobName: job.name,
+          scheduledFor: new Date(now.getTime() + offsetMs),
+          startedAt: now,
+          finishedAt: null,
+          status: 'running',
+          trigger: 'manual',
+          instanceId: 'inst-a',
+          attempt: 1,
+          error: null,
+          output: null,
+          leaseExpiresAt: null,
+        });
+      const run = (await insert(0))!;
+      const other = (await insert(1))!;
+      // Count the store's output reads (the poller reads the marks only while someone watches).
+      let markReads = 0;
+      const marks = store.runOutputMarks.bind(store);
+      store.runOutputMarks = (ids) => {
+        markReads++;
+        return marks(ids);
+      };
+      try {
+        const plain: string[] = [];
+        const offPlain = live.subscribe((t) => plain.push(t));
+        await new Promise((r) => setTimeout(r, live.POLL_INTERVAL_MS * 1.5));
+        assert.equal(markReads, 0, 'nobody watches a run: no output read');
+
+        const watched: Array<[string, string | undefined]> = [];
+        const offWatch = live.subscribe((t, id) => watched.push([t, id]), { run: run.id });
+        await new Promise((r) => setTimeout(r, live.OUTPUT_POLL_INTERVAL_MS * 3));
+        assert.ok(markReads > 0);
+        assert.equal(watched.length, 0, 'the first read is a baseline');
+
+        const at = await store.now();
+        await store.appendRunOutput({ runId: other.id, attempt: 1, seq: 1, offset: 0, text: 'elsewhere\n', at }, 1000);
+        await new Promise((r) => setTimeout(r, live.OUTPUT_POLL_INTERVAL_MS * 3));
+        assert.equal(watched.length, 0, "another run's output is not announced");
+
+        const written = Date.now();
+        await store.appendRunOutput({ runId: run.id, attempt: 1, seq: 1, offset: 0, text: 'hello\n', at }, 1000);
+        await waitForEvent(() => watched.some(([t]) => t === 'output'));
+        assert.ok(Date.now() - written < live.OUTPUT_POLL_INTERVAL_MS * 4, `announced within ${Date.now() - written} ms`);
+        assert.deepEqual(
+          watched.filter(([t]) => t === 'output'),
+          [['output', run.id]],
+        );
+        assert.ok(!plain.includes('output'), 'a listener that watches no run gets no output events');
+
+        // The chunks deleted (the run ended): announced too, so the page turns to the final output.
+        watched.length = 0;
+        await store.deleteRunOutput(run.id);
+        await waitForEvent(() => watched.some(([t]) => t === 'output'));
+
+        offWatch();
+        offPlain();
+        await new Promise((r) => setTimeout(r, live.POLL_INTERVAL_MS * 1.5));
+        const reads = markReads;
+        assert.equal(live.isPolling(), false);
+        await new Promise((r) => setTimeout(r, live.POLL_INTERVAL_MS));
+        assert.equal(markReads, reads, 'nothing read once nobody listens');
+      } finally {
+        store.runOutputMarks = marks;
+      }
+    },
+  );
+});
+
+async function waitForEvent(check: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`no such event within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('run history', () => {
   test('filters by job, status, instance and time; keyset pages; run detail with job and attempts', { timeout: 30_000 }, async () => {
     const [x, y] = [await newJob('hist-x'), await newJob('hist-y')];
