@@ -1,13 +1,13 @@
 import 'server-only';
 import { getJobType } from '../jobs/registry';
-import { cutLine, type DeliveryTrigger, type JobContext } from '../jobs/define';
+import type { DeliveryTrigger, JobContext } from '../jobs/define';
 import { errorMessage } from '../log';
 import { revealPayload } from '../secrets';
 import { activeSigningSecrets, ensureSigningSecret } from '../secrets/signing';
 import type { Job, Run, RunPatch, RunStatus } from '../store/types';
 import { LeaseLost, retrying, ShutdownAbort, sleep, TimeoutAbort } from './aborts';
 import type { Held } from './leases';
-import { LiveOutput, OutputBuffer } from './output';
+import { contextLog, LiveOutput, OutputBuffer } from './output';
 import type { OverlapSystem } from './overlap';
 import type { SchedulerResources } from './resources';
 
@@ -188,11 +188,7 @@ export class ExecutionSystem {
         if (!secret) throw new Error('the job was deleted: no signing secret');
         return activeSigningSecrets(secret, this.res.clock.now());
       },
-      log: (line, options) => {
-        const text = cutLine(String(line), options?.maxChars);
-        output.append(text);
-        live.append(text);
-      },
+      log: contextLog(output, live),
     };
     live.start();
     const timeout = setTimeout(() => controller.abort(new TimeoutAbort(job.timeoutSeconds)), job.timeoutSeconds * 1000);

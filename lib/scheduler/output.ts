@@ -1,4 +1,5 @@
 import 'server-only';
+import { cutLine, type JobContext } from '../jobs/define';
 import type { RunOutputStore } from '../store/types';
 
 /**
@@ -133,4 +134,16 @@ export class LiveOutput {
     await Promise.race([inflight, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
   }
+}
+
+/**
+ * The context's log (JobContext.log): each line cut (maxChars; the scrubbing wrapper around every handler scrubbed it
+ * whole before) goes to the excerpt and, the same text, to the live output.
+ */
+export function contextLog(output: OutputBuffer, live: LiveOutput): JobContext['log'] {
+  return (line, options) => {
+    const text = cutLine(String(line), options?.maxChars);
+    output.append(text);
+    live.append(text);
+  };
 }

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RESPONSE_EXCERPT_CHARS } from '../../lib/jobs/http';
 import { getJobType } from '../../lib/jobs/registry';
+import { contextLog, LiveOutput, OutputBuffer } from '../../lib/scheduler/output';
 import { encodedForms } from '../../lib/secrets/fields';
+import type { RunOutputChunk } from '../../lib/store/types';
 import { jobContext } from '../support/job-context';
 import { startLocalTarget, type LocalTarget } from '../support/local-target';
 
@@ -91,4 +93,30 @@ describe('secrets are scrubbed before the excerpt is cut, in their usual encodin
     // Nothing to escape or encode differently: the value and its base64, once each.
     assert.deepEqual(encodedForms('plain-token-123'), ['plain-token-123', 'cGxhaW4tdG9rZW4tMTIz']);
   });
+});
+
+describe('live output (issue #14): chunks carry what the excerpt carries, scrubbed the same', () => {
+  for (const path of Object.keys(BODIES)) {
+    test(`${path}: no part of the secret in a live chunk`, async () => {
+      const chunks: RunOutputChunk[] = [];
+      const live = new LiveOutput(
+        { store: { appendRunOutput: async (c) => (chunks.push(c), true) }, now: () => new Date(), warn: () => undefined },
+        'run',
+        1,
+        16_384,
+        60_000,
+      );
+      const excerpt = new OutputBuffer(16_384);
+      // The scheduler's log wiring (lib/scheduler/execution.ts), under the registry's scrubbing wrapper.
+      const { ctx } = jobContext({ log: contextLog(excerpt, live) });
+      const type = getJobType('http')!;
+      const payload = type.payloadSchema.parse({ url: `${target.base}${path}`, headers: { 'X-Api-Key': SECRET } });
+      await type.run(payload, ctx).catch(() => undefined);
+      await live.flush();
+      const text = chunks.map((c) => c.text).join('');
+      assert.ok(text.includes('••••'), `scrubbed, not dropped: ${text.slice(-300)}`);
+      assert.equal(leaks(text), null, `a live chunk leaks ${leaks(text)}`);
+      assert.equal(text.replace(/\n$/, ''), excerpt.toString(), 'the same lines as the excerpt');
+    });
+  }
 });
