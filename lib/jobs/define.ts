@@ -43,6 +43,12 @@ export interface JobContext {
 
 export interface LogOptions {
   maxChars?: number;
+  /**
+   * A progress line: shown on the run page while the run runs (live output), left out of the run's final output excerpt
+   * (the http job's response lines as they stream in; the excerpt keeps the whole response as before). Scrubbed and cut
+   * like any line.
+   */
+  liveOnly?: boolean;
 }
 
 /** A line cut to `maxChars` characters, marked with "…" where it was cut (the whole line without a limit). */

@@ -164,10 +164,26 @@ function withoutReserved(headers: Record<string, string>): Record<string, string
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !isReservedDeliveryHeader(name)));
 }
 
+/** Calls `line` with each complete line of a body that arrives in pieces (UTF-8 decoded across pieces). */
+function streamedLines(line: (text: string) => void): (piece: Buffer) => void {
+  const decoder = new TextDecoder();
+  let pending = '';
+  return (piece) => {
+    pending += decoder.decode(piece, { stream: true });
+    // Whole lines only: each is scrubbed whole (a secret holds no line break) before it is cut.
+    let end: number;
+    while ((end = pending.indexOf('\n')) >= 0) {
+      line(pending.slice(0, end).replace(/\r$/, ''));
+      pending = pending.slice(end + 1);
+    }
+  };
+}
+
 export const httpJob = defineJobType({
   name: 'http',
   title: 'HTTP request',
-  description: 'Calls a URL and records the status code and an excerpt of the response.',
+  description:
+    'Calls a URL and records the status code and an excerpt of the response; a response that streams lines shows them on the run page as they arrive.',
   payloadSchema: httpPayloadSchema,
   examplePayload: { method: 'GET', url: 'https://example.com/health', headers: {}, timeoutSeconds: 30 },
   signsDeliveries: true,
@@ -178,9 +194,18 @@ export const httpJob = defineJobType({
     const body = bodyToSend(payload.method, payload.body);
     const started = Date.now();
     const signed = signedHeaders(webhookId(ctx.jobId, ctx.scheduledFor), new Date(started), body ?? '', secrets);
+    // The response's lines as they stream in (a target that reports progress), on the run page while the run runs: at
+    // most the excerpt's length of them, each scrubbed whole before it is cut. The final output keeps the excerpt below.
+    let shown = 0;
+    const progress = streamedLines((line) => {
+      if (shown >= RESPONSE_EXCERPT_CHARS) return;
+      ctx.log(line, { maxChars: RESPONSE_EXCERPT_CHARS - shown, liveOnly: true });
+      shown += line.length + 1;
+    });
     let response;
     try {
       response = await guardedHttpRequest({
+        onBody: progress,
         method: payload.method,
         url: payload.url,
         // Ours last: a stored payload from before the names were reserved cannot override them.

@@ -87,6 +87,8 @@ export interface GuardedRequest {
    * longer this instance's), or null. Nothing reaches the target when it answers with a reason.
    */
   beforeSend?: () => string | null;
+  /** Each piece of the final response's body as it arrives (within maxBytes), before the whole body is returned. */
+  onBody?: (piece: Buffer) => void;
 }
 
 export interface GuardedResponse {
@@ -153,6 +155,14 @@ function oneRequest(
         const chunks: Buffer[] = [];
         let size = 0;
         let truncated = false;
+        // A failing observer must not fail the request.
+        const tell = (piece: Buffer): void => {
+          try {
+            req.onBody?.(piece);
+          } catch {
+            // ignored
+          }
+        };
         const finish = (): void => {
           const all = Buffer.concat(chunks);
           resolve({ status, statusText: response.statusMessage ?? '', location: null, body: all.toString('utf8'), truncated });
@@ -164,6 +174,7 @@ function oneRequest(
             chunks.push(chunk.subarray(0, room));
             size += room;
             truncated = true;
+            tell(chunk.subarray(0, room));
             // Past the cap: stop downloading, keep what we have.
             response.destroy();
             finish();
@@ -171,6 +182,7 @@ function oneRequest(
           }
           chunks.push(chunk);
           size += chunk.length;
+          tell(chunk);
         });
         response.on('end', () => {
           if (!truncated) finish();

@@ -138,12 +138,12 @@ export class LiveOutput {
 
 /**
  * The context's log (JobContext.log): each line cut (maxChars; the scrubbing wrapper around every handler scrubbed it
- * whole before) goes to the excerpt and, the same text, to the live output.
+ * whole before) goes to the excerpt and, the same text, to the live output; a `liveOnly` line to the live output alone.
  */
 export function contextLog(output: OutputBuffer, live: LiveOutput): JobContext['log'] {
   return (line, options) => {
     const text = cutLine(String(line), options?.maxChars);
-    output.append(text);
+    if (!options?.liveOnly) output.append(text);
     live.append(text);
   };
 }
