@@ -94,6 +94,7 @@ const KNOWN_FIELDS = new Set([
   'overlapPolicy',
   'missedPolicy',
   'tags',
+  'autoPause',
 ]);
 
 const badCron = fc.oneof(
@@ -161,6 +162,22 @@ const invalidMutation: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     .map((tags) => ({ tags })),
   fc.constantFrom(...INJECTIONS.filter((v) => v !== null && typeof v === 'object')).map((tag) => ({ tags: ['ok', tag] })),
   fc.constantFrom('yes', 1, 0, null, { $ne: false }).map((paused) => ({ paused })),
+  // autoPause: { afterFailures: 1-100 } or null.
+  fc
+    .oneof(
+      fc
+        .oneof(
+          fc.integer({ max: 0 }),
+          fc.integer({ min: 101 }),
+          fc.double({ noNaN: true }).filter((v) => !Number.isInteger(v)),
+          fc.constantFrom(...INJECTIONS),
+          fc.constantFrom(...INJECTION_STRINGS),
+        )
+        .map((afterFailures) => ({ afterFailures })),
+      fc.constantFrom(...INJECTIONS.filter((v) => v !== null)),
+      fc.constantFrom(...INJECTION_STRINGS),
+    )
+    .map((autoPause) => ({ autoPause })),
   fc
     .tuple(fc.constantFrom('$where', '$set', '__proto__', 'constructor', 'id', 'version', 'nextRunAt', 'anchorAt'), hostileValue)
     .map(([key, value]) => ({ [key]: value })),
