@@ -60,7 +60,10 @@ export class AutoPauseSystem {
    * abandoned, unknown) neither counts nor resets. Returns the auto-pause when this call made it, else null. Never throws:
    * a failure here is logged and leaves the run as recorded.
    */
-  async afterFinalOutcome(run: Run): Promise<JobAutoPaused | null> {
+  async afterFinalOutcome(job: Job, run: Run): Promise<JobAutoPaused | null> {
+    // Jobs without a policy cost nothing here (the hot path: one statement per occurrence saved). The count starts when
+    // a policy is set (an edit of the policy resets it), so outcomes before it never count.
+    if (!job.autoPause) return null;
     const outcome = run.status === 'failed' || run.status === 'timed-out' ? 'failure' : run.status === 'succeeded' ? 'success' : null;
     if (outcome === null) return null;
     try {
@@ -68,27 +71,27 @@ export class AutoPauseSystem {
       if (!counted?.autoPause || counted.consecutiveFailures < counted.autoPause.afterFailures) return null;
       const afterFailures = counted.autoPause.afterFailures;
       const pause = { at: this.res.clock.now(), by: { ...AUTO_PAUSE_ACTOR }, note: autoPauseNote(afterFailures) };
-      const job = await this.res.store.autoPauseJob(run.jobId, pause);
+      const paused = await this.res.store.autoPauseJob(run.jobId, pause);
       // Another instance's outcome reached the count at the same time and paused it first (or the policy changed).
-      if (!job) return null;
+      if (!paused) return null;
       await this.res.store.appendAudit({
         actorType: AUTO_PAUSE_ACTOR.type,
         actorId: AUTO_PAUSE_ACTOR.id,
         actorName: AUTO_PAUSE_ACTOR.name,
         action: 'job.pause',
         targetType: 'job',
-        targetId: job.id,
-        targetName: job.name,
+        targetId: paused.id,
+        targetName: paused.name,
         ip: null,
         changes: { paused: { before: false, after: true }, pauseNote: { before: null, after: pause.note } },
       });
-      this.res.log.warn({ jobId: job.id, job: job.name, runId: run.id, afterFailures }, `job auto-paused: ${pause.note}`);
-      const event: JobAutoPaused = { job, afterFailures, run };
+      this.res.log.warn({ jobId: paused.id, job: paused.name, runId: run.id, afterFailures }, `job auto-paused: ${pause.note}`);
+      const event: JobAutoPaused = { job: paused, afterFailures, run };
       for (const listener of listeners()) {
         try {
           await listener(event);
         } catch (err) {
-          this.res.log.error({ jobId: job.id, err: errorMessage(err) }, 'an auto-pause listener failed');
+          this.res.log.error({ jobId: paused.id, err: errorMessage(err) }, 'an auto-pause listener failed');
         }
       }
       return event;

@@ -21,7 +21,7 @@ export interface Outcome {
 export type FailedAttemptHandler = (job: Job, run: Run, outcome: Outcome) => Promise<void>;
 
 /** Called with the run as written, once its final outcome (succeeded, failed, timed-out) is recorded by this instance. */
-export type FinalOutcomeHandler = (run: Run) => Promise<unknown>;
+export type FinalOutcomeHandler = (job: Job, run: Run) => Promise<unknown>;
 
 /**
  * Execution: a run this instance holds and may start is run here: the overlap policy, fencing right before the handler,
@@ -126,7 +126,7 @@ export class ExecutionSystem {
       // Counted once per occurrence: only the instance whose guarded final write went through (see ./auto-pause.ts).
       const written = await settle(outcome);
       this.dropLiveOutput(run.id);
-      if (written) await this.onFinalOutcome(written);
+      if (written) await this.onFinalOutcome(job, written);
     } finally {
       this.res.held.unhold(held);
     }

@@ -114,7 +114,7 @@ export class Scheduler {
       res,
       overlap,
       (job, run, outcome) => this.retries.scheduleRetry(job, run, outcome),
-      (run) => autoPause.afterFinalOutcome(run),
+      (job, run) => autoPause.afterFinalOutcome(job, run),
     );
     this.retries = new RetrySystem(res, execution);
     this.claims = new ClaimSystem(res, execution, (at) => this.heartbeat.recordedAliveAt(at));

@@ -110,9 +110,10 @@ export interface JobStore {
   listDueJobs(before: Date, limit: number): Promise<Job[]>;
   /**
    * Counts an occurrence's final outcome towards auto-pause, atomically: 'failure' adds one to the job's count of final
-   * failures in a row, 'success' sets it to 0. Only while the job is active (an outcome that ends while it is paused
-   * counts for nothing). The count a job starts with, and after an auto-pause, is 0. Null when the job does not exist or
-   * is paused. Called once per occurrence, by the instance whose guarded final write of the run succeeded.
+   * failures in a row, 'success' sets it to 0. Only while the job is active and has an auto-pause policy (an outcome
+   * that ends while it is paused or without a policy counts for nothing). The count a job starts with, after an
+   * auto-pause and after any edit of its policy (updateJob with autoPause) is 0. Null when the job does not exist, is
+   * paused or has no policy. Called once per occurrence, by the instance whose guarded final write of the run succeeded.
    */
   recordOutcome(jobId: string, outcome: 'failure' | 'success'): Promise<OutcomeCount | null>;
   /**

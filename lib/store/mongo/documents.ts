@@ -135,7 +135,8 @@ export function jobSet(patch: JobPatch): Partial<JobDoc> {
     payload: (payload) => ({ payloadJson: JSON.stringify(payload) }),
     // A fixed shape, whatever the caller's object holds besides.
     pause: (pause) => ({ pause: pauseDoc(pause) }),
-    autoPause: (autoPause) => ({ autoPause: autoPause ? { afterFailures: autoPause.afterFailures } : null }),
+    // A new (or removed) auto-pause policy counts from zero.
+    autoPause: (autoPause) => ({ autoPause: autoPause ? { afterFailures: autoPause.afterFailures } : null, consecutiveFailures: 0 }),
     retry: (retry) => ({
       retry: { maxAttempts: retry.maxAttempts, backoffSeconds: retry.backoffSeconds, maxBackoffSeconds: retry.maxBackoffSeconds },
     }),

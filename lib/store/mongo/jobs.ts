@@ -161,7 +161,7 @@ export function mongoJobs(db: MongoDatabase): JobStore {
     async recordOutcome(jobId: string, outcome: 'failure' | 'success'): Promise<OutcomeCount | null> {
       // One document update is atomic: concurrent outcomes each add their one (or reset).
       const doc = await db.jobs.findOneAndUpdate(
-        { _id: jobId, paused: false },
+        { _id: jobId, paused: false, 'autoPause.afterFailures': { $exists: true } },
         outcome === 'failure' ? { $inc: { consecutiveFailures: 1 } } : { $set: { consecutiveFailures: 0 } },
         { returnDocument: 'after', projection: { consecutiveFailures: 1, autoPause: 1 } },
       );

@@ -120,7 +120,15 @@ export function postgresJobs(db: PgDatabase): JobStore {
     async updateJob(id: string, patch: JobPatch): Promise<Job | null> {
       if (!isUuid(id)) return null;
       try {
-        const row = await db.prisma.job.update({ where: { id }, data: { ...jobData(patch), version: { increment: 1 } } });
+        const row = await db.prisma.job.update({
+          where: { id },
+          data: {
+            ...jobData(patch),
+            // A new (or removed) auto-pause policy counts from zero.
+            ...('autoPause' in patch ? { consecutiveFailures: 0 } : {}),
+            version: { increment: 1 },
+          },
+        });
         // After the pause committed: no claim can be made any more (claims lock the row and need it active), and the
         // claims made before it are closed here. A start in between is a start before the pause returned.
         if (patch.paused === true) await closeClaims(db, id, 'skipped: the job was paused before this occurrence started');
@@ -170,7 +178,7 @@ export function postgresJobs(db: PgDatabase): JobStore {
       // One statement: concurrent outcomes of the job's occurrences each add their one (or reset) under the row lock.
       const rows = await db.sql<{ count: number; after: number | null }>(
         `UPDATE jobs SET consecutive_failures = CASE WHEN $2::boolean THEN consecutive_failures + 1 ELSE 0 END
-         WHERE id = $1::uuid AND NOT paused
+         WHERE id = $1::uuid AND NOT paused AND auto_pause_after_failures IS NOT NULL
          RETURNING consecutive_failures AS count, auto_pause_after_failures AS after`,
         [jobId, outcome === 'failure'],
       );

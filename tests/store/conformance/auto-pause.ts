@@ -43,7 +43,13 @@ export function autoPauseConformance(open: Open): void {
       await store.updateJob(job.id, { paused: false });
       assert.equal((await store.recordOutcome(job.id, 'failure'))?.consecutiveFailures, 5, 'the failure while paused was not counted');
       const without = await store.createJob(newJob());
-      assert.deepEqual(await store.recordOutcome(without.id, 'failure'), { consecutiveFailures: 1, autoPause: null });
+      assert.equal(await store.recordOutcome(without.id, 'failure'), null, 'a job without a policy counts nothing');
+      await store.updateJob(without.id, { autoPause: { afterFailures: 4 } });
+      assert.deepEqual(await store.recordOutcome(without.id, 'failure'), { consecutiveFailures: 1, autoPause: { afterFailures: 4 } });
+      await store.updateJob(job.id, { autoPause: { afterFailures: 9 } });
+      assert.equal((await store.recordOutcome(job.id, 'failure'))?.consecutiveFailures, 1, 'an edit of the policy counts from zero');
+      await store.updateJob(job.id, { description: 'not the policy' });
+      assert.equal((await store.recordOutcome(job.id, 'failure'))?.consecutiveFailures, 2, 'other edits keep the count');
       assert.equal(await store.recordOutcome('00000000-0000-4000-8000-000000000000', 'failure'), null);
       assert.equal(await store.recordOutcome('not-an-id', 'success'), null);
     });
