@@ -1,6 +1,7 @@
 // The store's contract: the domain types and the parts a store is made of, one file per aggregate in
 // lib/store/contract/, composed here into Store. Every domain type stays importable from this module.
 import type { AuditStore } from './contract/audit';
+import type { ChannelStore } from './contract/channels';
 import type { ClaimStore } from './contract/claims';
 import type { DatabaseLifecycle, TicketStore } from './contract/database';
 import type { IdentityStore } from './contract/identity';
@@ -12,6 +13,7 @@ import type { RunStore } from './contract/runs';
 import type { SigningSecretStore } from './contract/signing-secrets';
 
 export * from './contract/audit';
+export * from './contract/channels';
 export * from './contract/claims';
 export * from './contract/database';
 export * from './contract/identity';
@@ -27,7 +29,7 @@ export * from './contract/signing-secrets';
  * Implemented by lib/store/postgres and lib/store/mongo; tests/store/conformance/ holds both to the same behaviour.
  * Ordering contracts: jobs list by name ascending (then id); runs list newest first by scheduledFor, then id;
  * audit newest first by at, then id; users by lowercased username (code points), then id; API tokens newest first
- * by createdAt, then id. Lists with a cursor page by keyset (no offsets).
+ * by createdAt, then id; alert channels by name (code points), then id. Lists with a cursor page by keyset (no offsets).
  */
 export type Store = DatabaseLifecycle &
   TicketStore &
@@ -39,4 +41,5 @@ export type Store = DatabaseLifecycle &
   InstanceStore &
   IdentityStore &
   LoginAttemptStore &
-  AuditStore;
+  AuditStore &
+  ChannelStore;

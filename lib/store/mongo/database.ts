@@ -4,6 +4,7 @@ import { type MongoClient, type Collection, type Db, type Document, type Filter,
 import type { FilterOp } from '../shared/fields';
 import type { DatabaseLifecycle } from '../types';
 import {
+  ALERT_CHANNELS,
   API_TOKENS,
   AUDIT_LOG,
   DUPLICATE_KEY,
@@ -20,6 +21,7 @@ import {
   USERS,
   type ApiTokenDoc,
   type AuditDoc,
+  type ChannelDoc,
   type InstanceDoc,
   type JobDoc,
   type LoginAttemptDoc,
@@ -48,6 +50,7 @@ export class MongoDatabase {
   readonly apiTokens: Collection<ApiTokenDoc>;
   readonly loginAttempts: Collection<LoginAttemptDoc>;
   readonly audit: Collection<AuditDoc>;
+  readonly channels: Collection<ChannelDoc>;
   /** `hello` needs MongoDB 4.4.2+ (and is what Stable API servers accept); older servers answer `isMaster`. */
   private clockCommand: 'hello' | 'isMaster' = 'hello';
 
@@ -66,6 +69,7 @@ export class MongoDatabase {
     this.apiTokens = mongo.collection<ApiTokenDoc>(API_TOKENS);
     this.loginAttempts = mongo.collection<LoginAttemptDoc>(LOGIN_ATTEMPTS);
     this.audit = mongo.collection<AuditDoc>(AUDIT_LOG);
+    this.channels = mongo.collection<ChannelDoc>(ALERT_CHANNELS);
   }
 
   /** The database server's clock. */

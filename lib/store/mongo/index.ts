@@ -2,6 +2,7 @@ import 'server-only';
 import { MongoClient } from 'mongodb';
 import type { Store } from '../types';
 import { mongoAudit } from './audit';
+import { mongoChannels } from './channels';
 import { mongoClaims } from './claims';
 import { databaseName, describeMongoUrl, MongoDatabase, mongoLifecycle } from './database';
 import { mongoIdentity } from './identity';
@@ -20,6 +21,7 @@ export { databaseName, describeMongoUrl };
 export {
   AGENDA_COLLECTION,
   AGENDA_LOG_COLLECTION,
+  ALERT_CHANNELS,
   API_TOKENS,
   AUDIT_LOG,
   INSTANCES,
@@ -50,5 +52,6 @@ export async function createMongoStore(url: string): Promise<Store> {
     ...mongoIdentity(db),
     ...mongoLoginAttempts(db),
     ...mongoAudit(db),
+    ...mongoChannels(db),
   };
 }

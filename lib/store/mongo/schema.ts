@@ -4,6 +4,7 @@ import type {
   ApiToken,
   AuditEntry,
   AutoPausePolicy,
+  Channel,
   Instance,
   Job,
   PauseRecord,
@@ -30,6 +31,7 @@ export const SESSIONS = 'sessions';
 export const API_TOKENS = 'api_tokens';
 export const LOGIN_ATTEMPTS = 'login_attempts';
 export const AUDIT_LOG = 'audit_log';
+export const ALERT_CHANNELS = 'alert_channels';
 export const AGENDA_COLLECTION = 'agenda_jobs';
 export const AGENDA_LOG_COLLECTION = 'agenda_logs';
 
@@ -95,6 +97,9 @@ export interface LoginAttemptDoc {
   windowEnds: Date;
 }
 
+/** An alert channel; config as JSON text (as job payloads). */
+export type ChannelDoc = Omit<Doc<Channel>, 'config'> & { configJson: string };
+
 export type AuditDoc = Omit<Doc<AuditEntry>, 'changes'> & {
   // JSON text, as job payloads: keys are arbitrary field names.
   changesJson: string | null;
@@ -154,6 +159,8 @@ export const INDEXES: Record<string, IndexDescription[]> = {
   ],
   // pruneLoginAttempts (takes go by _id).
   [LOGIN_ATTEMPTS]: [{ key: { windowEnds: 1 }, name: 'login_attempts_window_ends_idx' }],
+  // Uniqueness of names (listChannels sorts the handful in memory).
+  [ALERT_CHANNELS]: [{ key: { name: 1 }, name: 'alert_channels_name_key', unique: true }],
   [AUDIT_LOG]: [
     // listAudit newest first (sort at -1, _id -1; keyset on both): unfiltered / by actor / by action / by target
     // type and id / by target type alone / by target id alone. Each filter is an equality on the index's prefix, so
@@ -204,6 +211,7 @@ export async function migrateSchema(db: Db): Promise<void> {
     API_TOKENS,
     LOGIN_ATTEMPTS,
     AUDIT_LOG,
+    ALERT_CHANNELS,
     AGENDA_COLLECTION,
   ]) {
     if (existing.has(name)) continue;

@@ -1,6 +1,7 @@
 import 'server-only';
 import type { Store } from '../types';
 import { postgresAudit } from './audit';
+import { postgresChannels } from './channels';
 import { postgresClaims } from './claims';
 import { PgDatabase, postgresLifecycle } from './database';
 import { postgresIdentity } from './identity';
@@ -29,5 +30,6 @@ export async function createPostgresStore(url: string, description: string): Pro
     ...postgresIdentity(db),
     ...postgresLoginAttempts(db),
     ...postgresAudit(db),
+    ...postgresChannels(db),
   };
 }

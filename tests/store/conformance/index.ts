@@ -9,6 +9,7 @@
 import { describe } from 'node:test';
 import { auditConformance } from './audit';
 import { autoPauseConformance } from './auto-pause';
+import { channelConformance } from './channels';
 import { claimConformance } from './claims';
 import { databaseConformance } from './database';
 import { identityConformance } from './identity';
@@ -36,5 +37,6 @@ export function storeConformance(label: string, open: Open): void {
     identityConformance(open);
     loginAttemptConformance(open);
     auditConformance(open);
+    channelConformance(open);
   });
 }
