@@ -61,6 +61,10 @@ export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/tokens/{id}': ['DELETE'],
   '/api/session': ['GET', 'POST', 'DELETE'],
   '/api/audit': ['GET'],
+  '/api/channels': ['GET', 'POST'],
+  '/api/channels/{id}': ['GET', 'PATCH', 'DELETE'],
+  '/api/channels/{id}/test': ['POST'],
+  '/api/channels/{id}/signing-secret/reveal': ['POST'],
 };
 
 const API_ROUTE_PATTERNS = Object.entries(API_ROUTES).map(([path, methods]) => ({

@@ -1,5 +1,6 @@
 import 'server-only';
 import { maskPayload } from '../secrets';
+import type { ChannelSummary, ChannelView } from '../services/channels';
 import type { InstanceView } from '../services/instances';
 import type { RunOutputView, RunWithAttempts } from '../services/runs';
 import type { SigningSecretAnswer } from '../services/signing-secrets';
@@ -7,6 +8,7 @@ import type { PublicApiToken } from '../services/tokens';
 import type { PublicUser } from '../services/users';
 import type { AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
 import type { AuditEntryJson } from '../validation/audit';
+import type { ChannelJson } from '../validation/channel';
 import type { InstanceJson } from '../validation/instance';
 import type { JobJson, JobListItemJson } from '../validation/job';
 import type { LastRunJson, RunDetailJson, RunJson, RunOutputJson } from '../validation/run';
@@ -175,5 +177,18 @@ export function runOutputJson(view: RunOutputView): RunOutputJson {
     live: view.live,
     chunks: view.chunks.map((c) => ({ attempt: c.attempt, seq: c.seq, offset: c.offset, text: c.text, at: iso(c.at) })),
     output: view.run.output,
+  };
+}
+
+export function channelJson(channel: ChannelView | ChannelSummary): ChannelJson {
+  if (!('config' in channel)) return { id: channel.id, name: channel.name, type: channel.type };
+  return {
+    id: channel.id,
+    name: channel.name,
+    type: channel.type,
+    config: channel.config,
+    dailyCap: channel.dailyCap,
+    createdAt: iso(channel.createdAt),
+    updatedAt: iso(channel.updatedAt),
   };
 }

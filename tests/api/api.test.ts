@@ -598,6 +598,10 @@ describe('OpenAPI', () => {
       '/api/tokens/{id}': ['delete'],
       '/api/session': ['delete', 'get', 'post'],
       '/api/audit': ['get'],
+      '/api/channels': ['get', 'post'],
+      '/api/channels/{id}': ['delete', 'get', 'patch'],
+      '/api/channels/{id}/test': ['post'],
+      '/api/channels/{id}/signing-secret/reveal': ['post'],
     };
     assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(expected).sort());
     const operationIds = new Set<string>();

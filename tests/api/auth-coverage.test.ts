@@ -60,6 +60,10 @@ const PUBLIC_PAGES = ['/login'];
 /** Every API route (pattern), and the methods it really handles (the others answer 405 once authenticated). */
 const API: Record<string, Method[]> = {
   '/api/audit': ['GET'],
+  '/api/channels': ['GET', 'POST'],
+  '/api/channels/[id]': ['GET', 'PATCH', 'DELETE'],
+  '/api/channels/[id]/signing-secret/reveal': ['POST'],
+  '/api/channels/[id]/test': ['POST'],
   '/api/events': ['GET'],
   '/api/health': ['GET'],
   '/api/instances': ['GET'],
@@ -87,7 +91,7 @@ const API: Record<string, Method[]> = {
 
 let db: TestPostgres;
 let app: StartedApp;
-let ids: Record<'job' | 'run' | 'user' | 'token', string>;
+let ids: Record<'job' | 'run' | 'user' | 'token' | 'channel', string>;
 
 function concrete(pattern: string): string {
   return pattern
@@ -95,6 +99,7 @@ function concrete(pattern: string): string {
     .replace('/runs/[id]', `/runs/${ids.run}`)
     .replace('/users/[id]', `/users/${ids.user}`)
     .replace('/tokens/[id]', `/tokens/${ids.token}`)
+    .replace('/channels/[id]', `/channels/${ids.channel}`)
     .replace('[...path]', 'no/such/route');
 }
 
@@ -149,7 +154,13 @@ before(
       role: 'viewer',
     });
     const token = await api<{ id: string }>('POST', '/api/tokens', { name: 'probe token', role: 'viewer' });
-    ids = { job: job.id, run: run.id, user: user.id, token: token.id };
+    // Never sent to: no request here gets past authentication.
+    const channel = await api<{ id: string }>('POST', '/api/channels', {
+      name: 'probe channel',
+      type: 'slack',
+      config: { url: 'https://hooks.example.invalid/services/T0/B0/probe' },
+    });
+    ids = { job: job.id, run: run.id, user: user.id, token: token.id, channel: channel.id };
   },
   { timeout: 120_000 },
 );

@@ -36,8 +36,8 @@ interface Answer {
 }
 
 /** Row counts straight from the database: what the API does not show (sessions, the audit log's size). */
-type Counts = Record<'users' | 'api_tokens' | 'sessions' | 'audit_log' | 'jobs' | 'runs', number>;
-const COUNTED = ['users', 'api_tokens', 'sessions', 'audit_log', 'jobs', 'runs'] as const;
+type Counts = Record<'users' | 'api_tokens' | 'sessions' | 'audit_log' | 'jobs' | 'runs' | 'alert_channels', number>;
+const COUNTED = ['users', 'api_tokens', 'sessions', 'audit_log', 'jobs', 'runs', 'alert_channels'] as const;
 
 interface Target {
   app: StartedApp;
@@ -416,6 +416,96 @@ const ignoredQuery = fc
 
 // ---- every route, checked against app/api -----------------------------------------------------------------------
 
+// ---- alert channels: valid bodies per type, and one invalid change of a field ---------------------------------------
+
+/** Targets the SSRF guard refuses when saved (the apps here run without HTTP_JOB_ALLOW), and URLs that are none. */
+const badChannelUrl = fc.oneof(
+  notAString,
+  fc.constantFrom(
+    'http://169.254.169.254/latest/meta-data/',
+    'http://localhost/x',
+    'http://127.0.0.1:8080/x',
+    'http://[::1]/x',
+    'http://10.0.0.1/x',
+    'http://[::ffff:127.0.0.1]/x',
+    'ftp://example.com/x',
+    'javascript:alert(1)',
+    'file:///etc/passwd',
+    'not a url',
+    '',
+    '••••abcd',
+    'https://example.com/x?••••',
+    `https://example.com/${'x'.repeat(2100)}`,
+  ),
+  fc.constantFrom(...INJECTION_STRINGS),
+);
+const badEmailAddress = fc.oneof(
+  notAString,
+  fc.constantFrom(
+    '',
+    'no-at-sign',
+    'a@',
+    '@b',
+    'a b@example.com',
+    'a@exa mple.com',
+    'a@example.com\r\nBcc: x@evil.test',
+    'Näme <a@example.com>',
+  ),
+  fc.constantFrom(...INJECTION_STRINGS),
+);
+const validChannel = (type: string): Record<string, unknown> => {
+  const name = `ch-${randomBytes(4).toString('hex')}`;
+  if (type === 'email') return { name, type, config: { host: 'smtp.example.invalid', from: 'a@example.com', to: ['b@example.com'] } };
+  return { name, type, config: { url: `https://hooks.example.invalid/${type}` } };
+};
+/** One invalid change: the field path the issue must name, and the body with it. */
+const invalidChannelCreate: fc.Arbitrary<{ field: string; body: Record<string, unknown> }> = fc.oneof(
+  fc.tuple(fc.constantFrom('webhook', 'slack'), badChannelUrl).map(([type, url]) => {
+    const body = validChannel(type);
+    return { field: 'config.url', body: { ...body, config: { url } } };
+  }),
+  fc.tuple(fc.constantFrom('from', 'to'), badEmailAddress).map(([field, value]) => {
+    const body = validChannel('email');
+    const config = { ...(body.config as Record<string, unknown>), [field]: field === 'to' ? [value] : value };
+    return { field: field === 'to' ? 'config.to.0' : 'config.from', body: { ...body, config } };
+  }),
+  fc
+    .tuple(
+      fc.constantFrom('port', 'security', 'host', 'username', 'password', 'to'),
+      fc.oneof(hostileValue, fc.constantFrom(0, 65_536, -1, 1.5, '25', 'TLS', 'none', '', 'a b', 'x\ny', [], 'x'.repeat(1100))),
+    )
+    .filter(([field, value]) => {
+      // Values that are valid for the field are no test of it.
+      if (field === 'port') return !(typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65_535);
+      if (field === 'security') return !['tls', 'starttls', 'opportunistic'].includes(value as string);
+      if (field === 'to') return !(Array.isArray(value) && value.length > 0);
+      if (field === 'host') return typeof value !== 'string' || !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(value);
+      return typeof value !== 'string' || value === '' || value.length > 256 || /\p{Cc}/u.test(value);
+    })
+    .map(([field, value]) => {
+      const body = validChannel('email');
+      return { field: `config.${field}`, body: { ...body, config: { ...(body.config as Record<string, unknown>), [field]: value } } };
+    }),
+  fc
+    .oneof(notAString, fc.constantFrom('', '   ', 'x'.repeat(101)), withBadCharacter)
+    .map((name) => ({ field: 'name', body: { ...validChannel('slack'), name } })),
+  fc
+    .oneof(hostileValue, fc.constantFrom(0, -1, 1.5, '10', 1_000_001))
+    .filter((v) => v !== null && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 1_000_000))
+    .map((dailyCap) => ({ field: 'dailyCap', body: { ...validChannel('slack'), dailyCap } })),
+  fc
+    .oneof(hostileValue, fc.constantFrom('Webhook', 'sms', 'pagerduty', ''))
+    .filter((t) => !['webhook', 'slack', 'email'].includes(t as string))
+    .map((type) => ({ field: 'type', body: { ...validChannel('slack'), type } })),
+  fc
+    .constantFrom('extra', '__proto__', 'signingSecret', 'id', 'createdAt')
+    .map((key) => ({ field: key, body: { ...validChannel('webhook'), [key]: 'x' } })),
+  fc.constantFrom('headers', '$where', 'secret').map((key) => ({
+    field: `config.${key}`,
+    body: { ...validChannel('webhook'), config: { url: 'https://hooks.example.invalid/x', [key]: 'x' } },
+  })),
+);
+
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 type Method = (typeof METHODS)[number];
 
@@ -443,6 +533,10 @@ const ROUTES: Record<string, Method[]> = {
   '/api/runs': ['GET'],
   '/api/runs/{id}': ['GET'],
   '/api/runs/{id}/output': ['GET'],
+  '/api/channels': ['GET', 'POST'],
+  '/api/channels/{id}': ['GET', 'PATCH', 'DELETE'],
+  '/api/channels/{id}/test': ['POST'],
+  '/api/channels/{id}/signing-secret/reveal': ['POST'],
   '/api/{...path}': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
 };
 /** Public without credentials: README and docs/security.md say so. */
@@ -532,6 +626,8 @@ for (const store of stores) {
     /** A viewer's bearer token. */
     let seedTokenSecret = '';
     let seedCookie = '';
+    /** A webhook channel with a secret in its URL's query string. */
+    let seedChannelId = '';
 
     before(
       async () => {
@@ -567,6 +663,15 @@ for (const store of stores) {
         seedTokenId = String(token.json?.id);
         seedTokenSecret = String(token.json?.secret);
         seedCookie = await loginCookie(target.app, seedUser.username, seedUser.password);
+        const channel = await call('POST', '/api/channels', {
+          raw: JSON.stringify({
+            name: 'seed channel',
+            type: 'webhook',
+            config: { url: 'https://hooks.example.invalid/in?token=seed-channel-secret' },
+          }),
+        });
+        assert.equal(channel.status, 201, channel.text);
+        seedChannelId = String(channel.json?.id);
       },
       { timeout: 180_000 },
     );
@@ -644,7 +749,7 @@ for (const store of stores) {
         parts.push((await call('GET', `/api/jobs/${job.id}`)).json);
         parts.push((await call('GET', `/api/jobs/${job.id}/runs?limit=200`)).json);
       }
-      for (const path of ['/api/users', '/api/tokens']) {
+      for (const path of ['/api/users', '/api/tokens', '/api/channels', `/api/channels/${seedChannelId}`]) {
         const answer = await call('GET', path);
         assert.equal(answer.status, 200, answer.text);
         parts.push(answer.json);
@@ -1184,6 +1289,88 @@ for (const store of stores) {
       const watching = await call('GET', `/api/events?run=${randomUUID()}`);
       assert.equal(watching.status, 200);
       assert.match(watching.contentType, /^text\/event-stream/);
+    });
+
+    // ---- alert channels ----------------------------------------------------------------------------------------------
+
+    test('POST /api/channels and PATCH /api/channels/{id}: invalid channels (SSRF targets, bad URLs and addresses, operators, unknown keys) are 400s naming the field; nothing saved', async () => {
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(invalidChannelCreate, fc.boolean(), async ({ field, body }, asPatch) => {
+            // A change carries the channel's type with its config; the seeded channel is a webhook.
+            const patchable = asPatch && body.type === 'webhook' && field !== 'type' && field !== 'name';
+            const method = patchable ? 'PATCH' : 'POST';
+            const path = patchable ? `/api/channels/${seedChannelId}` : '/api/channels';
+            const { name: _name, ...rest } = body;
+            const raw = JSON.stringify(patchable ? rest : body);
+            const answer = await call(method, path, { raw });
+            assertRefused(answer, `${method} ${path} ${raw.slice(0, 300)}`);
+            assert.equal(answer.status, 400, `${method} ${path} ${raw.slice(0, 300)} -> ${answer.status} ${answer.text.slice(0, 300)}`);
+            const paths = issuePaths(answer);
+            assert.ok(
+              paths.some((p) => p === field || p.startsWith(`${field}.`) || field.startsWith(`${p}.`) || (p === '' && field !== '')),
+              `${raw.slice(0, 200)}: issues at ${paths.join(', ')}, expected ${field}`,
+            );
+            assert.doesNotMatch(answer.text, /seed-channel-secret/);
+          }),
+          { numRuns: RUNS * 4 },
+        ),
+      );
+    });
+
+    test('channels: hostile ids are 404s (or 405s); bodies that are not JSON objects are refused; a viewer gets 403 and names only', async () => {
+      const routes: IdRoute[] = [
+        ['GET', (id) => `/api/channels/${id}`, undefined],
+        ['PATCH', (id) => `/api/channels/${id}`, '{"name":"x"}'],
+        ['DELETE', (id) => `/api/channels/${id}`, undefined],
+        ['POST', (id) => `/api/channels/${id}/test`, undefined],
+        ['POST', (id) => `/api/channels/${id}/signing-secret/reveal`, undefined],
+        ['PUT', (id) => `/api/channels/${id}`, undefined],
+      ];
+      await idsRefused(
+        routes,
+        fc.oneof(hostileId, fc.constant(randomUUID())).filter((id) => id !== seedChannelId),
+      );
+      await unchanged(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.constantFrom(['POST', '/api/channels'], ['PATCH', `/api/channels/${seedChannelId}`]),
+            fc.oneof(
+              notAnObjectBody.map((raw) => ({ raw, contentType: 'application/json' })),
+              fc.record({ raw: fc.string(), contentType: badContentType }),
+            ),
+            async ([method, path], { raw, contentType }) => {
+              assertRefused(await call(method, path, { raw, contentType }), `${method} ${path} (${contentType}) ${raw.slice(0, 200)}`);
+            },
+          ),
+          { numRuns: RUNS },
+        ),
+      );
+      // The token's last use is recorded (at most once a minute): record it now, so the requests below change nothing.
+      assert.equal((await call('GET', '/api/jobs', { headers: { authorization: `Bearer ${seedTokenSecret}` } })).status, 200);
+      await unchanged(async () => {
+        const viewers: Array<Record<string, string>> = [
+          { authorization: `Bearer ${seedTokenSecret}` },
+          { cookie: seedCookie, origin: target.app.baseUrl },
+        ];
+        for (const headers of viewers) {
+          const list = await call('GET', '/api/channels', { headers });
+          assert.equal(list.status, 200, list.text);
+          assert.deepEqual(Object.keys((list.json?.channels as Array<Record<string, unknown>>)[0]!).sort(), ['id', 'name', 'type']);
+          for (const [method, path, raw] of [
+            ['POST', '/api/channels', JSON.stringify(validChannel('slack'))],
+            ['PATCH', `/api/channels/${seedChannelId}`, '{"name":"taken over"}'],
+            ['DELETE', `/api/channels/${seedChannelId}`, undefined],
+            ['POST', `/api/channels/${seedChannelId}/test`, undefined],
+            ['POST', `/api/channels/${seedChannelId}/signing-secret/reveal`, undefined],
+          ] as const) {
+            const answer = await call(method, path, { headers, raw });
+            assertRefused(answer, `viewer ${method} ${path}`);
+            assert.equal(answer.status, 403, `viewer ${method} ${path} -> ${answer.status} ${answer.text}`);
+            assert.doesNotMatch(answer.text, /whsec_|seed-channel-secret/);
+          }
+        }
+      });
     });
 
     // ---- the audit log's query string -------------------------------------------------------------------------------

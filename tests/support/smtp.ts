@@ -18,7 +18,7 @@ export interface ReceivedMail {
   secure: boolean;
   /** Header value by lower-case name (the first of each; folded lines joined). */
   header(name: string): string | null;
-  /** The body after the header block. */
+  /** The body after the header block, decoded when it is quoted-printable (soft line breaks and =XX escapes). */
   body: string;
 }
 
@@ -33,6 +33,11 @@ export interface TestSmtp {
   /** Failed logins seen. */
   authFailures: number;
   close(): Promise<void>;
+}
+
+function decodeQuotedPrintable(text: string): string {
+  const bytes = text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return Buffer.from(bytes, 'latin1').toString('utf8');
 }
 
 function parseHeaders(raw: string): { headers: Map<string, string>; body: string } {
@@ -108,7 +113,7 @@ export async function startTestSmtp(options: { starttls: boolean; user?: { usern
           user: typeof session.user === 'string' ? session.user : null,
           secure: session.secure,
           header: (name) => headers.get(name.toLowerCase()) ?? null,
-          body,
+          body: /quoted-printable/i.test(headers.get('content-transfer-encoding') ?? '') ? decodeQuotedPrintable(body) : body,
         });
         callback(null, 'queued');
       });

@@ -1,6 +1,7 @@
 import 'server-only';
 import { SESSION_COOKIE } from '../../auth/token';
 import { auditSection } from './audit';
+import { channelsSection } from './channels';
 import { deliveriesSection } from './deliveries';
 import { instancesSection } from './instances';
 import { jobsSection } from './jobs';
@@ -28,6 +29,7 @@ function buildDocument(): JsonSchema {
     tokensSection(),
     sessionSection(),
     auditSection(),
+    channelsSection(),
   ];
   return {
     openapi: '3.1.0',
@@ -51,6 +53,7 @@ function buildDocument(): JsonSchema {
       { name: 'tokens', description: 'API tokens acting with a role (admins only)' },
       { name: 'session', description: 'Signing in and out, and who the caller is' },
       { name: 'audit', description: 'The append-only audit log of changes and sign-ins (admins only)' },
+      { name: 'channels', description: 'Alert channels: where alerts go (webhook, Slack, e-mail); managed and tested by admins' },
       { name: 'meta', description: 'Health probe, this document and the change stream' },
     ],
     paths: Object.assign({}, ...sections.map((s) => s.paths)) as JsonSchema,
