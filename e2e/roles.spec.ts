@@ -27,6 +27,8 @@ let pausedJobId = '';
 /** A user and a token the forged settings actions aim at; the user has a live session. */
 let targetUserId = '';
 let targetTokenId = '';
+/** A webhook channel the forged channel actions aim at (its target never answers: nothing may be sent to it). */
+let targetChannelId = '';
 /** A client signed in as the target user (its own cookie jar). */
 let targetClient: APIRequestContext;
 
@@ -61,6 +63,11 @@ test.beforeAll(async ({ browser, baseURL }) => {
   const token = await api.post('/api/tokens', { data: { name: `target token ${randomBytes(3).toString('hex')}`, role: 'viewer' } });
   expect(token.status()).toBe(201);
   targetTokenId = ((await token.json()) as { id: string }).id;
+  const channel = await api.post('/api/channels', {
+    data: { name: `target channel ${randomBytes(3).toString('hex')}`, type: 'webhook', config: { url: 'https://hooks.example.invalid/x' } },
+  });
+  expect(channel.status()).toBe(201);
+  targetChannelId = ((await channel.json()) as { id: string }).id;
   targetClient = await request.newContext({ baseURL });
   expect((await targetClient.post('/api/session', { data: { username: targetName, password: targetPassword } })).status()).toBe(200);
   page = await browser.newPage();
@@ -133,6 +140,7 @@ async function world(): Promise<string> {
     forgedJobs: forgedJobs.jobs,
     users: await read('/api/users'),
     tokens: await read('/api/tokens'),
+    channels: await read('/api/channels'),
     // The newest entry: a refused action writes none (and nothing else writes while this runs).
     audit: ((await read('/api/audit?limit=1')) as { entries: Array<{ id: string }> }).entries[0]?.id,
   });
@@ -160,6 +168,19 @@ function settingsForgeries(): Array<[string, string, ActionArg[]]> {
     ['/settings/users', 'deleteUserAction', [targetUserId, settingsState, { form: { confirm: 'yes' } }]],
     ['/settings/tokens', 'createTokenAction', [settingsState, { form: { name: 'forged token', role: 'admin' } }]],
     ['/settings/tokens', 'revokeTokenAction', [targetTokenId, settingsState, { form: {} }]],
+    [
+      '/settings/channels',
+      'createChannelAction',
+      ['slack', settingsState, { form: { name: 'forged channel', url: 'https://hooks.example.invalid/forged' } }],
+    ],
+    [
+      '/settings/channels',
+      'updateChannelAction',
+      [targetChannelId, 'webhook', settingsState, { form: { name: 'forged', url: 'https://hooks.example.invalid/forged' } }],
+    ],
+    ['/settings/channels', 'deleteChannelAction', [targetChannelId, settingsState, { form: { confirm: 'yes' } }]],
+    ['/settings/channels', 'testChannelAction', [targetChannelId, settingsState, { form: {} }]],
+    ['/settings/channels', 'revealChannelSecretAction', [targetChannelId, settingsState, { form: {} }]],
   ];
 }
 

@@ -36,6 +36,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
               <NavLink href="/audit">Audit</NavLink>
               <NavLink href="/settings/users">Users</NavLink>
               <NavLink href="/settings/tokens">Tokens</NavLink>
+              <NavLink href="/settings/channels">Channels</NavLink>
             </>
           )}
         </nav>

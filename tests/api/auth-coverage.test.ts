@@ -52,6 +52,7 @@ const PAGES = [
   '/instances',
   '/audit',
   '/settings/tokens',
+  '/settings/channels',
   '/settings/users',
 ];
 /** Pages anyone may see. */

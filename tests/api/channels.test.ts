@@ -11,7 +11,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { startApp, type StartedApp } from '../support/app';
+import { loginCookie, startApp, type StartedApp } from '../support/app';
 import { startTestMongo } from '../support/mongo';
 import { startTestPostgres } from '../support/postgres';
 import { startTestSmtp, type TestSmtp } from '../support/smtp';
@@ -301,6 +301,14 @@ for (const store of stores) {
         (await call('GET', `/api/channels/${slackId}`)).text,
         (await call('GET', `/api/channels/${emailId}`)).text,
       ];
+      // The Settings -> Channels page (admins): the channels, their targets masked.
+      const cookie = await loginCookie(app, 'admin', app.adminPassword);
+      const page = await fetch(`${app.baseUrl}/settings/channels`, { headers: { cookie }, redirect: 'manual' });
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.ok(html.includes('ops webhook') && html.includes('ops mail'), 'the page lists the channels');
+      assert.ok(html.includes('/hook?••••'), 'the webhook target, masked');
+      texts.push(html);
       for (const text of texts) assertNoSecrets(text, 'a channel answer');
       expect(await call('DELETE', `/api/channels/${slackId}`), 204, 'delete');
       expect(await call('GET', `/api/channels/${slackId}`), 404, 'deleted');

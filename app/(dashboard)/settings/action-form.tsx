@@ -34,7 +34,7 @@ export function ActionForm({
       )}
       {state.secret && (
         <div className="alert alert-ok" role="status">
-          <p>Copy the token now: it is not shown again.</p>
+          <p>{state.secretNote ?? 'Copy the token now: it is not shown again.'}</p>
           <p>
             <code data-testid="new-token">{state.secret}</code>
           </p>

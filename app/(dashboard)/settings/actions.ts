@@ -4,6 +4,7 @@ import { revalidatePath } from 'next/cache';
 import { ForbiddenError } from '@/lib/auth/principal';
 import { requireActor } from '@/lib/auth/session';
 import { AppError, ValidationError } from '@/lib/errors';
+import { createChannel, deleteChannel, revealChannelSigningSecret, testChannel, updateChannel } from '@/lib/services/channels';
 import { createToken, revokeToken } from '@/lib/services/tokens';
 import { createUser, deleteUser, revokeSessions, updateUser } from '@/lib/services/users';
 import type { SettingsState } from './state';
@@ -89,4 +90,81 @@ export async function revokeTokenAction(id: string, _prev: SettingsState, _fd: F
     await revokeToken(actor, id);
     return { ok: 'Token revoked.' };
   });
+}
+
+// ---- alert channels ------------------------------------------------------------------------------------------------
+
+/** A channel's config from its form: the fields of its type; empty optional fields left out (the service checks it all). */
+function channelConfig(type: string, fd: FormData): Record<string, unknown> {
+  if (type !== 'email') return { url: field(fd, 'url').trim() };
+  const config: Record<string, unknown> = {
+    from: field(fd, 'from').trim(),
+    to: field(fd, 'to')
+      .split(/[\s,;]+/)
+      .filter((address) => address !== ''),
+  };
+  for (const name of ['host', 'security', 'username', 'password']) {
+    const value = field(fd, name).trim();
+    if (value !== '') config[name] = value;
+  }
+  const port = field(fd, 'port').trim();
+  if (port !== '') config.port = /^\d+$/.test(port) ? Number(port) : port;
+  return config;
+}
+
+function dailyCap(fd: FormData): unknown {
+  const value = field(fd, 'dailyCap').trim();
+  if (value === '') return null;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+export async function createChannelAction(type: string, _prev: SettingsState, fd: FormData): Promise<SettingsState> {
+  return run('/settings/channels', async (actor) => {
+    const { channel, signingSecret } = await createChannel(actor, {
+      name: field(fd, 'name'),
+      type,
+      config: channelConfig(type, fd),
+      dailyCap: dailyCap(fd),
+    });
+    return {
+      ok: `Channel ${channel.name} created.`,
+      ...(signingSecret
+        ? { secret: signingSecret, secretNote: 'Copy the signing secret into your receiver now (Reveal shows it again).' }
+        : {}),
+    };
+  });
+}
+
+export async function updateChannelAction(id: string, type: string, _prev: SettingsState, fd: FormData): Promise<SettingsState> {
+  return run('/settings/channels', async (actor) => {
+    const channel = await updateChannel(actor, id, {
+      name: field(fd, 'name'),
+      type,
+      config: channelConfig(type, fd),
+      dailyCap: dailyCap(fd),
+    });
+    return { ok: `Channel ${channel.name} saved.` };
+  });
+}
+
+export async function deleteChannelAction(id: string, _prev: SettingsState, fd: FormData): Promise<SettingsState> {
+  return run('/settings/channels', async (actor) => {
+    if (field(fd, 'confirm') !== 'yes') return { error: 'Tick the box to confirm the deletion.' };
+    await deleteChannel(actor, id);
+    return { ok: 'Channel deleted.' };
+  });
+}
+
+export async function testChannelAction(id: string, _prev: SettingsState, _fd: FormData): Promise<SettingsState> {
+  return run('/settings/channels', async (actor) => {
+    const result = await testChannel(actor, id);
+    return result.ok ? { ok: 'Test alert sent: the channel accepted it.' } : { error: `Not sent: ${result.error}` };
+  });
+}
+
+export async function revealChannelSecretAction(id: string, _prev: SettingsState, _fd: FormData): Promise<SettingsState> {
+  return run('/settings/channels', async (actor) => ({
+    secret: await revealChannelSigningSecret(actor, id),
+    secretNote: 'The signing secret (this reveal is audited):',
+  }));
 }
