@@ -1608,7 +1608,19 @@ for (const store of stores) {
     });
 
     test('unknown /api paths are 404 JSON for every method; malformed percent-escapes are 400 JSON (the router answered 500)', async () => {
-      const known = new Set(['session', 'users', 'tokens', 'audit', 'instances', 'events', 'health', 'openapi.json', 'jobs', 'runs']);
+      const known = new Set([
+        'session',
+        'users',
+        'tokens',
+        'audit',
+        'instances',
+        'events',
+        'health',
+        'openapi.json',
+        'jobs',
+        'runs',
+        'channels',
+      ]);
       const segment = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s !== '.' && s !== '..');
       const unknownPath = fc
         .array(segment, { minLength: 1, maxLength: 4 })
