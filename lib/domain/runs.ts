@@ -21,8 +21,17 @@ export const RUN_STATUSES = [
   'unknown',
   /** A failed (or timed-out) attempt whose job allows another: waits for its backoff (error says when). Not final. */
   'retrying',
+  /**
+   * Stopped on request (an operator's cancel, or the `replace` overlap policy): a claimed or retrying run is closed at
+   * once and never starts; a running one's handler is aborted on the instance that runs it, which then records this.
+   * The run's `cancel` says who asked, when and why. Final.
+   */
+  'cancelled',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Why a run exists: its schedule, an operator's "run now", or a catch-up (started late: after downtime, or a takeover). */
 export type RunTrigger = 'schedule' | 'manual' | 'catch-up';
+
+/** The statuses a run can be cancelled in: not started yet, waiting for a retry, or running. */
+export const CANCELLABLE_RUN_STATUSES = ['claimed', 'running', 'retrying'] as const satisfies readonly RunStatus[];

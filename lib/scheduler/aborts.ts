@@ -16,6 +16,17 @@ export class LeaseLost extends Error {
   }
 }
 
+/**
+ * Abort reason when a cancel was requested for the run (Store.cancelRun; delivered by the store's watch or the lease
+ * renewal): the owner records 'cancelled' under its owner guard, with no further attempt.
+ */
+export class CancelAbort extends Error {
+  constructor(instanceId: string) {
+    super(`cancelled on request: the handler was aborted on instance ${instanceId}`);
+    this.name = 'CancelAbort';
+  }
+}
+
 /** Abort reason when a run exceeds job.timeoutSeconds. */
 export class TimeoutAbort extends Error {
   constructor(seconds: number) {

@@ -5,7 +5,7 @@ import { errorMessage } from '../log';
 import { revealPayload } from '../secrets';
 import { activeSigningSecrets, ensureSigningSecret } from '../secrets/signing';
 import type { Job, Run, RunPatch, RunStatus } from '../store/types';
-import { LeaseLost, retrying, ShutdownAbort, sleep, TimeoutAbort } from './aborts';
+import { CancelAbort, LeaseLost, retrying, ShutdownAbort, sleep, TimeoutAbort } from './aborts';
 import type { Held } from './leases';
 import { contextLog, LiveOutput, OutputBuffer } from './output';
 import type { OverlapSystem } from './overlap';
@@ -87,6 +87,8 @@ export class ExecutionSystem {
         // A stopping instance stops waiting for a turn at once: the run goes back for another instance.
         const reason = await this.overlap.waitForTurn(job, run, AbortSignal.any([controller.signal, this.res.stopping]), continuing);
         if (controller.signal.reason instanceof LeaseLost) return;
+        if (controller.signal.reason instanceof CancelAbort)
+          return await settle({ status: 'cancelled', error: errorMessage(controller.signal.reason) });
         if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(errorMessage(controller.signal.reason));
         if (this.res.state() !== 'running') return await notStartedBack();
         if (reason) {
@@ -119,6 +121,7 @@ export class ExecutionSystem {
       // Cut short by a shutdown: another instance takes it over as the next attempt (its call may have got through).
       if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(errorMessage(controller.signal.reason));
       if ((outcome.status === 'failed' || outcome.status === 'timed-out') && run.attempt < job.retry.maxAttempts) {
+        // The store refuses a retry of a run whose cancel was requested meanwhile (retryRun: null); then it ends here.
         await persist(() => this.onFailedAttempt(job, run, outcome));
         this.dropLiveOutput(run.id);
         return;
@@ -206,6 +209,7 @@ export class ExecutionSystem {
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof TimeoutAbort) return { status: 'timed-out', error: reason.message, output: output.toString() };
+      if (reason instanceof CancelAbort) return { status: 'cancelled', error: reason.message, output: output.toString() };
       // Cut short by a shutdown past its grace period: the caller gives the run back for a takeover.
       if (reason instanceof ShutdownAbort) return { status: 'unknown', error: reason.message, output: output.toString() };
       return { status: 'failed', error: errorMessage(err).slice(0, 4_000) || 'failed', output: output.toString() };

@@ -2,7 +2,7 @@ import 'server-only';
 import type { Agenda, Job as AgendaJob } from 'agenda';
 import { errorMessage, type Logger } from '../log';
 import type { Run, Store } from '../store/types';
-import { LeaseLost } from './aborts';
+import { CancelAbort, LeaseLost } from './aborts';
 import type { DatabaseClock } from './clock';
 import type { SchedulerConfig } from './config';
 import { saveTicket } from './tickets';
@@ -80,14 +80,27 @@ export class HeldRuns {
       new Date(clock.now().getTime() + config.leaseMs),
     );
     this.renewing = renewal.catch(() => undefined);
-    const renewed = new Set(await renewal);
+    const answer = await renewal;
+    const renewed = new Set(answer.renewed);
+    const cancelled = new Set(answer.cancelRequested);
     for (const held of entries) {
       if (this.runs.get(held.run.id) !== held) continue; // finished meanwhile
       if (renewed.has(held.run.id)) held.renewedAt = Math.max(held.renewedAt, sent);
       else held.controller.abort(new LeaseLost(instanceId));
+      // The fallback for a cancel whose notification did not arrive: at most one renewal period late.
+      if (cancelled.has(held.run.id)) this.cancel(held.run.id);
       // Agenda aborts a ticket whose in-memory lock it finds older than the lock lifetime: the run is the lock now.
       if (held.ticket) held.ticket.attrs.lockedAt = new Date();
     }
+  }
+
+  /**
+   * A cancel was requested for `runId` (the store's watch, or the renewal): if this instance holds it, its handler (or
+   * its wait for a turn) is aborted and the owner records 'cancelled'. Anything else (not held here) is ignored.
+   */
+  cancel(runId: string): void {
+    const held = this.runs.get(runId);
+    if (held && !held.controller.signal.aborted) held.controller.abort(new CancelAbort(this.deps.instanceId));
   }
 
   /**

@@ -127,6 +127,21 @@ export class RecoverySystem {
   private async takeOver(run: Run, now: Date): Promise<void> {
     // A run given back by a stopping instance says so in its error; otherwise all that is known is the silence.
     const lost = run.error ?? `instance ${run.instanceId ?? '?'} stopped renewing the run's lease (crashed, froze or lost the database)`;
+    if (run.cancel) {
+      // Its cancel was requested and its owner is gone: no further attempt (the store refuses a takeover of it); it ends
+      // 'cancelled' here (guarded: only while still this attempt of that instance).
+      await this.res.store.updateRun(
+        run.id,
+        {
+          status: 'cancelled',
+          finishedAt: now,
+          leaseExpiresAt: null,
+          error: `cancelled on request; ${lost}, so ${run.startedAt ? 'its handler may have been cut short' : 'it never started'}`,
+        },
+        { attempt: run.attempt, instanceId: run.instanceId },
+      );
+      return;
+    }
     const job = await this.res.store.getJob(run.jobId);
     // Attempts that called the handler count; a queued run taken over before its turn came tried nothing (counting it, a
     // queue-one run behind a long predecessor was closed unrun after three crashes). Retries use attempts too: a job

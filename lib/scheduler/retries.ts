@@ -28,15 +28,31 @@ export class RetrySystem {
   async scheduleRetry(job: Job, run: Run, outcome: Outcome): Promise<void> {
     const finishedAt = this.res.clock.endOf(run.startedAt);
     const due = new Date(finishedAt.getTime() + retryDelayMs(job, run.attempt));
-    const waiting =
+    const ended =
       `attempt ${run.attempt} of ${job.retry.maxAttempts} ${outcome.status === 'timed-out' ? 'timed out' : 'failed'}` +
-      `${outcome.error ? `: ${outcome.error}` : ''}; attempt ${run.attempt + 1} at ${due.toISOString()}`;
+      `${outcome.error ? `: ${outcome.error}` : ''}`;
+    const waiting = `${ended}; attempt ${run.attempt + 1} at ${due.toISOString()}`;
     const waitingRun = await this.res.store.retryRun(
       run.id,
       { attempt: run.attempt, instanceId: this.res.instanceId },
       { status: outcome.status, finishedAt, error: outcome.error, output: outcome.output, waiting: waiting.slice(0, 4_000) },
     );
-    if (!waitingRun) return; // taken over meanwhile: the run is another instance's
+    if (!waitingRun) {
+      // Taken over meanwhile (the run is another instance's), or its cancel was requested: then, still ours, it ends
+      // 'cancelled' here with this attempt's output (the guarded write matches only in that case).
+      await this.res.store.updateRun(
+        run.id,
+        {
+          status: 'cancelled',
+          finishedAt,
+          leaseExpiresAt: null,
+          error: `${ended}; not retried: cancelled on request`.slice(0, 4_000),
+          output: outcome.output,
+        },
+        { attempt: run.attempt, instanceId: this.res.instanceId },
+      );
+      return;
+    }
     await this.saveRetryTicket(job, waitingRun, due).catch((err: unknown) =>
       this.res.log.error({ runId: run.id, err: errorMessage(err) }, 'could not save the retry ticket (the safety net retries)'),
     );

@@ -2,7 +2,7 @@ import 'server-only';
 import { MongoBackend, MongoChangeStreamNotificationChannel } from '@agendajs/mongo-backend';
 import { Agenda, type AgendaBackend, type Job as AgendaJob } from 'agenda';
 import { errorMessage, logger, type Logger } from '../log';
-import type { Job, Store } from '../store/types';
+import type { Job, StopWatching, Store } from '../store/types';
 import { deadline, ShutdownAbort } from './aborts';
 import {
   checkAgendaInternals,
@@ -59,6 +59,7 @@ export class Scheduler {
   private readonly stopping = new AbortController();
   private stopPromise: Promise<void> | null = null;
   private changeStream: MongoChangeStreamNotificationChannel | undefined;
+  private stopWatchingCancels: StopWatching | null = null;
 
   constructor(
     readonly store: Store,
@@ -144,6 +145,14 @@ export class Scheduler {
     await this.heartbeat.calibrate();
     await this.heartbeat.beat();
     await this.useChangeStreamIfAvailable();
+    // Cancel requests reach this instance through the database at once (LISTEN/NOTIFY, a change stream); the lease
+    // renewal (HeldRuns.renew) carries them too, within a renewal period, if a notification is lost.
+    this.stopWatchingCancels = await this.store
+      .watchCancelRequests((runId) => this.held.cancel(runId))
+      .catch((err: unknown) => {
+        this.log.warn({ err: errorMessage(err) }, 'cannot watch cancel requests: they arrive with the lease renewal');
+        return null;
+      });
     await this.agenda.start();
     const problems = checkAgendaInternals(this.agenda, this.backend);
     if (problems.length > 0) {
@@ -237,6 +246,7 @@ export class Scheduler {
         await Promise.race([allDone(), deadline(5_000)]);
       }
       for (const timer of this.timers) clearInterval(timer);
+      await this.stopWatchingCancels?.().catch(() => undefined);
       await this.heartbeat.beat(true).catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'final heartbeat failed'));
       // agenda.stop(false) left the pool open; Agenda has no processor any more, so close it directly.
       await this.backend

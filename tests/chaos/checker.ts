@@ -10,6 +10,8 @@
  *   again-by-retry     more than one delivery, every extra one explained by a failed/timed-out attempt that was retried
  *   recorded-missed    a missed record (single or range) and no delivery
  *   recorded-skipped   a skipped record (single or range) and no delivery
+ *   cancelled          a cancelled record (an operator's cancel, or the replace policy) and at most one delivery per
+ *                      attempt (a running handler may have called its target before it was aborted)
  *
  * or a violation (see VIOLATION_CLASSES). An occurrence with several violations gets the first in that order as its
  * class; every violation is listed with its evidence. Occurrences right after the job's creation and around its pause
@@ -61,7 +63,7 @@ export interface CheckRun {
   scheduledFor: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
-  /** running, claimed, succeeded, failed, timed-out, skipped, missed, abandoned, unknown, retrying. */
+  /** running, claimed, succeeded, failed, timed-out, skipped, missed, abandoned, unknown, retrying, cancelled. */
   status: string;
   /** schedule, manual, catch-up, retry. */
   trigger: string;
@@ -134,7 +136,7 @@ export interface CheckInput {
   options?: CheckOptions;
 }
 
-export const OK_CLASSES = ['once', 'again-by-takeover', 'again-by-retry', 'recorded-missed', 'recorded-skipped'] as const;
+export const OK_CLASSES = ['once', 'again-by-takeover', 'again-by-retry', 'recorded-missed', 'recorded-skipped', 'cancelled'] as const;
 /** In order of precedence: an occurrence with several violations is counted under the first. */
 export const VIOLATION_CLASSES = [
   'doubled',
@@ -556,6 +558,11 @@ export function check(input: CheckInput): CheckReport {
         'doubled',
         `${unexplained.length} deliver${unexplained.length === 1 ? 'y' : 'ies'} not explained by the record's attempts (run ${run.id}, attempts ${[...attempts.keys()].join(', ')})`,
       );
+      continue;
+    }
+    // Stopped on request: not run (cancelled before its start) or cut short; either is an answer, not a loss.
+    if (run.status === 'cancelled' && deliveries.length <= 1) {
+      occ.okClass = 'cancelled';
       continue;
     }
     if (deliveries.length === 0) {

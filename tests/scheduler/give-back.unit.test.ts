@@ -60,7 +60,7 @@ function recordingStore(writes: string[], renewDelayMs = 0): Store {
       writes.push('renew sent');
       await new Promise((r) => setTimeout(r, renewDelayMs));
       writes.push('renew done');
-      return runs.map((r) => r.id);
+      return { renewed: runs.map((r) => r.id), cancelRequested: [] };
     },
   } as unknown as Store;
 }

@@ -6,12 +6,14 @@ import { createMongoStore, describeMongoUrl } from '../../lib/store/mongo';
 import type { Store } from '../../lib/store/types';
 import { offersChangeStreams, startTestMongo } from '../support/mongo';
 import { storeConformance } from './conformance';
+import { expectCancelWatch } from './conformance/cancels';
 
 storeConformance('mongodb', async () => {
   const db = await startTestMongo();
   const stores: Store[] = [await createMongoStore(db.url)];
   return {
     store: stores[0]!,
+    pushesCancels: await offersChangeStreams(db.url),
     another: async () => {
       const store = await createMongoStore(db.url);
       stores.push(store);
@@ -27,6 +29,19 @@ storeConformance('mongodb', async () => {
 const T = { timeout: 60_000 };
 
 describe('MongoDB store specifics', () => {
+  it('a cancel request reaches another store through a change stream (replica-set test server)', T, async () => {
+    const db = await startTestMongo({ replicaSet: true });
+    const store = await createMongoStore(db.url);
+    const watcher = await createMongoStore(db.url);
+    try {
+      await store.migrate();
+      await expectCancelWatch(store, watcher, await offersChangeStreams(db.url));
+    } finally {
+      await Promise.all([store.close(), watcher.close()]);
+      await db.stop();
+    }
+  });
+
   it('migrate creates the unique keys and every index the lists use', T, async () => {
     const db = await startTestMongo();
     const store = await createMongoStore(db.url);

@@ -11,6 +11,7 @@ const LABEL: Record<RunStatus, string> = {
   abandoned: 'abandoned',
   unknown: 'outcome unknown',
   retrying: 'retrying',
+  cancelled: 'cancelled',
 };
 
 export function StatusBadge({ status }: { status: RunStatus }) {

@@ -69,6 +69,12 @@ export interface HeldRun {
   attempt: number;
 }
 
+/** What renewLeases renewed, and which of those are to be cancelled. */
+export interface LeaseRenewal {
+  renewed: string[];
+  cancelRequested: string[];
+}
+
 /** Who holds which occurrence: claims, starts, leases, releases and takeovers. */
 export interface ClaimStore {
   /**
@@ -97,9 +103,10 @@ export interface ClaimStore {
   ): Promise<Run | null>;
   /**
    * Renews the leases of the runs `instanceId` holds (claimed, or running as the given attempt) to `leaseExpiresAt`;
-   * returns the ids it renewed. A run left out of the answer is no longer the instance's.
+   * returns the ids it renewed (a run left out is no longer the instance's) and, of those, the ones whose cancel was
+   * requested (Store.cancelRun): the fallback that carries a cancel to its owner within a heartbeat.
    */
-  renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<string[]>;
+  renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<LeaseRenewal>;
   /**
    * Gives runs up for others to take over at once (a stopping instance): their lease is set to `expiredAt`, and `note`
    * (when given) becomes their error, so a takeover can say why. Only runs still held by `instanceId` as the given
@@ -117,7 +124,8 @@ export interface ClaimStore {
    * run's attempt history as 'unknown' ('abandoned' if it had not started: a queued run) (finishedAt = takeover.at,
    * error = takeover.error, its output kept); the run becomes attempt + 1, running on takeover.instanceId since
    * takeover.at (a queued run keeps startedAt null: it still waits for its turn), with the new lease, error and output
-   * cleared. Null (nothing written) when the run finished, was renewed, or another instance took it over first.
+   * cleared. Null (nothing written) when the run finished, was renewed, another instance took it over first, or its
+   * cancel was requested (no further attempt of such a run starts: the caller closes it 'cancelled').
    */
   takeOverRun(id: string, expected: { attempt: number; leaseExpiredBefore: Date }, takeover: RunTakeover): Promise<Run | null>;
   /** Runs held by an instance (status claimed or running) whose lease expired before `before`, oldest lease first. */

@@ -1,5 +1,6 @@
 // Runs: the record of each occurrence (status, trigger, attempts), how it is written, retried, listed and counted.
 import type { RunStatus, RunTrigger } from '../../domain';
+import type { AuditActorType } from './audit';
 import type { Page } from './database';
 
 export { RUN_STATUSES, type RunStatus, type RunTrigger } from '../../domain';
@@ -27,7 +28,36 @@ export interface Run {
   rangeEnd: Date | null;
   /** How many occurrences the range holds (scheduledFor included); null when there were too many to count. */
   rangeCount: number | null;
+  /**
+   * Set once a cancel was requested (Store.cancelRun): who asked, when and why. A run with `cancel` and status
+   * 'running' is being stopped (its owner aborts the handler and records 'cancelled'); a 'cancelled' run shows it.
+   */
+  cancel: RunCancel | null;
 }
+
+/** Who asked for a cancel: a person (user or API token, as the audit log records actors) or the system ('replace'). */
+export interface RunCancelActor {
+  type: AuditActorType;
+  id: string | null;
+  name: string;
+}
+
+/** A cancel request: when (database time), by whom, and why (optional, one line). */
+export interface RunCancel {
+  at: Date;
+  by: RunCancelActor;
+  reason: string | null;
+}
+
+/**
+ * What cancelRun did. 'cancelled': the run was claimed or retrying and is now closed 'cancelled' (it never starts, or
+ * gets no further attempt). 'requested': the run is running; the request is recorded (the first one is kept) and its
+ * owner aborts the handler and records 'cancelled'. 'final': it had ended already (nothing written). 'missing': no such run.
+ */
+export type CancelResult = { outcome: 'cancelled' | 'requested' | 'final'; run: Run } | { outcome: 'missing' };
+
+/** Stops a watch started by watchCancelRequests. */
+export type StopWatching = () => Promise<void>;
 
 /** An earlier attempt of a run: kept when the run was taken over (its instance stopped renewing the lease) or retried. */
 export interface RunAttempt {
@@ -68,7 +98,7 @@ export interface RunOwner {
 }
 
 /** rangeEnd and rangeCount may be left out: null. */
-export type NewRun = Omit<Run, 'id' | 'rangeEnd' | 'rangeCount'> & Partial<Pick<Run, 'rangeEnd' | 'rangeCount'>>;
+export type NewRun = Omit<Run, 'id' | 'rangeEnd' | 'rangeCount' | 'cancel'> & Partial<Pick<Run, 'rangeEnd' | 'rangeCount'>>;
 export type RunPatch = Partial<
   Pick<Run, 'startedAt' | 'finishedAt' | 'status' | 'instanceId' | 'attempt' | 'error' | 'output' | 'leaseExpiresAt'>
 >;
@@ -150,6 +180,20 @@ export interface RunStore {
   countRunsByInstance(since: Date): Promise<InstanceRunCount[]>;
   /** The job's runs with status running whose lease expires after `now` (a run without a lease does not count). */
   countActiveRuns(jobId: string, now: Date): Promise<number>;
+  /**
+   * Cancels a run: a compare-and-set on its status (see CancelResult), so a run finishing at the same moment ends in
+   * exactly one final status. 'cancelled' writes status 'cancelled', finishedAt = request.at, no lease, and the error
+   * `message`; 'requested' writes only the cancel. Every request for a running run also reaches the instances watching
+   * (watchCancelRequests); lease renewals report it too (renewLeases' cancelRequested).
+   */
+  cancelRun(id: string, request: RunCancel, message: string): Promise<CancelResult>;
+  /**
+   * Calls `onRequest(runId)` soon after a cancel is requested for a running run, on any instance: PostgreSQL
+   * LISTEN/NOTIFY on a connection of its own (reconnected after a database restart), MongoDB a change stream on the
+   * runs (re-opened after an error; a server without change streams delivers nothing here and the lease renewal alone
+   * carries the request). Best effort: a missed notification is caught by the next lease renewal.
+   */
+  watchCancelRequests(onRequest: (runId: string) => void): Promise<StopWatching>;
   /** Deletes up to `limit` finished (not claimed, running or waiting to retry) runs with scheduledFor < olderThan, oldest first; returns how many. */
   pruneRuns(olderThan: Date, limit: number): Promise<number>;
 }

@@ -1,6 +1,17 @@
 import 'server-only';
 import type { Filter } from 'mongodb';
-import type { ClaimResult, ClaimStore, HeldRun, OccurrenceClaim, Run, RunAttempt, RunStart, RunTakeover, StartResult } from '../types';
+import type {
+  ClaimResult,
+  ClaimStore,
+  HeldRun,
+  LeaseRenewal,
+  OccurrenceClaim,
+  Run,
+  RunAttempt,
+  RunStart,
+  RunTakeover,
+  StartResult,
+} from '../types';
 import type { MongoDatabase } from './database';
 import { newRunDoc, toRun } from './documents';
 import { recordJobName } from './runs';
@@ -103,8 +114,8 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
       return doc ? toRun(doc) : null;
     },
 
-    async renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<string[]> {
-      if (runs.length === 0) return [];
+    async renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<LeaseRenewal> {
+      if (runs.length === 0) return { renewed: [], cancelRequested: [] };
       const held: Filter<RunDoc> = {
         $or: runs.map((r) => ({ _id: r.id, attempt: r.attempt })),
         instanceId,
@@ -113,8 +124,8 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
       await db.runs.updateMany(held, { $set: { leaseExpiresAt } });
       // Which ones: those still held (the same filter, so each of them was renewed by the write above, or by a start that
       // landed in between with a lease of its own).
-      const renewed = await db.runs.find(held, { projection: { _id: 1 } }).toArray();
-      return renewed.map((d) => d._id);
+      const renewed = await db.runs.find(held, { projection: { _id: 1, cancel: 1 } }).toArray();
+      return { renewed: renewed.map((d) => d._id), cancelRequested: renewed.filter((d) => d.cancel).map((d) => d._id) };
     },
 
     async releaseRuns(instanceId: string, runs: HeldRun[], expiredAt: Date, note?: string): Promise<number> {
@@ -148,6 +159,8 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
         status: 'running',
         attempt: expected.attempt,
         leaseExpiresAt: { $lt: expected.leaseExpiredBefore },
+        // No further attempt of a run whose cancel was requested: the caller closes it.
+        cancel: null,
       });
       if (!current) return null;
       const abandoned: RunAttempt = {
@@ -168,6 +181,7 @@ export function mongoClaims(db: MongoDatabase): ClaimStore {
           attempt: current.attempt,
           instanceId: current.instanceId,
           leaseExpiresAt: current.leaseExpiresAt,
+          cancel: null,
         },
         {
           $set: {

@@ -14,6 +14,7 @@ import {
   LOGIN_ATTEMPTS,
   mongoCode,
   migrateSchema,
+  RUN_CANCEL_REQUESTS,
   RUN_JOB_NAMES,
   RUN_OUTPUT_CHUNKS,
   RUNS,
@@ -25,6 +26,7 @@ import {
   type InstanceDoc,
   type JobDoc,
   type LoginAttemptDoc,
+  type RunCancelRequestDoc,
   type RunDoc,
   type RunJobNameDoc,
   type RunOutputChunkDoc,
@@ -49,6 +51,7 @@ export class MongoDatabase {
   readonly sessions: Collection<SessionDoc>;
   readonly apiTokens: Collection<ApiTokenDoc>;
   readonly loginAttempts: Collection<LoginAttemptDoc>;
+  readonly cancelRequests: Collection<RunCancelRequestDoc>;
   readonly audit: Collection<AuditDoc>;
   readonly channels: Collection<ChannelDoc>;
   /** `hello` needs MongoDB 4.4.2+ (and is what Stable API servers accept); older servers answer `isMaster`. */
@@ -68,6 +71,7 @@ export class MongoDatabase {
     this.sessions = mongo.collection<SessionDoc>(SESSIONS);
     this.apiTokens = mongo.collection<ApiTokenDoc>(API_TOKENS);
     this.loginAttempts = mongo.collection<LoginAttemptDoc>(LOGIN_ATTEMPTS);
+    this.cancelRequests = mongo.collection<RunCancelRequestDoc>(RUN_CANCEL_REQUESTS);
     this.audit = mongo.collection<AuditDoc>(AUDIT_LOG);
     this.channels = mongo.collection<ChannelDoc>(ALERT_CHANNELS);
   }

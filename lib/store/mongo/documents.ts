@@ -66,6 +66,7 @@ export function toRun(doc: RunDoc): Run {
     leaseExpiresAt: doc.leaseExpiresAt,
     rangeEnd: doc.rangeEnd ?? null,
     rangeCount: doc.rangeCount ?? null,
+    cancel: doc.cancel ?? null,
   };
 }
 

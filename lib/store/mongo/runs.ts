@@ -1,15 +1,19 @@
 import 'server-only';
-import type { Filter } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import type { ChangeStream, Filter } from 'mongodb';
+import { logger } from '../../log';
 import { decodeTimeCursor, pageOf } from '../shared/cursor';
 import { activeFilters, RUN_FILTERS } from '../shared/fields';
 import { bucketMillis, percentileCont } from '../shared/stats';
 import { literalPattern } from '../shared/text';
 import type {
+  CancelResult,
   InstanceRunCount,
   NewRun,
   Page,
   Run,
   RunAttempt,
+  RunCancel,
   RunClaim,
   RunListQuery,
   RunOwner,
@@ -19,10 +23,11 @@ import type {
   RunStatsQuery,
   RunStatus,
   RunStore,
+  StopWatching,
 } from '../types';
 import { and, filterClauses, type MongoDatabase } from './database';
 import { newRunDoc, runSet, toRun } from './documents';
-import { DUPLICATE_KEY, mongoCode, type RunDoc } from './schema';
+import { DUPLICATE_KEY, mongoCode, type RunCancelRequestDoc, type RunDoc } from './schema';
 
 // Run records on MongoDB: written, finished, retried, read, listed, counted and pruned.
 
@@ -47,6 +52,53 @@ async function jobIdsMatching(db: MongoDatabase, text: string): Promise<string[]
     db.runJobNames.find({ jobName: regex }, { projection: { _id: 0, jobId: 1 } }).toArray(),
   ]);
   return [...new Set([...jobs.map((j) => j._id), ...names.map((n) => n.jobId)])];
+}
+
+const RECONNECT_MS = 500;
+/** The server answers that it has no change streams (a standalone mongod): the lease renewal carries cancels alone. */
+const UNSUPPORTED = [40573, 115, 59];
+
+/** Cancel request messages older than this are deleted by a later cancel (they were delivered long ago, or never will be). */
+const REQUEST_KEPT_MS = 3_600_000;
+
+/**
+ * A change stream of inserts into the cancel requests (MongoDB's NOTIFY): re-opened after an error (a restart, a lost
+ * primary) every RECONNECT_MS. Requests made while it was closed are carried by the lease renewal. Inserts, not the
+ * runs' own updates: their change events look alike on every server (the test server's update events lack
+ * updateDescription and the document key).
+ */
+function watchCancels(db: MongoDatabase, onRequest: (runId: string) => void): StopWatching {
+  const log = logger('store');
+  let stopped = false;
+  let stream: ChangeStream<RunCancelRequestDoc> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const open = (): void => {
+    timer = null;
+    if (stopped) return;
+    const next = db.cancelRequests.watch<RunCancelRequestDoc>([{ $match: { operationType: 'insert' } }]);
+    stream = next;
+    next.on('change', (change) => {
+      if (change.operationType === 'insert' && typeof change.fullDocument.runId === 'string') onRequest(change.fullDocument.runId);
+    });
+    next.on('error', (err: unknown) => {
+      if (stream === next) stream = null;
+      void next.close().catch(() => undefined);
+      if (UNSUPPORTED.includes(mongoCode(err) ?? -1)) {
+        log.info('no change streams on this MongoDB server: cancels reach their runs with the lease renewal');
+        return;
+      }
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cancel change stream failed; re-opening');
+      if (!stopped && timer === null) timer = setTimeout(open, RECONNECT_MS);
+    });
+  };
+  open();
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    const current = stream;
+    stream = null;
+    await current?.close().catch(() => undefined);
+  };
 }
 
 export function mongoRuns(db: MongoDatabase): RunStore {
@@ -90,7 +142,8 @@ export function mongoRuns(db: MongoDatabase): RunStore {
       // One conditional update: the attempt's start is read back from the document it replaces (the pipeline form
       // would be needed to copy it in the same write), so the history entry is fixed up right after, by attempt number.
       const before = await db.runs.findOneAndUpdate(
-        { _id: id, status: 'running', attempt: owner.attempt, instanceId: owner.instanceId },
+        // A run whose cancel was requested gets no further attempt: its owner closes it 'cancelled'.
+        { _id: id, status: 'running', attempt: owner.attempt, instanceId: owner.instanceId, cancel: null },
         {
           $set: {
             status: 'retrying',
@@ -218,6 +271,40 @@ export function mongoRuns(db: MongoDatabase): RunStore {
 
     async countActiveRuns(jobId: string, now: Date): Promise<number> {
       return db.runs.countDocuments({ jobId, status: 'running', leaseExpiresAt: { $gt: now } });
+    },
+
+    async cancelRun(id: string, request: RunCancel, message: string): Promise<CancelResult> {
+      // Each step is one conditional write (a compare-and-set on the status); a status that changed between two steps
+      // (running -> retrying) is tried again.
+      for (let tries = 0; tries < 5; tries++) {
+        const closed = await db.runs.findOneAndUpdate(
+          { _id: id, status: { $in: ['claimed', 'retrying'] } },
+          { $set: { status: 'cancelled', finishedAt: request.at, leaseExpiresAt: null, error: message, cancel: request } },
+          { returnDocument: 'after' },
+        );
+        if (closed) return { outcome: 'cancelled', run: toRun(closed) };
+        const requested = await db.runs.findOneAndUpdate(
+          { _id: id, status: 'running', cancel: null },
+          { $set: { cancel: request } },
+          { returnDocument: 'after' },
+        );
+        if (requested) {
+          // The message for the instances' change streams; the lease renewal is the fallback if it is lost.
+          const now = new Date();
+          await db.cancelRequests.insertOne({ _id: randomUUID(), runId: id, at: now });
+          await db.cancelRequests.deleteMany({ at: { $lt: new Date(now.getTime() - REQUEST_KEPT_MS) } });
+          return { outcome: 'requested', run: toRun(requested) };
+        }
+        const doc = await db.runs.findOne({ _id: id });
+        if (!doc) return { outcome: 'missing' };
+        if (doc.status === 'running') return { outcome: 'requested', run: toRun(doc) };
+        if (doc.status !== 'claimed' && doc.status !== 'retrying') return { outcome: 'final', run: toRun(doc) };
+      }
+      throw new Error(`could not cancel run ${id}: its status kept changing`);
+    },
+
+    async watchCancelRequests(onRequest: (runId: string) => void): Promise<StopWatching> {
+      return watchCancels(db, onRequest);
     },
 
     async pruneRuns(olderThan: Date, limit: number): Promise<number> {

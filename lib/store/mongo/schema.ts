@@ -32,6 +32,8 @@ export const API_TOKENS = 'api_tokens';
 export const LOGIN_ATTEMPTS = 'login_attempts';
 export const AUDIT_LOG = 'audit_log';
 export const ALERT_CHANNELS = 'alert_channels';
+/** Cancel requests for running runs, as messages a change stream carries to every instance (MongoDB's NOTIFY). */
+export const RUN_CANCEL_REQUESTS = 'run_cancel_requests';
 export const AGENDA_COLLECTION = 'agenda_jobs';
 export const AGENDA_LOG_COLLECTION = 'agenda_logs';
 
@@ -56,7 +58,9 @@ export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | '
 /** A job's signing secret; _id is the job's id (one per job), deleted with the job. */
 export type SigningSecretDoc = Omit<SigningSecret, 'jobId'> & { _id: string };
 
-export type RunDoc = Omit<Doc<Run>, 'rangeEnd' | 'rangeCount'> & {
+export type RunDoc = Omit<Doc<Run>, 'rangeEnd' | 'rangeCount' | 'cancel'> & {
+  /** A cancel request (Store.cancelRun); absent on documents written before cancels existed, and until one is made. */
+  cancel?: Run['cancel'];
   /** Absent on documents written before ranges existed, and on single-occurrence records. */
   rangeEnd?: Date | null;
   rangeCount?: number | null;
@@ -79,6 +83,16 @@ export type InstanceDoc = Omit<Doc<Instance>, 'aliveSince'> & {
   /** Absent on documents written before it existed: read as startedAt. */
   aliveSince?: Date;
 };
+
+/**
+ * One cancel request for a running run, inserted by cancelRun for the instances' change streams to see (an insert: the
+ * one change event every server serves alike). Not read otherwise; entries older than an hour are deleted by later cancels.
+ */
+export interface RunCancelRequestDoc {
+  _id: string;
+  runId: string;
+  at: Date;
+}
 
 /** A (job, name) pair some run was recorded under; _id is JSON of [jobId, jobName]. */
 export type RunJobNameDoc = Pick<Run, 'jobId' | 'jobName'> & { _id: string };

@@ -1,7 +1,7 @@
 import 'server-only';
 import { randomUUID } from 'node:crypto';
 import { isUuid } from '../shared/cursor';
-import type { ClaimResult, ClaimStore, HeldRun, OccurrenceClaim, Run, RunStart, RunTakeover, StartResult } from '../types';
+import type { ClaimResult, ClaimStore, HeldRun, LeaseRenewal, OccurrenceClaim, Run, RunStart, RunTakeover, StartResult } from '../types';
 import type { PgDatabase } from './database';
 import { AGENDA_TABLE } from './migrate';
 import { prepared } from './prepared';
@@ -136,16 +136,16 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
       return rows[0] ? toRun(rows[0]) : null;
     },
 
-    async renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<string[]> {
+    async renewLeases(instanceId: string, runs: HeldRun[], leaseExpiresAt: Date): Promise<LeaseRenewal> {
       const held = runs.filter((r) => isUuid(r.id));
-      if (held.length === 0) return [];
-      const rows = await db.sql<{ id: string }>(
+      if (held.length === 0) return { renewed: [], cancelRequested: [] };
+      const rows = await db.sql<{ id: string; cancel: boolean }>(
         `UPDATE runs r SET lease_expires_at = $2::timestamptz FROM unnest($3::uuid[], $4::int[]) AS h(id, attempt)
          WHERE r.id = h.id AND r.attempt = h.attempt AND r.instance_id = $1 AND r.status IN ('claimed', 'running')
-         RETURNING r.id`,
+         RETURNING r.id, r.cancel_at IS NOT NULL AS cancel`,
         [instanceId, leaseExpiresAt, held.map((r) => r.id), held.map((r) => r.attempt)],
       );
-      return rows.map((r) => r.id);
+      return { renewed: rows.map((r) => r.id), cancelRequested: rows.filter((r) => r.cancel).map((r) => r.id) };
     },
 
     async releaseRuns(instanceId: string, runs: HeldRun[], expiredAt: Date, note?: string): Promise<number> {
@@ -178,7 +178,7 @@ export function postgresClaims(db: PgDatabase): ClaimStore {
         `WITH old AS (
            SELECT r.* FROM runs r
            WHERE r.id = $1::uuid AND r.status = 'running' AND r.attempt = $2::int
-             AND r.lease_expires_at < $3::timestamptz
+             AND r.lease_expires_at < $3::timestamptz AND r.cancel_at IS NULL
            FOR UPDATE
          ), upd AS (
            UPDATE runs r SET attempt = old.attempt + 1, instance_id = $4,

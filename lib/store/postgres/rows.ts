@@ -77,6 +77,11 @@ export const RUN_FIELD_COLUMNS: Columns<RunRow> = {
   leaseExpiresAt: 'lease_expires_at',
   rangeEnd: 'range_end',
   rangeCount: 'range_count',
+  cancelAt: 'cancel_at',
+  cancelByType: 'cancel_by_type',
+  cancelById: 'cancel_by_id',
+  cancelByName: 'cancel_by_name',
+  cancelReason: 'cancel_reason',
 };
 
 const USER_FIELD_COLUMNS: Columns<UserRow> = {
@@ -212,6 +217,14 @@ export function toRun(row: RunRow): Run {
     leaseExpiresAt: toDate(row.leaseExpiresAt),
     rangeEnd: toDate(row.rangeEnd),
     rangeCount: row.rangeCount,
+    cancel:
+      row.cancelAt === null
+        ? null
+        : {
+            at: toDate(row.cancelAt)!,
+            by: { type: (row.cancelByType ?? 'system') as AuditActorType, id: row.cancelById, name: row.cancelByName ?? '' },
+            reason: row.cancelReason,
+          },
   };
 }
 

@@ -1,5 +1,7 @@
 import 'server-only';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { logger } from '../../log';
 import { Prisma } from '../../generated/prisma/client';
 import { decodeTimeCursor, isUuid, pageOf } from '../shared/cursor';
 import { activeFilters, RUN_FILTERS, RUN_PATCH_FIELDS } from '../shared/fields';
@@ -11,7 +13,9 @@ import {
   type NewRun,
   type Page,
   type Run,
+  type CancelResult,
   type RunAttempt,
+  type RunCancel,
   type RunClaim,
   type RunListQuery,
   type RunOwner,
@@ -21,6 +25,7 @@ import {
   type RunStatsQuery,
   type RunStatus,
   type RunStore,
+  type StopWatching,
 } from '../types';
 import type { PgDatabase } from './database';
 import { RUN_COLUMNS, RUN_FIELD_COLUMNS, sqlConditions, toDate, toRun, type RunRow } from './rows';
@@ -36,6 +41,61 @@ async function jobIdsMatching(db: PgDatabase, text: string): Promise<string[]> {
     UNION
     SELECT n.job_id FROM run_job_names n WHERE n.job_name ILIKE ${pattern}`;
   return rows.map((r) => r.id);
+}
+
+/** The NOTIFY channel of cancel requests; the payload is the run id. */
+const CANCEL_CHANNEL = 'cronplane_run_cancel';
+const RECONNECT_MS = 500;
+
+/**
+ * LISTEN on a connection of its own (Agenda's LISTEN client is Agenda's, and the pool's connections are shared): it is
+ * re-opened after an error or a database restart, every RECONNECT_MS until it is back. Notifications sent while it was
+ * away are lost; the lease renewal carries those requests.
+ */
+async function listenForCancels(url: string, onRequest: (runId: string) => void): Promise<StopWatching> {
+  const log = logger('store');
+  let stopped = false;
+  let client: pg.Client | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const connect = async (): Promise<void> => {
+    timer = null;
+    if (stopped) return;
+    const next = new pg.Client({ connectionString: url });
+    const retry = (): void => {
+      if (client === next) client = null;
+      next.removeAllListeners('notification');
+      void next.end().catch(() => undefined);
+      if (!stopped && timer === null) timer = setTimeout(() => void connect(), RECONNECT_MS);
+    };
+    next.on('error', (err) => {
+      log.warn({ err: err.message }, 'cancel listener connection lost; reconnecting');
+      retry();
+    });
+    next.on('end', retry);
+    next.on('notification', (msg) => {
+      if (msg.channel === CANCEL_CHANNEL && msg.payload) onRequest(msg.payload);
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CANCEL_CHANNEL}`);
+      client = next;
+      if (stopped) await next.end();
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cancel listener could not connect; retrying');
+      retry();
+    }
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    const open = client;
+    client = null;
+    if (open) {
+      open.removeAllListeners('end');
+      await open.end().catch(() => undefined);
+    }
+  };
 }
 
 export function postgresRuns(db: PgDatabase): RunStore {
@@ -106,7 +166,7 @@ export function postgresRuns(db: PgDatabase): RunStore {
         `WITH old AS (
            SELECT r.* FROM runs r
            WHERE r.id = $1::uuid AND r.status = 'running' AND r.attempt = $2::int
-             AND r.instance_id IS NOT DISTINCT FROM $3
+             AND r.instance_id IS NOT DISTINCT FROM $3 AND r.cancel_at IS NULL
            FOR UPDATE
          ), upd AS (
            UPDATE runs r SET status = 'retrying', attempt = old.attempt + 1, instance_id = NULL, started_at = NULL,
@@ -244,6 +304,41 @@ export function postgresRuns(db: PgDatabase): RunStore {
         [jobId, now],
       );
       return rows[0]!.n;
+    },
+
+    async cancelRun(id: string, request: RunCancel, message: string): Promise<CancelResult> {
+      if (!isUuid(id)) return { outcome: 'missing' };
+      // One statement, a compare-and-set on the status: claimed or retrying ends here, running gets the request (the
+      // first request is kept). A run that ended first is not touched; one that ends after this waits for the row lock
+      // and finds it cancelled (claimed, retrying) or writes its own outcome (running: its owner's guarded write).
+      const rows = await db.sql<RunRow>(
+        `UPDATE runs r SET
+           status = CASE WHEN r.status IN ('claimed', 'retrying') THEN 'cancelled' ELSE r.status END,
+           finished_at = CASE WHEN r.status IN ('claimed', 'retrying') THEN $2::timestamptz ELSE r.finished_at END,
+           lease_expires_at = CASE WHEN r.status IN ('claimed', 'retrying') THEN NULL ELSE r.lease_expires_at END,
+           error = CASE WHEN r.status IN ('claimed', 'retrying') THEN $7 ELSE r.error END,
+           cancel_at = COALESCE(r.cancel_at, $2::timestamptz),
+           cancel_by_type = CASE WHEN r.cancel_at IS NULL THEN $3 ELSE r.cancel_by_type END,
+           cancel_by_id = CASE WHEN r.cancel_at IS NULL THEN $4 ELSE r.cancel_by_id END,
+           cancel_by_name = CASE WHEN r.cancel_at IS NULL THEN $5 ELSE r.cancel_by_name END,
+           cancel_reason = CASE WHEN r.cancel_at IS NULL THEN $6 ELSE r.cancel_reason END
+         WHERE r.id = $1::uuid AND r.status IN ('claimed', 'running', 'retrying')
+         RETURNING ${RUN_COLUMNS.text}`,
+        [id, request.at, request.by.type, request.by.id, request.by.name, request.reason, message],
+      );
+      if (rows[0]) {
+        const run = toRun(rows[0]);
+        if (run.status === 'cancelled') return { outcome: 'cancelled', run };
+        // Delivered at commit to every instance's listener (watchCancelRequests); the renewal is the fallback.
+        await db.pool.query('SELECT pg_notify($1, $2)', [CANCEL_CHANNEL, run.id]);
+        return { outcome: 'requested', run };
+      }
+      const row = await db.prisma.run.findUnique({ where: { id } });
+      return row ? { outcome: 'final', run: toRun(row) } : { outcome: 'missing' };
+    },
+
+    async watchCancelRequests(onRequest: (runId: string) => void): Promise<StopWatching> {
+      return listenForCancels(db.url, onRequest);
     },
 
     async pruneRuns(olderThan: Date, limit: number): Promise<number> {

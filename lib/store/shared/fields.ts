@@ -82,7 +82,7 @@ export type FilterOp = '=' | '>=' | '<';
 export type FilterTable<Q, T> = Partial<Record<keyof Q, { field: keyof T & string; op: FilterOp }>>;
 
 /** listRuns' plain filters (jobId and jobSearch pick the jobs first, and each store walks them its own way). */
-export const RUN_FILTERS: FilterTable<RunListQuery, Run> = {
+export const RUN_FILTERS: FilterTable<RunListQuery, Omit<Run, 'cancel'>> = {
   status: { field: 'status', op: '=' },
   instanceId: { field: 'instanceId', op: '=' },
   from: { field: 'scheduledFor', op: '>=' },

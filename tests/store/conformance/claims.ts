@@ -26,7 +26,7 @@ export function claimConformance(open: Open): void {
         assert.ok(run);
         const { id, ...rest } = run;
         assert.ok(id);
-        assert.deepEqual(rest, { ...own, rangeEnd: null, rangeCount: null }, 'the record as written');
+        assert.deepEqual(rest, { ...own, rangeEnd: null, rangeCount: null, cancel: null }, 'the record as written');
         assert.deepEqual(await store.getRunByOccurrence(job.id, at(60)), run);
         assert.equal(time((await store.getJob(job.id))!.nextRunAt), time(at(120)), 'the pointer moved');
         assert.equal((await store.getJob(job.id))!.version, job.version, 'a claim is not an edit');
@@ -289,12 +289,18 @@ export function claimConformance(open: Open): void {
         newRun(job, { scheduledFor: at(4), status: 'running', instanceId: 'instance-b', leaseExpiresAt: at(5) }),
       ))!;
       const held = [claimed, running, finished, others].map((r) => ({ id: r.id, attempt: r.attempt }));
-      assert.deepEqual((await store.renewLeases('instance-a', held, at(50))).sort(), [claimed.id, running.id].sort());
-      assert.deepEqual(await store.renewLeases('instance-a', [{ id: running.id, attempt: 1 }], at(60)), [], 'another attempt');
+      const renewal = await store.renewLeases('instance-a', held, at(50));
+      assert.deepEqual(renewal.renewed.sort(), [claimed.id, running.id].sort());
+      assert.deepEqual(renewal.cancelRequested, [], 'no cancel requested');
+      assert.deepEqual(
+        await store.renewLeases('instance-a', [{ id: running.id, attempt: 1 }], at(60)),
+        { renewed: [], cancelRequested: [] },
+        'another attempt',
+      );
       assert.equal(time((await store.getRun(running.id))!.leaseExpiresAt), time(at(50)));
       assert.equal(time((await store.getRun(others.id))!.leaseExpiresAt), time(at(5)), "another instance's run untouched");
       assert.equal(time((await store.getRun(finished.id))!.leaseExpiresAt), null);
-      assert.deepEqual(await store.renewLeases('instance-a', [], at(50)), []);
+      assert.deepEqual(await store.renewLeases('instance-a', [], at(50)), { renewed: [], cancelRequested: [] });
 
       assert.deepEqual(
         (await store.listExpiredRuns(at(40), 10)).map((r) => r.id),

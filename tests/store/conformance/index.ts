@@ -10,6 +10,7 @@ import { describe } from 'node:test';
 import { auditConformance } from './audit';
 import { autoPauseConformance } from './auto-pause';
 import { channelConformance } from './channels';
+import { cancelConformance } from './cancels';
 import { claimConformance } from './claims';
 import { databaseConformance } from './database';
 import { identityConformance } from './identity';
@@ -33,6 +34,7 @@ export function storeConformance(label: string, open: Open): void {
     claimConformance(open);
     runConformance(open);
     runOutputConformance(open);
+    cancelConformance(open);
     instanceConformance(open);
     identityConformance(open);
     loginAttemptConformance(open);

@@ -9,6 +9,8 @@ export interface ConformanceTarget {
   store: Store;
   cleanup(): Promise<void>;
   another?: () => Promise<Store>;
+  /** False when the database cannot push cancel requests (a MongoDB server without change streams). */
+  pushesCancels?: boolean;
 }
 
 /** Opens a store on a fresh, empty database that has not been migrated (see index.ts). */
