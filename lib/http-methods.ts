@@ -53,6 +53,7 @@ export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/jobs/{id}/signing-secret/rotate': ['POST'],
   '/api/runs': ['GET'],
   '/api/runs/{id}': ['GET'],
+  '/api/runs/{id}/cancel': ['POST'],
   '/api/instances': ['GET'],
   '/api/users': ['GET', 'POST'],
   '/api/users/{id}': ['PATCH', 'DELETE'],

@@ -89,6 +89,7 @@ export function runJson(run: Run): RunJson {
     output: run.output,
     rangeEnd: isoOrNull(run.rangeEnd),
     rangeCount: run.rangeCount,
+    cancel: run.cancel ? { at: iso(run.cancel.at), by: { ...run.cancel.by }, reason: run.cancel.reason } : null,
   };
 }
 

@@ -1,11 +1,14 @@
 import 'server-only';
+import { requireRole, type Actor } from '../auth/principal';
 import { webhookId } from '../domain';
-import { NotFoundError } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
 import { signsDeliveries } from '../secrets/signing';
 import { getStore } from '../store';
 import { RUN_STATUSES, type Job, type Page, type Run, type RunAttempt, type RunOutputChunk, type RunStatus } from '../store/types';
 import { IdSchema } from '../validation/id';
-import { RUN_RANGES, type RunFilter, type RunHistoryQuery } from '../validation/run';
+import { RUN_RANGES, RunCancelSchema, type RunFilter, type RunHistoryQuery } from '../validation/run';
+import { recordAudit } from './audit';
+import { parseInput } from './jobs';
 
 export interface RunHistory {
   page: Page<Run>;
@@ -169,4 +172,46 @@ export async function getRunOutput(id: string, afterSeq = 0): Promise<RunOutputV
   const live = LIVE_STATUSES.has(run.status);
   // Only the current attempt's: a chunk of an earlier one (not replaced yet) belongs to its attempt's history.
   return { run, live, chunks: live ? chunks.filter((c) => c.attempt === run.attempt) : [] };
+}
+
+/** The error text of a run cancelled before it started or while waiting for a retry. */
+function cancelledText(by: string, reason: string | null): string {
+  return `cancelled by ${by}${reason ? `: ${reason}` : ''}`;
+}
+
+/**
+ * Cancels a run (operator or admin): a claimed or retrying run is closed 'cancelled' at once (it never starts / gets no
+ * further attempt); a running one gets the request, and the instance running it aborts its handler and records
+ * 'cancelled' (within 2 s: docs/coordination.md). `input` is { reason?: string } (RunCancelSchema; bad input is a
+ * ValidationError and changes nothing). Unknown id: NotFoundError; a run that has ended: ConflictError (409).
+ */
+export async function cancelRun(id: string, actor: Actor, input: unknown = {}): Promise<{ outcome: 'cancelled' | 'requested'; run: Run }> {
+  requireRole(actor.principal, 'operator');
+  const parsed = IdSchema.safeParse(id);
+  if (!parsed.success) throw new NotFoundError('run');
+  const store = await getStore();
+  // Unknown id first: a cancel of a run that does not exist is 404 whatever the body says (as a job's pause).
+  const before = await store.getRun(parsed.data);
+  if (!before) throw new NotFoundError('run');
+  const { reason } = parseInput(RunCancelSchema, input);
+  const { kind, id: actorId, name } = actor.principal;
+  const result = await store.cancelRun(
+    parsed.data,
+    { at: await store.now(), by: { type: kind, id: actorId, name }, reason },
+    cancelledText(name, reason),
+  );
+  if (result.outcome === 'missing') throw new NotFoundError('run');
+  if (result.outcome === 'final') {
+    throw new ConflictError(`the run has already ended (${result.run.status}): only claimed, running or retrying runs can be cancelled`);
+  }
+  await recordAudit(
+    actor,
+    'run.cancel',
+    { type: 'run', id: result.run.id, name: result.run.jobName },
+    {
+      status: { before: before.status, after: result.outcome === 'cancelled' ? 'cancelled' : 'cancel requested' },
+      ...(reason ? { reason: { before: null, after: reason } } : {}),
+    },
+  );
+  return { outcome: result.outcome, run: result.run };
 }

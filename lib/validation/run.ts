@@ -107,7 +107,46 @@ export const RunJsonSchema = z.object({
     'Set when this record stands for a range of occurrences (one missed record for an outage): every occurrence from scheduledFor through rangeEnd',
   ),
   rangeCount: z.number().int().nullable().describe('How many occurrences the range holds; null when too many to count'),
+  cancel: z
+    .object({
+      at: DateTimeJsonSchema.describe('When the cancel was requested'),
+      by: z
+        .object({
+          type: z.enum(['user', 'token', 'system']),
+          id: z.string().nullable(),
+          name: z.string(),
+        })
+        .describe("Who asked, as the audit log names actors (type 'system', name 'replace': the replace overlap policy)"),
+      reason: z.string().nullable().describe('Why, as given with the cancel; null = none'),
+    })
+    .nullable()
+    .describe(
+      "The run's cancel request; null when none was made. With status running the run is being stopped; with status cancelled it was",
+    ),
 });
+
+/** The longest cancel reason, in characters (after trimming). */
+export const CANCEL_REASON_MAX = 500;
+
+/**
+ * Body of POST /api/runs/{id}/cancel (optional: no body is {}) and of the cancel button: why the run is cancelled.
+ * Trimmed, one line (no control characters), at most CANCEL_REASON_MAX characters; empty or left out = no reason.
+ */
+export const RunCancelSchema = z
+  .object({
+    reason: trimmedText(
+      z.string({ error: 'reason must be a string' }).trim(),
+      { min: 0, max: CANCEL_REASON_MAX, maxMessage: `reason is at most ${CANCEL_REASON_MAX} characters` },
+      SINGLE_LINE,
+    )
+      .refine(isSingleLineText, 'reason must be one line: no control characters (newlines, tabs) or invalid Unicode')
+      .nullable()
+      .optional()
+      .transform((reason) => (reason ? reason : null))
+      .describe(`Why the run is cancelled (optional, one line, at most ${CANCEL_REASON_MAX} characters); kept with the run`),
+  })
+  .strict();
+export type RunCancelInput = z.input<typeof RunCancelSchema>;
 
 /** A job's latest run, in the jobs list. */
 export const LastRunJsonSchema = RunJsonSchema.pick({
@@ -153,6 +192,17 @@ export const RunNowJsonSchema = z.object({ jobId: z.string(), scheduledFor: Date
 export type RunJson = z.input<typeof RunJsonSchema>;
 export type RunAttemptJson = z.input<typeof RunAttemptJsonSchema>;
 export type RunDetailJson = z.input<typeof RunDetailJsonSchema>;
+
+/** The answer of POST /api/runs/{id}/cancel. */
+export const RunCancelJsonSchema = z.object({
+  outcome: z
+    .enum(['cancelled', 'requested'])
+    .describe(
+      'cancelled: the run was claimed or retrying and is closed (it never starts / gets no further attempt). requested: it is running; its handler is aborted on the instance that runs it within 2 s, which records status cancelled',
+    ),
+  run: RunJsonSchema,
+});
+export type RunCancelJson = z.input<typeof RunCancelJsonSchema>;
 export type LastRunJson = z.input<typeof LastRunJsonSchema>;
 
 /** A seq to read after (digits only in a query string, as QueryLimitSchema): 0 or absent = from the start. */

@@ -589,6 +589,7 @@ describe('OpenAPI', () => {
       '/api/jobs/{id}/signing-secret/rotate': ['post'],
       '/api/runs': ['get'],
       '/api/runs/{id}': ['get'],
+      '/api/runs/{id}/cancel': ['post'],
       '/api/instances': ['get'],
       '/api/events': ['get'],
       '/api/users': ['get', 'post'],

@@ -80,6 +80,7 @@ const API: Record<string, Method[]> = {
   '/api/runs': ['GET'],
   '/api/runs/[id]': ['GET'],
   '/api/runs/[id]/output': ['GET'],
+  '/api/runs/[id]/cancel': ['POST'],
   '/api/session': ['GET', 'POST', 'DELETE'],
   '/api/tokens': ['GET', 'POST'],
   '/api/tokens/[id]': ['DELETE'],

@@ -537,6 +537,7 @@ const ROUTES: Record<string, Method[]> = {
   '/api/channels/{id}': ['GET', 'PATCH', 'DELETE'],
   '/api/channels/{id}/test': ['POST'],
   '/api/channels/{id}/signing-secret/reveal': ['POST'],
+  '/api/runs/{id}/cancel': ['POST'],
   '/api/{...path}': ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
 };
 /** Public without credentials: README and docs/security.md say so. */
@@ -628,6 +629,8 @@ for (const store of stores) {
     let seedCookie = '';
     /** A webhook channel with a secret in its URL's query string. */
     let seedChannelId = '';
+    /** A finished run (of a run-now of the first seeded job): its cancel is a 409 whatever is asked. */
+    let seedRunId = '';
 
     before(
       async () => {
@@ -672,6 +675,13 @@ for (const store of stores) {
         });
         assert.equal(channel.status, 201, channel.text);
         seedChannelId = String(channel.json?.id);
+        assert.equal((await call('POST', `/api/jobs/${seeded[0]!.id}/run`)).status, 202);
+        for (let i = 0; i < 300 && !seedRunId; i++) {
+          const runs = (await call('GET', `/api/jobs/${seeded[0]!.id}/runs?limit=1`)).json?.runs as Array<{ id: string; status: string }>;
+          if (runs[0] && runs[0].status === 'succeeded') seedRunId = runs[0].id;
+          else await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.ok(seedRunId, 'a finished run to try cancels on');
       },
       { timeout: 180_000 },
     );
@@ -982,6 +992,73 @@ for (const store of stores) {
           { numRuns: RUNS * 3 },
         ),
       );
+    });
+
+    test('hostile ids at POST /api/runs/{id}/cancel: 404 (or 405), never a 5xx', async () => {
+      await idsRefused(
+        [
+          ['POST', (id) => `/api/runs/${id}/cancel`, undefined],
+          ['POST', (id) => `/api/runs/${id}/cancel`, '{"reason":"why"}'],
+          ['GET', (id) => `/api/runs/${id}/cancel`, undefined],
+        ],
+        hostileId,
+      );
+    });
+
+    test('POST /api/runs/{id}/cancel: bad bodies (a reason that is not a string, too long, with a control character or a lone surrogate; unknown keys; not a JSON object) are 400s; a finished run is a 409; a viewer 403; nothing changed or audited', async () => {
+      const path = `/api/runs/${seedRunId}/cancel`;
+      const badReason = fc.oneof(
+        notAString.filter((v) => v !== null),
+        withBadCharacter,
+        fc.integer({ min: 501, max: 5000 }).map((n) => 'r'.repeat(n)),
+        fc.string({ minLength: 501, maxLength: 700 }).filter((reason) => reason.trim().length > 500),
+      );
+      const badBody = fc.oneof(
+        badReason.map((reason) => ({ raw: withMutations({ reason }, []), contentType: 'application/json', field: true })),
+        fc
+          .tuple(
+            fc.oneof(
+              fc.constantFrom('note', 'status', 'cancel', '__proto__', '$set', 'Reason', 'by', 'at'),
+              fc.string({ minLength: 1 }).filter((k) => k !== 'reason'),
+            ),
+            hostileValue,
+          )
+          .map(([key, value]) => ({
+            raw: withMutations({ reason: 'ok', [key]: value }, []),
+            contentType: 'application/json',
+            field: false,
+          })),
+        notAnObjectBody.filter((raw) => raw.trim() !== '').map((raw) => ({ raw, contentType: 'application/json', field: false })),
+        fc
+          .record({ raw: fc.string({ minLength: 1 }).filter((raw) => raw.trim() !== ''), contentType: badContentType })
+          .map((b) => ({ ...b, field: false })),
+      );
+      await unchanged(async () => {
+        await fc.assert(
+          fc.asyncProperty(badBody, async ({ raw, contentType, field }) => {
+            const answer = await call('POST', path, { raw, contentType });
+            assertRefused(answer, `POST ${path} (${contentType}) ${raw.slice(0, 200)}`);
+            assert.equal(answer.status, 400, `POST ${path} ${raw.slice(0, 200)} -> ${answer.status}`);
+            if (field) assert.deepEqual([...new Set(issuePaths(answer))], ['reason'], raw.slice(0, 200));
+          }),
+          { numRuns: RUNS * 3 },
+        );
+        for (const raw of [undefined, '{}', '{"reason":"stop it"}', '{"reason":null}']) {
+          const finished = await call('POST', path, raw === undefined ? {} : { raw });
+          assertRefused(finished, `cancel a finished run ${raw ?? ''}`);
+          assert.equal(finished.status, 409, finished.text);
+          assert.match(String(finished.json?.error), /already ended \(succeeded\)/);
+        }
+        const viewers: Array<Record<string, string>> = [
+          { authorization: `Bearer ${seedTokenSecret}` },
+          { cookie: seedCookie, origin: target.app.baseUrl },
+        ];
+        for (const headers of viewers) {
+          const answer = await call('POST', path, { headers, raw: '{"reason":"viewer"}' });
+          assertRefused(answer, 'viewer cancel');
+          assert.equal(answer.status, 403, answer.text);
+        }
+      });
     });
 
     test('signing secret routes: a viewer gets 403 (token or cookie), a job that is not http 409; nothing revealed, rotated or audited', async () => {

@@ -7,6 +7,7 @@ import { instancesSection } from './instances';
 import { jobsSection } from './jobs';
 import { metaSection } from './meta';
 import { runsSection } from './runs';
+import { runCancelSection } from './run-cancel';
 import type { ApiSection, JsonSchema } from './parts';
 import { runOutputSection } from './run-output';
 import { sessionSection } from './session';
@@ -23,6 +24,7 @@ function buildDocument(): JsonSchema {
     jobsSection(),
     runsSection(),
     runOutputSection(),
+    runCancelSection(),
     deliveries,
     instancesSection(),
     usersSection(),
@@ -46,7 +48,7 @@ function buildDocument(): JsonSchema {
       {
         name: 'runs',
         description:
-          'Runs (one record per occurrence, or per range of missed ones): the history across jobs with filters, a run with its attempts',
+          'Runs (one record per occurrence, or per range of missed ones): the history across jobs with filters, a run with its attempts; cancelling a run',
       },
       { name: 'instances', description: 'The app instances that serve the API and run the scheduler, with their heartbeats' },
       { name: 'users', description: 'Dashboard users, their roles and sessions (admins only)' },
