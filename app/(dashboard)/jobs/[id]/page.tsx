@@ -8,7 +8,11 @@ import { parseStatsRange } from '@/lib/presenters/run-stats';
 import { getSigningSecretInfo } from '@/lib/services/signing-secrets';
 import { getRunStats } from '@/lib/services/stats';
 import { TimeCursorSchema, validCursor } from '@/lib/validation/cursor';
+import { CANCELLABLE_RUN_STATUSES } from '@/lib/domain';
 import { PAUSE_NOTE_MAX } from '@/lib/validation/job';
+import { CANCEL_REASON_MAX } from '@/lib/validation/run';
+import { StatusBadge } from '../../_components/badges';
+import { CancelRunButton } from '../../_components/cancel-run';
 import { StatsCharts } from '../../_components/charts';
 import { LiveRefresh } from '../../_components/live';
 import { PausedBadge } from '../../_components/badges';
@@ -52,6 +56,8 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const zone = job.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
   // Viewers see no mutating control; the actions refuse them on the server as well.
   const canEdit = hasRole(session, 'operator');
+  // Its claimed, running and retrying runs (on this page of its history): each with a Cancel button for operators.
+  const active = runs.items.filter((r) => (CANCELLABLE_RUN_STATUSES as readonly string[]).includes(r.status));
 
   return (
     <>
@@ -215,6 +221,17 @@ export default async function JobPage({ params, searchParams }: { params: Params
           </div>
         </div>
         <BadCursorNotice show={badCursor} />
+        {canEdit && active.length > 0 && (
+          <ul className="active-runs" data-testid="active-runs" aria-label="Runs in progress">
+            {active.map((run) => (
+              <li key={run.id} data-testid="active-run">
+                <StatusBadge status={run.status} /> <Link href={`/runs/${run.id}`}>due</Link>{' '}
+                <Time iso={run.scheduledFor.toISOString()} zone={zone} />{' '}
+                <CancelRunButton runId={run.id} reasonMax={CANCEL_REASON_MAX} compact />
+              </li>
+            ))}
+          </ul>
+        )}
         {runs.items.length === 0 ? (
           <p className="empty muted">{cursor ? 'No older runs.' : 'No runs yet.'}</p>
         ) : (

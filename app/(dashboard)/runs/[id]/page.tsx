@@ -2,11 +2,15 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
 import { cache } from 'react';
+import { hasRole } from '@/lib/auth/principal';
 import { requireSession } from '@/lib/auth/session';
+import { CANCELLABLE_RUN_STATUSES } from '@/lib/domain';
 import { NotFoundError } from '@/lib/errors';
 import { formatDuration, formatSignedDuration } from '@/lib/presenters/format';
 import { getRunDetail, getRunOutput, listRunAttempts, type RunAttemptRow, type RunDetail } from '@/lib/services/runs';
+import { CANCEL_REASON_MAX } from '@/lib/validation/run';
 import { StatusBadge } from '../../_components/badges';
+import { CancelRunButton } from '../../_components/cancel-run';
 import { DataTable, type Column } from '../../_components/data-table';
 import { LiveRefresh } from '../../_components/live';
 import { InstanceLink } from '../../_components/runs-table';
@@ -60,13 +64,14 @@ const ATTEMPT_COLUMNS: ReadonlyArray<Column<RunAttemptRow>> = [
 ];
 
 export default async function RunPage({ params }: { params: Params }) {
-  await requireSession();
+  const session = await requireSession();
   const { id } = await params;
   const { run, job, webhookId, now } = await load(id);
   const [history, liveOutput] = await Promise.all([listRunAttempts(run.id), getRunOutput(run.id)]);
   const duration = run.startedAt ? (run.finishedAt ?? now).getTime() - run.startedAt.getTime() : null;
   const lag = run.startedAt ? run.startedAt.getTime() - run.scheduledFor.getTime() : null;
   const zone = job?.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
+  const cancellable = (CANCELLABLE_RUN_STATUSES as readonly string[]).includes(run.status);
 
   return (
     <>
@@ -90,7 +95,8 @@ export default async function RunPage({ params }: { params: Params }) {
               All runs of this job
             </Link>
           )}
-          {(run.status === 'claimed' || run.status === 'running' || run.status === 'retrying') && <LiveRefresh topics={['runs']} />}
+          {cancellable && hasRole(session, 'operator') && <CancelRunButton runId={run.id} reasonMax={CANCEL_REASON_MAX} />}
+          {cancellable && <LiveRefresh topics={['runs']} />}
         </div>
       </div>
 
@@ -152,6 +158,19 @@ export default async function RunPage({ params }: { params: Params }) {
             <dd data-testid="run-trigger">{TRIGGER_WORDS[run.trigger] ?? run.trigger}</dd>
             <dt>Attempt</dt>
             <dd>{run.attempt}</dd>
+            {run.cancel && (
+              <>
+                <dt>{run.status === 'cancelled' ? 'Cancelled' : 'Cancel requested'}</dt>
+                <dd data-testid="run-cancel">
+                  by <strong>{run.cancel.by.name}</strong> at <Time iso={run.cancel.at.toISOString()} />
+                  {run.cancel.reason ? (
+                    <>
+                      : <q>{run.cancel.reason}</q>
+                    </>
+                  ) : null}
+                </dd>
+              </>
+            )}
             <dt>Instance</dt>
             <dd>
               <InstanceLink id={run.instanceId} />
