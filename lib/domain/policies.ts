@@ -1,5 +1,9 @@
-/** What happens when an occurrence falls due while the job's previous run still goes on. */
-export const OVERLAP_POLICIES = ['skip', 'allow', 'queue-one'] as const;
+/**
+ * What happens when an occurrence falls due while the job's previous run still goes on: `skip` it, `allow` both,
+ * `queue-one` (it waits, at most one waiting), or `replace` (it cancels the previous run(s), recorded 'cancelled' by
+ * the system, and starts once they have stopped: Kubernetes' Replace, Temporal's CancelOther).
+ */
+export const OVERLAP_POLICIES = ['skip', 'allow', 'queue-one', 'replace'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 /** What happens to the occurrences that fell due while no instance was running. */

@@ -186,7 +186,8 @@ export class ClaimSystem {
         try {
           result = await this.res.store.startRun(claimed, this.res.instanceId, {
             at: now,
-            queued: job.overlapPolicy === 'queue-one',
+            // queue-one and replace may wait for an earlier run before the handler: not started until then.
+            queued: job.overlapPolicy === 'queue-one' || job.overlapPolicy === 'replace',
             leaseExpiresAt: leaseFrom(this.res, now),
             // Started late (after a takeover, or behind an earlier occurrence), it says so.
             trigger: late && claimed.trigger === 'schedule' ? 'catch-up' : claimed.trigger,
@@ -221,7 +222,7 @@ export class ClaimSystem {
   async handleManual(ticket: Ticket, handle: TicketHandle): Promise<void> {
     const job = await this.res.store.getJob(ticket.jobId);
     if (!job) return;
-    const queued = job.overlapPolicy === 'queue-one';
+    const queued = job.overlapPolicy === 'queue-one' || job.overlapPolicy === 'replace';
     const sent = Date.now();
     const start = this.res.clock.now();
     // A run-now is its own occurrence (scheduledFor = when it was asked for), outside the schedule's order.

@@ -4,8 +4,15 @@ import { errorMessage } from '../log';
 import { retrying, sleep } from './aborts';
 import type { SchedulerResources } from './resources';
 
-/** What a run about to call its handler may do now: go, be skipped (and why), or wait (queue-one) and ask again. */
-export type Turn = { kind: 'go' } | { kind: 'skip'; reason: string } | { kind: 'wait' };
+/**
+ * What a run about to call its handler may do now: go, be skipped (and why), wait (queue-one) and ask again, or
+ * (replace) have the job's earlier runs cancelled and ask again once they have stopped.
+ */
+export type Turn =
+  { kind: 'go' } | { kind: 'skip'; reason: string } | { kind: 'wait' } | { kind: 'replace'; runs: Array<Pick<Run, 'id' | 'cancel'>> };
+
+/** Who the replace policy's cancels are recorded as (the audit log's actor shape). */
+export const REPLACE_ACTOR = { type: 'system', id: null, name: 'replace' } as const;
 
 /** Total order of runs for tie-breaks: earlier time first, then smaller id. */
 export function precedes(aTime: Date, aId: string, bTime: Date, bId: string): boolean {
@@ -17,13 +24,15 @@ export function precedes(aTime: Date, aId: string, bTime: Date, bId: string): bo
  * lease, expired or not: a run whose instance died still counts until its takeover continues it). Pure.
  * - 'skip': another run that started first wins.
  * - 'queue-one': wait for an earlier occurrence's run to finish, unless another run already waits ahead of this one.
+ * - 'replace': every earlier occurrence's run (running or waiting for its turn) is cancelled; this one starts once they
+ *   have stopped (never beside the handler it replaces). The concurrency limit does not hold it back: it replaces.
  * - concurrency limit: only runs that started before this one count (the same total order as 'skip'), so of several
  *   runs starting at once exactly the first `limit` go ahead, on whichever instances.
  */
 export function decideTurn(
   job: Pick<Job, 'overlapPolicy' | 'concurrencyLimit'>,
   run: Pick<Run, 'id' | 'scheduledFor' | 'startedAt'>,
-  others: Array<Pick<Run, 'id' | 'scheduledFor' | 'startedAt'>>,
+  others: Array<Pick<Run, 'id' | 'scheduledFor' | 'startedAt'> & Partial<Pick<Run, 'cancel'>>>,
   now: Date,
   continuing = false,
 ): Turn {
@@ -37,6 +46,10 @@ export function decideTurn(
     // skip job, and a takeover beside an occurrence that started in that gap, ran side by side.
     if (job.overlapPolicy === 'allow') return { kind: 'go' };
     return active.some((o) => precedes(o.startedAt!, o.id, startedAt, run.id)) ? { kind: 'wait' } : { kind: 'go' };
+  }
+  if (job.overlapPolicy === 'replace') {
+    const earlier = others.filter((o) => precedes(o.scheduledFor, o.id, run.scheduledFor, run.id));
+    return earlier.length > 0 ? { kind: 'replace', runs: earlier.map((o) => ({ id: o.id, cancel: o.cancel ?? null })) } : { kind: 'go' };
   }
   if (job.concurrencyLimit !== null) {
     const ahead = active.filter((o) => precedes(o.startedAt!, o.id, startedAt, run.id)).length;
@@ -75,8 +88,23 @@ export class OverlapSystem {
       const turn = decideTurn(job, run, others, this.res.clock.now(), continuing);
       if (turn.kind === 'go') return null;
       if (turn.kind === 'skip') return turn.reason;
+      if (turn.kind === 'replace') await this.replace(run, turn.runs);
       if (signal.aborted) return `skipped: ${errorMessage(signal.reason)}`;
       await sleep(Math.min(500, this.res.config.processEveryMs));
+    }
+  }
+
+  /**
+   * The replace policy: cancels the earlier runs not yet asked to stop (each reaches its owner as an operator's cancel
+   * does, within 2 s; a dead owner's run is closed by the sweep once its lease expired). The caller then waits for them.
+   */
+  private async replace(run: Run, earlier: Array<Pick<Run, 'id' | 'cancel'>>): Promise<void> {
+    for (const other of earlier) {
+      if (other.cancel) continue;
+      const reason = `replaced by the run due at ${run.scheduledFor.toISOString()} (run ${run.id})`;
+      await this.res.store
+        .cancelRun(other.id, { at: this.res.clock.now(), by: { ...REPLACE_ACTOR }, reason }, `cancelled: ${reason}`)
+        .catch(() => undefined); // asked again on the next turn
     }
   }
 

@@ -22,7 +22,7 @@
 import { nextOccurrence } from '../../lib/schedule';
 import type { Schedule } from '../../lib/validation/schedule';
 
-export type OverlapPolicy = 'allow' | 'skip' | 'queue-one';
+export type OverlapPolicy = 'allow' | 'skip' | 'queue-one' | 'replace';
 export type MissedPolicy = 'run-all' | 'run-once' | 'skip';
 
 export interface CheckJob {

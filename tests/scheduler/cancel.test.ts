@@ -219,5 +219,57 @@ for (const factory of SCHEDULER_STORES) {
       assert.equal(http.hits.get(path), 1, 'no further attempt');
       assert.equal((await store.listRunAttempts(waiting.id)).length, 1, 'the failed attempt stays in the history');
     });
+
+    test('overlap policy replace: the next occurrence cancels the running one (by the system, naming it) and runs once it has stopped', async () => {
+      const path = `/slow?ms=60000&key=${factory.name}-replace`;
+      const job = await services.createJob(
+        {
+          name: 'replaced-each-time',
+          type: 'http',
+          payload: { url: `${http.url}${path}` },
+          schedule: { kind: 'interval', seconds: 4 },
+          overlapPolicy: 'replace',
+          timeoutSeconds: 120,
+        },
+        SYSTEM_ACTOR,
+      );
+      try {
+        const first = await firstRun(job.id, 'the first occurrence to run', (r) => r.status === 'running' && r.startedAt !== null, 15_000);
+        const replaced = await waitFor(
+          'the first run to be replaced',
+          async () => {
+            const run = await store.getRun(first.id);
+            return run && run.status === 'cancelled' ? run : undefined;
+          },
+          15_000,
+        );
+        assert.ok(replaced.cancel);
+        assert.deepEqual(replaced.cancel.by, { type: 'system', id: null, name: 'replace' });
+        const named = /^replaced by the run due at (\S+) \(run ([0-9a-f-]+)\)$/.exec(replaced.cancel.reason ?? '');
+        assert.ok(named, `the reason names the new run: ${replaced.cancel.reason}`);
+        assert.match(replaced.error ?? '', /cancelled on request/);
+        const next = await waitFor(
+          'the replacing run to start',
+          async () => {
+            const run = await store.getRun(named[2]!);
+            return run && run.status === 'running' && run.startedAt ? run : undefined;
+          },
+          10_000,
+        );
+        assert.equal(next.scheduledFor.toISOString(), named[1]);
+        assert.ok(next.scheduledFor > first.scheduledFor);
+        assert.ok(next.startedAt!.getTime() >= replaced.finishedAt!.getTime(), 'it started once the replaced run had stopped');
+        const calls = await waitFor('both calls to reach the target', async () => {
+          const seen = http.requests.filter((r) => r.path === path);
+          return seen.length >= 2 ? seen : undefined;
+        });
+        assert.ok(calls[0]!.end !== null && calls[0]!.end <= calls[1]!.start + 50, "the replaced run's handler was stopped first");
+      } finally {
+        await services.pauseJob(job.id, SYSTEM_ACTOR);
+        for (const run of (await store.listRuns({ jobId: job.id, limit: 20 })).items) {
+          if (run.status === 'running') await cancel(run.id);
+        }
+      }
+    });
   });
 }

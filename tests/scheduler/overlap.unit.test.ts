@@ -47,6 +47,21 @@ describe('decideTurn', () => {
     assert.deepEqual(decideTurn(job('queue-one'), run('b', 10, 40), [run('a', 0, 50)], NOW), { kind: 'wait' });
   });
 
+  test('replace: every earlier occurrence (running or waiting) is to be cancelled, with its request if made; then go', () => {
+    const cancel = { at: at(5), by: { type: 'system' as const, id: null, name: 'replace' }, reason: 'replaced' };
+    assert.deepEqual(decideTurn(job('replace'), run('c', 20, null), [run('a', 0, 0), { ...run('b', 10, null), cancel }], NOW), {
+      kind: 'replace',
+      runs: [
+        { id: 'a', cancel: null },
+        { id: 'b', cancel },
+      ],
+    });
+    assert.deepEqual(decideTurn(job('replace'), run('c', 20, null), [], NOW), { kind: 'go' }, 'once they have stopped');
+    // A later occurrence is not replaced by an earlier one, and the concurrency limit does not hold a replacement back.
+    assert.deepEqual(decideTurn(job('replace', 1), run('a', 0, null), [run('b', 10, 10)], NOW), { kind: 'go' });
+    assert.equal(decideTurn(job('replace', 1), run('b', 10, null), [run('a', 0, 0)], NOW).kind, 'replace');
+  });
+
   test('concurrency limit: only the runs that started first count; allow skips over the limit, queue-one waits', () => {
     const others = [run('a', 0, 1), run('b', 0.5, 2), run('z', 3, 9)];
     assert.deepEqual(decideTurn(job('allow', 2), run('c', 1, 3), others, NOW), {

@@ -36,6 +36,7 @@ const OVERLAP_HELP: Record<string, string> = {
   skip: 'skip an occurrence while the previous run is still going',
   allow: 'let runs overlap',
   'queue-one': 'start it after the previous run ends (at most one waiting)',
+  replace: 'cancel the previous run and start once it has stopped',
 };
 const MISSED_HELP: Record<string, string> = {
   'run-once': 'after downtime, run once for all missed occurrences',
