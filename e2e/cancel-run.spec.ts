@@ -26,7 +26,7 @@ let target = '';
 const requests: Array<{ path: string; closed: boolean }> = [];
 
 async function startLongRun(name: string): Promise<{ jobId: string; run: RunJson; path: string }> {
-  const path = `/hang/${name}`;
+  const path = `/hang/${name.replaceAll(' ', '-')}`;
   const jobId = await createJobVia(api, {
     name: `${name} ${suffix}`,
     type: 'http',

@@ -11,9 +11,20 @@ const DONE: Record<NonNullable<CancelRunState['done']>, string> = {
 
 /**
  * Cancel for a claimed, running or retrying run (operators and admins; the page shows it only to them, the action checks
- * again). Asks for confirmation, with an optional reason, then shows what happened.
+ * again). Asks for confirmation, with an optional reason, then shows what happened. The page keeps it mounted (with
+ * `open` false) once the run has ended, so the answer stays in view after the page's live refresh.
  */
-export function CancelRunButton({ runId, reasonMax, compact = false }: { runId: string; reasonMax: number; compact?: boolean }) {
+export function CancelRunButton({
+  runId,
+  reasonMax,
+  open = true,
+  compact = false,
+}: {
+  runId: string;
+  reasonMax: number;
+  open?: boolean;
+  compact?: boolean;
+}) {
   const [state, cancel, cancelling] = useActionState(cancelRunAction.bind(null, runId), {} as CancelRunState);
   // The confirmation stays open until the cancel it was opened for has answered (a new state object).
   const [confirmingFor, setConfirmingFor] = useState<CancelRunState | null>(null);
@@ -21,12 +32,12 @@ export function CancelRunButton({ runId, reasonMax, compact = false }: { runId: 
   const size = compact ? 'btn btn-sm' : 'btn';
   return (
     <div className="cancel-run" data-testid="cancel-run">
-      {!confirming && !state.done && (
+      {open && !confirming && !state.done && (
         <button type="button" className={size} onClick={() => setConfirmingFor(state)}>
           Cancel run…
         </button>
       )}
-      {confirming && (
+      {open && confirming && (
         <form action={cancel} className="confirm" aria-label="Cancel the run" aria-busy={cancelling || undefined}>
           <p>A claimed or retrying run is closed and never starts; a running one has its handler stopped.</p>
           <input type="text" name="reason" maxLength={reasonMax} placeholder="Why? (optional reason)" aria-label="Cancel reason" />

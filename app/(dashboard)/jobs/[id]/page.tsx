@@ -56,8 +56,13 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const zone = job.schedule.kind === 'cron' ? job.schedule.timezone : undefined;
   // Viewers see no mutating control; the actions refuse them on the server as well.
   const canEdit = hasRole(session, 'operator');
-  // Its claimed, running and retrying runs (on this page of its history): each with a Cancel button for operators.
-  const active = runs.items.filter((r) => (CANCELLABLE_RUN_STATUSES as readonly string[]).includes(r.status));
+  // Its claimed, running and retrying runs (on this page of its history): each with a Cancel button for operators; one
+  // cancelled in the last minute stays listed (without the button), so the answer stays in view after a live refresh.
+  const cancellable = (status: string): boolean => (CANCELLABLE_RUN_STATUSES as readonly string[]).includes(status);
+  const active = runs.items.filter(
+    (r) =>
+      cancellable(r.status) || (r.status === 'cancelled' && r.finishedAt !== null && stats.now.getTime() - r.finishedAt.getTime() < 60_000),
+  );
 
   return (
     <>
@@ -227,7 +232,7 @@ export default async function JobPage({ params, searchParams }: { params: Params
               <li key={run.id} data-testid="active-run">
                 <StatusBadge status={run.status} /> <Link href={`/runs/${run.id}`}>due</Link>{' '}
                 <Time iso={run.scheduledFor.toISOString()} zone={zone} />{' '}
-                <CancelRunButton runId={run.id} reasonMax={CANCEL_REASON_MAX} compact />
+                <CancelRunButton runId={run.id} reasonMax={CANCEL_REASON_MAX} open={cancellable(run.status)} compact />
               </li>
             ))}
           </ul>

@@ -95,7 +95,9 @@ export default async function RunPage({ params }: { params: Params }) {
               All runs of this job
             </Link>
           )}
-          {cancellable && hasRole(session, 'operator') && <CancelRunButton runId={run.id} reasonMax={CANCEL_REASON_MAX} />}
+          {hasRole(session, 'operator') && (cancellable || run.cancel) && (
+            <CancelRunButton runId={run.id} reasonMax={CANCEL_REASON_MAX} open={cancellable} />
+          )}
           {cancellable && <LiveRefresh topics={['runs']} />}
         </div>
       </div>
