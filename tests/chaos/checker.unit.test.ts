@@ -232,6 +232,21 @@ describe('chaos checker: clean logs pass', () => {
     assert.equal(report.classes['recorded-skipped'], 1);
   });
 
+  test('a cancelled record with no delivery (closed before its start) or one cut short is cancelled; two deliveries are not explained', () => {
+    const input = clean();
+    replaceRun(input, 6, run(6, { status: 'cancelled', startedAt: null, error: 'cancelled by admin' }));
+    replaceDelivery(input, 6, []);
+    replaceRun(input, 8, run(8, { status: 'cancelled', error: 'cancelled on request: the handler was aborted on instance i1' }));
+    const report = check(input);
+    assert.equal(report.ok, true, JSON.stringify(report.violations, null, 1));
+    assert.equal(report.classes.cancelled, 2);
+
+    const doubled = clean();
+    replaceRun(doubled, 8, run(8, { status: 'cancelled' }));
+    replaceDelivery(doubled, 8, [delivery(8), delivery(8, { arrivedAt: at(8, 60) })]);
+    assert.equal(check(doubled).ok, false);
+  });
+
   test('an instance that started a run before its SIGTERM and delivered just after it: fine', () => {
     const input = clean();
     replaceRun(input, 8, run(8, { instanceId: 'i2' }));
