@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { createPostgresStore } from '../../lib/store/postgres';
 import type { Store } from '../../lib/store/types';
-import { startTestPostgres, type TestPostgres } from '../support/postgres';
+import { restartTestPostgresServer, startTestPostgres, type TestPostgres } from '../support/postgres';
 import { storeConformance } from './conformance';
 import { newJob, newRun } from './conformance/support';
 
@@ -178,4 +178,40 @@ describe('postgres: audit filters use an index', () => {
         assert.equal(after.seq, before.seq, `${JSON.stringify(query)} did not scan the table`);
       }
     }));
+});
+
+describe('postgres: the cancel listener after a database restart', () => {
+  it('reconnects on its own: a cancel made after the restart reaches it within 2 s', { timeout: 90_000 }, () =>
+    withMigratedStore(async (store, client, db) => {
+      client.on('error', () => undefined); // the restart cuts this plain client off too
+      const watcher = await createPostgresStore(db.url, 'postgres (watcher)');
+      const seen: string[] = [];
+      const stop = await watcher.watchCancelRequests((id) => seen.push(id));
+      try {
+        await restartTestPostgresServer(1_000);
+        // The store's pool replaces its dead connections on use: retry until the database answers again.
+        let job: Awaited<ReturnType<Store['createJob']>> | null = null;
+        for (let i = 0; i < 40 && !job; i++) {
+          job = await store.createJob(newJob()).catch(() => null);
+          if (!job) await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        assert.ok(job, 'the database is back');
+        const running = (await store.insertRun(newRun(job, { startedAt: new Date(), leaseExpiresAt: new Date(Date.now() + 60_000) })))!;
+        // The listener retries every 500 ms: give it a moment more than that to be back, then the bound applies.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const sent = Date.now();
+        const result = await store.cancelRun(
+          running.id,
+          { at: new Date(), by: { type: 'user', id: null, name: 'ops' }, reason: null },
+          'x',
+        );
+        assert.equal(result.outcome, 'requested');
+        while (!seen.includes(running.id) && Date.now() - sent < 2_000) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(seen.includes(running.id), 'the notification arrived after the restart');
+      } finally {
+        await stop();
+        await watcher.close().catch(() => undefined);
+      }
+    }),
+  );
 });
