@@ -271,5 +271,41 @@ for (const factory of SCHEDULER_STORES) {
         }
       }
     });
+
+    // Last: it kills the instance that runs the job (B or C).
+    test('a dead owner: the cancel is not lost, and the run is closed cancelled by another instance with no further attempt', async () => {
+      const other = await startWorker(base.db.url, 'cancel-c', { SCHEDULER_HEARTBEAT_MS: '1000' });
+      try {
+        const path = `/slow?ms=60000&key=${factory.name}-dead-owner`;
+        const job = await services.createJob(
+          {
+            name: 'owner-dies',
+            type: 'http',
+            payload: { url: `${http.url}${path}` },
+            schedule: { kind: 'once', at: inSeconds(1) },
+            timeoutSeconds: 120,
+          },
+          SYSTEM_ACTOR,
+        );
+        const running = await firstRun(job.id, 'the run to start', (r) => r.status === 'running' && r.startedAt !== null);
+        await waitFor('the handler to call the target', async () => http.requests.some((r) => r.path === path));
+        const owner = [worker, other].find((w) => w.instanceId === running.instanceId)!;
+        await stopWorker(owner, 'SIGKILL', 5_000);
+        const answer = await cancel(running.id, { reason: 'owner is gone' });
+        assert.equal(answer.status, 200, JSON.stringify(answer.json));
+        assert.equal(answer.json.outcome, 'requested');
+        // Its lease (6 s) expires, then the survivor's sweep closes it instead of taking it over.
+        const closed = await firstRun(job.id, 'the run to be closed cancelled', (r) => FINAL.has(r.status), 20_000);
+        assert.equal(closed.status, 'cancelled');
+        assert.equal(closed.attempt, 1, 'no further attempt');
+        assert.match(closed.error ?? '', /^cancelled on request; .*its handler may have been cut short/);
+        assert.equal(closed.cancel?.reason, 'owner is gone');
+        await delay(2_000);
+        assert.equal(http.requests.filter((r) => r.path === path).length, 1, 'the handler was not called again');
+        assert.deepEqual(await store.listRunAttempts(running.id), []);
+      } finally {
+        await stopWorker(other, 'SIGKILL', 5_000);
+      }
+    });
   });
 }
