@@ -105,6 +105,7 @@ function mutations(jobId: string, userId: string, tokenId: string): Array<[strin
     ['POST', `/api/jobs/${jobId}/pause`],
     ['POST', `/api/jobs/${jobId}/resume`],
     ['POST', `/api/jobs/${jobId}/run`],
+    ['POST', '/api/runs/00000000-0000-4000-8000-000000000000/cancel', { reason: 'not mine to stop' }],
     ['DELETE', `/api/jobs/${jobId}`],
     ['POST', '/api/users', { username: unique('x'), password: password(), role: 'admin' }],
     ['PATCH', `/api/users/${userId}`, { role: 'admin' }],
@@ -164,7 +165,9 @@ describe('roles', () => {
     expectStatus(await call('POST', `/api/jobs/${id}/pause`, { auth: cookie }), 200, 'operator pauses');
     expectStatus(await call('POST', `/api/jobs/${id}/resume`, { auth: cookie }), 200, 'operator resumes');
     expectStatus(await call('DELETE', `/api/jobs/${id}`, { auth: cookie }), 204, 'operator deletes');
-    for (const [method, path, body] of mutations(id, operator.id, '00000000-0000-4000-8000-000000000000').slice(6)) {
+    // An operator may cancel runs: an unknown one is a 404, not a 403.
+    expectStatus(await call('POST', '/api/runs/00000000-0000-4000-8000-000000000000/cancel', { auth: cookie }), 404, 'operator cancels');
+    for (const [method, path, body] of mutations(id, operator.id, '00000000-0000-4000-8000-000000000000').slice(7)) {
       expectStatus(await call(method, path, { auth: cookie, body }), 403, `operator ${method} ${path}`);
     }
     for (const path of ['/api/users', '/api/tokens', '/api/audit'])
