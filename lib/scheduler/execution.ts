@@ -87,8 +87,10 @@ export class ExecutionSystem {
         // A stopping instance stops waiting for a turn at once: the run goes back for another instance.
         const reason = await this.overlap.waitForTurn(job, run, AbortSignal.any([controller.signal, this.res.stopping]), continuing);
         if (controller.signal.reason instanceof LeaseLost) return;
-        if (controller.signal.reason instanceof CancelAbort)
-          return await settle({ status: 'cancelled', error: errorMessage(controller.signal.reason) });
+        if (controller.signal.reason instanceof CancelAbort) {
+          await settle({ status: 'cancelled', error: errorMessage(controller.signal.reason) });
+          return;
+        }
         if (controller.signal.reason instanceof ShutdownAbort) return await giveBack(errorMessage(controller.signal.reason));
         if (this.res.state() !== 'running') return await notStartedBack();
         if (reason) {
