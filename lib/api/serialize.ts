@@ -38,6 +38,7 @@ export function jobJson(job: Job): JobJson {
     retry: { maxAttempts: job.retry.maxAttempts, backoffSeconds: job.retry.backoffSeconds, maxBackoffSeconds: job.retry.maxBackoffSeconds },
     concurrencyLimit: job.concurrencyLimit,
     autoPause: job.autoPause ? { afterFailures: job.autoPause.afterFailures } : null,
+    alerts: job.alerts.map((rule) => ({ ...rule, on: [...rule.on] })),
     nextRunAt: isoOrNull(job.nextRunAt),
     createdAt: iso(job.createdAt),
     updatedAt: iso(job.updatedAt),

@@ -5,6 +5,7 @@ import { firstOccurrence } from '../schedule';
 import { cancelTickets, enqueueManualRun, enqueueOccurrence } from '../scheduler/dispatch';
 import { keepMaskedSecrets, maskPayload, revealPayload, sealPayload } from '../secrets';
 import { ensureSigningSecret, signsDeliveries } from '../secrets/signing';
+import { checkAlertChannels } from './alert-rules';
 import { diffFields, recordAudit } from './audit';
 import { getStore } from '../store';
 import { NameTakenError, type Job, type JobPatch, type JobWithLastRun, type Page, type PauseRecord, type Run } from '../store/types';
@@ -62,6 +63,7 @@ const AUDITED_FIELDS = [
   'retry',
   'concurrencyLimit',
   'autoPause',
+  'alerts',
   // The pause's note (who and when are the entry's own actor and time).
   'pauseNote',
 ] as const;
@@ -109,6 +111,7 @@ export async function createJob(input: unknown, actor: Actor): Promise<Job> {
 export async function createJobWithSigningSecret(input: unknown, actor: Actor): Promise<{ job: Job; signingSecret: string | null }> {
   authorize(actor);
   const spec: JobSpec = parseInput(JobCreateSchema, input);
+  await checkAlertChannels(spec.alerts, 'alerts');
   // A masked value cannot be a new secret: refuse it instead of saving "••••".
   const payload = sealPayload(spec.type, keepMaskedSecrets(spec.type, spec.payload, null));
   const store = await getStore();
@@ -153,7 +156,9 @@ export async function updateJob(id: string, input: unknown, actor: Actor): Promi
     retry: patch.retry ?? current.retry,
     concurrencyLimit: patch.concurrencyLimit !== undefined ? patch.concurrencyLimit : current.concurrencyLimit,
     autoPause: patch.autoPause !== undefined ? patch.autoPause : current.autoPause,
+    alerts: patch.alerts ?? current.alerts,
   });
+  if (patch.alerts) await checkAlertChannels(patch.alerts, 'alerts');
   const store = await getStore();
   const storePatch: JobPatch = { ...merged, payload: sealPayload(merged.type, merged.payload) };
   if (patch.schedule) {

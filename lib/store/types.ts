@@ -1,5 +1,6 @@
 // The store's contract: the domain types and the parts a store is made of, one file per aggregate in
 // lib/store/contract/, composed here into Store. Every domain type stays importable from this module.
+import type { AlertStore } from './contract/alerts';
 import type { AuditStore } from './contract/audit';
 import type { ChannelStore } from './contract/channels';
 import type { ClaimStore } from './contract/claims';
@@ -12,6 +13,7 @@ import type { RunOutputStore } from './contract/run-output';
 import type { RunStore } from './contract/runs';
 import type { SigningSecretStore } from './contract/signing-secrets';
 
+export * from './contract/alerts';
 export * from './contract/audit';
 export * from './contract/channels';
 export * from './contract/claims';
@@ -29,7 +31,8 @@ export * from './contract/signing-secrets';
  * Implemented by lib/store/postgres and lib/store/mongo; tests/store/conformance/ holds both to the same behaviour.
  * Ordering contracts: jobs list by name ascending (then id); runs list newest first by scheduledFor, then id;
  * audit newest first by at, then id; users by lowercased username (code points), then id; API tokens newest first
- * by createdAt, then id; alert channels by name (code points), then id. Lists with a cursor page by keyset (no offsets).
+ * by createdAt, then id; alert channels by name (code points), then id; alerts newest first
+ * by createdAt, then id. Lists with a cursor page by keyset (no offsets).
  */
 export type Store = DatabaseLifecycle &
   TicketStore &
@@ -42,4 +45,5 @@ export type Store = DatabaseLifecycle &
   IdentityStore &
   LoginAttemptStore &
   AuditStore &
-  ChannelStore;
+  ChannelStore &
+  AlertStore;

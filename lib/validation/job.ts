@@ -1,12 +1,13 @@
 // A job: its entity as the API answers it, the create schema, the update schema derived from it, and the list query.
 import { z } from 'zod';
 import { getJobType, jobTypeNames } from '../jobs/registry';
+import { JobAlertRulesSchema } from './alert';
 import { DateTimeJsonSchema } from './date';
 import { NamePageQuerySchema } from './list-query';
 import { LastRunJsonSchema } from './run';
 import { ScheduleSchema } from './schedule';
 import { NO_NUL, SINGLE_LINE, isSingleLineText, refuseUnstorableString, refuseUnstorableText, trimmedText } from './text';
-import { AUTO_PAUSE_MAX_FAILURES, MISSED_POLICIES, OVERLAP_POLICIES } from '../domain';
+import { ALERT_EVENTS, AUTO_PAUSE_MAX_FAILURES, MISSED_POLICIES, OVERLAP_POLICIES } from '../domain';
 
 export { MISSED_POLICIES, OVERLAP_POLICIES, type MissedPolicy, type OverlapPolicy } from '../domain';
 
@@ -122,6 +123,7 @@ const JobFieldsSchema = z
     retry: RetrySchema.default({ maxAttempts: 1, backoffSeconds: 10, maxBackoffSeconds: 600 }),
     concurrencyLimit: ConcurrencyLimitSchema.default(null),
     autoPause: AutoPauseSchema.default(null),
+    alerts: JobAlertRulesSchema.default([]),
   })
   .strict();
 
@@ -270,6 +272,16 @@ export const JobJsonSchema = z.object({
     .object({ afterFailures: z.number().int().describe('Final failures in a row that pause the job') })
     .nullable()
     .describe(`${AUTO_PAUSE_HELP}; null = never`),
+  alerts: z
+    .array(
+      z.object({
+        channelId: z.string(),
+        on: z.array(z.enum(ALERT_EVENTS)),
+        throttleSeconds: z.number().int(),
+        slowAfterSeconds: z.number().int().nullable(),
+      }),
+    )
+    .describe('Alert rules: which events of this job go to which channel (defaults apply in addition)'),
   nextRunAt: DateTimeJsonSchema.nullable().describe('The next occurrence; null when paused or when a one-off has run'),
   createdAt: DateTimeJsonSchema,
   updatedAt: DateTimeJsonSchema,

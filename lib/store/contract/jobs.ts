@@ -1,6 +1,6 @@
 // Jobs: what they are, how they are created, patched and listed, and the store's part that keeps them.
 import { BrandedError } from '../../errors';
-import type { AutoPausePolicy, MissedPolicy, OverlapPolicy, RetryPolicy, Schedule } from '../../domain';
+import type { AlertRule, AutoPausePolicy, MissedPolicy, OverlapPolicy, RetryPolicy, Schedule } from '../../domain';
 import type { AuditActorType } from './audit';
 import type { JsonObject, Page } from './database';
 import type { Run } from './runs';
@@ -43,6 +43,8 @@ export interface Job {
   concurrencyLimit: number | null;
   /** Pause the job after this many final failures in a row; null = never (see AutoPausePolicy). */
   autoPause: AutoPausePolicy | null;
+  /** Alert rules: which of this job's events go to which channel (defaults apply in addition). [] = none. */
+  alerts: AlertRule[];
   /** The occurrence the job waits for next; null when paused or when a one-off has run. */
   nextRunAt: Date | null;
   /** Interval schedules count from here, so occurrences never drift. */
@@ -57,9 +59,12 @@ export interface JobWithLastRun extends Job {
   lastRun: Pick<Run, 'id' | 'status' | 'scheduledFor' | 'startedAt' | 'finishedAt' | 'instanceId'> | null;
 }
 
-/** retry, concurrencyLimit, pause and autoPause may be left out: DEFAULT_RETRY, null, null and null. */
-export type NewJob = Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause'> &
-  Partial<Pick<Job, 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause'>>;
+/** retry, concurrencyLimit, pause, autoPause and alerts may be left out: DEFAULT_RETRY, null, null, null and []. */
+export type NewJob = Omit<
+  Job,
+  'id' | 'createdAt' | 'updatedAt' | 'version' | 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause' | 'alerts'
+> &
+  Partial<Pick<Job, 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause' | 'alerts'>>;
 export type JobPatch = Partial<Omit<Job, 'id' | 'createdAt' | 'updatedAt' | 'version'>>;
 
 export interface JobListQuery {

@@ -41,6 +41,7 @@ export function toJob(doc: JobDoc): Job {
     retry: doc.retry ? { ...doc.retry } : { ...DEFAULT_RETRY },
     concurrencyLimit: doc.concurrencyLimit ?? null,
     autoPause: doc.autoPause ? { afterFailures: doc.autoPause.afterFailures } : null,
+    alerts: (doc.alerts ?? []).map((rule) => ({ ...rule, on: [...rule.on] })),
     nextRunAt: doc.nextRunAt,
     anchorAt: doc.anchorAt,
     version: doc.version,

@@ -1,6 +1,7 @@
 import 'server-only';
 import { MongoClient } from 'mongodb';
 import type { Store } from '../types';
+import { mongoAlerts } from './alerts';
 import { mongoAudit } from './audit';
 import { mongoChannels } from './channels';
 import { mongoClaims } from './claims';
@@ -53,5 +54,6 @@ export async function createMongoStore(url: string): Promise<Store> {
     ...mongoLoginAttempts(db),
     ...mongoAudit(db),
     ...mongoChannels(db),
+    ...mongoAlerts(db),
   };
 }

@@ -41,6 +41,7 @@ export function mongoJobs(db: MongoDatabase): JobStore {
           concurrencyLimit: job.concurrencyLimit ?? null,
           autoPause: job.autoPause ? { afterFailures: job.autoPause.afterFailures } : null,
           consecutiveFailures: 0,
+          alerts: job.alerts ?? [],
           nextRunAt: job.nextRunAt,
           anchorAt: job.anchorAt,
           version: 1,

@@ -1,5 +1,6 @@
 import 'server-only';
 import { MongoServerError, type Db, type IndexDescription } from 'mongodb';
+import type { AlertRule } from '../../domain';
 import type {
   ApiToken,
   AuditEntry,
@@ -34,13 +35,17 @@ export const AUDIT_LOG = 'audit_log';
 export const ALERT_CHANNELS = 'alert_channels';
 /** Cancel requests for running runs, as messages a change stream carries to every instance (MongoDB's NOTIFY). */
 export const RUN_CANCEL_REQUESTS = 'run_cancel_requests';
+export const ALERTS = 'alerts';
+export const ALERT_THROTTLES = 'alert_throttles';
+export const ALERT_CHANNEL_DAYS = 'alert_channel_days';
+export const ALERT_SETTINGS = 'alert_settings';
 export const AGENDA_COLLECTION = 'agenda_jobs';
 export const AGENDA_LOG_COLLECTION = 'agenda_logs';
 
 /** A domain object as a document: its id is the _id. */
 type Doc<T extends { id: string }> = Omit<T, 'id'> & { _id: string };
 
-export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause'> & {
+export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | 'pause' | 'autoPause' | 'alerts'> & {
   // Stored as JSON text: payloads are opaque to the store, and user keys with "." or a leading "$" (HTTP header
   // names, say) are not valid everywhere as BSON field names. JSON text also round-trips exactly like PostgreSQL's jsonb.
   payloadJson: string;
@@ -53,6 +58,8 @@ export type JobDoc = Omit<Doc<Job>, 'payload' | 'retry' | 'concurrencyLimit' | '
   autoPause?: AutoPausePolicy | null;
   /** Final failures in a row while active (recordOutcome); absent = 0. */
   consecutiveFailures?: number;
+  /** Alert rules; absent on documents from before alerts: read as []. */
+  alerts?: AlertRule[];
 };
 
 /** A job's signing secret; _id is the job's id (one per job), deleted with the job. */
@@ -145,6 +152,17 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { jobId: 1, status: 1, leaseExpiresAt: 1 }, name: 'runs_job_status_lease_idx' },
     // countRunsByInstance.
     { key: { startedAt: 1, instanceId: 1 }, name: 'runs_started_idx' },
+    // The alert scan: runs of the jobs that have rules, finished in a window.
+    { key: { jobId: 1, finishedAt: 1 }, name: 'runs_job_finished_idx' },
+  ],
+  [ALERTS]: [
+    // One alert per (event, channel): detecting an event on several instances writes one document.
+    { key: { eventKey: 1, channelId: 1 }, name: 'alerts_event_channel_key', unique: true },
+    // claimAlert.
+    { key: { status: 1, nextAttemptAt: 1, _id: 1 }, name: 'alerts_due_idx' },
+    // The Alerts page and a job's latest alerts.
+    { key: { createdAt: -1, _id: -1 }, name: 'alerts_newest_idx' },
+    { key: { jobId: 1, createdAt: -1, _id: -1 }, name: 'alerts_job_newest_idx' },
   ],
   // listRunOutput, runOutputMarks, and appendRunOutput's and deleteRunOutput's deletes.
   [RUN_OUTPUT_CHUNKS]: [{ key: { runId: 1, attempt: -1, seq: -1 }, name: 'run_output_chunks_run_idx' }],
@@ -226,6 +244,10 @@ export async function migrateSchema(db: Db): Promise<void> {
     LOGIN_ATTEMPTS,
     AUDIT_LOG,
     ALERT_CHANNELS,
+    ALERTS,
+    ALERT_THROTTLES,
+    ALERT_CHANNEL_DAYS,
+    ALERT_SETTINGS,
     AGENDA_COLLECTION,
   ]) {
     if (existing.has(name)) continue;

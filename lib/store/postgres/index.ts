@@ -1,5 +1,6 @@
 import 'server-only';
 import type { Store } from '../types';
+import { postgresAlerts } from './alerts';
 import { postgresAudit } from './audit';
 import { postgresChannels } from './channels';
 import { postgresClaims } from './claims';
@@ -31,5 +32,6 @@ export async function createPostgresStore(url: string, description: string): Pro
     ...postgresLoginAttempts(db),
     ...postgresAudit(db),
     ...postgresChannels(db),
+    ...postgresAlerts(db),
   };
 }

@@ -26,6 +26,7 @@ function jobData(patch: JobPatch): Prisma.JobUpdateInput {
   return patchToFields(patch, JOB_PATCH_FIELDS, {
     pause: pauseColumns,
     autoPause: (autoPause) => ({ autoPauseAfterFailures: autoPause?.afterFailures ?? null }),
+    alerts: (alerts) => ({ alerts: alerts as unknown as Prisma.InputJsonArray }),
     retry: (retry) => ({
       retryMaxAttempts: retry.maxAttempts,
       retryBackoffSeconds: retry.backoffSeconds,
@@ -56,6 +57,7 @@ export function postgresJobs(db: PgDatabase): JobStore {
             retryMaxBackoffSeconds: (job.retry ?? DEFAULT_RETRY).maxBackoffSeconds,
             concurrencyLimit: job.concurrencyLimit ?? null,
             autoPauseAfterFailures: job.autoPause?.afterFailures ?? null,
+            alerts: (job.alerts ?? []) as unknown as Prisma.InputJsonArray,
             nextRunAt: job.nextRunAt,
             anchorAt: job.anchorAt,
           },

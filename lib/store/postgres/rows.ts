@@ -1,6 +1,6 @@
 import 'server-only';
 import { Prisma } from '../../generated/prisma/client';
-import type { MissedPolicy, OverlapPolicy, Schedule } from '../../domain';
+import type { AlertRule, MissedPolicy, OverlapPolicy, Schedule } from '../../domain';
 import type { FilterOp } from '../shared/fields';
 import type {
   ApiToken,
@@ -54,6 +54,7 @@ export const JOB_FIELD_COLUMNS: Columns<JobRow> = {
   concurrencyLimit: 'concurrency_limit',
   autoPauseAfterFailures: 'auto_pause_after_failures',
   consecutiveFailures: 'consecutive_failures',
+  alerts: 'alerts',
   nextRunAt: 'next_run_at',
   anchorAt: 'anchor_at',
   version: 'version',
@@ -192,6 +193,8 @@ export function toJob(row: JobRow): Job {
     retry: { maxAttempts: row.retryMaxAttempts, backoffSeconds: row.retryBackoffSeconds, maxBackoffSeconds: row.retryMaxBackoffSeconds },
     concurrencyLimit: row.concurrencyLimit,
     autoPause: row.autoPauseAfterFailures === null ? null : { afterFailures: row.autoPauseAfterFailures },
+    // Written only from validated input (lib/validation/alert.ts).
+    alerts: (row.alerts ?? []) as unknown as AlertRule[],
     nextRunAt: toDate(row.nextRunAt),
     anchorAt: toDate(row.anchorAt)!,
     version: row.version,

@@ -46,6 +46,7 @@ export const JOB_PATCH_FIELDS: Record<keyof JobPatch, true> = {
   retry: true,
   concurrencyLimit: true,
   autoPause: true,
+  alerts: true,
   nextRunAt: true,
   anchorAt: true,
 };
