@@ -7,6 +7,7 @@
  * process, as far as the database can tell); `cleanup()` closes everything and drops the database.
  */
 import { describe } from 'node:test';
+import { alertConformance } from './alerts';
 import { auditConformance } from './audit';
 import { autoPauseConformance } from './auto-pause';
 import { channelConformance } from './channels';
@@ -39,6 +40,7 @@ export function storeConformance(label: string, open: Open): void {
     identityConformance(open);
     loginAttemptConformance(open);
     auditConformance(open);
+    alertConformance(open);
     channelConformance(open);
   });
 }
