@@ -1,6 +1,7 @@
 import 'server-only';
 import { MongoBackend, MongoChangeStreamNotificationChannel } from '@agendajs/mongo-backend';
 import { Agenda, type AgendaBackend, type Job as AgendaJob } from 'agenda';
+import { sendToChannel } from '../alerts/send';
 import { errorMessage, logger, type Logger } from '../log';
 import type { Job, StopWatching, Store } from '../store/types';
 import { deadline, ShutdownAbort } from './aborts';
@@ -13,6 +14,7 @@ import {
   skipTicketStateSaves,
 } from './agenda';
 import { AutoPauseSystem } from './auto-pause';
+import { AlertSystem, loadAlertConfig } from './alerts';
 import { ClaimSystem } from './claims';
 import { DatabaseClock } from './clock';
 import { TICKET_NAME, type SchedulerConfig } from './config';
@@ -53,6 +55,8 @@ export class Scheduler {
   private readonly claims: ClaimSystem;
   private readonly retries: RetrySystem;
   private readonly recovery: RecoverySystem;
+  private readonly alerts: AlertSystem;
+  private readonly alertPollMs: number;
   private readonly timers: NodeJS.Timeout[] = [];
   /** Every ticket handler and takeover in flight, so a graceful stop can wait for them. */
   private readonly handling = new Set<Promise<void>>();
@@ -120,6 +124,9 @@ export class Scheduler {
     this.retries = new RetrySystem(res, execution);
     this.claims = new ClaimSystem(res, execution, (at) => this.heartbeat.recordedAliveAt(at));
     this.recovery = new RecoverySystem(res, this.claims, execution, this.retries);
+    const alertConfig = loadAlertConfig();
+    this.alertPollMs = alertConfig.pollMs;
+    this.alerts = new AlertSystem(res, alertConfig, sendToChannel);
   }
 
   get running(): boolean {
@@ -168,6 +175,9 @@ export class Scheduler {
     this.every(Math.min(this.config.heartbeatMs, Math.floor(this.config.leaseMs / 4)), () => this.held.renew(), true);
     this.every(Math.max(50, Math.floor(this.config.leaseMs / 6)), async () => this.held.fence(), true);
     this.every(this.config.sweepEveryMs, () => this.recovery.sweep());
+    // Alerts: events of durable records into alert rows (on the sweep's period), and the outbox's deliveries.
+    this.every(this.config.sweepEveryMs, () => this.alerts.scan());
+    this.every(this.alertPollMs, () => this.alerts.deliverDue());
     this.every(TICKET_COMPACT_EVERY_MS, () => this.store.compactTickets());
     this.state = 'running';
     this.log.info(

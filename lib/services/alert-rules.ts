@@ -1,11 +1,10 @@
 import 'server-only';
 import { requireRole, type Actor } from '../auth/principal';
-import { ValidationError, type FieldIssue } from '../errors';
+import { ValidationError, toFieldIssues, type FieldIssue } from '../errors';
 import { getStore } from '../store';
 import type { AlertDefaultRule } from '../store/types';
 import { AlertDefaultsSchema } from '../validation/alert';
 import { diffFields, recordAudit } from './audit';
-import { parseInput } from './jobs';
 
 // Alert rules beyond their shape (lib/validation/alert.ts): each names an existing channel, and the defaults
 // (Settings -> Alerts, GET/PUT /api/alerts/defaults) are read by anyone who can see jobs and replaced by admins.
@@ -38,7 +37,9 @@ export async function getAlertDefaults(actor: Actor): Promise<AlertDefaultRule[]
 /** Replaces the default rules (admin); audited as one change of `rules`. */
 export async function setAlertDefaults(input: unknown, actor: Actor): Promise<AlertDefaultRule[]> {
   requireRole(actor.principal, 'admin');
-  const { rules } = parseInput(AlertDefaultsSchema, input);
+  const parsed = AlertDefaultsSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(toFieldIssues(parsed.error.issues));
+  const { rules } = parsed.data;
   await checkAlertChannels(rules, 'rules');
   const store = await getStore();
   const before = await store.getAlertDefaults();
