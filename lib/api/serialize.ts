@@ -6,7 +6,8 @@ import type { RunOutputView, RunWithAttempts } from '../services/runs';
 import type { SigningSecretAnswer } from '../services/signing-secrets';
 import type { PublicApiToken } from '../services/tokens';
 import type { PublicUser } from '../services/users';
-import type { AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
+import type { Alert, AuditEntry, Job, JobWithLastRun, Run } from '../store/types';
+import type { AlertJson } from '../validation/alert';
 import type { AuditEntryJson } from '../validation/audit';
 import type { ChannelJson } from '../validation/channel';
 import type { InstanceJson } from '../validation/instance';
@@ -192,5 +193,28 @@ export function channelJson(channel: ChannelView | ChannelSummary): ChannelJson 
     dailyCap: channel.dailyCap,
     createdAt: iso(channel.createdAt),
     updatedAt: iso(channel.updatedAt),
+  };
+}
+
+/** An alert row as the API answers it: what it was, where it went, how delivery went. */
+export function alertJson(alert: Alert): AlertJson {
+  return {
+    id: alert.id,
+    messageId: `alrt_${alert.id}`,
+    event: alert.event,
+    channelId: alert.channelId,
+    rule: alert.ruleKey,
+    job: alert.jobId ? { id: alert.jobId, name: alert.jobName ?? '' } : null,
+    runId: alert.runId,
+    instanceId: alert.instanceId,
+    title: alert.title,
+    status: alert.status,
+    attempts: alert.attempts,
+    lastError: alert.lastError,
+    suppressedCount: alert.suppressedCount,
+    at: iso(alert.at),
+    createdAt: iso(alert.createdAt),
+    nextAttemptAt: alert.status === 'pending' ? iso(alert.nextAttemptAt) : null,
+    sentAt: isoOrNull(alert.sentAt),
   };
 }

@@ -3,6 +3,9 @@
 // a 400 at the rule's channelId, as every field issue here.
 import { z } from 'zod';
 import { ALERT_EVENTS, type AlertEvent } from '../domain';
+import { ALERT_STATUSES } from '../store/contract/alerts';
+import { DateTimeJsonSchema } from './date';
+import { TimePageQuerySchema } from './list-query';
 
 /** The most rules one job (or the defaults) may have. */
 export const MAX_ALERT_RULES = 10;
@@ -101,3 +104,45 @@ export const AlertDefaultsSchema = z
 
 export type JobAlertRuleInput = z.input<typeof JobAlertRuleSchema>;
 export type AlertDefaultsInput = z.input<typeof AlertDefaultsSchema>;
+
+/** Query of GET /api/alerts (and the Alerts page): filters, keyset paging by time, newest first. */
+export const AlertQuerySchema = TimePageQuerySchema.extend({
+  status: z.enum(ALERT_STATUSES, { error: `status is one of ${ALERT_STATUSES.join(', ')}` }).optional(),
+  event: z.enum(ALERT_EVENTS, { error: `event is one of ${ALERT_EVENTS.join(', ')}` }).optional(),
+  jobId: z.uuid('jobId must be a job id (a UUID)').optional().describe("Only this job's alerts"),
+});
+export type AlertQuery = z.input<typeof AlertQuerySchema>;
+
+/** An alert as the API answers it. */
+export const AlertJsonSchema = z.object({
+  id: z.string().describe('The row id; the message id the channel received is `alrt_` + this id'),
+  messageId: z.string().describe('The id every delivery of this alert carries (webhook-id, e-mail Message-ID)'),
+  event: z.enum(ALERT_EVENTS),
+  channelId: z.string(),
+  rule: z.string().describe("The rule that matched: 'job:<i>' (the job's i-th rule) or 'default:<i>'"),
+  job: z.object({ id: z.string(), name: z.string() }).nullable(),
+  runId: z.string().nullable(),
+  instanceId: z.string().nullable(),
+  title: z.string(),
+  status: z.enum(ALERT_STATUSES),
+  attempts: z.number().int().describe('Delivery attempts made'),
+  lastError: z.string().nullable().describe('Why the last attempt failed, or why it was suppressed'),
+  suppressedCount: z.number().int().describe('Alerts of this rule and job held back by its throttle before this one'),
+  at: DateTimeJsonSchema.describe('When the event happened'),
+  createdAt: DateTimeJsonSchema,
+  nextAttemptAt: DateTimeJsonSchema.nullable().describe('A pending alert: when it is tried (again); null otherwise'),
+  sentAt: DateTimeJsonSchema.nullable(),
+});
+export const AlertListJsonSchema = z.object({ alerts: z.array(AlertJsonSchema), nextCursor: z.string().nullable() });
+export const AlertDefaultsJsonSchema = z.object({
+  rules: z.array(
+    z.object({
+      channelId: z.string(),
+      on: z.array(z.enum(ALERT_EVENTS)),
+      throttleSeconds: z.number().int(),
+      slowAfterSeconds: z.number().int().nullable(),
+      tag: z.string().nullable(),
+    }),
+  ),
+});
+export type AlertJson = z.input<typeof AlertJsonSchema>;

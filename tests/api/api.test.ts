@@ -603,6 +603,8 @@ describe('OpenAPI', () => {
       '/api/channels/{id}': ['delete', 'get', 'patch'],
       '/api/channels/{id}/test': ['post'],
       '/api/channels/{id}/signing-secret/reveal': ['post'],
+      '/api/alerts': ['get'],
+      '/api/alerts/defaults': ['get', 'put'],
     };
     assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(expected).sort());
     const operationIds = new Set<string>();

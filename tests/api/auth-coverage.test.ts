@@ -60,6 +60,8 @@ const PUBLIC_PAGES = ['/login'];
 
 /** Every API route (pattern), and the methods it really handles (the others answer 405 once authenticated). */
 const API: Record<string, Method[]> = {
+  '/api/alerts': ['GET'],
+  '/api/alerts/defaults': ['GET', 'PUT'],
   '/api/audit': ['GET'],
   '/api/channels': ['GET', 'POST'],
   '/api/channels/[id]': ['GET', 'PATCH', 'DELETE'],

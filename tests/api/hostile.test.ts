@@ -84,6 +84,7 @@ const hostileValue = fc.oneof(fc.constantFrom(...INJECTIONS), fc.jsonValue({ max
 const notAString = hostileValue.filter((v) => typeof v !== 'string');
 
 const KNOWN_FIELDS = new Set([
+  'alerts',
   'name',
   'description',
   'type',
@@ -178,6 +179,33 @@ const invalidMutation: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
       fc.constantFrom(...INJECTION_STRINGS),
     )
     .map((autoPause) => ({ autoPause })),
+  // Alert rules: not a list, too many, broken rules, and a channelId that names no channel (checked in the store).
+  fc
+    .oneof(fc.constantFrom(...INJECTIONS.filter((v) => !Array.isArray(v))), fc.constantFrom(...INJECTION_STRINGS))
+    .map((alerts) => ({ alerts })),
+  fc
+    .oneof(
+      fc.constantFrom(...INJECTIONS),
+      fc.constantFrom<Record<string, unknown>>(
+        { on: ['failure'] },
+        { channelId: 'c', on: [] },
+        { channelId: 'c', on: ['failure', 'failure'] },
+        { channelId: 'c', on: ['instance-lost'] },
+        { channelId: 'c', on: ['nope'] },
+        { channelId: 'c', on: ['slow'] },
+        { channelId: 'c', on: ['slow'], slowAfterSeconds: 0 },
+        { channelId: 'c', on: ['slow'], slowAfterSeconds: 604_801 },
+        { channelId: 'c', on: ['failure'], slowAfterSeconds: 30 },
+        { channelId: 'c', on: ['failure'], throttleSeconds: -1 },
+        { channelId: 'c', on: ['failure'], throttleSeconds: 86_401 },
+        { channelId: 'c', on: ['failure'], throttleSeconds: 1.5 },
+        { channelId: 'c', on: ['failure'], extra: true },
+        { channelId: { $ne: null }, on: ['failure'] },
+      ),
+      fc.uuid().map((channelId) => ({ channelId, on: ['failure'] })),
+    )
+    .map((rule) => ({ alerts: [rule] })),
+  fc.constant({ alerts: Array.from({ length: 11 }, () => ({ channelId: 'c', on: ['failure'] })) }),
   fc
     .tuple(fc.constantFrom('$where', '$set', '__proto__', 'constructor', 'id', 'version', 'nextRunAt', 'anchorAt'), hostileValue)
     .map(([key, value]) => ({ [key]: value })),
@@ -518,6 +546,8 @@ const ROUTES: Record<string, Method[]> = {
   '/api/tokens': ['GET', 'POST'],
   '/api/tokens/{id}': ['DELETE'],
   '/api/audit': ['GET'],
+  '/api/alerts': ['GET'],
+  '/api/alerts/defaults': ['GET', 'PUT'],
   '/api/instances': ['GET'],
   '/api/events': ['GET'],
   '/api/health': ['GET'],

@@ -1,5 +1,6 @@
 import 'server-only';
 import { SESSION_COOKIE } from '../../auth/token';
+import { alertsSection } from './alerts';
 import { auditSection } from './audit';
 import { channelsSection } from './channels';
 import { deliveriesSection } from './deliveries';
@@ -32,6 +33,7 @@ function buildDocument(): JsonSchema {
     sessionSection(),
     auditSection(),
     channelsSection(),
+    alertsSection(),
   ];
   return {
     openapi: '3.1.0',
@@ -56,6 +58,7 @@ function buildDocument(): JsonSchema {
       { name: 'session', description: 'Signing in and out, and who the caller is' },
       { name: 'audit', description: 'The append-only audit log of changes and sign-ins (admins only)' },
       { name: 'channels', description: 'Alert channels: where alerts go (webhook, Slack, e-mail); managed and tested by admins' },
+      { name: 'alerts', description: 'Alerts sent to channels (exactly one per event and channel) and the default alert rules' },
       { name: 'meta', description: 'Health probe, this document and the change stream' },
     ],
     paths: Object.assign({}, ...sections.map((s) => s.paths)) as JsonSchema,
