@@ -31,12 +31,14 @@ export default async function DashboardLayout({ children }: { children: ReactNod
           <NavLink href="/jobs">Jobs</NavLink>
           <NavLink href="/runs">Runs</NavLink>
           <NavLink href="/instances">Instances</NavLink>
+          <NavLink href="/alerts">Alerts</NavLink>
           {session.role === 'admin' && (
             <>
               <NavLink href="/audit">Audit</NavLink>
               <NavLink href="/settings/users">Users</NavLink>
               <NavLink href="/settings/tokens">Tokens</NavLink>
               <NavLink href="/settings/channels">Channels</NavLink>
+              <NavLink href="/settings/alerts">Alert defaults</NavLink>
             </>
           )}
         </nav>

@@ -57,6 +57,16 @@ export const JobFormValuesSchema = z.object({
   concurrencyLimit: z.string(),
   /** Empty = never auto-paused. */
   autoPause: z.object({ afterFailures: z.string() }),
+  /** Alert rules, one row each (the job's, then one empty row to add another); a row without a channel is left out. */
+  alerts: z.array(
+    z.object({
+      channelId: z.string(),
+      /** Event -> checked. */
+      on: z.record(z.string(), z.boolean()),
+      throttleSeconds: z.string(),
+      slowAfterSeconds: z.string(),
+    }),
+  ),
 });
 export type JobFormValues = z.infer<typeof JobFormValuesSchema>;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
@@ -71,4 +81,7 @@ export interface JobFormInitial {
   /** The policy choices, passed in so the browser bundle never loads the job registry (and its Node-only job code). */
   overlapPolicies: readonly string[];
   missedPolicies: readonly string[];
+  /** The channels a rule may name (id, name, type; no settings) and the events a job's rule may listen to. */
+  channels: ReadonlyArray<{ id: string; name: string; type: string }>;
+  alertEvents: readonly string[];
 }

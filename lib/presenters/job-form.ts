@@ -10,6 +10,7 @@ import {
 } from './job-form-state';
 import { jobTypes } from '../jobs/registry';
 import { DEFAULT_RETRY, type Job } from '../store/types';
+import { JOB_ALERT_EVENTS } from '../validation/alert';
 import { JobNameSchema, MISSED_POLICIES, OVERLAP_POLICIES } from '../validation/job';
 import { payloadFields, toFieldValue, type JsonSchemaNode } from './payload-fields';
 
@@ -33,7 +34,7 @@ function fieldValues(schema: JsonSchemaNode, payload: Record<string, unknown>): 
 }
 
 /** Starting values of the form: the job's own for an edit, each type's example payload otherwise. */
-export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobFormInitial {
+export function jobFormInitial(types: JobTypeOption[], job: Job | null, channels: JobFormInitial['channels'] = []): JobFormInitial {
   const payloadByType: JobFormValues['payloadByType'] = {};
   for (const option of types) {
     const example = jobTypes.find((t) => t.name === option.name)?.examplePayload;
@@ -67,6 +68,20 @@ export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobForm
     },
     concurrencyLimit: job?.concurrencyLimit == null ? '' : String(job.concurrencyLimit),
     autoPause: { afterFailures: job?.autoPause ? String(job.autoPause.afterFailures) : '' },
+    alerts: [
+      ...(job?.alerts ?? []).map((rule) => ({
+        channelId: rule.channelId,
+        on: Object.fromEntries(JOB_ALERT_EVENTS.map((e) => [e, rule.on.includes(e)])),
+        throttleSeconds: String(rule.throttleSeconds),
+        slowAfterSeconds: rule.slowAfterSeconds === null ? '' : String(rule.slowAfterSeconds),
+      })),
+      {
+        channelId: '',
+        on: Object.fromEntries(JOB_ALERT_EVENTS.map((e) => [e, e === 'failure'])),
+        throttleSeconds: '0',
+        slowAfterSeconds: '',
+      },
+    ],
   };
   return {
     jobId: job?.id ?? null,
@@ -75,5 +90,7 @@ export function jobFormInitial(types: JobTypeOption[], job: Job | null): JobForm
     nameMaxLength: JobNameSchema.maxLength,
     overlapPolicies: OVERLAP_POLICIES,
     missedPolicies: MISSED_POLICIES,
+    channels,
+    alertEvents: JOB_ALERT_EVENTS,
   };
 }

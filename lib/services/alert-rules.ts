@@ -28,6 +28,12 @@ export async function listChannelChoices(actor: Actor): Promise<Array<{ id: stri
   return (await store.listChannels()).map((c) => ({ id: c.id, name: c.name, type: c.type }));
 }
 
+/** Channel names by id, for lists of alerts (names only: any role may see where alerts went). */
+export async function listAlertChannelNames(): Promise<Record<string, string>> {
+  const store = await getStore();
+  return Object.fromEntries((await store.listChannels()).map((c) => [c.id, c.name]));
+}
+
 export async function getAlertDefaults(actor: Actor): Promise<AlertDefaultRule[]> {
   requireRole(actor.principal, 'viewer');
   const store = await getStore();

@@ -51,6 +51,8 @@ const PAGES = [
   '/runs/[id]',
   '/instances',
   '/audit',
+  '/alerts',
+  '/settings/alerts',
   '/settings/tokens',
   '/settings/channels',
   '/settings/users',

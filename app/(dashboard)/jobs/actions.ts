@@ -99,6 +99,23 @@ function inputFrom(fd: FormData): { input: Record<string, unknown>; issues: Fiel
     const afterFailures = numberOrText(text(fd, 'autoPause.afterFailures'));
     input.autoPause = afterFailures === undefined ? null : { afterFailures };
   }
+  // Alert rules: one row per rule; a row without a channel is no rule.
+  if (fd.has('alerts.count')) {
+    const alerts: Array<Record<string, unknown>> = [];
+    const count = Math.min(Number(text(fd, 'alerts.count')) || 0, 50);
+    for (let i = 0; i < count; i++) {
+      const channelId = text(fd, `alerts.${i}.channelId`);
+      if (channelId === '') continue;
+      const slow = numberOrText(text(fd, `alerts.${i}.slowAfterSeconds`));
+      alerts.push({
+        channelId,
+        on: fd.getAll(`alerts.${i}.on`).filter((v): v is string => typeof v === 'string'),
+        throttleSeconds: numberOrText(text(fd, `alerts.${i}.throttleSeconds`)) ?? 0,
+        slowAfterSeconds: slow ?? null,
+      });
+    }
+    input.alerts = alerts;
+  }
   return { input, issues };
 }
 

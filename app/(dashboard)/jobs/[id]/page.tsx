@@ -2,7 +2,9 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { describeSchedule, nextOccurrences } from '@/lib/schedule';
 import { hasRole } from '@/lib/auth/principal';
-import { requireSession } from '@/lib/auth/session';
+import { requireActor, requireSession } from '@/lib/auth/session';
+import { listAlertChannelNames } from '@/lib/services/alert-rules';
+import { latestAlertsOfJob } from '@/lib/services/alerts';
 import { listJobRuns } from '@/lib/services/jobs';
 import { parseStatsRange } from '@/lib/presenters/run-stats';
 import { getSigningSecretInfo } from '@/lib/services/signing-secrets';
@@ -17,6 +19,7 @@ import { StatsCharts } from '../../_components/charts';
 import { LiveRefresh } from '../../_components/live';
 import { PausedBadge } from '../../_components/badges';
 import { RunsTable } from '../../_components/runs-table';
+import { AlertTable } from '../../_components/alert-table';
 import { BadCursorNotice, Notice } from '../../_components/notice';
 import { PauseRecordLine } from '../../_components/pause';
 import { Time } from '../../_components/time';
@@ -46,10 +49,13 @@ export default async function JobPage({ params, searchParams }: { params: Params
   const cursor = validCursor(TimeCursorSchema, one(search.cursor));
   const badCursor = Boolean(one(search.cursor)) && cursor === undefined;
   const range = parseStatsRange(one(search.range));
-  const [runs, stats, signing] = await Promise.all([
+  const actor = await requireActor('viewer');
+  const [runs, stats, signing, alerts, channelNames] = await Promise.all([
     listJobRuns(job.id, { limit: RUNS_PER_PAGE, cursor }),
     getRunStats(range, job.id),
     getSigningSecretInfo(job),
+    latestAlertsOfJob(actor, job.id),
+    listAlertChannelNames(),
   ]);
   // The next occurrences count from the database clock, which the stats service read for the chart window.
   const upcoming = job.paused ? [] : nextOccurrences(job.schedule, stats.now, job.anchorAt, 5);
@@ -214,6 +220,23 @@ export default async function JobPage({ params, searchParams }: { params: Params
       )}
 
       <StatsCharts series={stats.series} range={range} scope="" hrefFor={(r) => `/jobs/${job.id}?range=${r}`} />
+
+      <section aria-labelledby="alerts-h">
+        <div className="section-head">
+          <h2 id="alerts-h">Latest alerts</h2>
+          <div className="page-actions">
+            <Link href={`/alerts?jobId=${job.id}`} className="btn btn-ghost btn-sm">
+              All alerts of this job
+            </Link>
+          </div>
+        </div>
+        {job.alerts.length === 0 && <p className="muted small">This job has no alert rules of its own (defaults may apply).</p>}
+        {alerts.length === 0 ? (
+          <p className="empty muted">No alerts yet.</p>
+        ) : (
+          <AlertTable label="Latest alerts" alerts={alerts} channelNames={channelNames} showJob={false} />
+        )}
+      </section>
 
       <section aria-labelledby="runs-h">
         <div className="section-head">

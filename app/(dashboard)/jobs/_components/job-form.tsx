@@ -95,6 +95,7 @@ export function JobForm({ action, initial, types }: Props) {
           <ScheduleFieldset />
           <PoliciesFieldset overlapPolicies={initial.overlapPolicies} missedPolicies={initial.missedPolicies} />
           <RetriesFieldset />
+          <AlertsFieldset channels={initial.channels} events={initial.alertEvents} rows={initial.values.alerts.length} />
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={pending}>
               {pending ? 'Saving…' : jobId ? 'Save changes' : 'Create job'}
@@ -413,6 +414,108 @@ function RetriesFieldset() {
           {(p) => <input {...p} type="number" inputMode="numeric" min={1} max={86400} step={1} />}
         </Field>
       </div>
+    </fieldset>
+  );
+}
+
+/** One input of an alert rule row, bound to the form state (a failed save keeps what was typed). */
+function RuleText({
+  index,
+  field,
+  label,
+  hint,
+}: {
+  index: number;
+  field: 'throttleSeconds' | 'slowAfterSeconds';
+  label: string;
+  hint: string;
+}) {
+  return (
+    <Field name={`alerts.${index}.${field}`} label={label} hint={hint}>
+      {(p) => <input {...p} type="number" inputMode="numeric" min={field === 'slowAfterSeconds' ? 1 : 0} step={1} />}
+    </Field>
+  );
+}
+
+function RuleEvent({ index, event }: { index: number; event: string }) {
+  const { field } = useController<JobFormValues, `alerts.${number}.on.${string}`>({ name: `alerts.${index}.on.${event}` });
+  const id = `alerts-${index}-on-${event}`;
+  return (
+    <label htmlFor={id} className="checkbox">
+      <input
+        id={id}
+        type="checkbox"
+        name={`alerts.${index}.on`}
+        value={event}
+        checked={field.value === true}
+        onChange={(e) => field.onChange(e.target.checked)}
+        onBlur={field.onBlur}
+      />{' '}
+      {event}
+    </label>
+  );
+}
+
+/**
+ * Alert rules: each row sends some of this job's events to a channel (Settings -> Alerts has the defaults for every
+ * job). The last row is empty: pick a channel to add a rule; clear a row's channel to remove it.
+ */
+function AlertsFieldset({
+  channels,
+  events,
+  rows,
+}: {
+  channels: ReadonlyArray<{ id: string; name: string; type: string }>;
+  events: readonly string[];
+  rows: number;
+}) {
+  return (
+    <fieldset data-testid="alert-rules">
+      <legend>Alerts</legend>
+      <GroupError path="alerts" />
+      {channels.length === 0 ? (
+        <p className="muted">No alert channels yet: an admin adds them in Settings.</p>
+      ) : (
+        <>
+          <input type="hidden" name="alerts.count" value={rows} />
+          {Array.from({ length: rows }, (_, i) => (
+            <div key={i} className="alert-rule" data-testid={`alert-rule-${i}`}>
+              <GroupError path={`alerts.${i}`} />
+              <div className="grid-3">
+                <Field
+                  name={`alerts.${i}.channelId`}
+                  label={i === rows - 1 ? 'Add a rule: channel' : `Rule ${i + 1}: channel`}
+                  hint="Empty = no rule"
+                >
+                  {(p) => (
+                    <select {...p}>
+                      <option value="">—</option>
+                      {channels.map((c) => (
+                        <option key={c.id} value={c.id}>
+                          {c.name} ({c.type})
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+                <RuleText
+                  index={i}
+                  field="throttleSeconds"
+                  label="Throttle (seconds)"
+                  hint="At most one alert per window; 0 = every event"
+                />
+                <RuleText index={i} field="slowAfterSeconds" label="Slow after (seconds)" hint="Only with the slow event" />
+              </div>
+              <div className="field" role="group" aria-label={`Rule ${i + 1} events`}>
+                <GroupError path={`alerts.${i}.on`} />
+                {events.map((event) => (
+                  <RuleEvent key={event} index={i} event={event} />
+                ))}
+              </div>
+            </div>
+          ))}
+        </>
+      )}
     </fieldset>
   );
 }

@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { requirePageRole, requireSession } from '@/lib/auth/session';
+import { requireActor, requirePageRole, requireSession } from '@/lib/auth/session';
+import { listChannelChoices } from '@/lib/services/alert-rules';
 import { jobFormInitial, jobTypeOptions } from '@/lib/presenters/job-form';
 import { saveJob } from '../../actions';
 import { JobForm } from '../../_components/job-form';
@@ -17,6 +18,7 @@ export default async function EditJobPage({ params }: { params: Params }) {
   const job = await loadJob((await params).id);
   await requirePageRole('operator', `/jobs/${job.id}`);
   const types = jobTypeOptions();
+  const channels = await listChannelChoices(await requireActor('operator'));
   return (
     <>
       <nav className="crumbs" aria-label="Breadcrumb">
@@ -24,7 +26,7 @@ export default async function EditJobPage({ params }: { params: Params }) {
         <span aria-hidden="true">/</span> <span>Edit</span>
       </nav>
       <h1>Edit {job.name}</h1>
-      <JobForm action={saveJob.bind(null, job.id)} initial={jobFormInitial(types, job)} types={types} />
+      <JobForm action={saveJob.bind(null, job.id)} initial={jobFormInitial(types, job, channels)} types={types} />
     </>
   );
 }
