@@ -217,6 +217,7 @@ describe('jobs', () => {
     expectStatus(answer, 201);
     const job = answer.json;
     assert.deepEqual(Object.keys(job).sort(), [
+      'alerts',
       'autoPause',
       'concurrencyLimit',
       'createdAt',
