@@ -53,6 +53,7 @@ export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/jobs/{id}/signing-secret/rotate': ['POST'],
   '/api/runs': ['GET'],
   '/api/runs/{id}': ['GET'],
+  '/api/runs/{id}/output': ['GET'],
   '/api/runs/{id}/cancel': ['POST'],
   '/api/instances': ['GET'],
   '/api/users': ['GET', 'POST'],
@@ -66,6 +67,8 @@ export const API_ROUTES: Readonly<Record<string, readonly string[]>> = {
   '/api/channels/{id}': ['GET', 'PATCH', 'DELETE'],
   '/api/channels/{id}/test': ['POST'],
   '/api/channels/{id}/signing-secret/reveal': ['POST'],
+  '/api/alerts': ['GET'],
+  '/api/alerts/defaults': ['GET', 'PUT'],
 };
 
 const API_ROUTE_PATTERNS = Object.entries(API_ROUTES).map(([path, methods]) => ({
