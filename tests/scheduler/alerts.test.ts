@@ -146,13 +146,20 @@ for (const factory of SCHEDULER_STORES) {
       );
     }
 
-    /** Waits until every alert row of the job is settled (nothing pending). */
+    /**
+     * Waits until the job's runs are final, every failed run has its alert row (the scan runs on the sweep's period, so
+     * the last failures are turned into rows a moment after they are recorded) and no alert row is pending.
+     */
     async function settled(jobId: string, timeoutMs = 30_000): Promise<Alert[]> {
       return waitFor(
-        'every alert settled',
+        'every failed run alerted and every alert settled',
         async () => {
+          const runs = await world.runsOf(jobId);
+          if (runs.some((r) => ['claimed', 'running', 'retrying'].includes(r.status))) return undefined;
           const rows = await alertsOf(store, jobId);
-          return rows.length > 0 && rows.every((a) => a.status !== 'pending') ? rows : undefined;
+          const alerted = new Set(rows.filter((a) => a.event === 'failure').map((a) => a.runId));
+          if (rows.length === 0 || rows.some((a) => a.status === 'pending')) return undefined;
+          return failedRuns(runs).every((r) => alerted.has(r.id) || !rows.some((a) => a.event === 'failure')) ? rows : undefined;
         },
         timeoutMs,
       );
@@ -248,6 +255,33 @@ for (const factory of SCHEDULER_STORES) {
       assert.equal(rows.filter((a) => a.status === 'sent').length, 2);
       assert.ok(rows.filter((a) => a.status === 'suppressed').length >= 2);
       assert.ok(rows.filter((a) => a.status === 'suppressed').every((a) => /daily cap/.test(a.lastError ?? '')));
+    });
+
+    test('slow: a run still going slowAfterSeconds after its start gives one alert, whichever instances see it', async () => {
+      const channel = await webhookChannel('slow-hooks');
+      const job = await services.createJob(
+        {
+          name: 'slow-run',
+          type: 'http',
+          payload: { url: `${world.http.url}/slow?ms=6000` },
+          schedule: { kind: 'interval', seconds: 86_400 },
+          timeoutSeconds: 60,
+          alerts: [{ channelId: channel.id, on: ['slow'], throttleSeconds: 0, slowAfterSeconds: 2 }],
+        },
+        SYSTEM_ACTOR,
+      );
+      await services.runJobNow(job.id, SYSTEM_ACTOR);
+      const run = await waitFor(
+        'the run to finish',
+        async () => (await world.runsOf(job.id)).find((r) => r.status === 'succeeded'),
+        30_000,
+      );
+      const rows = await settled(job.id);
+      assert.deepEqual(
+        rows.map((a) => [a.event, a.runId, a.status]),
+        [['slow', run.id, 'sent']],
+      );
+      assert.equal(receiver.deliveries.filter((d) => d.id === `alrt_${rows[0]!.id}`).length, 1);
     });
 
     test('e-mail over a real SMTP server: one e-mail per failure from the cluster, then one recovery e-mail', async () => {
