@@ -114,7 +114,8 @@ export class ExecutionSystem {
         this.res.log.warn({ runId: run.id }, 'no confirmed lease of the run for 2/3 of the lease: not calling its handler');
         return;
       }
-      const outcome = await this.invoke(job, run, controller, trigger, fenced);
+      const live = { wrote: false };
+      const outcome = await this.invoke(job, run, controller, trigger, fenced, live);
       // The run is (or is about to be) another instance's: leave the record to it.
       if (controller.signal.reason instanceof LeaseLost) {
         this.res.log.warn({ runId: run.id, attempt: run.attempt }, 'lost the lease of the run; left to a takeover');
@@ -125,12 +126,12 @@ export class ExecutionSystem {
       if ((outcome.status === 'failed' || outcome.status === 'timed-out') && run.attempt < job.retry.maxAttempts) {
         // The store refuses a retry of a run whose cancel was requested meanwhile (retryRun: null); then it ends here.
         await persist(() => this.onFailedAttempt(job, run, outcome));
-        this.dropLiveOutput(run.id);
+        if (live.wrote) this.dropLiveOutput(run.id);
         return;
       }
       // Counted once per occurrence: only the instance whose guarded final write went through (see ./auto-pause.ts).
       const written = await settle(outcome);
-      this.dropLiveOutput(run.id);
+      if (live.wrote) this.dropLiveOutput(run.id);
       if (written) await this.onFinalOutcome(job, written);
     } finally {
       this.res.held.unhold(held);
@@ -138,8 +139,9 @@ export class ExecutionSystem {
   }
   /**
    * The attempt's output excerpt is written (as the run's output, or in its attempt history): its live chunks have
-   * served their purpose. Best effort, not waited for: a chunk left behind is replaced by the next attempt's, and
-   * deleted with the run.
+   * served their purpose. Only when this attempt wrote any (no statement on the hot path for the many runs that end
+   * before their first flush). Best effort, not waited for: a chunk left behind (or an earlier attempt's, after a
+   * crash) is replaced by the next attempt's first write, and deleted with the run.
    */
   private dropLiveOutput(runId: string): void {
     this.res.store.deleteRunOutput(runId).catch((err: unknown) => {
@@ -148,7 +150,15 @@ export class ExecutionSystem {
   }
 
   /** Runs the handler with a timeout and an abort signal; turns what happened into a run outcome. */
-  private async invoke(job: Job, run: Run, controller: AbortController, trigger: DeliveryTrigger, fenced: () => boolean): Promise<Outcome> {
+  private async invoke(
+    job: Job,
+    run: Run,
+    controller: AbortController,
+    trigger: DeliveryTrigger,
+    fenced: () => boolean,
+    /** Set once the attempt's live output is closed: whether it wrote any chunk. */
+    liveWritten: { wrote: boolean },
+  ): Promise<Outcome> {
     const output = new OutputBuffer(this.res.config.outputLimitChars);
     const type = getJobType(job.type);
     if (!type) return { status: 'failed', error: `unknown job type "${job.type}"`, output: null };
@@ -219,6 +229,7 @@ export class ExecutionSystem {
       clearTimeout(timeout);
       // Before the outcome is written: no late chunk of this attempt lands after its final output.
       await live.close();
+      liveWritten.wrote = live.wroteAny;
     }
   }
 }

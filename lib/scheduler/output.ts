@@ -63,6 +63,7 @@ export class LiveOutput {
   private inflight: Promise<void> | null = null;
   private closed = false;
   private failures = 0;
+  private wrote = false;
 
   constructor(
     private readonly target: LiveOutputTarget,
@@ -95,6 +96,7 @@ export class LiveOutput {
     const text = this.pending;
     const chunk = { runId: this.runId, attempt: this.attempt, seq: this.seq + 1, offset: this.offset, text, at: this.target.now() };
     this.pending = '';
+    this.wrote = true;
     const write = async (): Promise<void> => {
       try {
         await this.target.store.appendRunOutput(chunk, this.limit);
@@ -118,6 +120,14 @@ export class LiveOutput {
     };
     this.inflight = write();
     return this.inflight;
+  }
+
+  /**
+   * Whether a chunk write was ever started (it may have committed even if it failed): only then can the run have live
+   * chunks of this attempt to delete afterwards. Most runs end before their first flush, and write nothing.
+   */
+  get wroteAny(): boolean {
+    return this.wrote;
   }
 
   /**

@@ -46,6 +46,22 @@ describe('LiveOutput (the live writer of a running attempt)', () => {
     );
   });
 
+  it('says whether it wrote: a run that ends before its first flush wrote nothing (no chunks to delete afterwards)', async () => {
+    const quiet = target();
+    const short = new LiveOutput(quiet.t, 'run-1', 1, 1000, 60_000);
+    short.start();
+    short.append('logged, then the run ended at once');
+    await short.close();
+    assert.equal(short.wroteAny, false);
+    assert.equal(quiet.writes(), 0);
+    const failing = target(() => true);
+    const tried = new LiveOutput(failing.t, 'run-2', 1, 1000, 60_000);
+    tried.append('a line');
+    await tried.flush();
+    await tried.close();
+    assert.equal(tried.wroteAny, true, 'a failed write may still have committed: it counts');
+  });
+
   it('flushes on its own about every flushMs while started, and not after close', async () => {
     const { t, chunks } = target();
     const live = new LiveOutput(t, 'run-1', 1, 1000, 50);
