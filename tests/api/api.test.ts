@@ -383,6 +383,7 @@ describe('jobs', () => {
     );
     assert.deepEqual(Object.keys(run).sort(), [
       'attempt',
+      'cancel',
       'durationMs',
       'error',
       'finishedAt',

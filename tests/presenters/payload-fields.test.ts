@@ -63,6 +63,8 @@ describe('payloadFields: the http and log schemas', () => {
       [
         ['message', 'text', true],
         ['level', 'enum', false],
+        ['repeat', 'integer', false],
+        ['intervalMs', 'integer', false],
       ],
     );
   });
