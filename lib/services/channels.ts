@@ -150,14 +150,36 @@ export async function updateChannel(actor: Actor, id: string, input: unknown): P
   return view;
 }
 
+/** "a", "b" and 3 more: a bounded list of names for a message. */
+function nameList(names: string[], max = 10): string {
+  const quoted = names.slice(0, max).map((n) => `"${n}"`);
+  if (names.length > max) quoted.push(`${names.length - max} more`);
+  return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} and ${quoted[quoted.length - 1]}`;
+}
+
 /**
- * Deletes a channel. Alert rules that name it (issue #14, item 2) are checked by the rules' owner before this: the
- * decision (README "Alert channels") is a 409 naming the jobs whose rules use it.
+ * Deletes a channel that no alert rule names. One that a job's rules or the alert defaults use is a 409 naming them,
+ * and nothing is deleted: rules are never dropped silently (README "Alert channels").
+ *
+ * The check and the delete are two statements, so a rule saved in between (it passed checkAlertChannels just before
+ * the delete) can name a channel that is gone. That is not silent either: each event of such a rule becomes an alert
+ * row that delivery records as failed, "the channel was deleted", on the Alerts page and the job's page; and the job
+ * cannot be saved again until the rule names an existing channel (the rule validation refuses unknown channels).
  */
 export async function deleteChannel(actor: Actor, id: string): Promise<void> {
   requireRole(actor.principal, 'admin');
   const channel = await storedChannel(id);
-  if (!(await (await getStore()).deleteChannel(channel.id))) throw new NotFoundError('channel');
+  const store = await getStore();
+  const jobs = await store.listJobsUsingChannel(channel.id);
+  const byDefaults = (await store.getAlertDefaults()).some((rule) => rule.channelId === channel.id);
+  if (jobs.length > 0 || byDefaults) {
+    const users = [
+      ...(jobs.length > 0 ? [`the alert rules of ${jobs.length === 1 ? 'job' : 'jobs'} ${nameList(jobs.map((j) => j.name))}`] : []),
+      ...(byDefaults ? ['the alert defaults'] : []),
+    ];
+    throw new ConflictError(`channel "${channel.name}" is used by ${users.join(' and ')}; change those rules to another channel first`);
+  }
+  if (!(await store.deleteChannel(channel.id))) throw new NotFoundError('channel');
   await recordAudit(actor, 'channel.delete', target(channel), diffFields({ ...channelView(channel) }, null, ['name', 'type']));
 }
 

@@ -153,8 +153,15 @@ export function channelsSection(): ApiSection {
         }),
         delete: admin({
           summary: 'Delete a channel',
+          description:
+            'Refused while alert rules use the channel: a 409 whose `error` names the jobs whose rules name it and "the alert defaults" when a default rule does; nothing is deleted (change those rules first).',
           operationId: 'deleteChannel',
-          responses: { '204': { description: 'Deleted' }, ...notFoundOf('channel'), ...commonErrors },
+          responses: {
+            '204': { description: 'Deleted' },
+            ...notFoundOf('channel'),
+            '409': errorResponse('Alert rules use this channel: the jobs whose rules name it and/or the alert defaults, in `error`'),
+            ...commonErrors,
+          },
         }),
       },
       '/api/channels/{id}/test': {

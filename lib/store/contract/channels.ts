@@ -33,4 +33,10 @@ export interface ChannelStore {
   /** Null when it does not exist. Throws NameTakenError on a taken name. */
   updateChannel(id: string, patch: ChannelPatch): Promise<Channel | null>;
   deleteChannel(id: string): Promise<boolean>;
+  /**
+   * The jobs whose own alert rules name the channel (id and name, by name in code points, then id): what a delete must
+   * not orphan. One read of the jobs table (not of runs), done only when a channel is deleted. The default rules
+   * are read with getAlertDefaults.
+   */
+  listJobsUsingChannel(channelId: string): Promise<Array<{ id: string; name: string }>>;
 }

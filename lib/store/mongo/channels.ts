@@ -65,5 +65,10 @@ export function mongoChannels(db: MongoDatabase): ChannelStore {
       const { deletedCount } = await db.channels.deleteOne({ _id: id });
       return deletedCount === 1;
     },
+
+    async listJobsUsingChannel(channelId: string): Promise<Array<{ id: string; name: string }>> {
+      const docs = await db.jobs.find({ 'alerts.channelId': channelId }, { projection: { _id: 1, name: 1 } }).toArray();
+      return docs.map((d) => ({ id: d._id, name: d.name })).sort((a, b) => byCodePoint(a.name, b.name) || byCodePoint(a.id, b.id));
+    },
   };
 }

@@ -87,5 +87,14 @@ export function postgresChannels(db: PgDatabase): ChannelStore {
       const { count } = await db.prisma.alertChannel.deleteMany({ where: { id } });
       return count > 0;
     },
+
+    async listJobsUsingChannel(channelId: string): Promise<Array<{ id: string; name: string }>> {
+      if (!isUuid(channelId)) return [];
+      // jsonb containment: some element of alerts has this channelId (jobs with no rules hold '[]' and never match).
+      return db.prisma.$queryRaw<Array<{ id: string; name: string }>>`
+        SELECT id::text AS id, name FROM jobs
+        WHERE alerts @> jsonb_build_array(jsonb_build_object('channelId', ${channelId}::text))
+        ORDER BY name COLLATE "C", id`;
+    },
   };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { NameTakenError, type NewChannel, type Store } from '../../../lib/store/types';
-import { freshStoreEachTest, T, type Open } from './support';
+import { freshStoreEachTest, newJob, T, type Open } from './support';
 
 function newChannel(overrides: Partial<NewChannel> = {}): NewChannel {
   return {
@@ -94,6 +94,33 @@ export function channelConformance(open: Open): void {
       assert.deepEqual(await store.listChannels(), [b]);
       const again = await store.createChannel(newChannel({ name: 'a' }));
       assert.notEqual(again.id, a.id);
+    });
+
+    it('listJobsUsingChannel: the jobs whose own rules name the channel, by name (code points) then id', T, async () => {
+      const used = await store.createChannel(newChannel({ name: 'used' }));
+      const other = await store.createChannel(newChannel({ name: 'other' }));
+      const rule = (channelId: string) => ({ channelId, on: ['failure' as const], throttleSeconds: 0, slowAfterSeconds: null });
+      const b = await store.createJob(newJob({ name: 'b', alerts: [rule(other.id), rule(used.id)] }));
+      const a = await store.createJob(newJob({ name: 'a', alerts: [rule(used.id)] }));
+      const z = await store.createJob(newJob({ name: 'Z', alerts: [rule(used.id), rule(used.id)] }));
+      await store.createJob(newJob({ name: 'c', alerts: [rule(other.id)] }));
+      await store.createJob(newJob({ name: 'd' }));
+      assert.deepEqual(await store.listJobsUsingChannel(used.id), [
+        { id: z.id, name: 'Z' },
+        { id: a.id, name: 'a' },
+        { id: b.id, name: 'b' },
+      ]);
+      assert.equal((await store.listJobsUsingChannel(other.id)).length, 2);
+      await store.updateJob(b.id, { alerts: [rule(other.id)] });
+      assert.deepEqual(
+        (await store.listJobsUsingChannel(used.id)).map((j) => j.name),
+        ['Z', 'a'],
+      );
+      assert.deepEqual(await store.listJobsUsingChannel(randomUUID()), []);
+      assert.deepEqual(await store.listJobsUsingChannel('not-an-id'), []);
+      // Default rules are not jobs: they do not count here (the service reads them with getAlertDefaults).
+      await store.setAlertDefaults([{ ...rule(other.id), tag: null }]);
+      assert.equal((await store.listJobsUsingChannel(other.id)).length, 2);
     });
 
     it('lists by name in code point order (not a locale collation, not UTF-16 units), then id', T, async () => {
