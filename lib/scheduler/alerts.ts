@@ -1,5 +1,5 @@
 import 'server-only';
-import type { AlertEvent, AlertMessage, AlertRule } from '../domain';
+import { AUTO_PAUSE_ACTOR, type AlertEvent, type AlertMessage, type AlertRule } from '../domain';
 import { errorMessage } from '../log';
 import type { Alert, AlertDefaultRule, AlertingJob, Channel, NewAlert, Run } from '../store/types';
 import type { SchedulerResources } from './resources';
@@ -67,6 +67,8 @@ export function alertRetryDelayMs(config: Pick<AlertConfig, 'backoffMs' | 'maxBa
 export const INSTANCE_LOST_AFTER_MS = 30_000;
 /** Instances lost longer ago than this raise no alert (a rule added today does not page for last month's crash). */
 const INSTANCE_LOST_HORIZON_MS = 3_600_000;
+/** Auto-pauses older than this raise no alert (a rule added to a job paused yesterday does not page for it). */
+const AUTO_PAUSE_HORIZON_MS = 3_600_000;
 /** Runs per page of the scan. */
 const SCAN_PAGE = 500;
 /** Event keys this instance wrote recently: a scan re-reads its look-back window and need not insert them again. */
@@ -211,6 +213,35 @@ export class AlertSystem {
       if (rules.length > 0) rulesById.set(job.id, rules);
     }
     const ids = [...rulesById.keys()];
+    // Auto-pauses (issue #14 item 7): read from the job row's pause record (by the system actor), not from the instance
+    // that paused it, so one that dies right after the pause loses nothing; sent to the rules that listen to failure.
+    for (const job of jobs) {
+      const pause = job.pause;
+      if (!pause || pause.by.type !== AUTO_PAUSE_ACTOR.type || pause.by.name !== AUTO_PAUSE_ACTOR.name) continue;
+      const ageMs = now.getTime() - pause.at.getTime();
+      if (ageMs > AUTO_PAUSE_HORIZON_MS) continue;
+      const eventKey = `auto-paused:${job.id}:${pause.at.getTime()}`;
+      for (const keyed of matchRules(rulesById.get(job.id) ?? [], 'failure')) {
+        rows.push({
+          eventKey,
+          event: 'failure',
+          ruleKey: keyed.key,
+          channelId: keyed.rule.channelId,
+          // Once per pause, and the one alert that says the job stopped: never held back by the rule's throttle.
+          throttleSeconds: 0,
+          jobId: job.id,
+          jobName: job.name,
+          runId: null,
+          runScheduledFor: null,
+          runStatus: null,
+          runAttempt: null,
+          instanceId: null,
+          at: pause.at,
+          title: `${job.name} was paused: ${pause.note ?? 'paused by cronplane'}`,
+          text: `Paused: ${pause.at.toISOString()}\nBy: ${pause.by.name}\nIt runs again when someone resumes it.`,
+        });
+      }
+    }
     if (ids.length > 0) {
       // Finished runs: failure, recovery, missed, cancelled.
       let from = new Date(watermark.getTime() - this.config.lookbackMs);

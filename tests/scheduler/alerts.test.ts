@@ -25,7 +25,7 @@ const FAILED = new Set(['failed', 'timed-out', 'unknown']);
 
 interface Delivery {
   id: string;
-  body: { type: string; suppressedCount: number; run: { id: string } | null };
+  body: { type: string; title: string; suppressedCount: number; run: { id: string } | null };
 }
 
 /** A webhook receiver that verifies every delivery (Standard Webhooks); `hold` keeps the first delivery of an id open. */
@@ -255,6 +255,63 @@ for (const factory of SCHEDULER_STORES) {
       assert.equal(rows.filter((a) => a.status === 'sent').length, 2);
       assert.ok(rows.filter((a) => a.status === 'suppressed').length >= 2);
       assert.ok(rows.filter((a) => a.status === 'suppressed').every((a) => /daily cap/.test(a.lastError ?? '')));
+    });
+
+    test('auto-pause after 3 failures: exactly 3 failure alerts and 1 auto-pause alert at the receiver, each id once', async () => {
+      const channel = await webhookChannel('auto-pause-hooks');
+      const job = await services.createJob(
+        {
+          name: 'auto-paused',
+          type: 'http',
+          payload: { url: `${world.http.url}/fail` },
+          schedule: { kind: 'interval', seconds: 1 },
+          autoPause: { afterFailures: 3 },
+          alerts: [rule(channel.id, ['failure'])],
+        },
+        SYSTEM_ACTOR,
+      );
+      const paused = await waitFor(
+        'the auto-pause',
+        async () => {
+          const current = await store.getJob(job.id);
+          return current?.paused ? current : undefined;
+        },
+        30_000,
+      );
+      assert.equal(paused.pause?.by.name, 'cronplane', 'paused by the app');
+      const isPause = (a: Alert) => a.eventKey === `auto-paused:${job.id}:${paused.pause!.at.getTime()}`;
+      await waitFor(
+        'the failure alerts and the auto-pause alert sent',
+        async () => {
+          const rows = await alertsOf(store, job.id);
+          return rows.some(isPause) && rows.length >= 4 && rows.every((a) => a.status === 'sent') ? true : undefined;
+        },
+        30_000,
+      );
+      // Every instance scans again over its look-back window: nothing more may appear, nothing be sent twice.
+      await delay(3_000);
+      const rows = await settled(job.id);
+      const failed = failedRuns(await world.runsOf(job.id));
+      assert.equal(failed.length, 3, 'paused after exactly 3 failed occurrences');
+      const failures = rows.filter((a) => !isPause(a));
+      const pauses = rows.filter(isPause);
+      assert.deepEqual(failures.map((a) => a.runId).sort(), failed.map((r) => r.id).sort(), 'one failure alert per failed run');
+      assert.equal(pauses.length, 1, 'one auto-pause alert');
+      const [pause] = pauses;
+      assert.equal(pause!.event, 'failure', 'sent to the rules that listen to failure');
+      assert.equal(pause!.runId, null);
+      assert.match(pause!.title, /paused after 3 consecutive failures/);
+      assert.ok(rows.every((a) => a.status === 'sent'));
+
+      assert.deepEqual(receiver.invalid, []);
+      const ids = new Set(rows.map((a) => `alrt_${a.id}`));
+      const got = receiver.deliveries.filter((d) => ids.has(d.id));
+      assert.equal(got.length, 4, `exactly 4 deliveries: ${got.map((d) => d.body.title).join(' | ')}`);
+      assert.equal(new Set(got.map((d) => d.id)).size, 4, 'each id once');
+      const pauseBody = got.find((d) => d.id === `alrt_${pause!.id}`)!.body;
+      assert.equal(pauseBody.type, 'failure');
+      assert.equal(pauseBody.run, null);
+      assert.match(pauseBody.title, /^auto-paused was paused: paused after 3 consecutive failures$/);
     });
 
     test('slow: a run still going slowAfterSeconds after its start gives one alert, whichever instances see it', async () => {

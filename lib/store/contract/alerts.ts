@@ -3,6 +3,7 @@
 // that turns events into rows. See docs/coordination.md, "Alerts exactly once".
 import type { AlertEvent, AlertRule } from '../../domain';
 import type { Page } from './database';
+import type { PauseRecord } from './jobs';
 import type { Run } from './runs';
 
 export const ALERT_STATUSES = ['pending', 'sent', 'failed', 'suppressed'] as const;
@@ -94,6 +95,8 @@ export interface AlertingJob {
   name: string;
   tags: string[];
   alerts: AlertRule[];
+  /** The job's pause while it is paused (an auto-pause is an alert event: by the system actor 'cronplane'), else null. */
+  pause: PauseRecord | null;
 }
 
 export interface AlertStore {

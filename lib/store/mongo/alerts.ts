@@ -224,8 +224,14 @@ export function mongoAlerts(db: MongoDatabase): AlertStore {
       const query = filter.all
         ? {}
         : { $or: [{ 'alerts.0': { $exists: true } }, ...(filter.tags.length ? [{ tags: { $in: filter.tags } }] : [])] };
-      const docs = await db.jobs.find(query, { projection: { _id: 1, name: 1, tags: 1, alerts: 1 } }).toArray();
-      return docs.map((d) => ({ id: d._id, name: d.name, tags: d.tags ?? [], alerts: d.alerts ?? [] }));
+      const docs = await db.jobs.find(query, { projection: { _id: 1, name: 1, tags: 1, alerts: 1, paused: 1, pause: 1 } }).toArray();
+      return docs.map((d) => ({
+        id: d._id,
+        name: d.name,
+        tags: d.tags ?? [],
+        alerts: d.alerts ?? [],
+        pause: d.paused && d.pause ? { at: d.pause.at, by: { ...d.pause.by }, note: d.pause.note } : null,
+      }));
     },
 
     async listFinishedRunsOf(jobIds: string[], from: Date, to: Date, limit: number): Promise<Run[]> {

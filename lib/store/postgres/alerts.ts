@@ -9,6 +9,7 @@ import type {
   AlertOutcome,
   AlertStatus,
   AlertStore,
+  AuditActorType,
   NewAlert,
   Page,
   Run,
@@ -257,12 +258,36 @@ export function postgresAlerts(db: PgDatabase): AlertStore {
     },
 
     async listAlertingJobs(filter: { tags: string[]; all: boolean }): Promise<AlertingJob[]> {
-      const rows = await db.sql<{ id: string; name: string; tags: string[]; alerts: unknown }>(
-        `SELECT j.id, j.name, j.tags, j.alerts FROM jobs j
+      const rows = await db.sql<{
+        id: string;
+        name: string;
+        tags: string[];
+        alerts: unknown;
+        paused_at: Date | string | null;
+        paused_by_type: string | null;
+        paused_by_id: string | null;
+        paused_by_name: string | null;
+        pause_note: string | null;
+      }>(
+        `SELECT j.id, j.name, j.tags, j.alerts, j.paused_at, j.paused_by_type, j.paused_by_id, j.paused_by_name, j.pause_note
+         FROM jobs j
          WHERE $1::boolean OR j.alerts <> '[]'::jsonb OR j.tags && $2::text[]`,
         [filter.all, filter.tags],
       );
-      return rows.map((r) => ({ id: r.id, name: r.name, tags: r.tags ?? [], alerts: (r.alerts ?? []) as AlertRule[] }));
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        tags: r.tags ?? [],
+        alerts: (r.alerts ?? []) as AlertRule[],
+        pause:
+          r.paused_at === null
+            ? null
+            : {
+                at: toDate(r.paused_at)!,
+                by: { type: (r.paused_by_type ?? 'system') as AuditActorType, id: r.paused_by_id, name: r.paused_by_name ?? '' },
+                note: r.pause_note,
+              },
+      }));
     },
 
     async listFinishedRunsOf(jobIds: string[], from: Date, to: Date, limit: number): Promise<Run[]> {

@@ -204,6 +204,23 @@ export function alertConformance(open: Open): void {
       );
       assert.deepEqual((await store.listAlertingJobs({ tags: ['ops'], all: false })).map((j) => j.id).sort(), [job.id, tagged.id].sort());
       assert.equal((await store.listAlertingJobs({ tags: [], all: true })).length, 3);
+      // The pause record comes with the job (an auto-pause is an alert event), null while it is active.
+      assert.ok((await store.listAlertingJobs({ tags: [], all: true })).every((j) => j.pause === null));
+      const pause = {
+        at: at(7),
+        by: { type: 'system' as const, id: null, name: 'cronplane' },
+        note: 'paused after 3 consecutive failures',
+      };
+      await store.updateJob(job.id, { paused: true, pause });
+      assert.deepEqual(
+        (await store.listAlertingJobs({ tags: [], all: false })).map((j) => j.pause),
+        [pause],
+      );
+      await store.updateJob(job.id, { paused: false, pause: null });
+      assert.deepEqual(
+        (await store.listAlertingJobs({ tags: [], all: false })).map((j) => j.pause),
+        [null],
+      );
       const updated = await store.updateJob(job.id, { alerts: [] });
       assert.deepEqual(updated!.alerts, []);
 
