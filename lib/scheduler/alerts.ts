@@ -44,6 +44,8 @@ export interface AlertConfig {
   maxBackoffMs: number;
   /** Attempts in all; after the last failed one the alert is 'failed'. */
   maxAttempts: number;
+  /** An instance silent this long (no graceful stop) raises `instance-lost`. */
+  instanceLostAfterMs: number;
 }
 
 export function loadAlertConfig(): AlertConfig {
@@ -55,6 +57,7 @@ export function loadAlertConfig(): AlertConfig {
     backoffMs: envInt('ALERT_BACKOFF_MS', 5_000, 100, 3_600_000),
     maxBackoffMs: envInt('ALERT_MAX_BACKOFF_MS', 600_000, 100, 86_400_000),
     maxAttempts: envInt('ALERT_MAX_ATTEMPTS', 10, 1, 100),
+    instanceLostAfterMs: envInt('ALERT_INSTANCE_LOST_AFTER_MS', INSTANCE_LOST_AFTER_MS, 1_000, 3_600_000),
   };
 }
 
@@ -63,7 +66,10 @@ export function alertRetryDelayMs(config: Pick<AlertConfig, 'backoffMs' | 'maxBa
   return Math.min(config.maxBackoffMs, config.backoffMs * 2 ** Math.max(0, failedAttempts - 1));
 }
 
-/** An instance silent this long (no graceful stop) is lost: the same bound as the instances page (lib/services/instances.ts). */
+/**
+ * An instance silent this long (no graceful stop) is lost: the same bound as the instances page
+ * (lib/services/instances.ts). The default of ALERT_INSTANCE_LOST_AFTER_MS.
+ */
 export const INSTANCE_LOST_AFTER_MS = 30_000;
 /** Instances lost longer ago than this raise no alert (a rule added today does not page for last month's crash). */
 const INSTANCE_LOST_HORIZON_MS = 3_600_000;
@@ -287,7 +293,7 @@ export class AlertSystem {
     if (lostRules.length > 0) {
       for (const instance of await store.listInstances()) {
         const silentMs = now.getTime() - instance.lastSeenAt.getTime();
-        if (instance.stoppedAt || silentMs <= INSTANCE_LOST_AFTER_MS || silentMs > INSTANCE_LOST_HORIZON_MS) continue;
+        if (instance.stoppedAt || silentMs <= this.config.instanceLostAfterMs || silentMs > INSTANCE_LOST_HORIZON_MS) continue;
         // One event per unbroken run of heartbeats: an instance that comes back and is lost again alerts again.
         const eventKey = `instance-lost:${instance.id}:${instance.aliveSince.toISOString()}`;
         for (const keyed of lostRules) {
@@ -304,7 +310,7 @@ export class AlertSystem {
             runStatus: null,
             runAttempt: null,
             instanceId: instance.id,
-            at: new Date(instance.lastSeenAt.getTime() + INSTANCE_LOST_AFTER_MS),
+            at: new Date(instance.lastSeenAt.getTime() + this.config.instanceLostAfterMs),
             title: `Instance ${instance.id} lost: no heartbeat since ${instance.lastSeenAt.toISOString()}`,
             text: `Host: ${instance.host}\nPid: ${instance.pid}\nVersion: ${instance.version}\nAlive since: ${instance.aliveSince.toISOString()}`,
           });
