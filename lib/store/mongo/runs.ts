@@ -91,7 +91,19 @@ function watchCancels(db: MongoDatabase, onRequest: (runId: string) => void): St
       if (!stopped && timer === null) timer = setTimeout(open, RECONNECT_MS);
     });
   };
-  open();
+  // Only a replica set (or sharded cluster) offers change streams, as for dispatch (lib/scheduler/scheduler.ts): on a
+  // standalone server the watch fails with no code at all on some servers (the test server), and re-opening it every
+  // RECONNECT_MS only filled the log. Judged once, before the first open.
+  void db.mongo
+    .admin()
+    .command({ hello: 1 })
+    .catch(() => db.mongo.admin().command({ isMaster: 1 }))
+    .catch(() => null)
+    .then((hello) => {
+      if (stopped) return;
+      if (hello !== null && (typeof hello.setName === 'string' || hello.msg === 'isdbgrid')) return open();
+      log.info('MongoDB is not a replica set, no change streams: cancels reach their runs with the lease renewal');
+    });
   return async () => {
     stopped = true;
     if (timer) clearTimeout(timer);
