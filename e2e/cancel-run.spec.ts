@@ -24,6 +24,8 @@ let server: Server;
 let target = '';
 /** Each request the target got: its path and whether the caller went away (the handler was aborted). */
 const requests: Array<{ path: string; closed: boolean }> = [];
+/** The jobs this spec made: deleted afterwards (the specs share one app; later ones expect an empty list). */
+const created: string[] = [];
 
 async function startLongRun(name: string): Promise<{ jobId: string; run: RunJson; path: string }> {
   const path = `/hang/${name.replaceAll(' ', '-')}`;
@@ -34,6 +36,7 @@ async function startLongRun(name: string): Promise<{ jobId: string; run: RunJson
     schedule: { kind: 'once', at: new Date(Date.now() + 1_000).toISOString() },
     timeoutSeconds: 600,
   });
+  created.push(jobId);
   let run: RunJson | undefined;
   await expect(async () => {
     run = (await jobRuns<RunJson>(api, jobId, 1))[0];
@@ -59,6 +62,7 @@ test.beforeAll(async ({ browser, baseURL }) => {
 
 test.afterAll(async () => {
   await page.close();
+  for (const id of created) expect((await api.delete(`/api/jobs/${id}`)).status()).toBe(204);
   await api.dispose();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
