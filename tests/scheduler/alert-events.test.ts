@@ -6,16 +6,14 @@
  * rule; one instance killed -9: one alert once its silence passes ALERT_INSTANCE_LOST_AFTER_MS, lowered to 3 s here).
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Webhook } from 'standardwebhooks';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 import type { AlertEvent } from '../../lib/domain';
 import { encryptSecret } from '../../lib/secrets';
 import { sealChannelConfig } from '../../lib/secrets/channels';
 import { newSigningSecret } from '../../lib/secrets/signing';
 import type { Alert, Channel, Store } from '../../lib/store/types';
+import { listAllAlerts, startAlertReceiver, type AlertDelivery, type AlertReceiver } from '../support/alert-receiver';
 import { startApp, type StartedApp } from '../support/app';
 import { delay, FAST_ENV, inFlight, startSchedulerWorld, startWorker, stopWorker, waitFor, type SchedulerWorld } from './harness';
 import { SCHEDULER_STORES } from './stores';
@@ -29,55 +27,11 @@ const ALERT_ENV = {
   ALERT_INSTANCE_LOST_AFTER_MS: String(LOST_AFTER_MS),
 };
 
-interface Delivery {
-  id: string;
-  body: { type: string; title: string; instanceId: string | null; run: { id: string } | null };
-}
-
-async function startReceiver(secret: string) {
-  const wh = new Webhook(secret);
-  const deliveries: Delivery[] = [];
-  const invalid: string[] = [];
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-    req.on('end', () => {
-      try {
-        const body = wh.verify(raw, headersOf(req.headers)) as Delivery['body'];
-        deliveries.push({ id: String(req.headers['webhook-id']), body });
-        res.writeHead(204).end();
-      } catch (err) {
-        invalid.push(String(err));
-        res.writeHead(400).end();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    deliveries,
-    invalid,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
-}
-
-async function alertsWhere(store: Store, query: { jobId?: string; event?: AlertEvent }): Promise<Alert[]> {
-  const out: Alert[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listAlerts({ ...query, limit: 200, cursor });
-    out.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return out;
+interface DeliveryBody {
+  type: string;
+  title: string;
+  instanceId: string | null;
+  run: { id: string } | null;
 }
 
 const rule = (channelId: string, on: AlertEvent[]) => ({ channelId, on, throttleSeconds: 0, slowAfterSeconds: null });
@@ -89,14 +43,14 @@ for (const factory of SCHEDULER_STORES) {
     let services: SchedulerWorld['services'];
     let web: StartedApp;
     const secret = newSigningSecret();
-    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    let receiver: AlertReceiver<DeliveryBody>;
     let channel: Channel;
 
     before(
       async () => {
         world = await startSchedulerWorld(['events-a', 'events-b', 'events-c'], ALERT_ENV, factory.start);
         ({ store, services } = world);
-        receiver = await startReceiver(secret);
+        receiver = await startAlertReceiver<DeliveryBody>(secret);
         web = await startApp({ databaseUrl: world.db.url, env: { ...FAST_ENV, SCHEDULER_DISABLED: '1' } });
         channel = await store.createChannel({
           name: 'hooks',
@@ -123,16 +77,16 @@ for (const factory of SCHEDULER_STORES) {
       await waitFor(
         `${count} alert(s) sent`,
         async () => {
-          const rows = await alertsWhere(store, query);
+          const rows = await listAllAlerts(store, query);
           return rows.length >= count && rows.every((a) => a.status === 'sent') ? true : undefined;
         },
         30_000,
       );
       await delay(2_000);
-      return alertsWhere(store, query);
+      return listAllAlerts(store, query);
     }
 
-    function deliveriesOf(rows: Alert[]): Delivery[] {
+    function deliveriesOf(rows: Alert[]): AlertDelivery<DeliveryBody>[] {
       const ids = new Set(rows.map((a) => `alrt_${a.id}`));
       return receiver.deliveries.filter((d) => ids.has(d.id));
     }
@@ -224,7 +178,7 @@ for (const factory of SCHEDULER_STORES) {
       const rows = await waitFor(
         'the instance-lost alert sent',
         async () => {
-          const found = (await alertsWhere(store, { event: 'instance-lost' })).filter((a) => a.instanceId === victim.instanceId);
+          const found = (await listAllAlerts(store, { event: 'instance-lost' })).filter((a) => a.instanceId === victim.instanceId);
           return found.length > 0 && found.every((a) => a.status === 'sent') ? found : undefined;
         },
         25_000,
@@ -234,7 +188,7 @@ for (const factory of SCHEDULER_STORES) {
       // The lowered bound applies (the default is 30 s); the rest is a scan period and a delivery on a loaded machine.
       assert.ok(tookMs < 20_000, `ALERT_INSTANCE_LOST_AFTER_MS applies (${tookMs} ms)`);
       await delay(3_000);
-      const lost = await alertsWhere(store, { event: 'instance-lost' });
+      const lost = await listAllAlerts(store, { event: 'instance-lost' });
       // Instances stopped with SIGTERM in the missed test are not lost; the live ones are not either.
       assert.deepEqual(
         lost.map((a) => [a.instanceId, a.status]),

@@ -6,16 +6,16 @@
  * failure and then one recovery e-mail.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Webhook } from 'standardwebhooks';
 import { SYSTEM_ACTOR } from '../../lib/auth/principal';
 import { encryptSecret } from '../../lib/secrets';
 import { sealChannelConfig } from '../../lib/secrets/channels';
 import { newSigningSecret } from '../../lib/secrets/signing';
 import type { AlertEvent } from '../../lib/domain';
 import type { Alert, Channel, Run, Store } from '../../lib/store/types';
+import { listAllAlerts, startAlertReceiver, type AlertReceiver } from '../support/alert-receiver';
 import { startTestSmtp, type TestSmtp } from '../support/smtp';
 import { startWorker, stopWorker, waitFor, delay, startSchedulerWorld, type SchedulerWorld } from './harness';
 import { SCHEDULER_STORES } from './stores';
@@ -23,57 +23,11 @@ import { SCHEDULER_STORES } from './stores';
 const ALERT_ENV = { ALERT_LEASE_MS: '3000', ALERT_POLL_MS: '200', ALERT_BACKOFF_MS: '500', ALERT_MAX_BACKOFF_MS: '2000' };
 const FAILED = new Set(['failed', 'timed-out', 'unknown']);
 
-interface Delivery {
-  id: string;
-  body: { type: string; title: string; suppressedCount: number; run: { id: string } | null };
-}
-
-/** A webhook receiver that verifies every delivery (Standard Webhooks); `hold` keeps the first delivery of an id open. */
-async function startReceiver(secret: string) {
-  const wh = new Webhook(secret);
-  const deliveries: Delivery[] = [];
-  const invalid: string[] = [];
-  const held: Array<{ id: string; res: ServerResponse }> = [];
-  let hold: ((id: string) => boolean) | null = null;
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-    req.on('end', () => {
-      try {
-        const body = wh.verify(raw, headersOf(req.headers)) as Delivery['body'];
-        const id = String(req.headers['webhook-id']);
-        if (hold?.(id)) {
-          hold = null;
-          held.push({ id, res });
-          return;
-        }
-        deliveries.push({ id, body });
-        res.writeHead(204).end();
-      } catch (err) {
-        invalid.push(String(err));
-        res.writeHead(400).end();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    deliveries,
-    invalid,
-    held,
-    holdNext(pick: (id: string) => boolean) {
-      hold = pick;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+interface DeliveryBody {
+  type: string;
+  title: string;
+  suppressedCount: number;
+  run: { id: string } | null;
 }
 
 /** A job target that fails (500) while `failing`, then answers 200. */
@@ -95,17 +49,6 @@ async function startToggleTarget() {
   };
 }
 
-async function alertsOf(store: Store, jobId: string): Promise<Alert[]> {
-  const out: Alert[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listAlerts({ jobId, limit: 200, cursor });
-    out.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return out;
-}
-
 const failedRuns = (runs: Run[]): Run[] => runs.filter((r) => FAILED.has(r.status));
 const rule = (channelId: string, on: AlertEvent[], throttleSeconds = 0) => ({ channelId, on, throttleSeconds, slowAfterSeconds: null });
 
@@ -115,16 +58,15 @@ for (const factory of SCHEDULER_STORES) {
     let store: Store;
     let services: SchedulerWorld['services'];
     const secret = newSigningSecret();
-    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    let receiver: AlertReceiver<DeliveryBody>;
 
     before(async () => {
       world = await startSchedulerWorld(['alerts-a', 'alerts-b', 'alerts-c'], ALERT_ENV, factory.start);
       ({ store, services } = world);
-      receiver = await startReceiver(secret);
+      receiver = await startAlertReceiver<DeliveryBody>(secret);
     });
 
     after(async () => {
-      for (const h of receiver?.held ?? []) h.res.destroy();
       await receiver?.close();
       await world?.close();
     });
@@ -156,7 +98,7 @@ for (const factory of SCHEDULER_STORES) {
         async () => {
           const runs = await world.runsOf(jobId);
           if (runs.some((r) => ['claimed', 'running', 'retrying'].includes(r.status))) return undefined;
-          const rows = await alertsOf(store, jobId);
+          const rows = await listAllAlerts(store, { jobId: jobId });
           const alerted = new Set(rows.filter((a) => a.event === 'failure').map((a) => a.runId));
           if (rows.length === 0 || rows.some((a) => a.status === 'pending')) return undefined;
           return failedRuns(runs).every((r) => alerted.has(r.id) || !rows.some((a) => a.event === 'failure')) ? rows : undefined;
@@ -217,7 +159,7 @@ for (const factory of SCHEDULER_STORES) {
       await waitFor(
         'one more sent alert after the window',
         async () => {
-          const rows = await alertsOf(store, job.id);
+          const rows = await listAllAlerts(store, { jobId: job.id });
           const last = rows.filter((a) => a.status === 'sent').sort((a, b) => b.sentAt!.getTime() - a.sentAt!.getTime())[0];
           return last && last.sentAt!.getTime() > started + elapsedS * 1000 ? true : undefined;
         },
@@ -283,7 +225,7 @@ for (const factory of SCHEDULER_STORES) {
       await waitFor(
         'the failure alerts and the auto-pause alert sent',
         async () => {
-          const rows = await alertsOf(store, job.id);
+          const rows = await listAllAlerts(store, { jobId: job.id });
           return rows.some(isPause) && rows.length >= 4 && rows.every((a) => a.status === 'sent') ? true : undefined;
         },
         30_000,
@@ -370,7 +312,11 @@ for (const factory of SCHEDULER_STORES) {
         );
         await delay(4_000);
         target.state.failing = false;
-        await waitFor('a recovery alert', async () => (await alertsOf(store, job.id)).some((a) => a.event === 'recovery'), 20_000);
+        await waitFor(
+          'a recovery alert',
+          async () => (await listAllAlerts(store, { jobId: job.id })).some((a) => a.event === 'recovery'),
+          20_000,
+        );
         await delay(2_000);
         await services.pauseJob(job.id, SYSTEM_ACTOR);
         const rows = await settled(job.id);
