@@ -2,6 +2,7 @@ import 'server-only';
 import { AUTO_PAUSE_ACTOR, type AlertEvent, type AlertMessage, type AlertRule } from '../domain';
 import { errorMessage } from '../log';
 import type { Alert, AlertDefaultRule, AlertingJob, Channel, NewAlert, Run } from '../store/types';
+import { envInt } from './config';
 import type { SchedulerResources } from './resources';
 
 // Alerts exactly once (issue #14; docs/coordination.md, "Alerts exactly once"). Two halves, both on every instance:
@@ -16,16 +17,6 @@ import type { SchedulerResources } from './resources';
 
 /** What sends one message through one channel (lib/alerts/send.ts): resolves when the channel accepted it. */
 export type AlertSender = (channel: Channel, message: AlertMessage, signal: AbortSignal) => Promise<void>;
-
-function envInt(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
 
 export interface AlertConfig {
   /** How long a delivering instance holds an alert; a send is aborted at 2/3 of it, so it ends before the lease does. */

@@ -3,7 +3,8 @@ import 'server-only';
 /** Name of the one Agenda definition; every Agenda job ("ticket") carries one occurrence of one of our jobs. */
 export const TICKET_NAME = 'cronplane:occurrence';
 
-function envInt(name: string, fallback: number, min: number, max: number): number {
+/** An integer setting from the environment within [min, max], or `fallback` when unset; out of range or not an integer throws. */
+export function envInt(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
