@@ -15,7 +15,7 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export function boundedChaosTest(store: StoreName): void {
   const seconds = Number(process.env.CHAOS_SECONDS ?? '150');
   const seed = Number(process.env.CHAOS_SEED ?? String(Date.now() % 1_000_000));
-  // Faults, settle (up to lease + 60 s twice), long runs finishing: well inside 15 minutes on a loaded machine.
+  // Faults, settle (up to lease + 60 s, then that + two long calls), long runs finishing: well inside 15 minutes on a loaded machine.
   test(
     `${store}: ${seconds} s of aimed faults on 3 next start instances, every occurrence accounted for (seed ${seed})`,
     { timeout: 15 * 60_000 },
